@@ -1,0 +1,61 @@
+// One running guest: a module instance with its own linear memory, WASI
+// context and host-API state. Guest failures end the guest, never the host.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "samepage/engine.h"
+#include "samepage/linear_memory.h"
+#include "samepage/wasi_config.h"
+
+namespace samepage {
+
+struct InstanceOptions {
+  WasiConfig wasi;
+  MemoryOptions memory;
+  uint64_t stack_bytes = 8ull << 20;  // native stack for generated code
+};
+
+// How a guest call ended.
+struct GuestOutcome {
+  enum class Kind { Kind_returned, Kind_exited, Kind_trapped };
+  Kind kind = Kind::Kind_returned;
+  uint32_t exit_code = 0;   // proc_exit code (0 when it returned)
+  uint64_t result = 0;      // the export's i32/i64 result, when it returned one
+  std::string message;      // the trap, when trapped
+
+  bool trapped() const { return kind == Kind::Kind_trapped; }
+};
+
+class Instance {
+ public:
+  static Result<std::unique_ptr<Instance>> create(std::shared_ptr<Module> module,
+                                                  const InstanceOptions& options);
+  ~Instance();
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  // Runs the WASI command entry point `_start`.
+  Result<GuestOutcome> run();
+  // Calls a function export whose parameters and result are i32/i64.
+  Result<GuestOutcome> call(const std::string& export_name, const std::vector<uint64_t>& args = {});
+
+  LinearMemory* memory() const { return memory_; }  // nullptr for a module without memory
+  const Module& module() const { return *module_; }
+  bool ended() const { return ended_; }
+
+ private:
+  Instance() = default;
+  struct State;
+  std::shared_ptr<Module> module_;
+  std::unique_ptr<State> state_;
+  LinearMemory* memory_ = nullptr;
+  uint64_t stack_bytes_ = 0;
+  bool ended_ = false;       // trapped or exited: later calls are refused
+  std::string end_message_;
+};
+
+}  // namespace samepage

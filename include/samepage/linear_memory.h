@@ -1,0 +1,96 @@
+// Guest linear memory that samepage owns (DESIGN.md §1.2, §3).
+//
+// One reservation of 4 GiB plus a 4 GiB guard is made up front, so that any
+// wasm32 address plus a 32-bit static offset lands inside it: out-of-bounds
+// accesses hit PROT_NONE pages and trap instead of being checked in code.
+// Pages are committed (made read-write) as the memory grows; the base never
+// moves, so backends may keep registrations of it for the guest's lifetime.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "samepage/status.h"
+
+namespace samepage {
+
+constexpr uint64_t kWasmPageBytes = 64 * 1024;
+// wasm_rt_memory_t keeps the byte size in a u32, so this wasm2c can address
+// one page less than the full 4 GiB.
+constexpr uint32_t kMaxWasmPages = 65535;
+constexpr uint64_t kGuestAddressSpaceBytes = uint64_t{1} << 32;
+constexpr uint32_t kGrowFailed = 0xffffffffu;  // the Wasm sentinel
+
+struct MemoryOptions {
+  uint64_t alignment_bytes = 64 * 1024;  // base alignment; a power of two >= host page
+  uint64_t guard_bytes = uint64_t{4} << 30;  // after the 4 GiB; >= 4 GiB for unchecked offsets
+};
+
+// A file region mapped read-only into guest memory (zero-copy model loading).
+struct FileMapping {
+  uint64_t guest_offset = 0;
+  uint64_t n_bytes = 0;          // bytes of the file that are mapped
+  uint64_t n_mapped_bytes = 0;   // n_bytes rounded up to host pages
+  std::string path;
+};
+
+class LinearMemory {
+ public:
+  static Result<std::unique_ptr<LinearMemory>> create(uint32_t initial_pages, uint32_t max_pages,
+                                                      const MemoryOptions& options = {});
+  ~LinearMemory();
+  LinearMemory(const LinearMemory&) = delete;
+  LinearMemory& operator=(const LinearMemory&) = delete;
+
+  uint8_t* base() const { return base_; }
+  uint32_t pages() const { return pages_; }
+  uint32_t max_pages() const { return max_pages_; }
+  uint64_t size_bytes() const { return uint64_t{pages_} * kWasmPageBytes; }
+  uint64_t reserved_bytes() const { return reserved_bytes_; }
+  bool contains(const void* host_address) const;
+
+  // Commits delta_pages more pages and returns the previous page count, or
+  // kGrowFailed (memory unchanged) past the maximum or when the OS refuses.
+  uint32_t grow(uint32_t delta_pages);
+
+  // Backends learn about committed ranges through this: [0, size_bytes()) is
+  // always committed. The listener runs after each successful grow.
+  using GrowListener = std::function<void(uint64_t old_size_bytes, uint64_t new_size_bytes)>;
+  void add_grow_listener(GrowListener listener);
+
+  // Maps [file_offset, file_offset + n_bytes) of `path` at guest_offset,
+  // MAP_SHARED and PROT_READ: no anonymous copy, a guest write traps, and a
+  // GPU backend can pin the pages without copying them. guest_offset and
+  // file_offset must be host-page aligned; the range must be committed.
+  Status map_file(uint64_t guest_offset, const std::string& path, uint64_t file_offset,
+                  uint64_t n_bytes);
+  // Replaces a mapping made by map_file with fresh zeroed read-write pages.
+  Status unmap_file(uint64_t guest_offset);
+  const std::vector<FileMapping>& file_mappings() const { return file_mappings_; }
+
+ private:
+  LinearMemory() = default;
+
+  uint8_t* base_ = nullptr;
+  uint8_t* reservation_ = nullptr;  // what mmap returned (before alignment)
+  uint64_t reservation_bytes_ = 0;
+  uint64_t reserved_bytes_ = 0;     // from base_: address space + guard
+  uint32_t pages_ = 0;
+  uint32_t max_pages_ = 0;
+  std::vector<GrowListener> grow_listeners_;
+  std::vector<FileMapping> file_mappings_;
+};
+
+// Process accounting for benchmarks and tests, read from /proc/self/status.
+struct ProcessMemory {
+  uint64_t rss_bytes = 0;
+  uint64_t rss_anon_bytes = 0;
+  uint64_t rss_file_bytes = 0;
+  uint64_t rss_shmem_bytes = 0;
+};
+ProcessMemory read_process_memory();
+
+}  // namespace samepage

@@ -1,0 +1,30 @@
+// wasm → C (wasm2c) → shared object (system C compiler), cached by content.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "samepage/engine.h"
+#include "samepage/module_info.h"
+
+namespace samepage {
+
+struct BuiltArtifact {
+  std::string path;       // the shared object
+  bool cache_hit = false;
+  double translate_ms = 0;
+  double compile_ms = 0;
+};
+
+// Builds (or finds in the cache) the shared object for a parsed, runnable module.
+// When out_path is set the artifact is also copied there (samepage compile).
+Result<BuiltArtifact> build_artifact(const std::vector<uint8_t>& wasm, const ModuleInfo& info,
+                                     const EngineOptions& options);
+
+// Resolved tool locations and cache directory (options, then environment, then defaults).
+std::string resolve_cache_dir(const EngineOptions& options);
+std::string resolve_wasm2c(const EngineOptions& options);
+std::string resolve_cc(const EngineOptions& options);
+
+}  // namespace samepage

@@ -1,0 +1,29 @@
+// The glue file: a small C source compiled next to wasm2c's output that
+// exposes one fixed C ABI, whatever the module's name, imports and exports.
+// The loader only ever looks up these symbols.
+#pragma once
+
+#include <string>
+
+#include "samepage/module_info.h"
+
+namespace samepage {
+
+constexpr unsigned kGlueAbiVersion = 1;
+constexpr const char* kGuestModuleName = "guest";  // wasm2c -n guest → Z_guest_*
+
+// Signature code of a function type: params ':' results, one letter a value
+// (i = i32, I = i64, f = f32, F = f64, v = v128, r = funcref, e = externref).
+std::string signature_code(const FuncType& type);
+
+// "module\tfield\tsignature\n" for every function import, embedded in the
+// artifact so a precompiled guest can be checked before it is linked.
+std::string encode_import_list(const ModuleInfo& info);
+// Parses encode_import_list's output back into function imports.
+Result<std::vector<ImportInfo>> decode_import_list(const std::string& text);
+
+// Writes glue C for wasm2c's generated header (text of guest.h).
+Result<std::string> write_glue(const std::string& generated_header, const ModuleInfo& info,
+                               const std::string& wasm_sha256);
+
+}  // namespace samepage

@@ -1,0 +1,44 @@
+// A dlopen'ed guest artifact and the glue functions it exports.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "samepage/module_info.h"
+#include "samepage/status.h"
+
+namespace samepage {
+
+struct GlueExport {
+  std::string name;
+  std::string signature;  // signature_code(): params ':' results
+  void (*fn)(void) = nullptr;
+};
+
+class LoadedModule {
+ public:
+  // Opens an artifact: checks the glue ABI and the module's imports before
+  // binding any symbol, so an unknown import is a message, not a dlopen error.
+  static Result<std::shared_ptr<LoadedModule>> open(const std::string& path);
+  ~LoadedModule();
+
+  size_t instance_bytes() const { return instance_bytes_; }
+  void (*instantiate)(void* instance, void* import_context) = nullptr;
+  void (*free_instance)(void* instance) = nullptr;
+  const std::vector<GlueExport>& exports() const { return exports_; }
+  const GlueExport* find_export(const std::string& name) const;
+  const std::vector<ImportInfo>& imports() const { return imports_; }
+  const std::string& wasm_sha256() const { return wasm_sha256_; }
+
+ private:
+  LoadedModule() = default;
+  void* handle_ = nullptr;
+  size_t instance_bytes_ = 0;
+  std::vector<GlueExport> exports_;
+  std::vector<ImportInfo> imports_;
+  std::string wasm_sha256_;
+};
+
+}  // namespace samepage

@@ -1,0 +1,28 @@
+// The per-instance state that host imports receive. wasm2c passes one
+// "import module instance" pointer per imported module to every import
+// call; samepage passes the same GuestContext* for all of them.
+#pragma once
+
+#include <cstdint>
+
+#include <wasm-rt.h>
+
+#include "runtime/guest_memory.h"
+
+namespace samepage {
+
+class WasiContext;
+
+struct GuestContext {
+  wasm_rt_memory_t* memory = nullptr;  // the instance's linear memory, set at instantiation
+  WasiContext* wasi = nullptr;         // owned by the Instance
+
+  GuestMemory guest_memory() const { return GuestMemory(memory); }
+};
+
+// Ends the running guest with an exit code (WASI proc_exit). Unwinds to the
+// Instance's call boundary with longjmp: callers must hold no objects with
+// non-trivial destructors in the frames between.
+[[noreturn]] void guest_exit(uint32_t exit_code);
+
+}  // namespace samepage

@@ -1,0 +1,138 @@
+#include "samepage/instance.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/guarded_call.h"
+#include "engine/loaded_module.h"
+#include "engine/wasm_rt_memory.h"
+#include "runtime/guest_context.h"
+#include "runtime/export_call.h"
+#include "wasi/wasi_context.h"
+
+namespace samepage {
+
+struct Instance::State {
+  GuestContext context;
+  std::unique_ptr<WasiContext> wasi;
+  void* instance_struct = nullptr;  // wasm2c's instance struct, instance_bytes() long
+  bool instantiated = false;
+  wasm_rt_memory_t no_memory{};     // stands in when the module defines no memory
+};
+
+namespace {
+
+struct InstantiateArgs {
+  const LoadedModule* loaded;
+  Instance* owner;
+  void* instance_struct;
+  GuestContext* context;
+  MemoryScope* scope;
+};
+
+void instantiate_body(void* arg) {
+  auto* a = static_cast<InstantiateArgs*>(arg);
+  memory_scope_enter(a->scope);  // the allocation hook runs on this (the guest) thread
+  a->loaded->instantiate(a->instance_struct, a->context);
+  memory_scope_leave();
+}
+
+GuestOutcome outcome_of(const GuardedCall& call) {
+  GuestOutcome out;
+  switch (call.end) {
+    case CallEnd::CallEnd_returned: out.kind = GuestOutcome::Kind::Kind_returned; break;
+    case CallEnd::CallEnd_exited:
+      out.kind = GuestOutcome::Kind::Kind_exited;
+      out.exit_code = call.exit_code;
+      break;
+    case CallEnd::CallEnd_trapped:
+      out.kind = GuestOutcome::Kind::Kind_trapped;
+      out.message = call.message;
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> module,
+                                                   const InstanceOptions& options) {
+  const char* where = "instance::create";
+  std::unique_ptr<Instance> instance(new Instance());
+  instance->module_ = module;
+  instance->stack_bytes_ = options.stack_bytes;
+  instance->state_ = std::make_unique<State>();
+  State& state = *instance->state_;
+
+  auto wasi = WasiContext::create(options.wasi);
+  if (!wasi) return wasi.status();
+  state.wasi = std::move(wasi).value();
+  state.context.wasi = state.wasi.get();
+  state.context.memory = &state.no_memory;
+
+  const LoadedModule& loaded = module->loaded();
+  state.instance_struct = std::calloc(1, loaded.instance_bytes() == 0 ? 1 : loaded.instance_bytes());
+  if (state.instance_struct == nullptr) return err(where, "out of host memory");
+
+  MemoryScope scope;
+  scope.options = options.memory;
+  InstantiateArgs args{&loaded, instance.get(), state.instance_struct, &state.context, &scope};
+  GuardedCall call;
+  call.body = instantiate_body;
+  call.arg = &args;
+  call.stack_bytes = options.stack_bytes;
+  if (Status s = run_guarded(call); !s) return s;
+  state.instantiated = true;  // even a trapped instantiation may hold memory to free
+  if (!scope.error.empty()) return err(where, scope.error);
+  if (call.end != CallEnd::CallEnd_returned)
+    return err(where, "instantiation ended the guest: " +
+                          (call.end == CallEnd::CallEnd_exited ? "exit " + std::to_string(call.exit_code)
+                                                               : call.message));
+  if (scope.allocated != nullptr) {
+    instance->memory_ = scope.allocated;
+    state.context.memory = scope.memory_struct;
+  }
+  // WASI reactors initialise themselves (static constructors) in _initialize.
+  if (loaded.find_export("_initialize") != nullptr) {
+    auto init = instance->call("_initialize");
+    if (!init) return init.status();
+    if (init->kind != GuestOutcome::Kind::Kind_returned)
+      return err(where, "_initialize ended the guest: " +
+                            (init->trapped() ? init->message : "exit " + std::to_string(init->exit_code)));
+  }
+  return instance;
+}
+
+Instance::~Instance() {
+  if (state_ && state_->instance_struct != nullptr) {
+    if (state_->instantiated) module_->loaded().free_instance(state_->instance_struct);
+    std::free(state_->instance_struct);
+  }
+}
+
+Result<GuestOutcome> Instance::run() { return call("_start"); }
+
+Result<GuestOutcome> Instance::call(const std::string& export_name, const std::vector<uint64_t>& args) {
+  const char* where = "instance::call";
+  if (ended_) return err(where, "the guest has already ended (" + end_message_ + ")");
+  const GlueExport* fn = module_->loaded().find_export(export_name);
+  if (fn == nullptr) return err(where, "no function export named '" + export_name + "'");
+  ExportCall export_call;
+  if (Status s = prepare_export_call(*fn, state_->instance_struct, args, &export_call); !s) return s;
+
+  GuardedCall call;
+  call.body = invoke_export;
+  call.arg = &export_call;
+  call.memory = memory_;
+  call.stack_bytes = stack_bytes_;
+  if (Status s = run_guarded(call); !s) return s;
+  GuestOutcome out = outcome_of(call);
+  out.result = export_call.result;
+  if (out.kind != GuestOutcome::Kind::Kind_returned) {
+    ended_ = true;
+    end_message_ = out.trapped() ? out.message : "exited with code " + std::to_string(out.exit_code);
+  }
+  return out;
+}
+
+}  // namespace samepage

@@ -1,0 +1,157 @@
+#include "wasi/wasi_context.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include "wasi/wasi_path.h"
+#include "wasi/wasi_stat.h"
+
+namespace samepage {
+namespace {
+
+using wasi::FdEntry;
+
+constexpr uint64_t kRightsUnseekable = wasi::kRightFdSeek | wasi::kRightFdTell;
+constexpr uint64_t kRightsReadSide = wasi::kRightFdRead;
+constexpr uint64_t kRightsWriteSide =
+    wasi::kRightFdWrite | wasi::kRightFdAllocate | wasi::kRightFdFilestatSetSize;
+
+// Guest fd 0-2: a private duplicate of the host fd, so the guest closing or
+// renumbering it leaves the host's stdio alone.
+Result<std::unique_ptr<FdEntry>> make_stdio_entry(int host_fd, bool is_input) {
+  const int dup_fd = ::fcntl(host_fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) {
+    return err("wasi::stdio", "cannot duplicate host fd " + std::to_string(host_fd) + ": " +
+                                  std::strerror(errno));
+  }
+  auto entry = std::make_unique<FdEntry>();
+  entry->host.reset(dup_fd);
+  struct stat st {};
+  if (::fstat(dup_fd, &st) != 0) {
+    return err("wasi::stdio", "cannot stat host fd " + std::to_string(host_fd) + ": " +
+                                  std::strerror(errno));
+  }
+  entry->filetype = wasi::filetype_from_mode(st.st_mode);
+  uint64_t rights = wasi::kRightsFile & ~(is_input ? kRightsWriteSide : kRightsReadSide);
+  // No seek/tell on terminals and pipes: wasi-libc's isatty() looks for a
+  // character device without them.
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) rights &= ~kRightsUnseekable;
+  entry->rights_base = rights;
+  entry->rights_inheriting = 0;
+  entry->writable = !is_input;
+  return entry;
+}
+
+Result<std::unique_ptr<FdEntry>> make_preopen_entry(const WasiConfig::Preopen& preopen) {
+  const std::string what = "'" + preopen.host_path + "' (guest path '" + preopen.guest_path + "')";
+  if (preopen.guest_path.empty()) return err("wasi::preopen", "empty guest path for " + what);
+  const int fd = ::open(preopen.host_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return err("wasi::preopen", "cannot open directory " + what + ": " + std::strerror(errno));
+  }
+  auto entry = std::make_unique<FdEntry>();
+  entry->host.reset(fd);
+  if (!wasi::resolve_beneath_supported(fd)) {
+    return err("wasi::preopen",
+               "openat2(RESOLVE_BENEATH) is unavailable (Linux >= 5.6 needed, or a seccomp "
+               "filter blocks it); refusing to preopen " + what + " without a sandbox");
+  }
+  entry->filetype = wasi::kFiletypeDirectory;
+  entry->path_only = true;
+  entry->is_preopen = true;
+  entry->preopen_name = preopen.guest_path;
+  entry->writable = preopen.writable;
+  entry->rights_base =
+      preopen.writable ? wasi::kRightsDirectory : wasi::kRightsDirectory & ~wasi::kRightsMutating;
+  // Inheriting rights stay complete even when read-only: wasi-libc derives the
+  // rights it asks path_open for from them, so a write intent reaches
+  // path_open and is refused there with ENOTCAPABLE instead of silently
+  // becoming a read-only open whose writes fail later.
+  entry->rights_inheriting = wasi::kRightsAll;
+  return entry;
+}
+
+Status check_strings(const std::vector<std::string>& strings, const char* what) {
+  uint64_t total = 0;
+  for (const std::string& s : strings) {
+    if (s.find('\0') != std::string::npos) {
+      return err("wasi::config", std::string(what) + " entry contains a NUL byte");
+    }
+    total += s.size() + 1;
+  }
+  if (total > std::numeric_limits<uint32_t>::max() / 2 ||
+      strings.size() > std::numeric_limits<uint32_t>::max() / 8) {
+    return err("wasi::config", std::string(what) + " too large for a 32-bit guest");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WasiContext>> WasiContext::create(const WasiConfig& config) {
+  if (Status s = check_strings(config.args, "argument"); !s) return s;
+  if (Status s = check_strings(config.env, "environment"); !s) return s;
+  std::unique_ptr<WasiContext> context(new WasiContext());
+  context->args_ = config.args;
+  context->env_ = config.env;
+
+  const int stdio[3] = {config.stdin_fd, config.stdout_fd, config.stderr_fd};
+  for (int i = 0; i < 3; ++i) {
+    if (stdio[i] < 0) {  // no such stream: guest fd i stays closed
+      context->fds_.push_back(nullptr);
+      continue;
+    }
+    auto entry = make_stdio_entry(stdio[i], i == 0);
+    if (!entry) return entry.status();
+    context->fds_.push_back(std::move(entry.value()));
+  }
+  for (const WasiConfig::Preopen& preopen : config.preopens) {
+    auto entry = make_preopen_entry(preopen);
+    if (!entry) return entry.status();
+    context->fds_.push_back(std::move(entry.value()));
+  }
+  return context;
+}
+
+WasiContext::~WasiContext() = default;  // UniqueFd closes every host fd
+
+wasi::FdEntry* WasiContext::fd_get(uint32_t fd) {
+  if (fd >= fds_.size()) return nullptr;
+  return fds_[fd].get();
+}
+
+wasi::Errno WasiContext::fd_insert(wasi::FdEntry entry, uint32_t* fd_out) {
+  for (uint32_t fd = 0; fd < fds_.size(); ++fd) {
+    if (fds_[fd] == nullptr) {
+      fds_[fd] = std::make_unique<FdEntry>(std::move(entry));
+      *fd_out = fd;
+      return wasi::kErrnoSuccess;
+    }
+  }
+  if (fds_.size() >= kMaxFds) return wasi::kErrnoMfile;
+  fds_.push_back(std::make_unique<FdEntry>(std::move(entry)));
+  *fd_out = static_cast<uint32_t>(fds_.size() - 1);
+  return wasi::kErrnoSuccess;
+}
+
+wasi::Errno WasiContext::fd_close(uint32_t fd) {
+  if (fd_get(fd) == nullptr) return wasi::kErrnoBadf;
+  fds_[fd].reset();
+  while (!fds_.empty() && fds_.back() == nullptr) fds_.pop_back();
+  return wasi::kErrnoSuccess;
+}
+
+wasi::Errno WasiContext::fd_renumber(uint32_t from, uint32_t to) {
+  if (fd_get(from) == nullptr || fd_get(to) == nullptr) return wasi::kErrnoBadf;
+  if (from == to) return wasi::kErrnoSuccess;
+  fds_[to] = std::move(fds_[from]);  // the old entry at `to` closes here
+  while (!fds_.empty() && fds_.back() == nullptr) fds_.pop_back();
+  return wasi::kErrnoSuccess;
+}
+
+}  // namespace samepage

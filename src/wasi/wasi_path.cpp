@@ -1,0 +1,83 @@
+#include "wasi/wasi_path.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "wasi/wasi_errno.h"
+
+namespace samepage::wasi {
+namespace {
+
+int sys_openat2(int dir_fd, const char* path, int flags, mode_t mode) {
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
+  // The kernel rejects a mode without O_CREAT/O_TMPFILE.
+  how.mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  return static_cast<int>(syscall(SYS_openat2, dir_fd, path, &how, sizeof(how)));
+}
+
+}  // namespace
+
+Errno read_guest_path(const GuestMemory& memory, uint32_t ptr, uint32_t len, std::string* out) {
+  const uint8_t* bytes = memory.range(ptr, len);
+  if (bytes == nullptr) return kErrnoFault;
+  if (len == 0) return kErrnoNoent;  // POSIX: an empty path names nothing
+  if (len >= PATH_MAX) return kErrnoNametoolong;
+  if (std::memchr(bytes, 0, len) != nullptr) return kErrnoInval;
+  out->assign(reinterpret_cast<const char*>(bytes), len);
+  return kErrnoSuccess;
+}
+
+Errno open_beneath(int dir_fd, const std::string& path, int flags, mode_t mode, UniqueFd* out) {
+  // EAGAIN: a concurrent rename raced a `..` lookup; the kernel asks to retry.
+  // EINTR: opening a FIFO or device can be interrupted.
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const int fd = sys_openat2(dir_fd, path.c_str(), flags, mode);
+    if (fd >= 0) {
+      out->reset(fd);
+      return kErrnoSuccess;
+    }
+    if (errno == EAGAIN || errno == EINTR) continue;
+    // EXDEV is how RESOLVE_BENEATH reports an escape; ELOOP with
+    // RESOLVE_NO_MAGICLINKS is a /proc magic link.
+    if (errno == EXDEV) return kErrnoNotcapable;
+    return last_errno();
+  }
+  return kErrnoAgain;
+}
+
+Errno open_parent(int dir_fd, const std::string& path, ParentDir* out) {
+  if (path.empty()) return kErrnoNoent;
+  size_t end = path.size();
+  while (end > 0 && path[end - 1] == '/') --end;
+  const bool trailing_slash = end != path.size();
+  if (end == 0 || path[0] == '/') return kErrnoNotcapable;  // absolute: never beneath
+  const std::string core = path.substr(0, end);
+
+  const size_t slash = core.rfind('/');
+  std::string name = slash == std::string::npos ? core : core.substr(slash + 1);
+  if (name == "." || name == "..") {
+    out->name = ".";
+    return open_beneath(dir_fd, core, O_PATH | O_DIRECTORY, 0, &out->dir);
+  }
+  const std::string parent = slash == std::string::npos ? "." : core.substr(0, slash);
+  if (trailing_slash) name += '/';
+  out->name = std::move(name);
+  return open_beneath(dir_fd, parent, O_PATH | O_DIRECTORY, 0, &out->dir);
+}
+
+bool resolve_beneath_supported(int dir_fd) {
+  const int fd = sys_openat2(dir_fd, ".", O_PATH | O_DIRECTORY, 0);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+}  // namespace samepage::wasi

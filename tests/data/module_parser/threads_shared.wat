@@ -1,0 +1,3 @@
+;; A shared memory alone makes a threads module.
+(module
+  (memory (export "memory") 1 16 shared))

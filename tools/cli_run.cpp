@@ -1,0 +1,111 @@
+// samepage run [options] MODULE [--] [ARGS...]
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "cli.h"
+#include "samepage/instance.h"
+
+namespace samepage::cli {
+namespace {
+
+const char* kRunUsage =
+    "usage: samepage run [options] MODULE.wasm|ARTIFACT [--] [ARGS...]\n"
+    "\n"
+    "Runs a WASI command module; the process exits with the guest's exit code\n"
+    "(134 when the guest traps, 1 when it cannot be loaded).\n"
+    "\n"
+    "options:\n"
+    "  --dir HOST[::GUEST]     preopen HOST read-only, seen by the guest as GUEST\n"
+    "  --dir-rw HOST[::GUEST]  preopen HOST read-write\n"
+    "  --env KEY=VALUE         set a guest environment variable (repeatable)\n"
+    "  --no-cache              rebuild the module even if it is cached\n"
+    "  --cache-dir DIR         where compiled modules are kept\n"
+    "  --timing                print load and run timings to stderr\n"
+    "  --help                  this text\n";
+
+bool parse_preopen(const std::string& spec, bool writable, WasiConfig::Preopen* out) {
+  const size_t sep = spec.find("::");
+  out->host_path = spec.substr(0, sep);
+  out->guest_path = sep == std::string::npos ? spec : spec.substr(sep + 2);
+  out->writable = writable;
+  return !out->host_path.empty() && !out->guest_path.empty();
+}
+
+}  // namespace
+
+int cmd_run(const Args& args) {
+  if (wants_help(args)) {
+    std::fputs(kRunUsage, stdout);
+    return 0;
+  }
+  EngineOptions engine_options;
+  InstanceOptions instance_options;
+  bool timing = false;
+  std::string module_path;
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* flag) -> const std::string* {
+      if (i + 1 >= args.size()) return nullptr;
+      (void)flag;
+      return &args[++i];
+    };
+    if (a == "--dir" || a == "--dir-rw") {
+      const std::string* v = value(a.c_str());
+      WasiConfig::Preopen preopen;
+      if (v == nullptr || !parse_preopen(*v, a == "--dir-rw", &preopen))
+        return fail(a + " needs HOST[::GUEST]", 2);
+      instance_options.wasi.preopens.push_back(preopen);
+    } else if (a == "--env") {
+      const std::string* v = value("--env");
+      if (v == nullptr || v->find('=') == std::string::npos || v->front() == '=')
+        return fail("--env needs KEY=VALUE", 2);
+      instance_options.wasi.env.push_back(*v);
+    } else if (a == "--cache-dir") {
+      const std::string* v = value("--cache-dir");
+      if (v == nullptr) return fail("--cache-dir needs a directory", 2);
+      engine_options.cache_dir = *v;
+    } else if (a == "--no-cache") {
+      engine_options.use_cache = false;
+    } else if (a == "--timing") {
+      timing = true;
+    } else if (a == "--") {
+      continue;
+    } else if (!a.empty() && a[0] == '-' && module_path.empty()) {
+      return fail("unknown option " + a + " (see samepage run --help)", 2);
+    } else {
+      module_path = a;
+      ++i;
+      break;
+    }
+  }
+  if (module_path.empty()) return fail("run needs a module (see samepage run --help)", 2);
+  if (i < args.size() && args[i] == "--") ++i;
+  instance_options.wasi.args.push_back(std::filesystem::path(module_path).filename().string());
+  for (; i < args.size(); ++i) instance_options.wasi.args.push_back(args[i]);
+
+  Engine engine(engine_options);
+  auto module = engine.load_file(module_path);
+  if (!module) return fail(module.message());
+  const LoadStats& s = module.value()->stats();
+  if (timing)
+    std::fprintf(stderr,
+                 "samepage: load %s: cache %s, read %.2f ms, parse %.2f ms, translate %.1f ms, "
+                 "compile %.1f ms, dlopen %.2f ms\n",
+                 module_path.c_str(), s.precompiled ? "precompiled" : (s.cache_hit ? "hit" : "miss"),
+                 s.read_ms, s.parse_ms, s.translate_ms, s.compile_ms, s.load_ms);
+  auto instance = Instance::create(module.value(), instance_options);
+  if (!instance) return fail(instance.message());
+  auto outcome = instance.value()->run();
+  std::fflush(stdout);
+  if (!outcome) return fail(outcome.message());
+  switch (outcome->kind) {
+    case GuestOutcome::Kind::Kind_returned: return 0;
+    case GuestOutcome::Kind::Kind_exited: return static_cast<int>(outcome->exit_code & 0xff);
+    case GuestOutcome::Kind::Kind_trapped: return fail("guest " + outcome->message, 134);
+  }
+  return 1;
+}
+
+}  // namespace samepage::cli
