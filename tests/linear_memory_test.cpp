@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <random>
 
 #include "samepage/linear_memory.h"

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   }
   // FNV-1a over the whole file: enough to show the guest read the same bytes.
   uint64_t hash = 1469598103934665603ull, n_bytes = 0;
-  unsigned char buf[65536];
+  static unsigned char buf[65536];  // static: the default shadow stack is only 64 KiB
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
     for (size_t i = 0; i < n; ++i) hash = (hash ^ buf[i]) * 1099511628211ull;

@@ -17,8 +17,10 @@ namespace {
 int sys_openat2(int dir_fd, const char* path, int flags, mode_t mode) {
   struct open_how how {};
   how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
-  // The kernel rejects a mode without O_CREAT/O_TMPFILE.
-  how.mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0;
+  // The kernel rejects a mode without O_CREAT/O_TMPFILE (O_TMPFILE includes
+  // the O_DIRECTORY bit, hence the full comparison).
+  const bool creates = (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE;
+  how.mode = creates ? mode : 0;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   return static_cast<int>(syscall(SYS_openat2, dir_fd, path, &how, sizeof(how)));
 }

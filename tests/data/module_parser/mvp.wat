@@ -80,6 +80,7 @@
     select
     return)
   (func (export "nothing") nop unreachable)
+  (export "log" (func $log))
   (start $init)
   (elem (i32.const 0) $add $add)
   (data (i32.const 16) "hello, samepage")

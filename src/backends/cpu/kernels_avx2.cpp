@@ -1,0 +1,291 @@
+// AVX2 + FMA + F16C kernels (Haswell, Zen 1 and later).
+//
+// Every function carries the target attribute instead of the file being built
+// with -mavx2: the library must still load on CPUs without AVX2, and inline
+// functions from std headers must not be emitted with AVX2 instructions.
+// Quantized dots use the ggml idea: _mm256_maddubs_epi16 multiplies unsigned
+// by signed bytes, so q8_0 moves the weight's sign onto x (|w| · sign(x, w))
+// and q4 nibbles (0..15) are already unsigned.
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+
+#include "backends/cpu/kernels.h"
+
+#define SP_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace samepage::cpu {
+
+namespace {
+
+SP_AVX2 inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+SP_AVX2 inline int32_t hsum_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(s);
+}
+
+SP_AVX2 inline __m256 load_f16x8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+SP_AVX2 inline __m256 load_bf16x8(const uint16_t* p) {
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+
+SP_AVX2 inline float f16_scalar(uint16_t h) { return _cvtsh_ss(h); }
+
+// Four accumulators of 8 lanes hide the 4-cycle FMA latency.
+SP_AVX2 float dot_f32(const void* w_row, const XRow& x, int64_t k) {
+  const float* w = static_cast<const float*>(w_row);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+  int64_t i = 0;
+  for (; i + 32 <= k; i += 32) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x.f32 + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 16), _mm256_loadu_ps(x.f32 + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 24), _mm256_loadu_ps(x.f32 + i + 24), acc3);
+  }
+  for (; i + 8 <= k; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
+  float sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+  for (; i < k; ++i) sum += w[i] * x.f32[i];
+  return sum;
+}
+
+SP_AVX2 float dot_f16(const void* w_row, const XRow& x, int64_t k) {
+  const uint16_t* w = static_cast<const uint16_t*>(w_row);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+  int64_t i = 0;
+  for (; i + 32 <= k; i += 32) {
+    acc0 = _mm256_fmadd_ps(load_f16x8(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
+    acc1 = _mm256_fmadd_ps(load_f16x8(w + i + 8), _mm256_loadu_ps(x.f32 + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(load_f16x8(w + i + 16), _mm256_loadu_ps(x.f32 + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(load_f16x8(w + i + 24), _mm256_loadu_ps(x.f32 + i + 24), acc3);
+  }
+  for (; i + 8 <= k; i += 8) acc0 = _mm256_fmadd_ps(load_f16x8(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
+  float sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+  for (; i < k; ++i) sum += f16_scalar(w[i]) * x.f32[i];
+  return sum;
+}
+
+SP_AVX2 float dot_bf16(const void* w_row, const XRow& x, int64_t k) {
+  const uint16_t* w = static_cast<const uint16_t*>(w_row);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+  int64_t i = 0;
+  for (; i + 32 <= k; i += 32) {
+    acc0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
+    acc1 = _mm256_fmadd_ps(load_bf16x8(w + i + 8), _mm256_loadu_ps(x.f32 + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(load_bf16x8(w + i + 16), _mm256_loadu_ps(x.f32 + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(load_bf16x8(w + i + 24), _mm256_loadu_ps(x.f32 + i + 24), acc3);
+  }
+  for (; i + 8 <= k; i += 8) acc0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
+  float sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+  for (; i < k; ++i) sum += bf16_to_f32(w[i]) * x.f32[i];
+  return sum;
+}
+
+// 32 signed weight bytes · 32 signed x bytes → 8 int32 partial sums.
+SP_AVX2 inline __m256i dot_i8x32(__m256i w, __m256i xq) {
+  const __m256i products = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xq, w));
+  return _mm256_madd_epi16(products, _mm256_set1_epi16(1));
+}
+
+// 16 bytes of nibbles (ggml order: low nibbles are elements 0..15) → 32 bytes 0..15.
+SP_AVX2 inline __m256i unpack_nibbles(const uint8_t* qs) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  const __m128i lo = _mm_and_si128(packed, mask);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
+  return _mm256_set_m128i(hi, lo);
+}
+
+// Unsigned nibbles · signed x bytes → 8 int32 partial sums (max 15·127·2 per
+// int16 step, far from saturation).
+SP_AVX2 inline __m256i dot_u4x32(const uint8_t* qs, const int8_t* xq) {
+  const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(unpack_nibbles(qs), x), _mm256_set1_epi16(1));
+}
+
+SP_AVX2 float dot_q8_0(const void* w_row, const XRow& x, int64_t k) {
+  const auto* blocks = static_cast<const BlockQ8_0*>(w_row);
+  const int64_t n_blocks = k / kQuantBlock;
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+  int64_t b = 0;
+  for (; b + 2 <= n_blocks; b += 2) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b + 1].qs));
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + b * kQuantBlock));
+    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + (b + 1) * kQuantBlock));
+    const __m256 s0 = _mm256_set1_ps(f16_scalar(blocks[b].d) * x.d[b]);
+    const __m256 s1 = _mm256_set1_ps(f16_scalar(blocks[b + 1].d) * x.d[b + 1]);
+    acc0 = _mm256_fmadd_ps(s0, _mm256_cvtepi32_ps(dot_i8x32(w0, x0)), acc0);
+    acc1 = _mm256_fmadd_ps(s1, _mm256_cvtepi32_ps(dot_i8x32(w1, x1)), acc1);
+  }
+  if (b < n_blocks) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs));
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + b * kQuantBlock));
+    const __m256 s0 = _mm256_set1_ps(f16_scalar(blocks[b].d) * x.d[b]);
+    acc0 = _mm256_fmadd_ps(s0, _mm256_cvtepi32_ps(dot_i8x32(w0, x0)), acc0);
+  }
+  return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+SP_AVX2 float dot_q4_0(const void* w_row, const XRow& x, int64_t k) {
+  const auto* blocks = static_cast<const BlockQ4_0*>(w_row);
+  const int64_t n_blocks = k / kQuantBlock;
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    // sum (n - 8) q = sum n q - 8 sum q: subtract the offset from one lane, in integers.
+    const __m256i offset = _mm256_zextsi128_si256(_mm_cvtsi32_si128(8 * x.sum[b]));
+    const __m256i isum = _mm256_sub_epi32(dot_u4x32(blocks[b].qs, x.qs + b * kQuantBlock), offset);
+    const __m256 s = _mm256_set1_ps(f16_scalar(blocks[b].d) * x.d[b]);
+    if (b & 1) {
+      acc1 = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(isum), acc1);
+    } else {
+      acc0 = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(isum), acc0);
+    }
+  }
+  return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+SP_AVX2 float dot_q4_1(const void* w_row, const XRow& x, int64_t k) {
+  const auto* blocks = static_cast<const BlockQ4_1*>(w_row);
+  const int64_t n_blocks = k / kQuantBlock;
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+  float acc_min = 0.0f;
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const __m256i isum = dot_u4x32(blocks[b].qs, x.qs + b * kQuantBlock);
+    const __m256 s = _mm256_set1_ps(f16_scalar(blocks[b].d) * x.d[b]);
+    if (b & 1) {
+      acc1 = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(isum), acc1);
+    } else {
+      acc0 = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(isum), acc0);
+    }
+    acc_min += f16_scalar(blocks[b].m) * (float(x.sum[b]) * x.d[b]);
+  }
+  return hsum(_mm256_add_ps(acc0, acc1)) + acc_min;
+}
+
+SP_AVX2 void quantize_x(const float* x, int8_t* qs, float* d, int32_t* sum, int64_t n_blocks) {
+  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+  for (int64_t b = 0; b < n_blocks; ++b, x += kQuantBlock, qs += kQuantBlock) {
+    __m256 v[4];
+    for (int j = 0; j < 4; ++j) v[j] = _mm256_loadu_ps(x + 8 * j);
+    __m256 amax = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign_mask, v[0]), _mm256_andnot_ps(sign_mask, v[1])),
+                                _mm256_max_ps(_mm256_andnot_ps(sign_mask, v[2]), _mm256_andnot_ps(sign_mask, v[3])));
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    d[b] = _mm_cvtss_f32(m) / 127.0f;
+    const __m256 id = _mm256_set1_ps(d[b] != 0.0f ? 1.0f / d[b] : 0.0f);
+    // cvtps rounds to nearest even (the default MXCSR mode), like the scalar path.
+    __m256i q[4];
+    for (int j = 0; j < 4; ++j) q[j] = _mm256_cvtps_epi32(_mm256_mul_ps(v[j], id));
+    sum[b] = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+    // The packs interleave 128-bit lanes; the final permute restores element order.
+    const __m256i q16a = _mm256_packs_epi32(q[0], q[1]);
+    const __m256i q16b = _mm256_packs_epi32(q[2], q[3]);
+    const __m256i q8 = _mm256_packs_epi16(q16a, q16b);
+    const __m256i ordered = _mm256_permutevar8x32_epi32(q8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs), ordered);
+  }
+}
+
+SP_AVX2 void axpy_f32(float a, const float* x, float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+SP_AVX2 void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, load_f16x8(x + i), _mm256_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += a * f16_scalar(x[i]);
+}
+
+SP_AVX2 void axpy_bf16(float a, const uint16_t* x, float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, load_bf16x8(x + i), _mm256_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += a * bf16_to_f32(x[i]);
+}
+
+// exp(x) for x <= 0 (softmax inputs after subtracting the max): x = n·ln2 + r
+// with |r| <= ln2/2, e^r by the Cephes degree-6 polynomial, 2^n through the
+// exponent bits. About 2 ulp; inputs below -87.3 flush to 0 like underflow.
+SP_AVX2 inline __m256 exp_nonpositive(__m256 x) {
+  const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
+  x = _mm256_max_ps(_mm256_set1_ps(-87.3f), x);  // this operand order keeps a NaN x
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // ln2 in two parts so n·ln2_hi is exact.
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i scale = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_andnot_ps(underflow, _mm256_mul_ps(p, _mm256_castsi256_ps(scale)));
+}
+
+SP_AVX2 float exp_sum(const float* x, float* y, float max, int64_t n) {
+  const __m256 vmax = _mm256_set1_ps(max);
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
+    _mm256_storeu_ps(y + i, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  float sum = hsum(acc);
+  if (i < n) {
+    // Tail through the same polynomial so every element sees one exp.
+    float in[8], out[8];
+    const int64_t n_tail = n - i;
+    for (int j = 0; j < 8; ++j) in[j] = j < n_tail ? x[i + j] - max : -100.0f;
+    _mm256_storeu_ps(out, exp_nonpositive(_mm256_loadu_ps(in)));
+    for (int64_t j = 0; j < n_tail; ++j) {
+      y[i + j] = out[j];
+      sum += out[j];
+    }
+  }
+  return sum;
+}
+
+}  // namespace
+
+const CpuKernels& kernels_avx2() {
+  static constexpr CpuKernels kTable = {
+      .dot = {dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0, dot_q4_1, nullptr},
+      .quantize_x = quantize_x,
+      .axpy_f32 = axpy_f32,
+      .axpy_f16 = axpy_f16,
+      .axpy_bf16 = axpy_bf16,
+      .exp_sum = exp_sum,
+  };
+  return kTable;
+}
+
+}  // namespace samepage::cpu
+
+#endif  // __x86_64__

@@ -1,0 +1,119 @@
+// Persistent thread pool: spin-then-sleep workers, dynamic chunking.
+#include "backends/cpu/thread_pool.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace samepage::cpu {
+
+namespace {
+
+// Set while a thread executes pool tasks, so a nested run() goes inline.
+thread_local bool t_in_pool_task = false;
+
+// Polling time before a thread sleeps: longer than the gap between two ops of
+// one decode step, short enough not to burn a core when the guest is idle.
+constexpr auto kSpinTime = std::chrono::microseconds(50);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Polls until done() holds or kSpinTime passes; returns done().
+template <typename Done>
+bool spin_until(Done done) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    for (int i = 0; i < 32; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() - start > kSpinTime) return done();
+  }
+}
+
+}  // namespace
+
+ThreadPool::ThreadPool(int n_threads) {
+  if (n_threads <= 0) n_threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  workers_.reserve(size_t(n_threads - 1));
+  for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard lock(run_mutex_);
+    stop_ = true;
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
+  }
+  for (auto& worker : workers_) worker.join();
+}
+
+void ThreadPool::work_on_chunks() {
+  const bool was_in_task = t_in_pool_task;
+  t_in_pool_task = true;
+  for (;;) {
+    const int64_t begin = next_item_.fetch_add(grain_, std::memory_order_relaxed);
+    if (begin >= n_items_) break;
+    fn_(ctx_, begin, std::min(n_items_, begin + grain_));
+  }
+  t_in_pool_task = was_in_task;
+}
+
+void ThreadPool::worker_loop() {
+  uint64_t seen = generation_.load(std::memory_order_acquire);
+  for (;;) {
+    uint64_t now = seen;
+    spin_until([&] { return (now = generation_.load(std::memory_order_acquire)) != seen; });
+    while (now == seen) {
+      generation_.wait(seen, std::memory_order_acquire);
+      now = generation_.load(std::memory_order_acquire);
+    }
+    seen = now;
+    if (stop_) return;
+    work_on_chunks();
+    // The caller may publish the next job as soon as this reaches zero, so
+    // nothing of the current job is touched after the decrement.
+    if (n_busy_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) n_busy_workers_.notify_one();
+  }
+}
+
+void ThreadPool::run(int64_t n_items, int64_t grain, RangeFn fn, void* ctx) {
+  if (n_items <= 0) return;
+  grain = std::max<int64_t>(1, grain);
+  if (workers_.empty() || n_items <= grain || t_in_pool_task) {
+    const bool was_in_task = t_in_pool_task;
+    t_in_pool_task = true;
+    for (int64_t begin = 0; begin < n_items; begin += grain) fn(ctx, begin, std::min(n_items, begin + grain));
+    t_in_pool_task = was_in_task;
+    return;
+  }
+  std::lock_guard lock(run_mutex_);
+  fn_ = fn;
+  ctx_ = ctx;
+  n_items_ = n_items;
+  grain_ = grain;
+  next_item_.store(0, std::memory_order_relaxed);
+  n_busy_workers_.store(int(workers_.size()), std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
+
+  work_on_chunks();
+
+  if (spin_until([&] { return n_busy_workers_.load(std::memory_order_acquire) == 0; })) return;
+  for (int busy; (busy = n_busy_workers_.load(std::memory_order_acquire)) != 0;) {
+    n_busy_workers_.wait(busy, std::memory_order_acquire);
+  }
+}
+
+int64_t grain_for(const ThreadPool& pool, int64_t n_rows, int64_t min_rows) {
+  const int64_t n_chunks = int64_t(pool.n_threads()) * 4;
+  return std::max(min_rows, (n_rows + n_chunks - 1) / n_chunks);
+}
+
+}  // namespace samepage::cpu

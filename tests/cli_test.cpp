@@ -1,0 +1,112 @@
+// The samepage CLI as a user meets it: exit codes, one-line errors, help.
+#include <sys/wait.h>
+
+#include <array>
+#include <filesystem>
+
+#include "test_support.h"
+
+namespace samepage {
+namespace {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+CliResult run_cli(const std::string& args) {
+  const std::string dir = test::make_temp_dir();
+  const std::string cmd = std::string(SAMEPAGE_BINARY) + " " + args + " >" + dir + "/out 2>" + dir + "/err";
+  const int status = std::system(cmd.c_str());
+  CliResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = test::read_text(dir + "/out");
+  r.err = test::read_text(dir + "/err");
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+int count_lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+TEST(Cli, VersionAndHelp) {
+  CliResult version = run_cli("--version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_NE(version.out.find("samepage "), std::string::npos);
+  for (const char* command : {"run", "compile", "inspect"}) {
+    CliResult help = run_cli(std::string(command) + " --help");
+    EXPECT_EQ(help.exit_code, 0) << command;
+    EXPECT_NE(help.out.find("usage: samepage " + std::string(command)), std::string::npos) << help.out;
+  }
+  CliResult top = run_cli("--help");
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_NE(top.out.find("commands:"), std::string::npos);
+}
+
+TEST(Cli, RunExitsWithTheGuestsExitCode) {
+  CliResult ok = run_cli("run " + test::guest_path("hello") + " -- a b");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("arg 2: b"), std::string::npos) << ok.out;
+  CliResult exit7 = run_cli("run " + test::guest_path("traps") + " -- exit 7");
+  EXPECT_EQ(exit7.exit_code, 7) << exit7.err;
+}
+
+TEST(Cli, TrapIsOneLineAndExit134) {
+  CliResult trap = run_cli("run " + test::guest_path("traps") + " -- div0");
+  EXPECT_EQ(trap.exit_code, 134);
+  EXPECT_EQ(count_lines(trap.err), 1) << trap.err;
+  EXPECT_NE(trap.err.find("integer divide by zero"), std::string::npos) << trap.err;
+}
+
+TEST(Cli, ErrorsAreOneClearLine) {
+  CliResult missing = run_cli("run /nonexistent.wasm");
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_EQ(count_lines(missing.err), 1) << missing.err;
+  EXPECT_NE(missing.err.find("/nonexistent.wasm"), std::string::npos);
+  CliResult unknown = run_cli("frobnicate");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_EQ(count_lines(unknown.err), 1) << unknown.err;
+  CliResult bad_option = run_cli("run --bogus x.wasm");
+  EXPECT_EQ(bad_option.exit_code, 2);
+  EXPECT_EQ(count_lines(bad_option.err), 1) << bad_option.err;
+}
+
+TEST(Cli, CompileThenRunTheArtifact) {
+  const std::string dir = test::make_temp_dir();
+  CliResult compiled = run_cli("compile " + test::guest_path("hello") + " -o " + dir + "/hello.so");
+  ASSERT_EQ(compiled.exit_code, 0) << compiled.err;
+  CliResult ran = run_cli("run --timing " + dir + "/hello.so");
+  EXPECT_EQ(ran.exit_code, 0) << ran.err;
+  EXPECT_NE(ran.out.find("hello from a samepage guest"), std::string::npos);
+  EXPECT_NE(ran.err.find("precompiled"), std::string::npos) << ran.err;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, InspectReportsImportsExportsAndRunnability) {
+  CliResult report = run_cli("inspect " + test::guest_path("hello"));
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_NE(report.out.find("fd_write"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("_start"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("runnable: yes"), std::string::npos) << report.out;
+}
+
+TEST(Cli, RunWithPreopenReadsAFile) {
+  const std::string dir = test::make_temp_dir();
+  {
+    std::ofstream out(dir + "/data.txt");
+    out << "twelve bytes";
+  }
+  CliResult r = run_cli("run --dir " + dir + "::/data " + test::guest_path("file_reader") + " -- /data/data.txt");
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("12 bytes"), std::string::npos) << r.out;
+  CliResult escape = run_cli("run --dir " + dir + "::/data " + test::guest_path("file_reader") + " -- /data/../etc/passwd");
+  EXPECT_NE(escape.exit_code, 0) << escape.out;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace samepage
