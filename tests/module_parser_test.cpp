@@ -3,7 +3,6 @@
 // against wasm-objdump. Malformed input lives in module_parser_malformed_test.
 #include <gtest/gtest.h>
 
-#include <map>
 #include <regex>
 #include <sstream>
 

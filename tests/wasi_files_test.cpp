@@ -86,6 +86,8 @@ TEST_F(WasiFiles, PreadPwriteSeekTell) {
   EXPECT_EQ(read_host_file(sandbox_ + "/p.bin"), "12345fghij");
   // Seeking a pipe is ESPIPE, as in POSIX.
   EXPECT_EQ(Z_wasi_snapshot_preview1Z_fd_seek(&ctx_, 1, 0, w::kWhenceSet, out), w::kErrnoSpipe);
+  EXPECT_EQ(Z_wasi_snapshot_preview1Z_fd_tell(&ctx_, 1, out), w::kErrnoSpipe);
+  EXPECT_EQ(Z_wasi_snapshot_preview1Z_fd_tell(&ctx_, kSandboxFd, out), w::kErrnoBadf);
 }
 
 TEST_F(WasiFiles, AppendFlagAndFdstatFlags) {

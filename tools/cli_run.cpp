@@ -22,6 +22,8 @@ const char* kRunUsage =
     "  --no-cache              rebuild the module even if it is cached\n"
     "  --cache-dir DIR         where compiled modules are kept\n"
     "  --timing                print load and run timings to stderr\n"
+    "  --backend NAME          compute backend for the samepage API (default cpu)\n"
+    "  --memory-mode MODE      shared (zero-copy, default) or copy (explicit copies)\n"
     "  --help                  this text\n";
 
 bool parse_preopen(const std::string& spec, bool writable, WasiConfig::Preopen* out) {
@@ -66,6 +68,14 @@ int cmd_run(const Args& args) {
       const std::string* v = value("--cache-dir");
       if (v == nullptr) return fail("--cache-dir needs a directory", 2);
       engine_options.cache_dir = *v;
+    } else if (a == "--backend") {
+      const std::string* v = value("--backend");
+      if (v == nullptr) return fail("--backend needs a name", 2);
+      instance_options.backend = *v;
+    } else if (a == "--memory-mode") {
+      const std::string* v = value("--memory-mode");
+      if (v == nullptr || (*v != "shared" && *v != "copy")) return fail("--memory-mode needs shared or copy", 2);
+      instance_options.memory_mode = *v == "copy" ? MemoryMode::MemoryMode_copy : MemoryMode::MemoryMode_shared;
     } else if (a == "--no-cache") {
       engine_options.use_cache = false;
     } else if (a == "--timing") {

@@ -34,6 +34,8 @@ const char* kUsage =
     "  run       run a WebAssembly (WASI) module or a compiled artifact\n"
     "  compile   translate and build a module ahead of time\n"
     "  inspect   show a module's imports, exports, memory and features\n"
+    "  bench     benchmarks (bench zero-copy)\n"
+    "  devices   list compute backends and their capabilities\n"
     "\n"
     "options:\n"
     "  --version  print the version\n"
@@ -61,5 +63,7 @@ int main(int argc, char** argv) {
   if (command == "run") return cmd_run(rest);
   if (command == "compile") return cmd_compile(rest);
   if (command == "inspect") return cmd_inspect(rest);
+  if (command == "bench") return cmd_bench(rest);
+  if (command == "devices") return cmd_devices(rest);
   return fail("unknown command '" + command + "' (see samepage --help)", 2);
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "samepage/backend.h"
 #include "samepage/engine.h"
 #include "samepage/linear_memory.h"
 #include "samepage/wasi_config.h"
@@ -17,6 +18,8 @@ struct InstanceOptions {
   WasiConfig wasi;
   MemoryOptions memory;
   uint64_t stack_bytes = 8ull << 20;  // native stack for generated code
+  std::string backend = "cpu";        // compute backend for the samepage API
+  MemoryMode memory_mode = MemoryMode::MemoryMode_shared;
 };
 
 // How a guest call ended.
@@ -45,6 +48,8 @@ class Instance {
 
   LinearMemory* memory() const { return memory_; }  // nullptr for a module without memory
   const Module& module() const { return *module_; }
+  // The samepage API state, or nullptr when the module does not import it.
+  class HostApi* host_api() const;
   bool ended() const { return ended_; }
 
  private:

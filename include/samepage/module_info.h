@@ -73,8 +73,9 @@ struct ExportInfo {
   FuncType func_type;    // valid when kind is func
 };
 
-// Post-MVP features found in the module. wasm2c 1.0.32 as used here cannot
-// run simd or threads; the others are reported for information.
+// Post-MVP features found in the module. samepage refuses simd, threads,
+// memory64, multi-memory, exceptions, tail calls and extended constants
+// (check_runnable says why); the others wasm2c 1.0.32 translates.
 struct FeatureSet {
   bool simd = false;
   bool threads = false;          // shared memory or atomic instructions

@@ -1,5 +1,7 @@
 #include "engine/wasm_instructions.h"
 
+#include "engine/wasm_types.h"
+
 namespace samepage {
 namespace {
 
@@ -335,39 +337,6 @@ class ExprScanner {
 };
 
 }  // namespace
-
-Status read_val_type(WasmReader& reader, ValType& out, FeatureSet& features) {
-  const size_t at = reader.offset();
-  uint8_t byte = 0;
-  SP_TRY(reader.read_u8(byte));
-  switch (byte) {
-    case 0x7f: case 0x7e: case 0x7d: case 0x7c:
-      break;
-    case 0x7b:
-      features.simd = true;
-      break;
-    case 0x70: case 0x6f:
-      features.reference_types = true;
-      break;
-    default:
-      return reader.error_at(at, "unknown value type " + hex_byte(byte));
-  }
-  out = static_cast<ValType>(byte);
-  return Status::ok();
-}
-
-Status read_ref_type(WasmReader& reader, ValType& out, FeatureSet& features) {
-  const size_t at = reader.offset();
-  uint8_t byte = 0;
-  SP_TRY(reader.read_u8(byte));
-  if (byte == 0x6f) {
-    features.reference_types = true;
-  } else if (byte != 0x70) {
-    return reader.error_at(at, "unknown reference type " + hex_byte(byte));
-  }
-  out = static_cast<ValType>(byte);
-  return Status::ok();
-}
 
 Status scan_expression(WasmReader& reader, const CodeContext& ctx, ExprKind kind,
                        uint64_t n_locals, const std::string& what, FeatureSet& features) {

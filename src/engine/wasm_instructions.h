@@ -36,10 +36,4 @@ enum class ExprKind : uint8_t {
 Status scan_expression(WasmReader& reader, const CodeContext& ctx, ExprKind kind,
                        uint64_t n_locals, const std::string& what, FeatureSet& features);
 
-// Reads a value type byte and notes the features it implies (v128, references).
-Status read_val_type(WasmReader& reader, ValType& out, FeatureSet& features);
-
-// Reads a reference type byte (funcref or externref).
-Status read_ref_type(WasmReader& reader, ValType& out, FeatureSet& features);
-
 }  // namespace samepage

@@ -12,10 +12,12 @@
 namespace samepage {
 
 class WasiContext;
+class HostApi;
 
 struct GuestContext {
   wasm_rt_memory_t* memory = nullptr;  // the instance's linear memory, set at instantiation
   WasiContext* wasi = nullptr;         // owned by the Instance
+  HostApi* api = nullptr;              // the samepage tensor API; owned by the Instance
 
   GuestMemory guest_memory() const { return GuestMemory(memory); }
 };

@@ -21,5 +21,7 @@ const std::vector<HostImport>& all_host_imports();
 
 // The WASI preview1 functions this runtime implements, with their types.
 const std::vector<HostImport>& wasi_host_imports();
+// The "samepage" tensor API (guest-sdk/include/samepage.h).
+const std::vector<HostImport>& samepage_host_imports();
 
 }  // namespace samepage

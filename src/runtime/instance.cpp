@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "api/host_api.h"
 #include "engine/guarded_call.h"
 #include "engine/loaded_module.h"
 #include "engine/wasm_rt_memory.h"
@@ -15,6 +16,7 @@ namespace samepage {
 struct Instance::State {
   GuestContext context;
   std::unique_ptr<WasiContext> wasi;
+  std::unique_ptr<HostApi> api;
   void* instance_struct = nullptr;  // wasm2c's instance struct, instance_bytes() long
   bool instantiated = false;
   wasm_rt_memory_t no_memory{};     // stands in when the module defines no memory
@@ -69,6 +71,14 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
   state.wasi = std::move(wasi).value();
   state.context.wasi = state.wasi.get();
   state.context.memory = &state.no_memory;
+  bool imports_api = false;
+  for (const ImportInfo& imp : module->info().imports) imports_api |= imp.module == "samepage";
+  if (imports_api) {
+    auto backend = create_backend(options.backend);
+    if (!backend) return backend.status();
+    state.api = std::make_unique<HostApi>(std::move(backend).value(), options.memory_mode);
+    state.context.api = state.api.get();
+  }
 
   const LoadedModule& loaded = module->loaded();
   state.instance_struct = std::calloc(1, loaded.instance_bytes() == 0 ? 1 : loaded.instance_bytes());
@@ -92,6 +102,7 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     instance->memory_ = scope.allocated;
     state.context.memory = scope.memory_struct;
   }
+  if (state.api) state.api->attach(&state.context, instance->memory_);
   // WASI reactors initialise themselves (static constructors) in _initialize.
   if (loaded.find_export("_initialize") != nullptr) {
     auto init = instance->call("_initialize");
@@ -111,6 +122,8 @@ Instance::~Instance() {
 }
 
 Result<GuestOutcome> Instance::run() { return call("_start"); }
+
+HostApi* Instance::host_api() const { return state_->api.get(); }
 
 Result<GuestOutcome> Instance::call(const std::string& export_name, const std::vector<uint64_t>& args) {
   const char* where = "instance::call";

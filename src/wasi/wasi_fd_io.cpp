@@ -163,14 +163,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_seek(GuestContext* ctx, uint32_t fd, uint6
   });
 }
 
+// lseek(fd, 0, SEEK_CUR): the same rights and errors (ESPIPE on streams).
 uint32_t Z_wasi_snapshot_preview1Z_fd_tell(GuestContext* ctx, uint32_t fd, uint32_t offset_ptr) {
-  return guarded(ctx, [&](Call& call) -> Errno {
-    FdEntry* entry = nullptr;
-    if (Errno e = fd_lookup(call, fd, kRightFdTell, &entry)) return e;
-    if (call.memory.range(offset_ptr, 8) == nullptr) return kErrnoFault;
-    const off_t result = ::lseek(entry->host.get(), 0, SEEK_CUR);
-    if (result < 0) return last_errno();
-    call.memory.store<uint64_t>(offset_ptr, static_cast<uint64_t>(result));
-    return kErrnoSuccess;
-  });
+  return Z_wasi_snapshot_preview1Z_fd_seek(ctx, fd, 0, kWhenceCur, offset_ptr);
 }

@@ -11,6 +11,11 @@
 
 #include "backends/cpu/kernels.h"
 
+// GCC 12 reports the deliberately undefined upper halves inside its own
+// cast/insert intrinsics (_mm512_undefined_*) as uninitialized: a false alarm.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #define SP_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 
 namespace samepage::cpu {

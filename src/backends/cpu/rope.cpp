@@ -16,11 +16,11 @@ Status rope(const RopeParams& params, const float* x, float* y, int64_t n_tokens
   // Pair i's element offsets within a head.
   const int64_t stride = params.mode == RopeMode_normal ? 2 : 1;
   const int64_t partner = params.mode == RopeMode_normal ? 1 : n_pairs;
-  std::vector<double> inv_freq(size_t(n_pairs));
+  std::vector<double> inv_freq(static_cast<size_t>(n_pairs));
   for (int64_t i = 0; i < n_pairs; ++i) {
     inv_freq[size_t(i)] = std::pow(double(params.freq_base), -2.0 * double(i) / double(head_dim));
   }
-  std::vector<float> cos_table(size_t(n_pairs)), sin_table(size_t(n_pairs));
+  std::vector<float> cos_table(static_cast<size_t>(n_pairs)), sin_table(static_cast<size_t>(n_pairs));
 
   const int64_t token_elems = params.n_heads * head_dim;
   for (int64_t t = 0; t < n_tokens; ++t) {

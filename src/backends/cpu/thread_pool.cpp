@@ -46,11 +46,12 @@ ThreadPool::ThreadPool(int n_threads) {
 
 ThreadPool::~ThreadPool() {
   {
-    std::lock_guard lock(run_mutex_);
-    stop_ = true;
-    generation_.fetch_add(1, std::memory_order_release);
-    generation_.notify_all();
+    std::lock_guard run_lock(run_mutex_);
+    std::lock_guard lock(sleep_mutex_);
+    stop_.store(true);
+    generation_.fetch_add(2);  // stays odd: nobody joins, everybody wakes
   }
+  wake_cv_.notify_all();
   for (auto& worker : workers_) worker.join();
 }
 
@@ -66,20 +67,25 @@ void ThreadPool::work_on_chunks() {
 }
 
 void ThreadPool::worker_loop() {
-  uint64_t seen = generation_.load(std::memory_order_acquire);
+  uint64_t seen = generation_.load();
   for (;;) {
-    uint64_t now = seen;
-    spin_until([&] { return (now = generation_.load(std::memory_order_acquire)) != seen; });
-    while (now == seen) {
-      generation_.wait(seen, std::memory_order_acquire);
-      now = generation_.load(std::memory_order_acquire);
+    // Wake on any change (a new job, or stop), then decide.
+    const auto changed = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    if (!spin_until(changed)) {
+      std::unique_lock lock(sleep_mutex_);
+      wake_cv_.wait(lock, changed);
     }
-    seen = now;
-    if (stop_) return;
-    work_on_chunks();
-    // The caller may publish the next job as soon as this reaches zero, so
-    // nothing of the current job is touched after the decrement.
-    if (n_busy_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) n_busy_workers_.notify_one();
+    if (stop_.load()) return;
+    seen = generation_.load();
+    if (seen % 2 != 0) continue;  // closed before we got here
+    // Join, then re-check: the caller closes the job (seq_cst store) before
+    // it waits for n_joined_ == 0, so either it sees us or we see it closed.
+    n_joined_.fetch_add(1);
+    if (generation_.load() == seen) work_on_chunks();
+    if (n_joined_.fetch_sub(1) == 1) {
+      std::lock_guard lock(sleep_mutex_);  // pairs with the caller's check-then-wait
+      done_cv_.notify_one();
+    }
   }
 }
 
@@ -93,21 +99,27 @@ void ThreadPool::run(int64_t n_items, int64_t grain, RangeFn fn, void* ctx) {
     t_in_pool_task = was_in_task;
     return;
   }
-  std::lock_guard lock(run_mutex_);
+  std::lock_guard run_lock(run_mutex_);
   fn_ = fn;
   ctx_ = ctx;
   n_items_ = n_items;
   grain_ = grain;
   next_item_.store(0, std::memory_order_relaxed);
-  n_busy_workers_.store(int(workers_.size()), std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
-  generation_.notify_all();
+  {
+    // Opening under the sleep mutex: a worker between its check and its wait
+    // cannot miss the wake-up.
+    std::lock_guard lock(sleep_mutex_);
+    generation_.fetch_add(1);  // odd → even: open
+  }
+  wake_cv_.notify_all();
 
-  work_on_chunks();
+  work_on_chunks();  // returns once every chunk is claimed
+  generation_.fetch_add(1);  // even → odd: closed, late workers stay out
 
-  if (spin_until([&] { return n_busy_workers_.load(std::memory_order_acquire) == 0; })) return;
-  for (int busy; (busy = n_busy_workers_.load(std::memory_order_acquire)) != 0;) {
-    n_busy_workers_.wait(busy, std::memory_order_acquire);
+  const auto done = [&] { return n_joined_.load() == 0; };
+  if (!spin_until(done)) {
+    std::unique_lock lock(sleep_mutex_);
+    done_cv_.wait(lock, done);
   }
 }
 

@@ -1,0 +1,130 @@
+// The WASI sandbox seen from inside: with only the sandbox preopened
+// (argv[1], default "/sandbox"), no path reaches outside it, whether by
+// "..", absolute paths, or symlinks the guest plants, and a write through a
+// link pointing out never lands. Every attempt must fail; the guest cannot
+// tell ENOENT from refusal for paths outside, so only failure is checked,
+// and errno where the answer is fixed.
+// Prints "PASS escapes" and returns 0 only when every check held.
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int failures = 0;
+#define CHECK(cond)                                                                   \
+  do {                                                                                \
+    if (!(cond)) {                                                                    \
+      printf("FAIL %s:%d: %s (errno %d: %s)\n", __FILE__, __LINE__, #cond, errno,  \
+             strerror(errno));                                                        \
+      failures++;                                                                     \
+    }                                                                                 \
+  } while (0)
+
+static char dir[256];
+static const char* at(const char* name) {
+  static char path[4][512];
+  static int next = 0;
+  char* p = path[next++ % 4];
+  snprintf(p, sizeof(path[0]), "%s/%s", dir, name);
+  return p;
+}
+
+// Neither reading, nor creating, nor stat nor opendir reaches `path`.
+static void expect_unreachable(const char* path) {
+  int fd = open(path, O_RDONLY);
+  if (fd >= 0) {
+    printf("FAIL escaped: open(%s) for reading succeeded\n", path);
+    failures++;
+    close(fd);
+  }
+  fd = open(path, O_WRONLY | O_CREAT, 0644);
+  if (fd >= 0) {
+    printf("FAIL escaped: open(%s) for writing succeeded\n", path);
+    failures++;
+    close(fd);
+  }
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    printf("FAIL escaped: stat(%s) succeeded\n", path);
+    failures++;
+  }
+  DIR* d = opendir(path);
+  if (d != NULL) {
+    printf("FAIL escaped: opendir(%s) succeeded\n", path);
+    failures++;
+    closedir(d);
+  }
+}
+
+int main(int argc, char** argv) {
+  const char* root = argc > 1 ? argv[1] : "/sandbox";
+  snprintf(dir, sizeof(dir), "%s/escapes_test", root);
+  CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
+  CHECK(mkdir(at("a"), 0755) == 0);
+
+  char path[512];
+  // "..": out of the preopen, directly and after going down first.
+  snprintf(path, sizeof(path), "%s/..", root);
+  expect_unreachable(path);
+  snprintf(path, sizeof(path), "%s/../etc/passwd", root);
+  expect_unreachable(path);
+  expect_unreachable(at("../../etc/passwd"));
+  expect_unreachable(at("a/../../../etc/passwd"));
+  expect_unreachable(at("a/../../../../../../../../etc/hostname"));
+  // Absolute paths outside every preopen.
+  expect_unreachable("/etc/passwd");
+  expect_unreachable("/");
+  expect_unreachable("/proc/self/environ");
+
+  // Absolute symlink targets are refused outright.
+  CHECK(symlink("/etc", at("abs")) == -1);
+  CHECK(symlink("/etc/passwd", at("abs")) == -1);
+  // Relative ones that climb out can be made, but never followed out.
+  CHECK(symlink("../../..", at("up")) == 0);
+  CHECK(symlink("../../../etc/passwd", at("passwd")) == 0);
+  CHECK(symlink("../../../samepage_escape_created", at("dangling")) == 0);
+  expect_unreachable(at("up/etc/passwd"));
+  expect_unreachable(at("up"));
+  expect_unreachable(at("passwd"));
+  expect_unreachable(at("dangling"));
+  expect_unreachable(at("a/../up/etc/hostname"));
+  CHECK(mkdir(at("up/samepage_escape_dir"), 0755) == -1);
+  CHECK(symlink("x", at("up/samepage_escape_link")) == -1);
+  CHECK(rename(at("a"), at("up/samepage_escape_renamed")) == -1);
+  // A hard link to an outside-pointing symlink is just another such link.
+  CHECK(link(at("passwd"), at("hard")) == 0);
+  expect_unreachable(at("hard"));
+  CHECK(unlink(at("hard")) == 0);
+  CHECK(unlink(at("up/etc/passwd")) == -1);
+  CHECK(rmdir(at("up/etc")) == -1);
+  struct timespec times[2] = {{1, 0}, {1, 0}};
+  CHECK(utimensat(AT_FDCWD, at("passwd"), times, 0) == -1);  // follows: refused
+  CHECK(truncate(at("passwd"), 0) == -1);
+
+  // The links themselves are ordinary entries inside the sandbox.
+  struct stat st;
+  CHECK(lstat(at("up"), &st) == 0 && S_ISLNK(st.st_mode));
+  char buf[64] = {0};
+  CHECK(readlink(at("up"), buf, sizeof(buf)) == 8 && memcmp(buf, "../../..", 8) == 0);
+  CHECK(utimensat(AT_FDCWD, at("up"), times, AT_SYMLINK_NOFOLLOW) == 0);
+
+  // chdir cannot leave either: the cwd is resolved against the preopens.
+  CHECK(chdir(at("a")) == 0);
+  expect_unreachable("../../../etc/passwd");
+  expect_unreachable("../../..");
+  CHECK(chdir(root) == 0);
+
+  const char* links[] = {"up", "passwd", "dangling"};
+  for (unsigned i = 0; i < sizeof(links) / sizeof(links[0]); ++i) CHECK(unlink(at(links[i])) == 0);
+  CHECK(rmdir(at("a")) == 0);
+  CHECK(rmdir(dir) == 0);
+  if (failures != 0) {
+    printf("FAILED escapes: %d checks\n", failures);
+    return 1;
+  }
+  printf("PASS escapes\n");
+  return 0;
+}

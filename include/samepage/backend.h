@@ -1,0 +1,104 @@
+// The compute plane: backends are peers behind one interface (DESIGN.md §1.5).
+// The CPU backend is the reference and the default. A backend never sees
+// guest handles or offsets: the host API validates everything and hands it
+// host pointers derived from checked descriptors.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "samepage/status.h"
+
+namespace samepage {
+
+// How tensors reach the backend.
+enum class MemoryMode {
+  MemoryMode_shared,  // the backend computes on guest memory in place (zero-copy)
+  MemoryMode_copy,    // WASI-NN style: inputs copied into backend buffers, results copied back
+};
+const char* memory_mode_name(MemoryMode mode);
+
+// Capabilities are data: probed once, printed by `samepage devices`.
+struct BackendCaps {
+  std::string name;
+  std::string device;                 // what it runs on, in words
+  bool zero_copy_host_memory = false; // kernels can address guest memory in place
+  bool device_memory = false;         // has memory of its own (device-resident tensors)
+  bool native_replay = false;         // replays a recorded sequence as one submission
+  std::vector<std::string> notes;     // one line each: what was probed and why it matters
+};
+
+// Element types, numbered as the guest ABI (guest-sdk/include/samepage.h).
+enum TensorDType : int32_t {
+  TensorDType_f32 = 0,
+  TensorDType_f16 = 1,
+  TensorDType_bf16 = 2,
+  TensorDType_q8_0 = 3,
+  TensorDType_q4_0 = 4,
+  TensorDType_q4_1 = 5,
+  TensorDType_i32 = 6,
+};
+
+// A validated operand: host pointer, dtype and shape (outermost first).
+struct TensorArg {
+  void* data = nullptr;
+  TensorDType dtype = TensorDType_f32;
+  int n_dims = 0;
+  int64_t shape[4] = {1, 1, 1, 1};
+  uint64_t n_bytes = 0;
+
+  int64_t n_elements() const {
+    int64_t n = 1;
+    for (int i = 0; i < n_dims; ++i) n *= shape[i];
+    return n;
+  }
+  int64_t row_length() const { return n_dims == 0 ? 1 : shape[n_dims - 1]; }
+  int64_t n_rows() const { return row_length() == 0 ? 0 : n_elements() / row_length(); }
+};
+
+enum OpCode : int32_t {
+  OpCode_matmul,     // t0 = t1 (m, k) f32 × t2 (n, k)ᵀ any weight dtype → (m, n) f32
+  OpCode_rmsnorm,    // t0 = rmsnorm(t1 rows) * t2, f[0] = eps
+  OpCode_rope,       // t0 = rope(t1 (tokens, heads, head_dim)), i[0] = pos, f = base, scale, i[1] = mode
+  OpCode_attention,  // t0 = attention(q t1, k t2, v t3), i[0] = pos0
+  OpCode_silu_mul,   // t0 = silu(t1) * t2
+  OpCode_add,        // t0 = t1 + t2
+  OpCode_scale,      // t0 = t1 * f[0]
+  OpCode_embedding,  // t0 (tokens, dim) f32 = rows t2 (i32 tokens) of table t1
+  OpCode_softmax,    // t0 = softmax(t1 rows)
+  OpCode_argmax,     // index_out[row] = argmax(t1 row)
+  OpCode_copy,       // t0 = convert(t1)
+  OpCode_count,
+};
+const char* op_name(OpCode op);
+
+struct OpArgs {
+  OpCode op = OpCode_count;
+  TensorArg t[4];
+  int n_tensors = 0;
+  float f[2] = {0, 0};
+  int32_t i[2] = {0, 0};
+  int32_t* index_out = nullptr;  // argmax results, n_rows of t[1]
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const BackendCaps& caps() const = 0;
+
+  // "Use this host memory": lets the backend address [base, base + n_bytes)
+  // in place. May fail; the caller then falls back to the copy path.
+  virtual Status use_host_memory(void* base, uint64_t n_bytes) = 0;
+  // Runs one op; outputs are visible at the pointers when it returns (or after sync).
+  virtual Status execute(const OpArgs& op) = 0;
+  // Waits for all submitted work.
+  virtual Status sync() = 0;
+};
+
+// Backends compiled into this build, by name ("cpu", ...).
+std::vector<std::string> backend_names();
+Result<std::unique_ptr<Backend>> create_backend(const std::string& name);
+
+}  // namespace samepage

@@ -1,0 +1,98 @@
+// The host side of the "samepage" import module for one guest: tensor
+// handles over guest memory, validation of every call, dispatch to the
+// backend (in place, or through staging buffers in copy mode), recorded
+// sequences, and the last-error message. A bad call gets an error code; it
+// never reaches the backend.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/tensor_table.h"
+#include "samepage/backend.h"
+
+namespace samepage {
+
+class LinearMemory;
+struct GuestContext;
+
+// One op as the guest asked for it: handles and scalars, not yet validated.
+struct OpRequest {
+  OpCode op = OpCode_count;
+  int32_t handles[4] = {0, 0, 0, 0};
+  int n_handles = 0;
+  float f[2] = {0, 0};
+  int32_t i[2] = {0, 0};   // may hold SP_PARAM(k) while recording
+  uint32_t index_out = 0;  // argmax: guest address of the results
+};
+
+// Guest ABI constants (guest-sdk/include/samepage.h).
+enum ApiStatus : int32_t {
+  ApiStatus_ok = 0,
+  ApiStatus_arg = -1,
+  ApiStatus_range = -2,
+  ApiStatus_handle = -3,
+  ApiStatus_shape = -4,
+  ApiStatus_dtype = -5,
+  ApiStatus_unsupported = -6,
+  ApiStatus_no_memory = -7,
+  ApiStatus_backend = -8,
+  ApiStatus_state = -9,
+};
+constexpr int32_t kFlagConst = 1;
+constexpr int32_t kFlagDevice = 2;
+constexpr int32_t kParamBase = -0x40000000;  // SP_PARAM(i) = kParamBase - i
+
+class HostApi {
+ public:
+  HostApi(std::unique_ptr<Backend> backend, MemoryMode mode);
+  ~HostApi();
+  // Binds the guest's memory once it exists (after instantiation).
+  void attach(GuestContext* context, LinearMemory* memory);
+
+  int32_t tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags);
+  int32_t tensor_alloc(int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags);
+  int32_t tensor_free(int32_t handle);
+  int32_t sync(int32_t handle);
+  int32_t tensor_info(int32_t handle, uint32_t out_ptr);
+  int32_t stats(uint32_t out_ptr);
+  int32_t last_error(uint32_t buf_ptr, int32_t buf_len);
+
+  // Runs the op now, or appends it to the sequence being recorded.
+  int32_t submit(const OpRequest& request);
+  int32_t record_begin();
+  int32_t record_end();
+  int32_t replay(int32_t sequence, uint32_t params_ptr, int32_t n_params);
+
+  Backend& backend() { return *backend_; }
+  MemoryMode memory_mode() const { return mode_; }
+  const std::string& last_error_message() const { return last_error_; }
+
+ private:
+  int32_t fail(int32_t code, std::string message);
+  // Validates a request with its scalars resolved and runs it.
+  int32_t run(OpRequest request, const std::vector<int32_t>& params);
+  int32_t read_shape(int32_t n_dims, uint32_t shape_ptr, int64_t shape[4]);
+  void* host_address(Tensor& t);
+  void protect_const(Tensor& t);
+  void reprotect_all();
+
+  std::unique_ptr<Backend> backend_;
+  MemoryMode mode_;
+  GuestContext* context_ = nullptr;
+  LinearMemory* memory_ = nullptr;
+  TensorTable tensors_;
+  std::string last_error_;
+  bool recording_ = false;
+  std::vector<OpRequest> recorded_;
+  std::vector<std::vector<OpRequest>> sequences_;
+  uint64_t staged_bytes_ = 0;
+};
+
+// Checks an op's operands (dtypes, shapes, ranks, overlap) and scalars.
+// Returns ApiStatus_ok or an error code with *message set.
+int32_t validate_op(const OpRequest& request, Tensor* const tensors[4], std::string* message);
+
+}  // namespace samepage

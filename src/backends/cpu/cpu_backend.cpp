@@ -1,0 +1,108 @@
+// The CPU backend: the reference for correctness and the default. Guest
+// memory is ordinary host memory here, so every residency is zero-copy and
+// the flags are no-ops; ops run the kernels in this folder directly.
+#include <cstring>
+#include <thread>
+
+#include "backends/cpu/attention.h"
+#include "backends/cpu/context.h"
+#include "backends/cpu/elementwise.h"
+#include "backends/cpu/embedding.h"
+#include "backends/cpu/matmul.h"
+#include "backends/cpu/norm.h"
+#include "backends/cpu/rope.h"
+#include "backends/cpu/softmax.h"
+#include "backends/backend_registry.h"
+
+namespace samepage {
+namespace {
+
+cpu::DType to_cpu(TensorDType t) { return static_cast<cpu::DType>(t); }
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend() {
+    caps_.name = "cpu";
+    caps_.device = std::to_string(std::thread::hardware_concurrency()) + " threads, " +
+                   cpu::cpu_isa_name(ctx_.isa()) + " kernels";
+    caps_.zero_copy_host_memory = true;
+    caps_.device_memory = false;
+    caps_.native_replay = false;
+    caps_.notes.push_back("guest memory is host memory: kernels read and write it in place");
+    caps_.notes.push_back(std::string("kernel ISA chosen at run time: ") + cpu::cpu_isa_name(ctx_.isa()));
+  }
+
+  const BackendCaps& caps() const override { return caps_; }
+  Status use_host_memory(void*, uint64_t) override { return Status::ok(); }
+  Status sync() override { return Status::ok(); }
+
+  Status execute(const OpArgs& op) override {
+    const TensorArg* t = op.t;
+    auto f32 = [](const TensorArg& a) { return static_cast<float*>(a.data); };
+    switch (op.op) {
+      case OpCode_matmul:
+        return cpu::matmul(ctx_, to_cpu(t[2].dtype), t[2].data, f32(t[1]), f32(t[0]), t[1].n_rows(),
+                           t[2].n_rows(), t[1].row_length());
+      case OpCode_rmsnorm:
+        cpu::rmsnorm(f32(t[1]), f32(t[2]), f32(t[0]), t[1].n_rows(), t[1].row_length(), op.f[0]);
+        return Status::ok();
+      case OpCode_rope: {
+        cpu::RopeParams p;
+        p.head_dim = t[1].shape[2];
+        p.n_heads = t[1].shape[1];
+        p.freq_base = op.f[0];
+        p.freq_scale = op.f[1];
+        p.mode = static_cast<cpu::RopeMode>(op.i[1]);
+        return cpu::rope(p, f32(t[1]), f32(t[0]), t[1].shape[0], op.i[0]);
+      }
+      case OpCode_attention: {
+        cpu::AttentionShape s;
+        s.n_q_tokens = t[1].shape[0];
+        s.n_heads = t[1].shape[1];
+        s.head_dim = t[1].shape[2];
+        s.n_ctx = t[2].shape[0];
+        s.n_kv_heads = t[2].shape[1];
+        s.pos0 = op.i[0];
+        return cpu::attention(ctx_, s, f32(t[1]), to_cpu(t[2].dtype), t[2].data, t[3].data, f32(t[0]));
+      }
+      case OpCode_silu_mul:
+        cpu::silu_mul(f32(t[1]), f32(t[2]), f32(t[0]), t[0].n_elements());
+        return Status::ok();
+      case OpCode_add:
+        cpu::add(f32(t[1]), f32(t[2]), f32(t[0]), t[0].n_elements());
+        return Status::ok();
+      case OpCode_scale:
+        cpu::scale(f32(t[1]), op.f[0], f32(t[0]), t[0].n_elements());
+        return Status::ok();
+      case OpCode_embedding:
+        return cpu::embedding(to_cpu(t[1].dtype), t[1].data, t[1].n_rows(), t[1].row_length(),
+                              static_cast<const int32_t*>(t[2].data), t[2].n_elements(), f32(t[0]));
+      case OpCode_softmax:
+        cpu::softmax(ctx_, f32(t[1]), f32(t[0]), t[1].n_rows(), t[1].row_length());
+        return Status::ok();
+      case OpCode_argmax: {
+        const int64_t n = t[1].row_length();
+        for (int64_t r = 0; r < t[1].n_rows(); ++r)
+          op.index_out[r] = static_cast<int32_t>(cpu::argmax(f32(t[1]) + r * n, n));
+        return Status::ok();
+      }
+      case OpCode_copy:
+        if (t[0].dtype == t[1].dtype) {  // any dtype, quantized too: bytes as they are
+          std::memmove(t[0].data, t[1].data, t[1].n_bytes);
+          return Status::ok();
+        }
+        return cpu::convert(to_cpu(t[1].dtype), t[1].data, to_cpu(t[0].dtype), t[0].data, t[0].n_elements());
+      case OpCode_count: break;
+    }
+    return err("cpu::execute", "unknown op");
+  }
+
+ private:
+  cpu::CpuContext ctx_;
+  BackendCaps caps_;
+};
+
+const bool registered = register_backend("cpu", [] { return std::unique_ptr<Backend>(new CpuBackend()); });
+
+}  // namespace
+}  // namespace samepage
