@@ -321,12 +321,13 @@ DotBounds dot_bounds(DType t, const double* w, const uint8_t* w_row_bytes, const
     // Activation rounding: |x - q·dx| <= dx/2 per element.
     out.act_bound += w_abs * dx / 2;
     // Float part: the kernels scale exact integer block sums by f16(d)·dx and
-    // accumulate over blocks (q4_1 adds m·sum(q)·dx separately); every term is
-    // bounded by the format's largest weight magnitude times sum |q·dx|.
+    // accumulate over blocks; q4 types add the offset (-8·d) or minimum (m)
+    // times sum(q)·dx as a separate float sum. Every term is bounded by
+    // (|nibble·d| max + |offset or m|) times sum |q·dx|.
     const uint8_t* blk = w_row_bytes + size_t(b) * size_t(dtype_block_bytes(t));
     const double d = std::fabs(half_to_double(blk));
     const double w_max = t == DType_q8_0   ? 128 * d
-                         : t == DType_q4_0 ? 8 * d
+                         : t == DType_q4_0 ? (15 + 8) * d
                                            : 15 * d + std::fabs(half_to_double(blk + 2));
     float_scale += w_max * (x_abs + 32 * dx);
   }
@@ -492,6 +493,20 @@ TEST(CpuThreadPool, EveryItemExactlyOnce) {
         for (auto& h : hits) ASSERT_EQ(h.load(), 20);
       }
     }
+  }
+}
+
+// Workers may start after the constructor returns, after a first job was
+// published or after the destructor asked them to stop: none of it may hang.
+TEST(CpuThreadPool, ShortLivedPools) {
+  for (int i = 0; i < 200; ++i) {
+    ThreadPool idle(4);
+  }
+  for (int i = 0; i < 200; ++i) {
+    ThreadPool pool(4);
+    std::atomic<int64_t> total{0};
+    pool.parallel_for(64, 1, [&](int64_t b, int64_t e) { total += e - b; });
+    ASSERT_EQ(total.load(), 64);
   }
 }
 

@@ -91,7 +91,8 @@ uint32_t Z_samepageZ_softmax(GuestContext* ctx, uint32_t out, uint32_t x) {
   return submit(ctx, samepage::OpCode_softmax, {out, x});
 }
 uint32_t Z_samepageZ_argmax(GuestContext* ctx, uint32_t x, uint32_t out_indices) {
-  return submit(ctx, samepage::OpCode_argmax, {0, x}, 0, 0, 0, 0, out_indices);
+  // argmax has no output tensor; slot 0 repeats x so every slot holds a live handle.
+  return submit(ctx, samepage::OpCode_argmax, {x, x}, 0, 0, 0, 0, out_indices);
 }
 uint32_t Z_samepageZ_copy(GuestContext* ctx, uint32_t dst, uint32_t src) {
   return submit(ctx, samepage::OpCode_copy, {dst, src});

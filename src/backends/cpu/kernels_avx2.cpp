@@ -98,13 +98,12 @@ SP_AVX2 inline __m256i dot_i8x32(__m256i w, __m256i xq) {
   return _mm256_madd_epi16(products, _mm256_set1_epi16(1));
 }
 
-// 16 bytes of nibbles (ggml order: low nibbles are elements 0..15) → 32 bytes 0..15.
+// 16 bytes of nibbles (ggml order: low nibbles are elements 0..15) → 32 bytes
+// 0..15: broadcast to both halves, shift the upper half by 4 (a 64-bit shift
+// also pulls in the next byte's low nibble; the mask drops it).
 SP_AVX2 inline __m256i unpack_nibbles(const uint8_t* qs) {
-  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m128i mask = _mm_set1_epi8(0x0f);
-  const __m128i lo = _mm_and_si128(packed, mask);
-  const __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
-  return _mm256_set_m128i(hi, lo);
+  const __m256i z = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+  return _mm256_and_si256(_mm256_srlv_epi64(z, _mm256_set_epi64x(4, 4, 0, 0)), _mm256_set1_epi8(0x0f));
 }
 
 // Unsigned nibbles · signed x bytes → 8 int32 partial sums (max 15·127·2 per
@@ -114,64 +113,100 @@ SP_AVX2 inline __m256i dot_u4x32(const uint8_t* qs, const int8_t* xq) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(unpack_nibbles(qs), x), _mm256_set1_epi16(1));
 }
 
+SP_AVX2 inline float hsum128(__m128 s) {
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// The f16 fields at `offset` bytes into four consecutive blocks, as 4 floats:
+// one conversion for four blocks instead of four scalar ones.
+template <typename Block>
+SP_AVX2 inline __m128 load_f16_field4(const Block* blocks, size_t offset) {
+  const auto field = [&](int i) {
+    uint16_t h;
+    __builtin_memcpy(&h, reinterpret_cast<const uint8_t*>(blocks + i) + offset, 2);
+    return int(h);
+  };
+  __m128i h = _mm_cvtsi32_si128(field(0));
+  h = _mm_insert_epi16(h, field(1), 1);
+  h = _mm_insert_epi16(h, field(2), 2);
+  h = _mm_insert_epi16(h, field(3), 3);
+  return _mm_cvtph_ps(h);
+}
+
+// Lane i of s4 broadcast to 8 lanes.
+SP_AVX2 inline __m256 lane(__m256 s44, int i) { return _mm256_permutevar8x32_ps(s44, _mm256_set1_epi32(i)); }
+
 SP_AVX2 float dot_q8_0(const void* w_row, const XRow& x, int64_t k) {
   const auto* blocks = static_cast<const BlockQ8_0*>(w_row);
   const int64_t n_blocks = k / kQuantBlock;
   __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
   int64_t b = 0;
-  for (; b + 2 <= n_blocks; b += 2) {
-    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs));
-    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b + 1].qs));
-    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + b * kQuantBlock));
-    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + (b + 1) * kQuantBlock));
-    const __m256 s0 = _mm256_set1_ps(f16_scalar(blocks[b].d) * x.d[b]);
-    const __m256 s1 = _mm256_set1_ps(f16_scalar(blocks[b + 1].d) * x.d[b + 1]);
-    acc0 = _mm256_fmadd_ps(s0, _mm256_cvtepi32_ps(dot_i8x32(w0, x0)), acc0);
-    acc1 = _mm256_fmadd_ps(s1, _mm256_cvtepi32_ps(dot_i8x32(w1, x1)), acc1);
+  for (; b + 4 <= n_blocks; b += 4) {
+    const __m128 s4 = _mm_mul_ps(load_f16_field4(blocks + b, 0), _mm_loadu_ps(x.d + b));
+    const __m256 s44 = _mm256_set_m128(s4, s4);
+    __m256i p[4];
+    for (int i = 0; i < 4; ++i) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b + i].qs));
+      p[i] = dot_i8x32(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + (b + i) * kQuantBlock)));
+    }
+    acc0 = _mm256_fmadd_ps(lane(s44, 0), _mm256_cvtepi32_ps(p[0]), acc0);
+    acc1 = _mm256_fmadd_ps(lane(s44, 1), _mm256_cvtepi32_ps(p[1]), acc1);
+    acc0 = _mm256_fmadd_ps(lane(s44, 2), _mm256_cvtepi32_ps(p[2]), acc0);
+    acc1 = _mm256_fmadd_ps(lane(s44, 3), _mm256_cvtepi32_ps(p[3]), acc1);
   }
-  if (b < n_blocks) {
-    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs));
-    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + b * kQuantBlock));
-    const __m256 s0 = _mm256_set1_ps(f16_scalar(blocks[b].d) * x.d[b]);
-    acc0 = _mm256_fmadd_ps(s0, _mm256_cvtepi32_ps(dot_i8x32(w0, x0)), acc0);
+  float sum = hsum(_mm256_add_ps(acc0, acc1));
+  for (; b < n_blocks; ++b) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs));
+    const __m256i p = dot_i8x32(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + b * kQuantBlock)));
+    sum += float(hsum_i32(p)) * (f16_scalar(blocks[b].d) * x.d[b]);
   }
-  return hsum(_mm256_add_ps(acc0, acc1));
+  return sum;
 }
 
-SP_AVX2 float dot_q4_0(const void* w_row, const XRow& x, int64_t k) {
-  const auto* blocks = static_cast<const BlockQ4_0*>(w_row);
+// Shared by q4_0 (value (n - 8)·d) and q4_1 (value n·d + m):
+//   sum_i w_i q_i dx = d dx sum n q  -  8 d dx sum q   (q4_0)
+//                                    +  m dx sum q     (q4_1)
+// The first term is the integer dot; the second uses the per-block sum of
+// x quants, four blocks per vector op.
+template <typename Block, bool kHasMin>
+SP_AVX2 float dot_q4(const void* w_row, const XRow& x, int64_t k) {
+  const auto* blocks = static_cast<const Block*>(w_row);
   const int64_t n_blocks = k / kQuantBlock;
+  constexpr size_t kMinOffset = 2;  // BlockQ4_1::m
   __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    // sum (n - 8) q = sum n q - 8 sum q: subtract the offset from one lane, in integers.
-    const __m256i offset = _mm256_zextsi128_si256(_mm_cvtsi32_si128(8 * x.sum[b]));
-    const __m256i isum = _mm256_sub_epi32(dot_u4x32(blocks[b].qs, x.qs + b * kQuantBlock), offset);
-    const __m256 s = _mm256_set1_ps(f16_scalar(blocks[b].d) * x.d[b]);
-    if (b & 1) {
-      acc1 = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(isum), acc1);
+  __m128 acc_sum = _mm_setzero_ps();  // sum over blocks of (d or m)·dx·sum q
+  int64_t b = 0;
+  for (; b + 4 <= n_blocks; b += 4) {
+    const __m128 dx = _mm_loadu_ps(x.d + b);
+    const __m128 s4 = _mm_mul_ps(load_f16_field4(blocks + b, 0), dx);
+    const __m256 s44 = _mm256_set_m128(s4, s4);
+    __m256i p[4];
+    for (int i = 0; i < 4; ++i) p[i] = dot_u4x32(blocks[b + i].qs, x.qs + (b + i) * kQuantBlock);
+    acc0 = _mm256_fmadd_ps(lane(s44, 0), _mm256_cvtepi32_ps(p[0]), acc0);
+    acc1 = _mm256_fmadd_ps(lane(s44, 1), _mm256_cvtepi32_ps(p[1]), acc1);
+    acc0 = _mm256_fmadd_ps(lane(s44, 2), _mm256_cvtepi32_ps(p[2]), acc0);
+    acc1 = _mm256_fmadd_ps(lane(s44, 3), _mm256_cvtepi32_ps(p[3]), acc1);
+    const __m128 xsum = _mm_cvtepi32_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.sum + b)));
+    if constexpr (kHasMin) {
+      acc_sum = _mm_fmadd_ps(_mm_mul_ps(load_f16_field4(blocks + b, kMinOffset), dx), xsum, acc_sum);
     } else {
-      acc0 = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(isum), acc0);
+      acc_sum = _mm_fmadd_ps(s4, xsum, acc_sum);
     }
   }
-  return hsum(_mm256_add_ps(acc0, acc1));
-}
-
-SP_AVX2 float dot_q4_1(const void* w_row, const XRow& x, int64_t k) {
-  const auto* blocks = static_cast<const BlockQ4_1*>(w_row);
-  const int64_t n_blocks = k / kQuantBlock;
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-  float acc_min = 0.0f;
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    const __m256i isum = dot_u4x32(blocks[b].qs, x.qs + b * kQuantBlock);
-    const __m256 s = _mm256_set1_ps(f16_scalar(blocks[b].d) * x.d[b]);
-    if (b & 1) {
-      acc1 = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(isum), acc1);
+  float sum = hsum(_mm256_add_ps(acc0, acc1));
+  float sum_term = hsum128(acc_sum);
+  for (; b < n_blocks; ++b) {
+    const float dw = f16_scalar(blocks[b].d);
+    sum += float(hsum_i32(dot_u4x32(blocks[b].qs, x.qs + b * kQuantBlock))) * (dw * x.d[b]);
+    if constexpr (kHasMin) {
+      sum_term += f16_scalar(blocks[b].m) * x.d[b] * float(x.sum[b]);
     } else {
-      acc0 = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(isum), acc0);
+      sum_term += dw * x.d[b] * float(x.sum[b]);
     }
-    acc_min += f16_scalar(blocks[b].m) * (float(x.sum[b]) * x.d[b]);
   }
-  return hsum(_mm256_add_ps(acc0, acc1)) + acc_min;
+  return kHasMin ? sum + sum_term : sum - 8.0f * sum_term;
 }
 
 SP_AVX2 void quantize_x(const float* x, int8_t* qs, float* d, int32_t* sum, int64_t n_blocks) {
@@ -276,7 +311,7 @@ SP_AVX2 float exp_sum(const float* x, float* y, float max, int64_t n) {
 
 const CpuKernels& kernels_avx2() {
   static constexpr CpuKernels kTable = {
-      .dot = {dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0, dot_q4_1, nullptr},
+      .dot = {dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4<BlockQ4_0, false>, dot_q4<BlockQ4_1, true>, nullptr},
       .quantize_x = quantize_x,
       .axpy_f32 = axpy_f32,
       .axpy_f16 = axpy_f16,

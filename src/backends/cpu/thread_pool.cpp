@@ -67,10 +67,13 @@ void ThreadPool::work_on_chunks() {
 }
 
 void ThreadPool::worker_loop() {
-  uint64_t seen = generation_.load();
+  // The constructor's value, not a fresh load: a thread that starts late must
+  // still see the first job, or a stop that came before it ran.
+  uint64_t seen = kInitialGeneration;
   for (;;) {
     // Wake on any change (a new job, or stop), then decide.
-    const auto changed = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    // stop_ too: a pool destroyed before this thread first ran must still wake it.
+    const auto changed = [&] { return generation_.load(std::memory_order_acquire) != seen || stop_.load(); };
     if (!spin_until(changed)) {
       std::unique_lock lock(sleep_mutex_);
       wake_cv_.wait(lock, changed);

@@ -6,9 +6,7 @@
 // calling thread does its share instead of idling. A job is closed as soon
 // as all its chunks are claimed, so a worker that the OS has not scheduled
 // (several guests, each with a pool, on one machine) is never waited for;
-// only workers that joined the job are. (Sleeping uses a condition variable,
-// not std::atomic::wait: with libstdc++ 12 a notify_all on a 64-bit atomic
-// left sleeping workers asleep in our tests.)
+// only workers that joined the job are.
 #pragma once
 
 #include <atomic>
@@ -66,7 +64,8 @@ class ThreadPool {
   std::condition_variable done_cv_;  // n_joined_ reached 0
 
   // Even: a job is open under this id; odd: closed (no job, or all claimed).
-  alignas(64) std::atomic<uint64_t> generation_{1};
+  static constexpr uint64_t kInitialGeneration = 1;
+  alignas(64) std::atomic<uint64_t> generation_{kInitialGeneration};
   alignas(64) std::atomic<int64_t> next_item_{0};
   alignas(64) std::atomic<int> n_joined_{0};  // workers inside the current job
   std::atomic<bool> stop_{false};
