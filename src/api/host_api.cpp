@@ -13,7 +13,8 @@ namespace {
 
 constexpr size_t kMaxSequences = 4096;
 constexpr size_t kMaxRecordedOps = 1 << 16;
-constexpr uint64_t kMaxAllocBytes = uint64_t{16} << 30;
+// Runtime-allocated bytes one guest may hold, so a guest cannot exhaust the host.
+constexpr uint64_t kMaxAllocBytes = uint64_t{4} << 30;
 
 AlignedBytes allocate_zeroed(uint64_t n_bytes) {
   const uint64_t rounded = (n_bytes + 63) / 64 * 64;
@@ -91,12 +92,16 @@ int32_t HostApi::tensor_alloc(int32_t dtype, int32_t n_dims, uint32_t shape_ptr,
   if (int32_t rc = read_shape(n_dims, shape_ptr, t.shape); rc != ApiStatus_ok) return rc;
   t.n_bytes = tensor_bytes(t.dtype, n_dims, t.shape);
   if (t.n_bytes == 0) return fail(ApiStatus_shape, "tensor_alloc: shape does not fit the dtype");
-  if (t.n_bytes > kMaxAllocBytes) return fail(ApiStatus_no_memory, "tensor_alloc: larger than 16 GiB");
+  if (t.n_bytes > kMaxAllocBytes - allocated_bytes_)
+    return fail(ApiStatus_no_memory, "tensor_alloc: " + std::to_string(t.n_bytes) + " bytes would pass this guest's " +
+                                         std::to_string(kMaxAllocBytes >> 30) + " GiB allocation budget");
   t.storage = allocate_zeroed(t.n_bytes);
   if (!t.storage) return fail(ApiStatus_no_memory, "tensor_alloc: out of memory");
   t.flags = flags;
+  const uint64_t n_bytes = t.n_bytes;
   const int32_t handle = tensors_.add(std::move(t));
   if (handle == 0) return fail(ApiStatus_no_memory, "tensor_alloc: too many tensors");
+  allocated_bytes_ += n_bytes;
   return handle;
 }
 
@@ -127,6 +132,7 @@ int32_t HostApi::tensor_free(int32_t handle) {
   if (was_protected)
     mprotect(memory_->base() + t->protected_lo, t->protected_hi - t->protected_lo, PROT_READ | PROT_WRITE);
   if (t->staging) staged_bytes_ -= t->n_bytes;
+  if (t->storage) allocated_bytes_ -= t->n_bytes;
   tensors_.remove(handle);
   if (was_protected) reprotect_all();  // other const views may share those pages
   return ApiStatus_ok;

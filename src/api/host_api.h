@@ -89,6 +89,7 @@ class HostApi {
   std::vector<OpRequest> recorded_;
   std::vector<std::vector<OpRequest>> sequences_;
   uint64_t staged_bytes_ = 0;
+  uint64_t allocated_bytes_ = 0;  // runtime-allocated tensors, against the budget
 };
 
 // Checks an op's operands (dtypes, shapes, ranks, overlap) and scalars.

@@ -10,6 +10,7 @@
 // rounding (|x - q·d| <= d/2) and float accumulation add error.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "backends/cpu/context.h"
@@ -28,14 +29,34 @@ struct XRow {
 // sum_i w[i] * x[i] over k elements of a weight row of the table's dtype.
 using DotFn = float (*)(const void* w_row, const XRow& x, int64_t k);
 
+using DotRowsFn = void (*)(const void* rows, size_t stride_bytes, int64_t n_rows, const float* x, int64_t d,
+                           float* out);
+using SumRowsFn = void (*)(const void* rows, size_t stride_bytes, int64_t n_rows, const float* weights, int64_t d,
+                           float* out);
+
+// Fallbacks built from a row kernel: one call per row.
+template <DotFn kDot>
+void dot_rows_by_row(const void* rows, size_t stride_bytes, int64_t n_rows, const float* x, int64_t d, float* out) {
+  const XRow x_row{x, nullptr, nullptr, nullptr};
+  for (int64_t r = 0; r < n_rows; ++r) out[r] = kDot(static_cast<const uint8_t*>(rows) + size_t(r) * stride_bytes, x_row, d);
+}
+template <typename T, void (*kAxpy)(float, const T*, float*, int64_t)>
+void sum_rows_by_row(const void* rows, size_t stride_bytes, int64_t n_rows, const float* weights, int64_t d,
+                     float* out) {
+  for (int64_t i = 0; i < d; ++i) out[i] = 0.0f;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    kAxpy(weights[r], reinterpret_cast<const T*>(static_cast<const uint8_t*>(rows) + size_t(r) * stride_bytes), out, d);
+  }
+}
+
 struct CpuKernels {
   DotFn dot[DType_count];  // null for i32
   // qs/d/sum for n_blocks blocks of 32 elements of x.
   void (*quantize_x)(const float* x, int8_t* qs, float* d, int32_t* sum, int64_t n_blocks);
-  // y[i] += a * x[i], x of the given storage type (attention's V rows).
-  void (*axpy_f32)(float a, const float* x, float* y, int64_t n);
-  void (*axpy_f16)(float a, const uint16_t* x, float* y, int64_t n);
-  void (*axpy_bf16)(float a, const uint16_t* x, float* y, int64_t n);
+  // Attention over cached rows: n_rows rows of d elements of a float type
+  // (index DType_f32, DType_f16, DType_bf16), row r at rows + r·stride_bytes.
+  DotRowsFn dot_rows[3];  // scores: out[r] = sum_i row_r[i] · x[i]
+  SumRowsFn sum_rows[3];  // weighted values: out[i] = sum_r weights[r] · row_r[i]
   // y[i] = exp(x[i] - max); returns sum_i y[i]. y may equal x.
   float (*exp_sum)(const float* x, float* y, float max, int64_t n);
 };

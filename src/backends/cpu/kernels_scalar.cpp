@@ -120,9 +120,10 @@ const CpuKernels& kernels_scalar() {
       .dot = {dot_f32, dot_16bit<f16_to_f32>, dot_16bit<bf16_to_f32>, dot_q8_0, dot_q4_0, dot_q4_1,
               nullptr},
       .quantize_x = quantize_x,
-      .axpy_f32 = axpy_f32,
-      .axpy_f16 = axpy_f16,
-      .axpy_bf16 = axpy_bf16,
+      .dot_rows = {dot_rows_by_row<dot_f32>, dot_rows_by_row<dot_16bit<f16_to_f32>>,
+                   dot_rows_by_row<dot_16bit<bf16_to_f32>>},
+      .sum_rows = {sum_rows_by_row<float, axpy_f32>, sum_rows_by_row<uint16_t, axpy_f16>,
+                   sum_rows_by_row<uint16_t, axpy_bf16>},
       .exp_sum = exp_sum,
   };
   return kTable;
