@@ -1,5 +1,5 @@
 // attention: per (token, head) two passes over the visible cache rows: scores
-// (one dot kernel per key row), then max/exp/sum and a weighted sum of value rows.
+// (q against every key row), then max/exp/sum and the weighted sum of value rows.
 #include "backends/cpu/attention.h"
 
 #include <algorithm>
@@ -29,14 +29,8 @@ Status attention(CpuContext& ctx, const AttentionShape& shape, const float* q, D
   }
 
   const CpuKernels& kernels = cpu_kernels(ctx.isa());
-  const DotFn dot = kernels.dot[kv_dtype];
-  const auto axpy = [&](float a, const void* v, float* y) {
-    switch (kv_dtype) {
-      case DType_f16: return kernels.axpy_f16(a, static_cast<const uint16_t*>(v), y, s.head_dim);
-      case DType_bf16: return kernels.axpy_bf16(a, static_cast<const uint16_t*>(v), y, s.head_dim);
-      default: return kernels.axpy_f32(a, static_cast<const float*>(v), y, s.head_dim);
-    }
-  };
+  const DotRowsFn dot_rows = kernels.dot_rows[kv_dtype];
+  const SumRowsFn sum_rows = kernels.sum_rows[kv_dtype];
   const int64_t group = s.n_heads / s.n_kv_heads;
   const size_t head_bytes = row_bytes(kv_dtype, s.head_dim);
   const size_t cache_row_bytes = head_bytes * size_t(s.n_kv_heads);  // one position, all kv heads
@@ -44,30 +38,24 @@ Status attention(CpuContext& ctx, const AttentionShape& shape, const float* q, D
   const auto* v_bytes = static_cast<const uint8_t*>(v_cache);
   const float score_scale = float(1.0 / std::sqrt(double(s.head_dim)));
 
-  // Heads of one group sit next to each other, so a task's key rows are
-  // reused from cache by its neighbouring heads.
+  // Items are (token, head) with heads of one group adjacent, so a task's
+  // key and value rows are reused from cache by its neighbouring heads.
   ctx.pool().parallel_for(s.n_q_tokens * s.n_heads, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(size_t(s.pos0 + s.n_q_tokens));
+    std::vector<float> scores(static_cast<size_t>(s.pos0 + s.n_q_tokens));
     for (int64_t item = begin; item < end; ++item) {
       const int64_t t = item / s.n_heads, h = item % s.n_heads;
       const size_t kv_offset = size_t(h / group) * head_bytes;
-      const int64_t n_visible = s.pos0 + t + 1;
-      const float* q_head = q + item * s.head_dim;
-      const XRow q_row{q_head, nullptr, nullptr, nullptr};
+      const int64_t n_visible = s.pos0 + t + 1;  // causal: positions 0 .. pos0 + t
 
+      dot_rows(k_bytes + kv_offset, cache_row_bytes, n_visible, q + item * s.head_dim, s.head_dim, scores.data());
       float max = -INFINITY;
       for (int64_t p = 0; p < n_visible; ++p) {
-        const float score = dot(k_bytes + size_t(p) * cache_row_bytes + kv_offset, q_row, s.head_dim) * score_scale;
-        scores[size_t(p)] = score;
-        max = std::max(max, score);
+        scores[size_t(p)] *= score_scale;
+        max = std::max(max, scores[size_t(p)]);
       }
       const float inv_sum = 1.0f / kernels.exp_sum(scores.data(), scores.data(), max, n_visible);
-
-      float* o = out + item * s.head_dim;
-      std::fill(o, o + s.head_dim, 0.0f);
-      for (int64_t p = 0; p < n_visible; ++p) {
-        axpy(scores[size_t(p)] * inv_sum, v_bytes + size_t(p) * cache_row_bytes + kv_offset, o);
-      }
+      for (int64_t p = 0; p < n_visible; ++p) scores[size_t(p)] *= inv_sum;
+      sum_rows(v_bytes + kv_offset, cache_row_bytes, n_visible, scores.data(), s.head_dim, out + item * s.head_dim);
     }
   });
   return Status::ok();

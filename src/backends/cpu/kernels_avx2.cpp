@@ -261,6 +261,68 @@ SP_AVX2 void axpy_bf16(float a, const uint16_t* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] += a * bf16_to_f32(x[i]);
 }
 
+// Attention rows (see kernels.h). The per-row work is a head_dim-long dot or
+// fma, so the row loop lives here: no call per row, and sum_rows keeps its
+// accumulators in registers across all rows. Vector path for d % 8 == 0
+// (head dims are 64 or 128); other d take the per-row fallback.
+SP_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+SP_AVX2 inline __m256 load8(const uint16_t* p, bool bf16) { return bf16 ? load_bf16x8(p) : load_f16x8(p); }
+
+template <typename T, bool kBf16>
+SP_AVX2 inline __m256 load_row8(const T* p) {
+  if constexpr (sizeof(T) == 4) {
+    return load8(p);
+  } else {
+    return load8(p, kBf16);
+  }
+}
+
+template <typename T, bool kBf16, DotFn kDot>
+SP_AVX2 void dot_rows(const void* rows, size_t stride_bytes, int64_t n_rows, const float* x, int64_t d, float* out) {
+  if (d % 8 != 0) return dot_rows_by_row<kDot>(rows, stride_bytes, n_rows, x, d, out);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const T* row = reinterpret_cast<const T*>(static_cast<const uint8_t*>(rows) + size_t(r) * stride_bytes);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+    int64_t i = 0;
+    for (; i + 16 <= d; i += 16) {
+      acc0 = _mm256_fmadd_ps(load_row8<T, kBf16>(row + i), _mm256_loadu_ps(x + i), acc0);
+      acc1 = _mm256_fmadd_ps(load_row8<T, kBf16>(row + i + 8), _mm256_loadu_ps(x + i + 8), acc1);
+    }
+    if (i < d) acc0 = _mm256_fmadd_ps(load_row8<T, kBf16>(row + i), _mm256_loadu_ps(x + i), acc0);
+    out[r] = hsum(_mm256_add_ps(acc0, acc1));
+  }
+}
+
+template <typename T, bool kBf16, void (*kAxpy)(float, const T*, float*, int64_t)>
+SP_AVX2 void sum_rows(const void* rows, size_t stride_bytes, int64_t n_rows, const float* weights, int64_t d,
+                      float* out) {
+  if (d % 8 != 0) return sum_rows_by_row<T, kAxpy>(rows, stride_bytes, n_rows, weights, d, out);
+  const auto row_at = [&](int64_t r) {
+    return reinterpret_cast<const T*>(static_cast<const uint8_t*>(rows) + size_t(r) * stride_bytes);
+  };
+  int64_t c = 0;
+  for (; c + 32 <= d; c += 32) {  // 4 accumulators = 32 columns per pass over the rows
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const T* row = row_at(r) + c;
+      const __m256 w = _mm256_set1_ps(weights[r]);
+      acc0 = _mm256_fmadd_ps(w, load_row8<T, kBf16>(row), acc0);
+      acc1 = _mm256_fmadd_ps(w, load_row8<T, kBf16>(row + 8), acc1);
+      acc2 = _mm256_fmadd_ps(w, load_row8<T, kBf16>(row + 16), acc2);
+      acc3 = _mm256_fmadd_ps(w, load_row8<T, kBf16>(row + 24), acc3);
+    }
+    _mm256_storeu_ps(out + c, acc0);
+    _mm256_storeu_ps(out + c + 8, acc1);
+    _mm256_storeu_ps(out + c + 16, acc2);
+    _mm256_storeu_ps(out + c + 24, acc3);
+  }
+  for (; c < d; c += 8) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t r = 0; r < n_rows; ++r) acc = _mm256_fmadd_ps(_mm256_set1_ps(weights[r]), load_row8<T, kBf16>(row_at(r) + c), acc);
+    _mm256_storeu_ps(out + c, acc);
+  }
+}
+
 // exp(x) for x <= 0 (softmax inputs after subtracting the max): x = n·ln2 + r
 // with |r| <= ln2/2, e^r by the Cephes degree-6 polynomial, 2^n through the
 // exponent bits. About 2 ulp; inputs below -87.3 flush to 0 like underflow.
@@ -313,9 +375,10 @@ const CpuKernels& kernels_avx2() {
   static constexpr CpuKernels kTable = {
       .dot = {dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4<BlockQ4_0, false>, dot_q4<BlockQ4_1, true>, nullptr},
       .quantize_x = quantize_x,
-      .axpy_f32 = axpy_f32,
-      .axpy_f16 = axpy_f16,
-      .axpy_bf16 = axpy_bf16,
+      .dot_rows = {dot_rows<float, false, dot_f32>, dot_rows<uint16_t, false, dot_f16>,
+                   dot_rows<uint16_t, true, dot_bf16>},
+      .sum_rows = {sum_rows<float, false, axpy_f32>, sum_rows<uint16_t, false, axpy_f16>,
+                   sum_rows<uint16_t, true, axpy_bf16>},
       .exp_sum = exp_sum,
   };
   return kTable;

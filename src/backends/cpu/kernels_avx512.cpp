@@ -11,6 +11,8 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "backends/cpu/kernels.h"
 
 // GCC 12 reports the deliberately undefined upper halves inside its own
@@ -215,14 +217,54 @@ SP_AVX512 void quantize_x(const float* x, int8_t* qs, float* d, int32_t* sum, in
   }
 }
 
+// Attention rows (see kernels.h): the row loop lives here, so there is no call
+// per row, and sum_rows keeps 4 accumulators (64 columns) in registers across
+// all rows. Masked loads handle any d.
 template <typename T, __m512 (*Load)(const T*), __m512 (*LoadMasked)(const T*, __mmask16)>
-SP_AVX512 void axpy(float a, const T* x, float* y, int64_t n) {
-  const __m512 va = _mm512_set1_ps(a);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, Load(x + i), _mm512_loadu_ps(y + i)));
-  if (i < n) {
-    const __mmask16 m = tail_mask(n - i);
-    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, LoadMasked(x + i, m), _mm512_maskz_loadu_ps(m, y + i)));
+SP_AVX512 void dot_rows(const void* rows, size_t stride_bytes, int64_t n_rows, const float* x, int64_t d, float* out) {
+  const int64_t n_full = d / 16 * 16;
+  const __mmask16 tail = tail_mask(d - n_full);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const T* row = reinterpret_cast<const T*>(static_cast<const uint8_t*>(rows) + size_t(r) * stride_bytes);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    int64_t i = 0;
+    for (; i + 32 <= n_full; i += 32) {
+      acc0 = _mm512_fmadd_ps(Load(row + i), _mm512_loadu_ps(x + i), acc0);
+      acc1 = _mm512_fmadd_ps(Load(row + i + 16), _mm512_loadu_ps(x + i + 16), acc1);
+    }
+    if (i < n_full) acc0 = _mm512_fmadd_ps(Load(row + i), _mm512_loadu_ps(x + i), acc0);
+    if (tail) acc1 = _mm512_fmadd_ps(LoadMasked(row + n_full, tail), _mm512_maskz_loadu_ps(tail, x + n_full), acc1);
+    out[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  }
+}
+
+template <typename T, __m512 (*Load)(const T*), __m512 (*LoadMasked)(const T*, __mmask16)>
+SP_AVX512 void sum_rows(const void* rows, size_t stride_bytes, int64_t n_rows, const float* weights, int64_t d,
+                        float* out) {
+  const auto row_at = [&](int64_t r) {
+    return reinterpret_cast<const T*>(static_cast<const uint8_t*>(rows) + size_t(r) * stride_bytes);
+  };
+  int64_t c = 0;
+  for (; c + 64 <= d; c += 64) {
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const T* row = row_at(r) + c;
+      const __m512 w = _mm512_set1_ps(weights[r]);
+      acc0 = _mm512_fmadd_ps(w, Load(row), acc0);
+      acc1 = _mm512_fmadd_ps(w, Load(row + 16), acc1);
+      acc2 = _mm512_fmadd_ps(w, Load(row + 32), acc2);
+      acc3 = _mm512_fmadd_ps(w, Load(row + 48), acc3);
+    }
+    _mm512_storeu_ps(out + c, acc0);
+    _mm512_storeu_ps(out + c + 16, acc1);
+    _mm512_storeu_ps(out + c + 32, acc2);
+    _mm512_storeu_ps(out + c + 48, acc3);
+  }
+  for (; c < d; c += 16) {
+    const __mmask16 m = tail_mask(std::min<int64_t>(16, d - c));
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t r = 0; r < n_rows; ++r) acc = _mm512_fmadd_ps(_mm512_set1_ps(weights[r]), LoadMasked(row_at(r) + c, m), acc);
+    _mm512_mask_storeu_ps(out + c, m, acc);
   }
 }
 
@@ -272,9 +314,12 @@ const CpuKernels& kernels_avx512() {
               dot_float<uint16_t, load_bf16x16, load_bf16x16_masked>, dot_q8_0, dot_q4<BlockQ4_0, false>,
               dot_q4<BlockQ4_1, true>, nullptr},
       .quantize_x = quantize_x,
-      .axpy_f32 = axpy<float, load_f32x16, load_f32x16_masked>,
-      .axpy_f16 = axpy<uint16_t, load_f16x16, load_f16x16_masked>,
-      .axpy_bf16 = axpy<uint16_t, load_bf16x16, load_bf16x16_masked>,
+      .dot_rows = {dot_rows<float, load_f32x16, load_f32x16_masked>,
+                   dot_rows<uint16_t, load_f16x16, load_f16x16_masked>,
+                   dot_rows<uint16_t, load_bf16x16, load_bf16x16_masked>},
+      .sum_rows = {sum_rows<float, load_f32x16, load_f32x16_masked>,
+                   sum_rows<uint16_t, load_f16x16, load_f16x16_masked>,
+                   sum_rows<uint16_t, load_bf16x16, load_bf16x16_masked>},
       .exp_sum = exp_sum,
   };
   return kTable;

@@ -1,0 +1,95 @@
+// samepage guest SDK, C++ layer: RAII tensors and status checks over the C
+// imports in samepage.h. No exceptions (guests build with -fno-exceptions):
+// failures are reported through sp::Status.
+#pragma once
+
+#include <stdint.h>
+
+#include <initializer_list>
+
+#include "samepage.h"
+
+namespace sp {
+
+struct Status {
+  int32_t code = SP_OK;
+  bool ok() const { return code >= 0; }
+  explicit operator bool() const { return ok(); }
+  // The host's message for the last failed call.
+  static const char* last_error() {
+    static char buffer[512];
+    sp_last_error(buffer, sizeof buffer);
+    return buffer;
+  }
+};
+
+// Owns one tensor handle; frees it when it goes out of scope.
+class Tensor {
+ public:
+  Tensor() = default;
+  // A view of guest memory: the host computes on these very bytes.
+  static Tensor view(const void* data, sp_dtype dtype, std::initializer_list<uint32_t> shape, int32_t flags = SP_SHARED) {
+    uint32_t dims[4] = {1, 1, 1, 1};
+    int32_t n = 0;
+    for (uint32_t d : shape) if (n < 4) dims[n++] = d;
+    return Tensor(sp_tensor_view(data, dtype, n, dims, flags));
+  }
+  // A tensor the runtime owns (device-resident where the backend has a device).
+  static Tensor alloc(sp_dtype dtype, std::initializer_list<uint32_t> shape, int32_t flags = SP_DEVICE) {
+    uint32_t dims[4] = {1, 1, 1, 1};
+    int32_t n = 0;
+    for (uint32_t d : shape) if (n < 4) dims[n++] = d;
+    return Tensor(sp_tensor_alloc(dtype, n, dims, flags));
+  }
+  ~Tensor() { reset(); }
+  Tensor(Tensor&& other) : handle_(other.handle_) { other.handle_ = 0; }
+  Tensor& operator=(Tensor&& other) {
+    if (this != &other) {
+      reset();
+      handle_ = other.handle_;
+      other.handle_ = 0;
+    }
+    return *this;
+  }
+  Tensor(const Tensor&) = delete;
+  Tensor& operator=(const Tensor&) = delete;
+
+  bool valid() const { return handle_ > 0; }
+  Status status() const { return Status{handle_ > 0 ? SP_OK : handle_}; }
+  sp_tensor handle() const { return handle_; }
+  void reset() {
+    if (handle_ > 0) sp_tensor_free(handle_);
+    handle_ = 0;
+  }
+
+ private:
+  explicit Tensor(int32_t handle) : handle_(handle) {}
+  sp_tensor handle_ = 0;
+};
+
+inline Status matmul(const Tensor& out, const Tensor& x, const Tensor& w) {
+  return Status{sp_matmul(out.handle(), x.handle(), w.handle())};
+}
+inline Status rmsnorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps) {
+  return Status{sp_rmsnorm(out.handle(), x.handle(), w.handle(), eps)};
+}
+inline Status rope(const Tensor& out, const Tensor& x, int32_t pos, float base, float scale, sp_rope_mode mode) {
+  return Status{sp_rope(out.handle(), x.handle(), pos, base, scale, mode)};
+}
+inline Status attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v, int32_t pos0) {
+  return Status{sp_attention(out.handle(), q.handle(), k.handle(), v.handle(), pos0)};
+}
+inline Status silu_mul(const Tensor& out, const Tensor& a, const Tensor& b) {
+  return Status{sp_silu_mul(out.handle(), a.handle(), b.handle())};
+}
+inline Status add(const Tensor& out, const Tensor& a, const Tensor& b) {
+  return Status{sp_add(out.handle(), a.handle(), b.handle())};
+}
+inline Status scale(const Tensor& out, const Tensor& x, float s) { return Status{sp_scale(out.handle(), x.handle(), s)}; }
+inline Status embedding(const Tensor& out, const Tensor& table, const Tensor& tokens) {
+  return Status{sp_embedding(out.handle(), table.handle(), tokens.handle())};
+}
+inline Status softmax(const Tensor& out, const Tensor& x) { return Status{sp_softmax(out.handle(), x.handle())}; }
+inline Status copy(const Tensor& dst, const Tensor& src) { return Status{sp_copy(dst.handle(), src.handle())}; }
+
+}  // namespace sp
