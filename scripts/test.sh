@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Every test: set up, build, run the whole suite through CTest.
+# Every test: set up, build, run the whole suite through CTest, then the
+# fuzz and sandbox tests again under AddressSanitizer + UBSan.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh"
 # A private compile cache, so tests measure a cold cache and leave none behind.
 export SAMEPAGE_CACHE_DIR="${SAMEPAGE_CACHE_DIR:-$root/build/test-cache}"
-cd "$root/build"
-ctest --output-on-failure -j"$(nproc)" "$@"
+(cd "$root/build" && ctest --output-on-failure -j"$(nproc)" "$@")
+
+# DESIGN.md §6: every host-API entry point fuzzed under AddressSanitizer.
+# Tests that run guests rely on guard-page faults and stay in the plain build.
+asan="$root/build-asan"
+cmake -S "$root" -B "$asan" -G Ninja -DSAMEPAGE_ASAN=ON -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O1 >/dev/null
+ninja -C "$asan" -j"$(nproc)" samepage_tests
+(cd "$asan" && ctest --output-on-failure -j"$(nproc)" \
+  -R '^(HostApi|HostApiFuzz|BothModes/HostApiOps|ModuleParser|ModuleParserMalformed|ModuleInfoNames|Wasi(Process|Files|Dirs|Sandbox|Memory|Imports|ContextCreate)|Cpu)')

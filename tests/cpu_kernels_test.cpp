@@ -1,6 +1,6 @@
 // CPU kernels, part 1: dtypes (sizes, f16/bf16 conversion, quantizers) and
 // matmul for every weight dtype and ISA variant against float64 references.
-// Part 2 (norms, rope, softmax, attention, ...) is cpu_ops_test.cpp.
+// Part 2 (thread pool, norms, rope, softmax, attention, ...) is cpu_ops_test.cpp.
 #include <gtest/gtest.h>
 
 #if defined(__x86_64__)
@@ -8,13 +8,10 @@
 #endif
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <limits>
-#include <thread>
 
 #include "backends/cpu/matmul.h"
-#include "backends/cpu/thread_pool.h"
 #include "cpu_test_util.h"
 
 namespace samepage::cpu::test {
@@ -473,60 +470,6 @@ TEST(CpuMatmul, RejectsBadArguments) {
   y.assign(4, 1.0f);
   ASSERT_TRUE(matmul(ctx, DType_f32, w.data(), x.data(), y.data(), 2, 2, 0).is_ok());
   EXPECT_EQ(y, std::vector<float>(4, 0.0f));
-}
-
-// ---------------------------------------------------------------- thread pool
-
-TEST(CpuThreadPool, EveryItemExactlyOnce) {
-  for (int threads : {1, 2, 4, 9}) {
-    ThreadPool pool(threads);
-    EXPECT_EQ(pool.n_threads(), threads);
-    for (int64_t n_items : {1, 5, 64, 1000}) {
-      for (int64_t grain : {1, 3, 64, 5000}) {
-        std::vector<std::atomic<int>> hits(static_cast<size_t>(n_items));
-        for (int rep = 0; rep < 20; ++rep) {
-          pool.parallel_for(n_items, grain, [&](int64_t begin, int64_t end) {
-            ASSERT_LE(end - begin, grain);
-            for (int64_t i = begin; i < end; ++i) hits[size_t(i)].fetch_add(1);
-          });
-        }
-        for (auto& h : hits) ASSERT_EQ(h.load(), 20);
-      }
-    }
-  }
-}
-
-// Workers may start after the constructor returns, after a first job was
-// published or after the destructor asked them to stop: none of it may hang.
-TEST(CpuThreadPool, ShortLivedPools) {
-  for (int i = 0; i < 200; ++i) {
-    ThreadPool idle(4);
-  }
-  for (int i = 0; i < 200; ++i) {
-    ThreadPool pool(4);
-    std::atomic<int64_t> total{0};
-    pool.parallel_for(64, 1, [&](int64_t b, int64_t e) { total += e - b; });
-    ASSERT_EQ(total.load(), 64);
-  }
-}
-
-TEST(CpuThreadPool, NestedAndConcurrentCallers) {
-  ThreadPool pool(3);
-  std::atomic<int64_t> total{0};
-  // A task that calls back into the pool runs the inner loop inline.
-  pool.parallel_for(8, 1, [&](int64_t, int64_t) {
-    pool.parallel_for(10, 2, [&](int64_t b, int64_t e) { total += e - b; });
-  });
-  EXPECT_EQ(total.load(), 80);
-  // Two threads sharing one pool: calls are serialized, none is lost.
-  total = 0;
-  auto caller = [&] {
-    for (int i = 0; i < 200; ++i) pool.parallel_for(100, 7, [&](int64_t b, int64_t e) { total += e - b; });
-  };
-  std::thread a(caller), b(caller);
-  a.join();
-  b.join();
-  EXPECT_EQ(total.load(), 2 * 200 * 100);
 }
 
 }  // namespace

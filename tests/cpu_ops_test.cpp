@@ -1,12 +1,14 @@
-// CPU kernels, part 2: elementwise, rmsnorm, rope, softmax/argmax, embedding,
-// convert and attention against float64 references on random inputs, with
+// CPU kernels, part 2: thread pool, elementwise, rmsnorm, rope, softmax/argmax,
+// embedding, convert and attention against float64 references on random inputs, with
 // every ISA variant the machine supports. Tolerances are stated next to each
 // check in units of the f32 roundoff u = 2^-24.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <thread>
 
 #include "backends/cpu/attention.h"
 #include "backends/cpu/elementwise.h"
@@ -14,12 +16,69 @@
 #include "backends/cpu/norm.h"
 #include "backends/cpu/rope.h"
 #include "backends/cpu/softmax.h"
+#include "backends/cpu/thread_pool.h"
 #include "cpu_test_util.h"
 
 namespace samepage::cpu::test {
 namespace {
 
 constexpr int64_t kSizes[] = {1, 7, 31, 33, 100, 4096};
+
+// ---------------------------------------------------------------- thread pool
+
+TEST(CpuThreadPool, EveryItemExactlyOnce) {
+  for (int threads : {1, 2, 4, 9}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.n_threads(), threads);
+    for (int64_t n_items : {1, 5, 64, 1000}) {
+      for (int64_t grain : {1, 3, 64, 5000}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n_items));
+        for (int rep = 0; rep < 20; ++rep) {
+          pool.parallel_for(n_items, grain, [&](int64_t begin, int64_t end) {
+            ASSERT_LE(end - begin, grain);
+            for (int64_t i = begin; i < end; ++i) hits[size_t(i)].fetch_add(1);
+          });
+        }
+        for (auto& h : hits) ASSERT_EQ(h.load(), 20);
+      }
+    }
+  }
+}
+
+// Workers may start after the constructor returns, after a first job was
+// published or after the destructor asked them to stop: none of it may hang.
+TEST(CpuThreadPool, ShortLivedPools) {
+  for (int i = 0; i < 200; ++i) {
+    ThreadPool idle(4);
+  }
+  for (int i = 0; i < 200; ++i) {
+    ThreadPool pool(4);
+    std::atomic<int64_t> total{0};
+    pool.parallel_for(64, 1, [&](int64_t b, int64_t e) { total += e - b; });
+    ASSERT_EQ(total.load(), 64);
+  }
+}
+
+TEST(CpuThreadPool, NestedAndConcurrentCallers) {
+  ThreadPool pool(3);
+  std::atomic<int64_t> total{0};
+  // A task that calls back into the pool runs the inner loop inline.
+  pool.parallel_for(8, 1, [&](int64_t, int64_t) {
+    pool.parallel_for(10, 2, [&](int64_t b, int64_t e) { total += e - b; });
+  });
+  EXPECT_EQ(total.load(), 80);
+  // Two threads sharing one pool: calls are serialized, none is lost.
+  total = 0;
+  auto caller = [&] {
+    for (int i = 0; i < 200; ++i) pool.parallel_for(100, 7, [&](int64_t b, int64_t e) { total += e - b; });
+  };
+  std::thread a(caller), b(caller);
+  a.join();
+  b.join();
+  EXPECT_EQ(total.load(), 2 * 200 * 100);
+}
+
+// ---------------------------------------------------------------- elementwise, norms, rope, softmax
 
 TEST(CpuElementwise, AddScaleSiluMul) {
   for (int64_t n : kSizes) {
@@ -234,12 +293,15 @@ TEST(CpuEmbedding, EveryDtypeRowLookup) {
   float y[8];
   const int32_t tok = 0;
   EXPECT_FALSE(embedding(DType_q4_0, y, 1, 7, &tok, 1, y).is_ok());  // dim not a block multiple
-  for (int64_t dim : {1, 7, 33, 100}) {  // odd widths for the plain types
-    const auto table = random_floats(size_t(3 * dim), 12);
-    std::vector<float> out(static_cast<size_t>(dim));
-    const int32_t two = 2;
-    ASSERT_TRUE(embedding(DType_f32, table.data(), 3, dim, &two, 1, out.data()).is_ok());
-    ASSERT_TRUE(std::equal(out.begin(), out.end(), table.begin() + 2 * dim));
+  for (DType t : {DType_f32, DType_f16, DType_bf16}) {
+    for (int64_t dim : {1, 7, 33, 100}) {  // odd widths for the plain types
+      std::vector<double> values;
+      const std::vector<uint8_t> table = random_weights(t, 3, dim, 12, &values);
+      std::vector<float> out(static_cast<size_t>(dim));
+      const int32_t two = 2;
+      ASSERT_TRUE(embedding(t, table.data(), 3, dim, &two, 1, out.data()).is_ok());
+      for (int64_t i = 0; i < dim; ++i) ASSERT_EQ(double(out[size_t(i)]), values[size_t(2 * dim + i)]) << dtype_name(t);
+    }
   }
 }
 
@@ -338,10 +400,11 @@ TEST(CpuAttention, GqaShapesEveryIsaAndKvDtype) {
   uint32_t seed = 1000;
   for (DType kv : {DType_f32, DType_f16, DType_bf16}) {
     for (Heads heads : {Heads{4, 4}, Heads{8, 4}, Heads{8, 2}, Heads{8, 1}, Heads{12, 3}}) {
-      for (int64_t head_dim : {1, 7, 64}) {
+      // Vector widths 8 and 16 with and without tails, chunks of 32 and 64 columns.
+      for (int64_t head_dim : {1, 7, 24, 64, 100, 128}) {
         for (auto [n_q, pos0] : {std::pair<int64_t, int64_t>{1, 0}, {1, 99}, {5, 0}, {3, 30}, {1, 999}}) {
           const AttentionShape s{n_q, heads.n_heads, heads.n_kv_heads, head_dim, pos0 + n_q + 2, pos0};
-          if (head_dim == 64 && pos0 == 999 && heads.n_heads != 8) continue;  // keep the run short
+          if (head_dim >= 64 && pos0 == 999 && heads.n_heads != 8) continue;  // keep the run short
           const KvCache c = random_cache(kv, s, ++seed);
           const auto q = random_floats(size_t(n_q * s.n_heads * head_dim), ++seed);
           std::vector<double> ref;

@@ -9,17 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern char** environ;
+#include "check.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      printf("FAIL %s:%d: %s (errno %d: %s)\n", __FILE__, __LINE__, #cond, errno,  \
-             strerror(errno));                                                        \
-      failures++;                                                                     \
-    }                                                                                 \
-  } while (0)
+extern char** environ;
 
 static int starts_with(const char* s, const char* prefix) {
   return strncmp(s, prefix, strlen(prefix)) == 0;

@@ -9,15 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures = 0;
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      printf("FAIL %s:%d: %s (errno %d: %s)\n", __FILE__, __LINE__, #cond, errno,  \
-             strerror(errno));                                                        \
-      failures++;                                                                     \
-    }                                                                                 \
-  } while (0)
+#include "check.h"
 
 static int64_t now_ns(clockid_t clock) {
   struct timespec ts;

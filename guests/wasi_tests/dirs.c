@@ -12,24 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures = 0;
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      printf("FAIL %s:%d: %s (errno %d: %s)\n", __FILE__, __LINE__, #cond, errno,  \
-             strerror(errno));                                                        \
-      failures++;                                                                     \
-    }                                                                                 \
-  } while (0)
-
-static char dir[256];
-static const char* at(const char* name) {
-  static char path[4][512];
-  static int next = 0;
-  char* p = path[next++ % 4];
-  snprintf(p, sizeof(path[0]), "%s/%s", dir, name);
-  return p;
-}
+#include "check.h"
 
 static void touch(const char* path) {
   int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);

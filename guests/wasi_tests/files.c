@@ -11,25 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static int failures = 0;
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      printf("FAIL %s:%d: %s (errno %d: %s)\n", __FILE__, __LINE__, #cond, errno,  \
-             strerror(errno));                                                        \
-      failures++;                                                                     \
-    }                                                                                 \
-  } while (0)
-
-static char dir[256];
-// Rotating buffers: a call may take two at() paths.
-static const char* at(const char* name) {
-  static char path[4][512];
-  static int next = 0;
-  char* p = path[next++ % 4];
-  snprintf(p, sizeof(path[0]), "%s/%s", dir, name);
-  return p;
-}
+#include "check.h"
 
 static void test_create_write_read(void) {
   int fd = open(at("a.txt"), O_CREAT | O_WRONLY | O_TRUNC, 0644);

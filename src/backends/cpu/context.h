@@ -26,7 +26,7 @@ CpuIsa cpu_isa_best();
 
 class CpuContext {
  public:
-  // n_threads <= 0: hardware concurrency. isa defaults to the best supported.
+  // n_threads <= 0: default_thread_count(). isa defaults to the best supported.
   explicit CpuContext(int n_threads = 0);
   CpuContext(int n_threads, CpuIsa isa);
 

@@ -1,6 +1,8 @@
 // Persistent thread pool: spin-then-sleep workers, dynamic chunking.
 #include "backends/cpu/thread_pool.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -38,8 +40,18 @@ bool spin_until(Done done) {
 
 }  // namespace
 
+int default_thread_count() {
+#if defined(__linux__)
+  // The CPUs this process may run on (containers and taskset restrict it);
+  // hardware_concurrency counts every online CPU and would oversubscribe.
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+  return int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 ThreadPool::ThreadPool(int n_threads) {
-  if (n_threads <= 0) n_threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  if (n_threads <= 0) n_threads = default_thread_count();
   workers_.reserve(size_t(n_threads - 1));
   for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
 }

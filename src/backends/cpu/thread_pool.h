@@ -24,7 +24,7 @@ class ThreadPool {
   // fn(ctx, begin, end) processes items [begin, end).
   using RangeFn = void (*)(void* ctx, int64_t begin, int64_t end);
 
-  // n_threads counts the calling thread; <= 0 means hardware concurrency.
+  // n_threads counts the calling thread; <= 0 means default_thread_count().
   explicit ThreadPool(int n_threads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -70,6 +70,9 @@ class ThreadPool {
   alignas(64) std::atomic<int> n_joined_{0};  // workers inside the current job
   std::atomic<bool> stop_{false};
 };
+
+// CPUs this process may use (its affinity mask), at least 1.
+int default_thread_count();
 
 // Rows per chunk so that n_rows splits into about 4 chunks per thread (load
 // balance) but no chunk is smaller than min_rows (scheduling overhead).
