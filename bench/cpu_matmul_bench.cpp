@@ -8,7 +8,7 @@
 // second. Each case rotates through enough weight copies (>= --rotate-mib,
 // default 512 MiB, well above any L3) that every call reads from DRAM; the
 // time of one pass over all copies, divided by the copies, is one sample;
-// the table shows the median of R samples. Prints a markdown table.
+// the table shows the median of R samples. Prints a markdown table at the end.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -89,12 +89,10 @@ uint64_t sum_bytes(const uint8_t* p, size_t n_bytes) {
   return s[0] + s[1] + s[2] + s[3];
 }
 
-// Streaming read of 1 GiB split over the pool's threads; GB/s (1e9 bytes/s).
-double memory_read_gbps(CpuContext& ctx, int reps) {
-  const size_t n_bytes = size_t(1) << 30, chunk = size_t(1) << 20;
-  Buffer buf = alloc_bytes(n_bytes);
-  std::memset(buf.get(), 1, n_bytes);  // fault the pages in before timing
-  std::vector<double> samples;
+// Streaming read of the buffer (all bytes 1) split over the pool's threads;
+// appends one GB/s (1e9 bytes/s) sample per repeat.
+void memory_read_gbps(CpuContext& ctx, const Buffer& buf, size_t n_bytes, int reps, std::vector<double>* samples) {
+  const size_t chunk = size_t(1) << 20;
   std::vector<uint64_t> sink(n_bytes / chunk);
   for (int rep = 0; rep < reps + 1; ++rep) {
     const auto t0 = Clock::now();
@@ -102,13 +100,12 @@ double memory_read_gbps(CpuContext& ctx, int reps) {
       for (int64_t c = b; c < e; ++c) sink[size_t(c)] = sum_bytes(buf.get() + size_t(c) * chunk, chunk);
     });
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (rep > 0) samples.push_back(double(n_bytes) / s / 1e9);  // rep 0 warms up
+    if (rep > 0) samples->push_back(double(n_bytes) / s / 1e9);  // rep 0 warms up
   }
   // Every byte is 1, so every 8-byte word adds 0x0101010101010101 (mod 2^64).
   uint64_t total = 0;
   for (uint64_t v : sink) total += v;
   if (total != uint64_t(n_bytes / 8) * 0x0101010101010101ull) std::fprintf(stderr, "memory read check failed\n");
-  return median(samples);
 }
 
 struct Shape {
@@ -143,11 +140,14 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const double mem_gbps = memory_read_gbps(ctx, reps);
-  std::printf("CPU: %s; threads: %d; kernels: %s\n", cpu_model().c_str(), ctx.n_threads(), cpu::cpu_isa_name(ctx.isa()));
-  std::printf("Memory read bandwidth (1 GiB streaming sum, same threads): %.1f GB/s\n\n", mem_gbps);
-  std::printf("| shape (k→n) | dtype | weights (MiB) | µs / GEMV | GB/s | %% of mem BW |\n");
-  std::printf("|---|---|---:|---:|---:|---:|\n");
+  // Memory bandwidth is sampled before every shape, so that on a shared
+  // machine the reference drifts with the GEMV numbers; the table uses the
+  // median of all samples.
+  const size_t mem_bytes = size_t(1) << 30;
+  Buffer mem = alloc_bytes(mem_bytes);
+  std::memset(mem.get(), 1, mem_bytes);  // fault the pages in before timing
+  std::vector<double> mem_samples;
+  std::vector<std::string> rows;
 
   const Shape shapes[] = {{"attn q/o 2048→2048", 2048, 2048},
                           {"attn k/v 2048→512", 2048, 512},
@@ -158,6 +158,7 @@ int main(int argc, char** argv) {
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (const Shape& shape : shapes) {
+    memory_read_gbps(ctx, mem, mem_bytes, reps, &mem_samples);
     std::vector<float> x(size_t(shape.k)), y(size_t(shape.n));
     for (float& v : x) v = dist(rng);
     std::vector<float> row(size_t(shape.k));
@@ -189,11 +190,26 @@ int main(int argc, char** argv) {
         if (rep > 0) samples.push_back(per_call);  // rep 0 warms up
       }
       const double t = median(samples);
-      const double gbps = double(w_bytes) / t / 1e9;
-      std::printf("| %s | %s | %.2f | %.1f | %.1f | %.0f%% |\n", shape.name, cpu::dtype_name(dtype),
-                  double(w_bytes) / double(1 << 20), t * 1e6, gbps, 100.0 * gbps / mem_gbps);
-      std::fflush(stdout);
+      char row[256];
+      std::snprintf(row, sizeof row, "| %s | %s | %.2f | %.1f | %.1f |", shape.name, cpu::dtype_name(dtype),
+                    double(w_bytes) / double(1 << 20), t * 1e6, double(w_bytes) / t / 1e9);
+      rows.push_back(row);
     }
+  }
+  memory_read_gbps(ctx, mem, mem_bytes, reps, &mem_samples);
+
+  const double mem_gbps = median(mem_samples);
+  std::printf("CPU: %s; threads: %d; kernels: %s\n", cpu_model().c_str(), ctx.n_threads(), cpu::cpu_isa_name(ctx.isa()));
+  std::printf("Memory read bandwidth (1 GiB streaming sum, same threads, %zu samples during the run): "
+              "median %.1f GB/s (min %.1f, max %.1f)\n\n",
+              mem_samples.size(), mem_gbps, *std::min_element(mem_samples.begin(), mem_samples.end()),
+              *std::max_element(mem_samples.begin(), mem_samples.end()));
+  std::printf("| shape (k→n) | dtype | weights (MiB) | µs / GEMV | GB/s | %% of mem BW |\n");
+  std::printf("|---|---|---:|---:|---:|---:|\n");
+  for (const std::string& row : rows) {
+    // GB/s is the last number of the row.
+    const double gbps = std::atof(row.substr(row.rfind('|', row.size() - 2) + 1).c_str());
+    std::printf("%s %.0f%% |\n", row.c_str(), 100.0 * gbps / mem_gbps);
   }
   return 0;
 }

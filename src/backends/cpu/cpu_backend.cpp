@@ -19,11 +19,13 @@ namespace {
 
 cpu::DType to_cpu(TensorDType t) { return static_cast<cpu::DType>(t); }
 
+// One backend (and so one CpuContext, whose scratch serves one caller at a
+// time) per guest instance; a guest makes one host call at a time.
 class CpuBackend final : public Backend {
  public:
   CpuBackend() {
     caps_.name = "cpu";
-    caps_.device = std::to_string(std::thread::hardware_concurrency()) + " threads, " +
+    caps_.device = std::to_string(ctx_.n_threads()) + " threads, " +
                    cpu::cpu_isa_name(ctx_.isa()) + " kernels";
     caps_.zero_copy_host_memory = true;
     caps_.device_memory = false;
