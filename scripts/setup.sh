@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what samepage needs on Debian 12, idempotently: the guest
 # toolchain (clang 14 for wasm32, wasi-libc, libc++), WABT (wasm2c), the
-# host build (CMake, Ninja, GoogleTest, Google Benchmark).
+# host build (CMake, Ninja, GoogleTest, Google Benchmark), and OpenBLAS,
+# which the CPU backend loads at run time for prefill-sized products.
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,7 @@ packages=(
   clang-14 lld-14 wabt
   wasi-libc libc++-14-dev-wasm32 libc++abi-14-dev-wasm32 libclang-rt-14-dev-wasm32
   libgtest-dev libbenchmark-dev
+  libopenblas0-pthread
 )
 
 missing=()

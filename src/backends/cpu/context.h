@@ -35,6 +35,10 @@ class CpuContext {
   CpuIsa isa() const { return isa_; }
   // Forces a variant (tests, benchmarks); false, and no change, when unsupported.
   bool set_isa(CpuIsa isa);
+  // Whether large float products may go to OpenBLAS (blas.h). Off, the
+  // hand-written kernels do all the work: tests and benchmarks compare both.
+  bool use_blas() const { return use_blas_; }
+  void set_use_blas(bool use) { use_blas_ = use; }
 
   // Scratch of at least n_bytes, 64-byte aligned, reused across calls. A
   // context serves one caller at a time, so ops may hold it for one call.
@@ -43,6 +47,7 @@ class CpuContext {
  private:
   ThreadPool pool_;
   CpuIsa isa_;
+  bool use_blas_ = true;
   struct FreeAligned {
     void operator()(void* p) const;
   };

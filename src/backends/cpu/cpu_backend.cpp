@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "backends/cpu/attention.h"
+#include "backends/cpu/blas.h"
 #include "backends/cpu/context.h"
 #include "backends/cpu/elementwise.h"
 #include "backends/cpu/embedding.h"
@@ -32,6 +33,7 @@ class CpuBackend final : public Backend {
     caps_.native_replay = false;
     caps_.notes.push_back("guest memory is host memory: kernels read and write it in place");
     caps_.notes.push_back(std::string("kernel ISA chosen at run time: ") + cpu::cpu_isa_name(ctx_.isa()));
+    caps_.notes.push_back(std::string("prefill sgemm (float weights, >= 16 rows): ") + cpu::blas_description());
   }
 
   const BackendCaps& caps() const override { return caps_; }

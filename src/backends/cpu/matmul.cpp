@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "backends/cpu/blas.h"
 #include "backends/cpu/kernels.h"
 
 namespace samepage::cpu {
@@ -37,6 +38,9 @@ Status matmul(CpuContext& ctx, DType w_dtype, const void* w, const float* x, flo
     std::fill(y, y + m * n, 0.0f);
     return Status::ok();
   }
+
+  // Prefill with float weights: OpenBLAS, when installed, is far faster.
+  if (matmul_blas(ctx, w_dtype, w, x, y, m, n, k)) return Status::ok();
 
   const CpuKernels& kernels = cpu_kernels(ctx.isa());
   const DotFn dot = kernels.dot[w_dtype];
