@@ -3,7 +3,17 @@
 // agreeing, validation, recorded sequences and zero-copy introspection.
 #include <cmath>
 
+#include "backends/cpu/dtype.h"
 #include "host_api_fixture.h"
+
+namespace samepage {
+namespace {
+// The backend's reference quantizer (GGUF block layouts), standing in for a model file.
+bool cpu_quantize_row_for_test(int32_t dtype, const float* src, void* dst, int64_t n) {
+  return cpu::quantize_row(static_cast<cpu::DType>(dtype), src, dst, n).is_ok();
+}
+}  // namespace
+}  // namespace samepage
 
 namespace samepage {
 namespace {
@@ -259,6 +269,62 @@ TEST(HostApi, ValidationNamesTheProblem) {
   const int32_t n = static_cast<int32_t>(Z_samepageZ_last_error(g.ctx(), buf, 8));
   EXPECT_EQ(n, 7);
   EXPECT_EQ(g.at<char>(buf)[7], '\0');
+}
+
+}  // namespace
+}  // namespace samepage
+
+namespace samepage {
+namespace {
+
+// Quantized weights reach the kernels with the right layout through the API:
+// the guest's GGUF blocks (built here by the backend's own quantizer) give
+// the product with the dequantized weights, within the q8 activation bound.
+TEST(HostApi, MatmulWithEveryWeightDtype) {
+  using test::FakeGuest;
+  for (int32_t dtype = 0; dtype <= 5; ++dtype) {
+    FakeGuest g;
+    std::mt19937 rng(20 + dtype);
+    const uint32_t m = 2, n = 9, k = 64;
+    float* x;
+    const int32_t tx = g.random_f32({m, k}, rng, &x);
+    const uint64_t row_bytes = tensor_bytes(static_cast<TensorDType>(dtype), 1, std::vector<int64_t>{k}.data());
+    uint32_t w_at = 0;
+    const int32_t tw = g.view(dtype, {n, k}, row_bytes * n, &w_at);
+    ASSERT_GT(tw, 0) << dtype << ": " << g.last_error();
+    // Fill W through the API itself: f32 rows copied into the weight dtype.
+    float* wf;
+    const int32_t twf = g.random_f32({n, k}, rng, &wf);
+    if (dtype <= 2) {
+      ASSERT_EQ(Z_samepageZ_copy(g.ctx(), tw, twf), 0u) << g.last_error();
+    } else {
+      ASSERT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), tw, twf)), ApiStatus_dtype);  // f32 → quant is not a copy
+      for (uint32_t r = 0; r < n; ++r)
+        ASSERT_TRUE(cpu_quantize_row_for_test(dtype, wf + r * k, g.base() + w_at + r * row_bytes, k));
+    }
+    // Dequantize W back through the API (embedding of every row) for the reference.
+    uint32_t tok_at = 0, deq_at = 0;
+    const int32_t ttok = g.view(6, {n}, n * 4, &tok_at);
+    for (uint32_t r = 0; r < n; ++r) g.at<int32_t>(tok_at)[r] = static_cast<int32_t>(r);
+    const int32_t tdeq = g.view(0, {n, k}, n * k * 4, &deq_at);
+    ASSERT_EQ(Z_samepageZ_embedding(g.ctx(), tdeq, tw, ttok), 0u) << g.last_error();
+    uint32_t out_at = 0;
+    const int32_t tout = g.view(0, {m, n}, m * n * 4, &out_at);
+    ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), tout, tx, tw), 0u) << dtype << ": " << g.last_error();
+    const float* deq = g.at<float>(deq_at);
+    for (uint32_t i = 0; i < m; ++i)
+      for (uint32_t j = 0; j < n; ++j) {
+        double ref = 0, mag = 0;
+        for (uint32_t q = 0; q < k; ++q) {
+          ref += double(x[i * k + q]) * deq[j * k + q];
+          mag += std::fabs(double(x[i * k + q]) * deq[j * k + q]);
+        }
+        // Quant types see x rounded to 8-bit blocks: at most |w|·amax(x)/254 per
+        // element, below 1% of Σ|x·w| for these inputs; float types: f32 rounding.
+        const double tol = dtype >= 3 ? 1e-2 * mag : 1e-5 * mag;
+        EXPECT_NEAR(g.at<float>(out_at)[i * n + j], ref, tol) << "dtype " << dtype << " at " << i << "," << j;
+      }
+  }
 }
 
 }  // namespace
