@@ -186,3 +186,31 @@ TEST(Instance, GuestWriteToFileMappedMemoryTraps) {
 
 }  // namespace
 }  // namespace samepage
+
+namespace samepage {
+namespace {
+
+// A start function runs inside instantiation; host imports it calls must
+// already see the guest's memory (and never a half-built instance).
+TEST(Instance, StartFunctionMayCallTheHostApi) {
+  auto wasm = test::wat_to_wasm(R"((module
+      (import "samepage" "stats" (func $stats (param i32) (result i32)))
+      (memory (export "memory") 1)
+      (global $status (mut i32) (i32.const 99))
+      (func $start (global.set $status (call $stats (i32.const 1024))))
+      (start $start)
+      (func (export "status") (result i32) (global.get $status))))");
+  auto module = test::test_engine().load_bytes(wasm, "start_calls_api");
+  ASSERT_TRUE(module.is_ok()) << module.message();
+  auto instance = Instance::create(module.value(), {});
+  ASSERT_TRUE(instance.is_ok()) << instance.message();
+  auto status = instance.value()->call("status");
+  ASSERT_TRUE(status.is_ok());
+  EXPECT_EQ(status->result, 0u);  // stats succeeded: the memory was there
+  uint64_t memory_bytes = 0;
+  std::memcpy(&memory_bytes, instance.value()->memory()->base() + 1024 + 24, 8);
+  EXPECT_EQ(memory_bytes, 65536u);
+}
+
+}  // namespace
+}  // namespace samepage

@@ -53,6 +53,7 @@ class FakeGuest {
     EXPECT_TRUE(backend.is_ok()) << backend.message();
     api_ = std::make_unique<HostApi>(std::move(backend).value(), mode);
     context_.memory = &raw_;
+    context_.linear = memory_.get();
     context_.api = api_.get();
     api_->attach(&context_, memory_.get());
   }

@@ -329,3 +329,76 @@ TEST(HostApi, MatmulWithEveryWeightDtype) {
 
 }  // namespace
 }  // namespace samepage
+
+namespace samepage {
+namespace {
+
+using test::FakeGuest;
+
+TEST(HostApi, HostNeverWritesReadOnlyGuestPages) {
+  FakeGuest g;
+  // A const view over whole pages, then a plain view of the same bytes.
+  const uint32_t at = (g.alloc(4 * 4096 * 4 + 4096) + 4095) / 4096 * 4096;  // whole pages of our own
+  const uint32_t shape_at = g.alloc(8);
+  g.at<uint32_t>(shape_at)[0] = 4;
+  g.at<uint32_t>(shape_at)[1] = 4096;
+  const int32_t tconst = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), at, 0, 2, shape_at, kFlagConst));
+  ASSERT_GT(tconst, 0) << g.last_error();
+  EXPECT_FALSE(g.memory().is_writable(at, 4));
+  const int32_t talias = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), at, 0, 2, shape_at, 0));
+  ASSERT_GT(talias, 0);
+  std::mt19937 rng(9);
+  const int32_t tx = g.random_f32({4, 4096}, rng);
+  // Writing through the alias would fault on the protected pages: refused instead.
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_scale(g.ctx(), talias, tx, 2.0f)), ApiStatus_arg);
+  EXPECT_NE(g.last_error().find("read-only"), std::string::npos) << g.last_error();
+  // So are the API's own stores into those pages.
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_tensor_info(g.ctx(), tx, at)), ApiStatus_range);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_stats(g.ctx(), at + 64)), ApiStatus_range);
+  // Freeing the const view makes the pages writable again.
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), tconst), 0u);
+  EXPECT_TRUE(g.memory().is_writable(at, 4));
+  EXPECT_EQ(Z_samepageZ_scale(g.ctx(), talias, tx, 2.0f), 0u) << g.last_error();
+}
+
+TEST(HostApi, PartialOverlapIsRefusedButInPlaceIsAllowed) {
+  FakeGuest g;
+  std::mt19937 rng(10);
+  float* a;
+  const int32_t ta = g.random_f32({64}, rng, &a);
+  const uint32_t a_at = static_cast<uint32_t>(reinterpret_cast<uint8_t*>(a) - g.base());
+  const uint32_t shape_at = g.alloc(4);
+  *g.at<uint32_t>(shape_at) = 64;
+  const int32_t shifted = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), a_at + 16, 0, 1, shape_at, 0));
+  ASSERT_GT(shifted, 0);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_add(g.ctx(), shifted, ta, ta)), ApiStatus_arg);
+  EXPECT_EQ(Z_samepageZ_add(g.ctx(), ta, ta, ta), 0u) << g.last_error();  // exactly in place: fine
+  // A matmul may not write its own input.
+  const uint32_t sq_at = g.alloc(8);
+  g.at<uint32_t>(sq_at)[0] = 8;
+  g.at<uint32_t>(sq_at)[1] = 8;
+  const int32_t tsq = static_cast<int32_t>(Z_samepageZ_tensor_alloc(g.ctx(), 0, 2, sq_at, 0));
+  ASSERT_GT(tsq, 0);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_matmul(g.ctx(), tsq, tsq, tsq)), ApiStatus_arg);
+}
+
+TEST(HostApi, AttentionContextIsBounded) {
+  FakeGuest g;
+  const uint32_t shape_at = g.alloc(16);
+  uint32_t* shape = g.at<uint32_t>(shape_at);
+  shape[0] = (1u << 20) + 1;  // positions
+  shape[1] = 1;
+  shape[2] = 2;
+  // A huge f16 cache fits in a 4 GiB guest but would make the kernel allocate
+  // per-position scores on every thread: refused before it runs.
+  const int32_t tk = static_cast<int32_t>(Z_samepageZ_tensor_alloc(g.ctx(), 1, 3, shape_at, 0));
+  ASSERT_GT(tk, 0) << g.last_error();
+  std::mt19937 rng(12);
+  const int32_t tq = g.random_f32({1, 1, 2}, rng);
+  uint32_t o = 0;
+  const int32_t tout = g.view(0, {1, 1, 2}, 8, &o);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_attention(g.ctx(), tout, tq, tk, tk, 1u << 20)), ApiStatus_shape);
+}
+
+}  // namespace
+}  // namespace samepage

@@ -37,9 +37,13 @@ bool parse_preopen(const std::string& spec, bool writable, WasiConfig::Preopen* 
 }  // namespace
 
 int cmd_run(const Args& args) {
-  if (wants_help(args)) {
-    std::fputs(kRunUsage, stdout);
-    return 0;
+  // --help is samepage's only before the module; after it, it is the guest's.
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::fputs(kRunUsage, stdout);
+      return 0;
+    }
+    if (a.empty() || a[0] != '-') break;
   }
   EngineOptions engine_options;
   InstanceOptions instance_options;

@@ -2,6 +2,7 @@
 // context and host-API state. Guest failures end the guest, never the host.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -60,6 +61,7 @@ class Instance {
   LinearMemory* memory_ = nullptr;
   uint64_t stack_bytes_ = 0;
   bool ended_ = false;       // trapped or exited: later calls are refused
+  std::atomic<bool> busy_{false};  // a call is running
   std::string end_message_;
 };
 

@@ -26,7 +26,9 @@ constexpr uint32_t kGrowFailed = 0xffffffffu;  // the Wasm sentinel
 
 struct MemoryOptions {
   uint64_t alignment_bytes = 64 * 1024;  // base alignment; a power of two >= host page
-  uint64_t guard_bytes = uint64_t{4} << 30;  // after the 4 GiB; >= 4 GiB for unchecked offsets
+  // After the 4 GiB: a 32-bit address plus a 32-bit offset plus an access of up
+  // to 8 bytes must land in it, so 4 GiB and one more page.
+  uint64_t guard_bytes = (uint64_t{4} << 30) + 64 * 1024;
 };
 
 // A file region mapped read-only into guest memory (zero-copy model loading).
@@ -71,6 +73,16 @@ class LinearMemory {
   Status unmap_file(uint64_t guest_offset);
   const std::vector<FileMapping>& file_mappings() const { return file_mappings_; }
 
+  // Write-protects the whole host pages inside [offset, offset + n_bytes)
+  // (const tensors): a guest write there traps. Protections nest: a page
+  // stays read-only while any protection covering it remains.
+  void protect(uint64_t offset, uint64_t n_bytes);
+  void unprotect(uint64_t offset, uint64_t n_bytes);
+  // False when any byte of the range is outside the memory, write-protected
+  // or file-mapped. Host code checks this before it writes guest memory, so
+  // a guest cannot make the host fault on its read-only pages.
+  bool is_writable(uint64_t offset, uint64_t n_bytes) const;
+
  private:
   LinearMemory() = default;
 
@@ -82,6 +94,10 @@ class LinearMemory {
   uint32_t max_pages_ = 0;
   std::vector<GrowListener> grow_listeners_;
   std::vector<FileMapping> file_mappings_;
+  struct PageRange {
+    uint64_t lo, hi;  // host-page aligned guest offsets
+  };
+  std::vector<PageRange> protected_;  // one entry per protect() call
 };
 
 // Process accounting for benchmarks and tests, read from /proc/self/status.

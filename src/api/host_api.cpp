@@ -12,7 +12,7 @@ namespace samepage {
 namespace {
 
 constexpr size_t kMaxSequences = 4096;
-constexpr size_t kMaxRecordedOps = 1 << 16;
+constexpr size_t kMaxRecordedOps = 1 << 18;  // across all of a guest's sequences
 // Runtime-allocated bytes one guest may hold, so a guest cannot exhaust the host.
 constexpr uint64_t kMaxAllocBytes = uint64_t{4} << 30;
 
@@ -22,8 +22,6 @@ AlignedBytes allocate_zeroed(uint64_t n_bytes) {
   if (p != nullptr) std::memset(p, 0, rounded);  // memory handed to a guest is zeroed
   return AlignedBytes(static_cast<uint8_t*>(p));
 }
-
-uint64_t page_bytes() { return static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
 
 }  // namespace
 
@@ -76,7 +74,7 @@ int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32
   t.is_view = true;
   t.guest_offset = ptr;
   t.flags = flags;
-  if (flags & kFlagConst) protect_const(t);
+  if (flags & kFlagConst) memory_->protect(t.guest_offset, t.n_bytes);  // a guest write now traps
   const int32_t handle = tensors_.add(std::move(t));
   if (handle == 0) return fail(ApiStatus_no_memory, "tensor_view: too many tensors");
   return handle;
@@ -92,7 +90,7 @@ int32_t HostApi::tensor_alloc(int32_t dtype, int32_t n_dims, uint32_t shape_ptr,
   if (int32_t rc = read_shape(n_dims, shape_ptr, t.shape); rc != ApiStatus_ok) return rc;
   t.n_bytes = tensor_bytes(t.dtype, n_dims, t.shape);
   if (t.n_bytes == 0) return fail(ApiStatus_shape, "tensor_alloc: shape does not fit the dtype");
-  if (t.n_bytes > kMaxAllocBytes - allocated_bytes_)
+  if (t.n_bytes > kMaxAllocBytes - allocated_bytes_ - staged_bytes_)
     return fail(ApiStatus_no_memory, "tensor_alloc: " + std::to_string(t.n_bytes) + " bytes would pass this guest's " +
                                          std::to_string(kMaxAllocBytes >> 30) + " GiB allocation budget");
   t.storage = allocate_zeroed(t.n_bytes);
@@ -105,36 +103,13 @@ int32_t HostApi::tensor_alloc(int32_t dtype, int32_t n_dims, uint32_t shape_ptr,
   return handle;
 }
 
-void HostApi::protect_const(Tensor& t) {
-  // Whole pages inside the view only: neighbours sharing a page stay writable.
-  const uint64_t page = page_bytes();
-  const uint64_t lo = (t.guest_offset + page - 1) / page * page;
-  const uint64_t hi = (t.guest_offset + t.n_bytes) / page * page;
-  if (hi <= lo) return;
-  for (const FileMapping& m : memory_->file_mappings())
-    if (lo < m.guest_offset + m.n_mapped_bytes && m.guest_offset < hi) return;  // already read-only
-  if (mprotect(memory_->base() + lo, hi - lo, PROT_READ) == 0) {
-    t.protected_lo = lo;
-    t.protected_hi = hi;
-  }
-}
-
-void HostApi::reprotect_all() {
-  tensors_.for_each([&](Tensor& t) {
-    if (t.protected_hi > t.protected_lo) mprotect(memory_->base() + t.protected_lo, t.protected_hi - t.protected_lo, PROT_READ);
-  });
-}
-
 int32_t HostApi::tensor_free(int32_t handle) {
   Tensor* t = tensors_.find(handle);
   if (t == nullptr) return fail(ApiStatus_handle, "tensor_free: " + std::to_string(handle) + " is not a live tensor");
-  const bool was_protected = t->protected_hi > t->protected_lo;
-  if (was_protected)
-    mprotect(memory_->base() + t->protected_lo, t->protected_hi - t->protected_lo, PROT_READ | PROT_WRITE);
+  if (t->is_view && (t->flags & kFlagConst)) memory_->unprotect(t->guest_offset, t->n_bytes);
   if (t->staging) staged_bytes_ -= t->n_bytes;
   if (t->storage) allocated_bytes_ -= t->n_bytes;
   tensors_.remove(handle);
-  if (was_protected) reprotect_all();  // other const views may share those pages
   return ApiStatus_ok;
 }
 
@@ -151,7 +126,8 @@ void* HostApi::host_address(Tensor& t) {
 
 int32_t HostApi::submit(const OpRequest& request) {
   if (recording_) {
-    if (recorded_.size() >= kMaxRecordedOps) return fail(ApiStatus_no_memory, "record: sequence too long");
+    if (recorded_.size() + n_recorded_ops_ >= kMaxRecordedOps)
+      return fail(ApiStatus_no_memory, "record: more than " + std::to_string(kMaxRecordedOps) + " recorded ops");
     // Check handles and shapes now (parameters as 0), so mistakes show where they are made.
     OpRequest probe = request;
     for (int32_t& v : probe.i) if (v <= kParamBase) v = 0;
@@ -182,13 +158,10 @@ int32_t HostApi::run(OpRequest req, const std::vector<int32_t>& params) {
                                         std::to_string(req.handles[k]) + ") is not a live tensor");
   std::string message;
   if (int32_t rc = validate_op(req, t, &message); rc != ApiStatus_ok) return fail(rc, message);
-  if (req.op != OpCode_argmax && t[0]->is_view) {
-    // Writing read-only pages would trap the guest mid-op; refuse instead.
-    if (t[0]->flags & kFlagConst) return fail(ApiStatus_arg, std::string(op_name(req.op)) + ": output is a const view");
-    for (const FileMapping& m : memory_->file_mappings())
-      if (t[0]->guest_offset < m.guest_offset + m.n_mapped_bytes && m.guest_offset < t[0]->guest_offset + t[0]->n_bytes)
-        return fail(ApiStatus_arg, std::string(op_name(req.op)) + ": output lies in file-mapped (read-only) memory");
-  }
+  // The host never writes read-only guest pages (const views, file mappings):
+  // refusing here keeps kernel threads from faulting on them.
+  if (req.op != OpCode_argmax && t[0]->is_view && !memory_->is_writable(t[0]->guest_offset, t[0]->n_bytes))
+    return fail(ApiStatus_arg, std::string(op_name(req.op)) + ": the output lies in read-only guest memory");
 
   OpArgs args;
   args.op = req.op;
@@ -203,6 +176,8 @@ int32_t HostApi::run(OpRequest req, const std::vector<int32_t>& params) {
     void* data = host_address(tensor);
     if (copy && tensor.is_view) {
       if (!tensor.staging) {
+        if (tensor.n_bytes > kMaxAllocBytes - allocated_bytes_ - staged_bytes_)
+          return fail(ApiStatus_no_memory, "copy mode: staging would pass this guest's allocation budget");
         tensor.staging = allocate_zeroed(tensor.n_bytes);
         if (!tensor.staging) return fail(ApiStatus_no_memory, "copy mode: cannot allocate staging");
         staged_bytes_ += tensor.n_bytes;
@@ -220,14 +195,16 @@ int32_t HostApi::run(OpRequest req, const std::vector<int32_t>& params) {
   }
   std::vector<int32_t> indices;
   if (req.op == OpCode_argmax) {
-    indices.resize(static_cast<size_t>(args.t[1].n_rows()));
-    if (context_->guest_memory().range(req.index_out, indices.size() * 4) == nullptr)
-      return fail(ApiStatus_range, "argmax: the result array is outside guest memory");
+    const uint64_t n_rows = static_cast<uint64_t>(args.t[1].n_rows());
+    if (context_->guest_memory().writable_range(req.index_out, n_rows * 4) == nullptr)
+      return fail(ApiStatus_range, "argmax: the result array is outside writable guest memory");
+    indices.resize(n_rows);
     args.index_out = indices.data();
   }
   if (Status s = backend_->execute(args); !s) return fail(ApiStatus_backend, s.message());
   if (req.op == OpCode_argmax) {
-    std::memcpy(context_->guest_memory().range(req.index_out, indices.size() * 4), indices.data(), indices.size() * 4);
+    std::memcpy(context_->guest_memory().writable_range(req.index_out, indices.size() * 4), indices.data(),
+                indices.size() * 4);
   } else if (copy && t[0]->is_view) {
     std::memcpy(memory_->base() + t[0]->guest_offset, t[0]->staging.get(), t[0]->n_bytes);  // copy out
   }
@@ -245,6 +222,7 @@ int32_t HostApi::record_begin() {
 int32_t HostApi::record_end() {
   if (!recording_) return fail(ApiStatus_state, "record_end: not recording");
   recording_ = false;
+  n_recorded_ops_ += recorded_.size();
   sequences_.push_back(std::move(recorded_));
   recorded_.clear();
   return static_cast<int32_t>(sequences_.size());
@@ -306,7 +284,7 @@ int32_t HostApi::stats(uint32_t out_ptr) {
 
 int32_t HostApi::last_error(uint32_t buf_ptr, int32_t buf_len) {
   if (buf_len <= 0) return static_cast<int32_t>(last_error_.size());
-  uint8_t* p = context_->guest_memory().range(buf_ptr, static_cast<uint64_t>(buf_len));
+  uint8_t* p = context_->guest_memory().writable_range(buf_ptr, static_cast<uint64_t>(buf_len));
   if (p == nullptr) return ApiStatus_range;
   const size_t n = std::min(last_error_.size(), static_cast<size_t>(buf_len - 1));
   std::memcpy(p, last_error_.data(), n);

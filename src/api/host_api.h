@@ -66,6 +66,8 @@ class HostApi {
   int32_t record_end();
   int32_t replay(int32_t sequence, uint32_t params_ptr, int32_t n_params);
 
+  // Host imports answer ApiStatus_state until the guest's memory exists.
+  bool attached() const { return context_ != nullptr; }
   Backend& backend() { return *backend_; }
   MemoryMode memory_mode() const { return mode_; }
   const std::string& last_error_message() const { return last_error_; }
@@ -76,8 +78,6 @@ class HostApi {
   int32_t run(OpRequest request, const std::vector<int32_t>& params);
   int32_t read_shape(int32_t n_dims, uint32_t shape_ptr, int64_t shape[4]);
   void* host_address(Tensor& t);
-  void protect_const(Tensor& t);
-  void reprotect_all();
 
   std::unique_ptr<Backend> backend_;
   MemoryMode mode_;
@@ -88,6 +88,7 @@ class HostApi {
   bool recording_ = false;
   std::vector<OpRequest> recorded_;
   std::vector<std::vector<OpRequest>> sequences_;
+  size_t n_recorded_ops_ = 0;  // in sequences_, against the cap
   uint64_t staged_bytes_ = 0;
   uint64_t allocated_bytes_ = 0;  // runtime-allocated tensors, against the budget
 };

@@ -18,7 +18,8 @@ namespace {
 
 template <typename Fn>
 uint32_t guarded(GuestContext* ctx, Fn fn) {
-  if (ctx == nullptr || ctx->api == nullptr) return static_cast<uint32_t>(ApiStatus_state);
+  // Not attached: called from a start function before the memory existed.
+  if (ctx == nullptr || ctx->api == nullptr || !ctx->api->attached()) return static_cast<uint32_t>(ApiStatus_state);
   try {
     return static_cast<uint32_t>(fn(*ctx->api));
   } catch (const std::bad_alloc&) {

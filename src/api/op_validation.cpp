@@ -26,7 +26,13 @@ bool is_float_dtype(TensorDType d) {
   return d == TensorDType_f32 || d == TensorDType_f16 || d == TensorDType_bf16;
 }
 
+// Limits that keep per-call host work and scratch bounded whatever the guest
+// asks for: kernels size temporaries by these (scores per position, rope tables).
+constexpr int64_t kMaxContext = int64_t{1} << 20;
+constexpr int64_t kMaxHeadDim = int64_t{1} << 16;
+
 bool overlaps(const Tensor& a, const Tensor& b) {
+  if (&a == &b) return true;
   if (!a.is_view || !b.is_view) return false;
   return a.guest_offset < b.guest_offset + b.n_bytes && b.guest_offset < a.guest_offset + a.n_bytes;
 }
@@ -55,6 +61,14 @@ struct Checker {
   bool no_overlap(int out, int in) {
     if (!overlaps(*t[out], *t[in])) return true;
     return fail(ApiStatus_arg, "output " + shape_text(*t[out]) + " overlaps input " + shape_text(*t[in]));
+  }
+  // Elementwise ops may work in place (out is exactly an input), but a
+  // partial overlap would make the result depend on the order of writes.
+  bool alias_or_disjoint(int out, int in) {
+    const Tensor& a = *t[out];
+    const Tensor& b = *t[in];
+    if (&a == &b || !overlaps(a, b) || (a.guest_offset == b.guest_offset && a.n_bytes == b.n_bytes)) return true;
+    return fail(ApiStatus_arg, "output " + shape_text(a) + " partly overlaps input " + shape_text(b));
   }
   bool rank(int i, int want, const char* role) {
     if (t[i]->n_dims == want) return true;
@@ -98,13 +112,15 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
                                     shape_text(*t[1]));
       else if (!(req.f[0] >= 0.0f) || req.f[0] > 1.0f)
         c.fail(ApiStatus_arg, "eps must be in [0, 1]");
+      else c.alias_or_disjoint(0, 1) && c.no_overlap(0, 2);
       break;
     case OpCode_rope:
       // x (tokens, heads, head_dim); out the same shape, may be x itself.
       if (!c.dtype(0, TensorDType_f32, "out") || !c.dtype(1, TensorDType_f32, "x") || !c.rank(1, 3, "x") ||
           !c.same_count(0, 1))
         break;
-      if (t[1]->shape[2] % 2 != 0) c.fail(ApiStatus_shape, "head_dim must be even");
+      if (t[1]->shape[2] % 2 != 0 || t[1]->shape[2] > kMaxHeadDim)
+        c.fail(ApiStatus_shape, "head_dim must be even and at most " + std::to_string(kMaxHeadDim));
       else if (req.i[0] < 0) c.fail(ApiStatus_arg, "position must be >= 0");
       else if (req.i[1] != 0 && req.i[1] != 1) c.fail(ApiStatus_arg, "mode must be SP_ROPE_NORMAL or SP_ROPE_NEOX");
       else if (!(req.f[0] > 0.0f) || !(req.f[1] > 0.0f)) c.fail(ApiStatus_arg, "freq_base and freq_scale must be > 0");
@@ -128,6 +144,9 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
       const int64_t n_tokens = t[1]->shape[0], n_heads = t[1]->shape[1], head_dim = t[1]->shape[2];
       const int64_t n_ctx = t[2]->shape[0], n_kv_heads = t[2]->shape[1];
       if (t[2]->shape[2] != head_dim) c.fail(ApiStatus_shape, "cache head_dim differs from q's");
+      else if (head_dim > kMaxHeadDim || n_ctx > kMaxContext)
+        c.fail(ApiStatus_shape, "head_dim above " + std::to_string(kMaxHeadDim) + " or context above " +
+                                    std::to_string(kMaxContext) + " positions");
       else if (n_heads % n_kv_heads != 0) c.fail(ApiStatus_shape, "q heads must be a multiple of kv heads");
       else if (req.i[0] < 0 || req.i[0] + n_tokens > n_ctx)
         c.fail(ApiStatus_arg, "pos0 " + std::to_string(req.i[0]) + " + " + std::to_string(n_tokens) +
@@ -138,11 +157,12 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
     case OpCode_silu_mul:
     case OpCode_add:
       if (c.dtype(0, TensorDType_f32, "out") && c.dtype(1, TensorDType_f32, "a") &&
-          c.dtype(2, TensorDType_f32, "b") && c.same_count(0, 1))
-        c.same_count(0, 2);
+          c.dtype(2, TensorDType_f32, "b") && c.same_count(0, 1) && c.same_count(0, 2))
+        c.alias_or_disjoint(0, 1) && c.alias_or_disjoint(0, 2);
       break;
     case OpCode_scale:
-      if (c.dtype(0, TensorDType_f32, "out") && c.dtype(1, TensorDType_f32, "x")) c.same_count(0, 1);
+      if (c.dtype(0, TensorDType_f32, "out") && c.dtype(1, TensorDType_f32, "x") && c.same_count(0, 1))
+        c.alias_or_disjoint(0, 1);
       break;
     case OpCode_embedding:
       // out (T, dim) f32 = rows tokens (T) i32 of table (vocab, dim)
@@ -157,9 +177,10 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
       else c.no_overlap(0, 1) && c.no_overlap(0, 2);
       break;
     case OpCode_softmax:
-      if (c.dtype(0, TensorDType_f32, "out") && c.dtype(1, TensorDType_f32, "x") && c.same_count(0, 1) &&
-          row_length(*t[0]) != row_length(*t[1]))
-        c.fail(ApiStatus_shape, "out and x rows differ");
+      if (c.dtype(0, TensorDType_f32, "out") && c.dtype(1, TensorDType_f32, "x") && c.same_count(0, 1)) {
+        if (row_length(*t[0]) != row_length(*t[1])) c.fail(ApiStatus_shape, "out and x rows differ");
+        else c.alias_or_disjoint(0, 1);
+      }
       break;
     case OpCode_argmax:
       c.dtype(1, TensorDType_f32, "x");

@@ -27,7 +27,6 @@ struct Tensor {
   AlignedBytes storage;             // runtime-allocated tensors: the bytes
   AlignedBytes staging;             // copy mode: the backend's own copy of a view
   const void* last_backend_address = nullptr;  // where the backend last touched it
-  uint64_t protected_lo = 0, protected_hi = 0;  // const views: write-protected pages
 };
 
 class TensorTable {

@@ -61,7 +61,8 @@ std::string resolve_cache_dir(const EngineOptions& options) {
   if (const char* dir = std::getenv("SAMEPAGE_CACHE_DIR"); dir && *dir) return dir;
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/samepage";
   if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/samepage";
-  return "/tmp/samepage-cache";
+  // Per user: a shared, world-writable directory would let others plant objects we dlopen.
+  return "/tmp/samepage-cache-" + std::to_string(getuid());
 }
 
 std::string resolve_wasm2c(const EngineOptions& options) {
@@ -82,8 +83,10 @@ Result<BuiltArtifact> build_artifact(const std::vector<uint8_t>& wasm, const Mod
   Sha256 wasm_hash;
   wasm_hash.update(wasm.data(), wasm.size());
   const std::string wasm_sha = wasm_hash.finish_hex();
+  // -fstack-clash-protection: a frame larger than the guest stack's guard
+  // would otherwise step over it; probed, it faults in the guard and traps.
   const std::vector<std::string> cflags = {options.opt_level, "-fPIC", "-shared", "-fvisibility=hidden",
-                                           "-fno-strict-aliasing", "-w"};
+                                           "-fno-strict-aliasing", "-fstack-clash-protection", "-w"};
   Sha256 key_hash;
   key_hash.update(wasm_sha);
   key_hash.update("|glue-abi=" + std::to_string(kGlueAbiVersion) + "|samepage=" SAMEPAGE_VERSION);
@@ -95,13 +98,16 @@ Result<BuiltArtifact> build_artifact(const std::vector<uint8_t>& wasm, const Mod
   const fs::path cache_dir = resolve_cache_dir(options);
   const fs::path cached = cache_dir / (key + ".so");
   std::error_code ec;
+  fs::create_directories(cache_dir, ec);
+  if (ec) return err(where, "cannot create cache directory " + cache_dir.string() + ": " + ec.message());
+  struct stat cache_st {};
+  if (stat(cache_dir.c_str(), &cache_st) != 0 || cache_st.st_uid != getuid() || (cache_st.st_mode & S_IWOTH))
+    return err(where, "cache directory " + cache_dir.string() + " is not owned by this user or is world-writable");
   if (options.use_cache && fs::exists(cached, ec)) {
     built.path = cached.string();
     built.cache_hit = true;
     return built;
   }
-  fs::create_directories(cache_dir, ec);
-  if (ec) return err(where, "cannot create cache directory " + cache_dir.string() + ": " + ec.message());
   std::string work_template = (cache_dir / "build-XXXXXX").string();
   if (mkdtemp(work_template.data()) == nullptr)
     return err(where, "cannot create a build directory in " + cache_dir.string());

@@ -47,6 +47,7 @@ void chain_to_previous(int sig, siginfo_t* info, void* ucontext) {
   }
   // Not a guest fault and nobody else handles it: die as the host would have.
   signal(sig, SIG_DFL);
+  if (info->si_code <= 0) raise(sig);  // sent, not a fault: returning would not repeat it
 }
 
 void on_fault(int sig, siginfo_t* info, void* ucontext) {
@@ -94,21 +95,24 @@ void* guest_thread_main(void* arg) {
   auto* active = static_cast<ActiveCall*>(arg);
   // The fault handler runs here when the guest stack itself is exhausted.
   void* alt = mmap(nullptr, kAltStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (alt != MAP_FAILED) {
-    stack_t ss{};
-    ss.ss_sp = alt;
-    ss.ss_size = kAltStackBytes;
-    sigaltstack(&ss, nullptr);
+  stack_t ss{};
+  ss.ss_sp = alt;
+  ss.ss_size = kAltStackBytes;
+  if (alt == MAP_FAILED || sigaltstack(&ss, nullptr) != 0) {
+    // Without an alternate stack a stack overflow would kill the host: refuse to run.
+    if (alt != MAP_FAILED) munmap(alt, kAltStackBytes);
+    active->call->end = CallEnd::CallEnd_trapped;
+    active->call->trap_code = kTrapHostError;
+    active->call->message = "[engine::guarded_call] cannot set up the signal stack";
+    return nullptr;
   }
   tls_active = active;
   run_body_with_jump(active);
   tls_active = nullptr;
-  if (alt != MAP_FAILED) {
-    stack_t disable{};
-    disable.ss_flags = SS_DISABLE;
-    sigaltstack(&disable, nullptr);
-    munmap(alt, kAltStackBytes);
-  }
+  stack_t disable{};
+  disable.ss_flags = SS_DISABLE;
+  sigaltstack(&disable, nullptr);
+  munmap(alt, kAltStackBytes);
   return nullptr;
 }
 
@@ -123,7 +127,11 @@ Status run_guarded(GuardedCall& call) {
   auto* region = static_cast<uint8_t*>(
       mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
   if (region == MAP_FAILED) return err(where, std::string("cannot map guest stack: ") + strerror(errno));
-  mprotect(region, kStackGuardBytes, PROT_NONE);  // the stack grows down into this
+  // The stack grows down into this guard; without it an overflow would run into other memory.
+  if (mprotect(region, kStackGuardBytes, PROT_NONE) != 0) {
+    munmap(region, total);
+    return err(where, std::string("cannot protect the guest stack guard: ") + strerror(errno));
+  }
 
   ActiveCall active;
   active.call = &call;
@@ -132,9 +140,9 @@ Status run_guarded(GuardedCall& call) {
 
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  pthread_attr_setstack(&attr, region + kStackGuardBytes, stack_bytes);
   pthread_t thread;
-  const int rc = pthread_create(&thread, &attr, guest_thread_main, &active);
+  int rc = pthread_attr_setstack(&attr, region + kStackGuardBytes, stack_bytes);
+  if (rc == 0) rc = pthread_create(&thread, &attr, guest_thread_main, &active);
   pthread_attr_destroy(&attr);
   if (rc != 0) {
     munmap(region, total);

@@ -2,7 +2,9 @@
 
 #include <dlfcn.h>
 
+#include <filesystem>
 #include <mutex>
+#include <map>
 
 #include <wasm-rt.h>
 
@@ -18,6 +20,10 @@ struct RawGlueFunc {
   void (*fn)(void);
 };
 
+// How many LoadedModules hold each dlopen handle.
+std::mutex g_open_mutex;
+std::map<void*, int> g_open_counts;
+
 template <typename Fn>
 Fn lookup(void* handle, const char* symbol) {
   return reinterpret_cast<Fn>(dlsym(handle, symbol));
@@ -28,7 +34,9 @@ Fn lookup(void* handle, const char* symbol) {
 Result<std::shared_ptr<LoadedModule>> LoadedModule::open(const std::string& path) {
   const char* where = "engine::load";
   // Lazy first: read the embedded import list without resolving any import.
-  void* probe = dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
+  // An absolute path: dlopen would search the library path for a bare name.
+  const std::string file = std::filesystem::absolute(path).string();
+  void* probe = dlopen(file.c_str(), RTLD_LAZY | RTLD_LOCAL);
   if (probe == nullptr) return err(where, std::string("cannot open artifact: ") + dlerror());
   auto abi = lookup<unsigned (*)()>(probe, "samepage_glue_abi");
   auto imports_text = lookup<const char* (*)()>(probe, "samepage_glue_imports");
@@ -51,8 +59,10 @@ Result<std::shared_ptr<LoadedModule>> LoadedModule::open(const std::string& path
     return s;
   }
   // Imports are known good: bind everything now, so nothing resolves mid-run.
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // The lazy probe must be closed first, or dlopen hands back the same,
+  // still lazily bound object.
   dlclose(probe);
+  void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) return err(where, std::string("cannot bind artifact: ") + dlerror());
 
   std::shared_ptr<LoadedModule> module(new LoadedModule());
@@ -75,12 +85,20 @@ Result<std::shared_ptr<LoadedModule>> LoadedModule::open(const std::string& path
 
   static std::once_flag rt_once;
   std::call_once(rt_once, [] { wasm_rt_init(); });
-  init_module();  // registers the module's function types; no guest code runs
+  // Once per loaded object: reopening the same file returns the same handle,
+  // whose module state instances on other threads may be using.
+  std::lock_guard<std::mutex> lock(g_open_mutex);
+  if (g_open_counts[handle]++ == 0) init_module();  // registers function types; runs no guest code
   return module;
 }
 
 LoadedModule::~LoadedModule() {
-  if (handle_ != nullptr) dlclose(handle_);
+  if (handle_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(g_open_mutex);
+  // Counted only once fully opened; at zero the object unloads and the next open initialises anew.
+  auto it = g_open_counts.find(handle_);
+  if (it != g_open_counts.end() && --it->second == 0) g_open_counts.erase(it);
+  dlclose(handle_);
 }
 
 const GlueExport* LoadedModule::find_export(const std::string& name) const {

@@ -57,6 +57,7 @@ bool allocate_into(samepage::MemoryScope* scope, wasm_rt_memory_t* memory, uint3
   scope->allocated = linear;
   scope->memory_struct = memory;
   samepage::guarded_call_set_memory(linear);
+  if (scope->on_allocate) scope->on_allocate(linear, memory);
   return true;
 }
 

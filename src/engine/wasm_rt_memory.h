@@ -3,6 +3,7 @@
 // beforehand through a MemoryScope on the instantiating thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,9 @@ struct MemoryScope {
   LinearMemory* allocated = nullptr;  // set by wasm_rt_allocate_memory
   wasm_rt_memory_t* memory_struct = nullptr;  // the struct it filled in
   std::string error;                  // why allocation failed, if it did
+  // Runs as soon as the memory exists, before data segments or a start
+  // function: host imports called from the start function see it too.
+  std::function<void(LinearMemory*, wasm_rt_memory_t*)> on_allocate;
 };
 
 // Announces the instance about to be instantiated on this thread.

@@ -29,8 +29,8 @@ Result<std::unique_ptr<LinearMemory>> LinearMemory::create(uint32_t initial_page
   if (!is_power_of_two(options.alignment_bytes) || options.alignment_bytes < host_page_bytes())
     return err(where, "alignment must be a power of two of at least the host page size, got " +
                           std::to_string(options.alignment_bytes));
-  if (options.guard_bytes < kGuestAddressSpaceBytes)
-    return err(where, "guard must be at least 4 GiB: generated code relies on it for bounds");
+  if (options.guard_bytes <= kGuestAddressSpaceBytes)
+    return err(where, "guard must be more than 4 GiB: generated code relies on it for bounds");
 
   std::unique_ptr<LinearMemory> memory(new LinearMemory());
   memory->reserved_bytes_ = kGuestAddressSpaceBytes + options.guard_bytes;

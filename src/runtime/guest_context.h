@@ -16,10 +16,11 @@ class HostApi;
 
 struct GuestContext {
   wasm_rt_memory_t* memory = nullptr;  // the instance's linear memory, set at instantiation
+  const LinearMemory* linear = nullptr;  // the same memory's owner: read-only pages
   WasiContext* wasi = nullptr;         // owned by the Instance
   HostApi* api = nullptr;              // the samepage tensor API; owned by the Instance
 
-  GuestMemory guest_memory() const { return GuestMemory(memory); }
+  GuestMemory guest_memory() const { return GuestMemory(memory, linear); }
 };
 
 // Ends the running guest with an exit code (WASI proc_exit). Unwinds to the

@@ -8,11 +8,15 @@
 
 #include <wasm-rt.h>
 
+#include "samepage/linear_memory.h"
+
 namespace samepage {
 
 class GuestMemory {
  public:
-  explicit GuestMemory(const wasm_rt_memory_t* memory) : memory_(memory) {}
+  // linear, when given, knows the read-only (const, file-mapped) pages.
+  explicit GuestMemory(const wasm_rt_memory_t* memory, const LinearMemory* linear = nullptr)
+      : memory_(memory), linear_(linear) {}
 
   uint64_t size_bytes() const { return memory_->size; }
   uint8_t* base() const { return memory_->data; }
@@ -25,7 +29,15 @@ class GuestMemory {
     return memory_->data + offset;
   }
 
-  // Typed little-endian load/store; false when out of range.
+  // Like range(), for bytes the host is about to write: also nullptr when any
+  // of them is write-protected, so a guest cannot make the host fault there.
+  uint8_t* writable_range(uint64_t offset, uint64_t n_bytes) const {
+    uint8_t* p = range(offset, n_bytes);
+    if (p == nullptr || linear_ == nullptr || linear_->is_writable(offset, n_bytes)) return p;
+    return nullptr;
+  }
+
+  // Typed little-endian load/store; false when out of range (or, for store, read-only).
   template <typename T>
   bool load(uint64_t offset, T* out) const {
     const uint8_t* p = range(offset, sizeof(T));
@@ -35,7 +47,7 @@ class GuestMemory {
   }
   template <typename T>
   bool store(uint64_t offset, const T& value) const {
-    uint8_t* p = range(offset, sizeof(T));
+    uint8_t* p = writable_range(offset, sizeof(T));
     if (p == nullptr) return false;
     std::memcpy(p, &value, sizeof(T));
     return true;
@@ -43,6 +55,7 @@ class GuestMemory {
 
  private:
   const wasm_rt_memory_t* memory_;
+  const LinearMemory* linear_;
 };
 
 }  // namespace samepage

@@ -86,6 +86,12 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
 
   MemoryScope scope;
   scope.options = options.memory;
+  scope.on_allocate = [&state, inst = instance.get()](LinearMemory* linear, wasm_rt_memory_t* raw) {
+    inst->memory_ = linear;
+    state.context.memory = raw;
+    state.context.linear = linear;
+    if (state.api) state.api->attach(&state.context, linear);
+  };
   InstantiateArgs args{&loaded, instance.get(), state.instance_struct, &state.context, &scope};
   GuardedCall call;
   call.body = instantiate_body;
@@ -98,11 +104,7 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     return err(where, "instantiation ended the guest: " +
                           (call.end == CallEnd::CallEnd_exited ? "exit " + std::to_string(call.exit_code)
                                                                : call.message));
-  if (scope.allocated != nullptr) {
-    instance->memory_ = scope.allocated;
-    state.context.memory = scope.memory_struct;
-  }
-  if (state.api) state.api->attach(&state.context, instance->memory_);
+  if (state.api && scope.allocated == nullptr) state.api->attach(&state.context, nullptr);  // a module without memory
   // WASI reactors initialise themselves (static constructors) in _initialize.
   if (loaded.find_export("_initialize") != nullptr) {
     auto init = instance->call("_initialize");
@@ -115,6 +117,8 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
 }
 
 Instance::~Instance() {
+  // The backend goes first: it may hold registrations of the guest memory.
+  if (state_) state_->api.reset();
   if (state_ && state_->instance_struct != nullptr) {
     if (state_->instantiated) module_->loaded().free_instance(state_->instance_struct);
     std::free(state_->instance_struct);
@@ -128,6 +132,12 @@ HostApi* Instance::host_api() const { return state_->api.get(); }
 Result<GuestOutcome> Instance::call(const std::string& export_name, const std::vector<uint64_t>& args) {
   const char* where = "instance::call";
   if (ended_) return err(where, "the guest has already ended (" + end_message_ + ")");
+  // One call at a time: generated code and the host API keep per-instance state.
+  if (busy_.exchange(true)) return err(where, "the instance is already running a call on another thread");
+  struct Release {
+    std::atomic<bool>& flag;
+    ~Release() { flag = false; }
+  } release{busy_};
   const GlueExport* fn = module_->loaded().find_export(export_name);
   if (fn == nullptr) return err(where, "no function export named '" + export_name + "'");
   ExportCall export_call;

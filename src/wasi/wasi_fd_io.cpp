@@ -63,7 +63,7 @@ Errno do_read(Call& call, uint32_t fd, uint32_t iovs, uint32_t iovs_len, bool po
   const uint64_t rights = positioned ? kRightFdRead | kRightFdSeek : kRightFdRead;
   if (Errno e = fd_lookup(call, fd, rights, &entry)) return e;
   if (positioned && offset > kMaxFileOffset) return kErrnoInval;
-  if (call.memory.range(nread_ptr, 4) == nullptr) return kErrnoFault;
+  if (call.memory.writable_range(nread_ptr, 4) == nullptr) return kErrnoFault;
   std::vector<struct iovec> iov;
   if (Errno e = gather_iovecs(call.memory, iovs, iovs_len, &iov)) return e;
   const ssize_t n = read_retrying(entry->host.get(), iov, positioned, offset);
@@ -80,7 +80,7 @@ Errno do_write(Call& call, uint32_t fd, uint32_t iovs, uint32_t iovs_len, bool p
   if (Errno e = fd_lookup(call, fd, rights, &entry)) return e;
   if (positioned && offset > kMaxFileOffset) return kErrnoInval;
   // Check the result pointer first: a write that happened must be reported.
-  if (call.memory.range(nwritten_ptr, 4) == nullptr) return kErrnoFault;
+  if (call.memory.writable_range(nwritten_ptr, 4) == nullptr) return kErrnoFault;
   std::vector<struct iovec> iov;
   if (Errno e = gather_iovecs(call.memory, iovs, iovs_len, &iov)) return e;
   ssize_t n;
@@ -155,7 +155,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_seek(GuestContext* ctx, uint32_t fd, uint6
       case kWhenceEnd: host_whence = SEEK_END; break;
       default: return kErrnoInval;
     }
-    if (call.memory.range(newoffset_ptr, 8) == nullptr) return kErrnoFault;
+    if (call.memory.writable_range(newoffset_ptr, 8) == nullptr) return kErrnoFault;
     const off_t result = ::lseek(entry->host.get(), static_cast<off_t>(offset), host_whence);
     if (result < 0) return last_errno();
     call.memory.store<uint64_t>(newoffset_ptr, static_cast<uint64_t>(result));

@@ -109,7 +109,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_get(GuestContext* ctx, uint32_t fd,
   return guarded(ctx, [&](Call& call) -> Errno {
     FdEntry* entry = call.wasi.fd_get(fd);
     if (entry == nullptr) return kErrnoBadf;
-    uint8_t* out = call.memory.range(fdstat_ptr, layout::kFdstatSize);
+    uint8_t* out = call.memory.writable_range(fdstat_ptr, layout::kFdstatSize);
     if (out == nullptr) return kErrnoFault;
     uint16_t flags = 0;
     if (!entry->path_only) {
@@ -168,7 +168,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_get(GuestContext* ctx, uint32_t f
   return guarded(ctx, [&](Call& call) -> Errno {
     FdEntry* entry = nullptr;
     if (Errno e = fd_lookup(call, fd, kRightFdFilestatGet, &entry)) return e;
-    if (call.memory.range(filestat_ptr, layout::kFilestatSize) == nullptr) return kErrnoFault;
+    if (call.memory.writable_range(filestat_ptr, layout::kFilestatSize) == nullptr) return kErrnoFault;
     struct stat st {};
     if (::fstat(entry->host.get(), &st) != 0) return last_errno();
     return store_filestat(call.memory, filestat_ptr, st);
@@ -208,7 +208,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_prestat_get(GuestContext* ctx, uint32_t fd
     // that is not a preopen must answer exactly EBADF.
     FdEntry* entry = call.wasi.fd_get(fd);
     if (entry == nullptr || !entry->is_preopen) return kErrnoBadf;
-    uint8_t* out = call.memory.range(prestat_ptr, layout::kPrestatSize);
+    uint8_t* out = call.memory.writable_range(prestat_ptr, layout::kPrestatSize);
     if (out == nullptr) return kErrnoFault;
     const uint32_t name_len = static_cast<uint32_t>(entry->preopen_name.size());
     std::memset(out, 0, layout::kPrestatSize);
@@ -225,7 +225,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_prestat_dir_name(GuestContext* ctx, uint32
     if (entry == nullptr || !entry->is_preopen) return kErrnoBadf;
     const std::string& name = entry->preopen_name;
     if (path_len < name.size()) return kErrnoNametoolong;
-    uint8_t* out = call.memory.range(path, name.size());
+    uint8_t* out = call.memory.writable_range(path, name.size());
     if (out == nullptr) return kErrnoFault;
     std::memcpy(out, name.data(), name.size());
     return kErrnoSuccess;

@@ -22,7 +22,7 @@ int host_open_flags(uint32_t lookup_flags, uint32_t oflags, uint64_t rights_base
   const bool read = (rights_base & (kRightFdRead | kRightFdReaddir)) != 0;
   const bool write = (rights_base & kRightsWriteIntent) != 0;
   int flags = write ? (read ? O_RDWR : O_WRONLY) : O_RDONLY;
-  flags |= O_NOCTTY;
+  flags |= O_NOCTTY | O_CLOEXEC;  // never inherited by tools the engine spawns
   if (oflags & kOflagCreat) flags |= O_CREAT;
   if (oflags & kOflagDirectory) flags |= O_DIRECTORY;
   if (oflags & kOflagExcl) flags |= O_EXCL;
@@ -42,7 +42,7 @@ Errno path_open(Call& call, uint32_t dir_fd, uint32_t lookup_flags, uint32_t pat
   FdEntry* dir = nullptr;
   if (Errno e = dir_lookup(call, dir_fd, kRightPathOpen, &dir)) return e;
   if ((oflags & ~kKnownOflags) != 0 || (fdflags & ~kKnownFdflags) != 0) return kErrnoInval;
-  if (call.memory.range(fd_ptr, 4) == nullptr) return kErrnoFault;
+  if (call.memory.writable_range(fd_ptr, 4) == nullptr) return kErrnoFault;
   std::string path;
   if (Errno e = read_guest_path(call.memory, path_ptr, path_len, &path)) return e;
 

@@ -165,8 +165,8 @@ uint32_t Z_wasi_snapshot_preview1Z_path_readlink(GuestContext* ctx, uint32_t fd,
                                                  uint32_t path_len, uint32_t buf, uint32_t buf_len,
                                                  uint32_t bufused_ptr) {
   return guarded(ctx, [&](Call& call) -> Errno {
-    uint8_t* out = call.memory.range(buf, buf_len);
-    if (out == nullptr || call.memory.range(bufused_ptr, 4) == nullptr) return kErrnoFault;
+    uint8_t* out = call.memory.writable_range(buf, buf_len);
+    if (out == nullptr || call.memory.writable_range(bufused_ptr, 4) == nullptr) return kErrnoFault;
     UniqueFd link;
     if (Errno e = resolve_object(call, fd, kRightPathReadlink, 0, path, path_len, &link)) return e;
     struct stat st {};
@@ -187,7 +187,7 @@ uint32_t Z_wasi_snapshot_preview1Z_path_filestat_get(GuestContext* ctx, uint32_t
                                                      uint32_t lookup_flags, uint32_t path,
                                                      uint32_t path_len, uint32_t filestat_ptr) {
   return guarded(ctx, [&](Call& call) -> Errno {
-    if (call.memory.range(filestat_ptr, layout::kFilestatSize) == nullptr) return kErrnoFault;
+    if (call.memory.writable_range(filestat_ptr, layout::kFilestatSize) == nullptr) return kErrnoFault;
     UniqueFd object;
     if (Errno e = resolve_object(call, fd, kRightPathFilestatGet, lookup_flags, path, path_len,
                                  &object)) {

@@ -111,8 +111,8 @@ int64_t ns_until_first_deadline(const std::vector<Subscription>& subs,
 Errno poll_oneoff(Call& call, uint32_t in, uint32_t out, uint32_t n, uint32_t nevents_ptr) {
   if (n == 0) return kErrnoInval;  // would block forever
   if (call.memory.range(in, uint64_t{n} * layout::kSubscriptionSize) == nullptr ||
-      call.memory.range(out, uint64_t{n} * layout::kEventSize) == nullptr ||
-      call.memory.range(nevents_ptr, 4) == nullptr) {
+      call.memory.writable_range(out, uint64_t{n} * layout::kEventSize) == nullptr ||
+      call.memory.writable_range(nevents_ptr, 4) == nullptr) {
     return kErrnoFault;
   }
   std::vector<Subscription> subs(n);
@@ -179,7 +179,7 @@ Errno poll_oneoff(Call& call, uint32_t in, uint32_t out, uint32_t n, uint32_t ne
   uint32_t written = 0;
   for (uint32_t i = 0; i < n; ++i) {
     if (!answered[i]) continue;
-    store_event(call.memory.range(uint64_t{out} + uint64_t{written} * layout::kEventSize,
+    store_event(call.memory.writable_range(uint64_t{out} + uint64_t{written} * layout::kEventSize,
                                   layout::kEventSize),
                 events[i]);
     ++written;

@@ -23,8 +23,8 @@ Errno store_string_list(const GuestMemory& memory, const std::vector<std::string
                         uint32_t ptrs, uint32_t buf) {
   uint64_t total = 0;
   for (const std::string& s : list) total += s.size() + 1;
-  if (memory.range(ptrs, uint64_t{list.size()} * 4) == nullptr) return kErrnoFault;
-  uint8_t* out = memory.range(buf, total);
+  if (memory.writable_range(ptrs, uint64_t{list.size()} * 4) == nullptr) return kErrnoFault;
+  uint8_t* out = memory.writable_range(buf, total);
   if (out == nullptr) return kErrnoFault;
   uint64_t offset = 0;
   for (size_t i = 0; i < list.size(); ++i) {
@@ -39,7 +39,7 @@ Errno store_list_sizes(const GuestMemory& memory, const std::vector<std::string>
                        uint32_t count_ptr, uint32_t size_ptr) {
   uint64_t total = 0;
   for (const std::string& s : list) total += s.size() + 1;  // fits: checked at create()
-  if (memory.range(count_ptr, 4) == nullptr || memory.range(size_ptr, 4) == nullptr) {
+  if (memory.writable_range(count_ptr, 4) == nullptr || memory.writable_range(size_ptr, 4) == nullptr) {
     return kErrnoFault;
   }
   memory.store<uint32_t>(count_ptr, static_cast<uint32_t>(list.size()));
@@ -124,7 +124,7 @@ uint32_t Z_wasi_snapshot_preview1Z_clock_time_get(GuestContext* ctx, uint32_t cl
 
 uint32_t Z_wasi_snapshot_preview1Z_random_get(GuestContext* ctx, uint32_t buf, uint32_t buf_len) {
   return guarded(ctx, [&](Call& call) -> Errno {
-    uint8_t* out = call.memory.range(buf, buf_len);
+    uint8_t* out = call.memory.writable_range(buf, buf_len);
     if (out == nullptr) return kErrnoFault;
     size_t done = 0;
     while (done < buf_len) {  // getrandom returns at most 32 MiB - 1 per call

@@ -66,8 +66,8 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_readdir(GuestContext* ctx, uint32_t fd, ui
     if (entry == nullptr) return kErrnoBadf;
     if (!entry->is_directory()) return kErrnoNotdir;
     if (!entry->has_rights(kRightFdReaddir)) return kErrnoBadf;
-    uint8_t* out = call.memory.range(buf, buf_len);
-    if (out == nullptr || call.memory.range(bufused_ptr, 4) == nullptr) return kErrnoFault;
+    uint8_t* out = call.memory.writable_range(buf, buf_len);
+    if (out == nullptr || call.memory.writable_range(bufused_ptr, 4) == nullptr) return kErrnoFault;
     if (cookie == 0 || !entry->has_dir_listing) {
       if (Errno e = take_listing(*entry)) return e;
     }

@@ -43,7 +43,7 @@ struct timespec ns_to_timespec(uint64_t ns) {
 }
 
 Errno store_filestat(const GuestMemory& memory, uint32_t offset, const struct stat& st) {
-  uint8_t* out = memory.range(offset, layout::kFilestatSize);
+  uint8_t* out = memory.writable_range(offset, layout::kFilestatSize);
   if (out == nullptr) return kErrnoFault;
   const uint64_t fields[8] = {
       static_cast<uint64_t>(st.st_dev),

@@ -11,7 +11,7 @@
 // differs from the exact product with the dequantized weights by at most
 // sum over blocks of (sum_i |w_i|) * amax(x_block) / 254 plus float rounding.
 // Prefill (m > 1) reuses each weight row, while it is in cache, for a block of
-// x rows; it runs the same dot kernels (no BLAS).
+// x rows; it runs the same dot kernels, unless OpenBLAS takes it (blas.h).
 #pragma once
 
 #include <cstdint>
