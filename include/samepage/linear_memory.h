@@ -24,6 +24,9 @@ constexpr uint32_t kMaxWasmPages = 65535;
 constexpr uint64_t kGuestAddressSpaceBytes = uint64_t{1} << 32;
 constexpr uint32_t kGrowFailed = 0xffffffffu;  // the Wasm sentinel
 
+// The host's page size: the granule of protection and file mapping.
+uint64_t host_page_bytes();
+
 struct MemoryOptions {
   uint64_t alignment_bytes = 64 * 1024;  // base alignment; a power of two >= host page
   // After the 4 GiB: a 32-bit address plus a 32-bit offset plus an access of up
@@ -87,8 +90,6 @@ class LinearMemory {
   LinearMemory() = default;
 
   uint8_t* base_ = nullptr;
-  uint8_t* reservation_ = nullptr;  // what mmap returned (before alignment)
-  uint64_t reservation_bytes_ = 0;
   uint64_t reserved_bytes_ = 0;     // from base_: address space + guard
   uint32_t pages_ = 0;
   uint32_t max_pages_ = 0;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/elapsed.h"
 #include "engine/glue_writer.h"
 #include "engine/sha256.h"
 #include "engine/subprocess.h"
@@ -17,10 +18,6 @@ namespace samepage {
 namespace fs = std::filesystem;
 
 namespace {
-
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);

@@ -6,15 +6,12 @@
 #include <fstream>
 
 #include "engine/artifact_builder.h"
+#include "engine/elapsed.h"
 #include "engine/loaded_module.h"
 #include "runtime/host_import.h"
 
 namespace samepage {
 namespace {
-
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
 
 bool is_elf(const std::vector<uint8_t>& bytes) {
   return bytes.size() >= 4 && std::memcmp(bytes.data(), "\x7f" "ELF", 4) == 0;

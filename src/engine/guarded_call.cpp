@@ -121,7 +121,7 @@ void* guest_thread_main(void* arg) {
 Status run_guarded(GuardedCall& call) {
   const char* where = "engine::guarded_call";
   install_fault_handler_once();
-  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t page = host_page_bytes();
   const uint64_t stack_bytes = (call.stack_bytes + page - 1) / page * page;
   const uint64_t total = stack_bytes + kStackGuardBytes;
   auto* region = static_cast<uint8_t*>(

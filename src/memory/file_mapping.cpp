@@ -12,7 +12,6 @@
 namespace samepage {
 namespace {
 
-uint64_t host_page_bytes() { return static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
 uint64_t round_up(uint64_t x, uint64_t to) { return (x + to - 1) / to * to; }
 
 }  // namespace

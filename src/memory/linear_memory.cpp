@@ -7,12 +7,13 @@
 #include <cstring>
 
 namespace samepage {
-namespace {
 
 uint64_t host_page_bytes() {
   static const uint64_t bytes = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   return bytes;
 }
+
+namespace {
 
 bool is_power_of_two(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
@@ -35,19 +36,16 @@ Result<std::unique_ptr<LinearMemory>> LinearMemory::create(uint32_t initial_page
   std::unique_ptr<LinearMemory> memory(new LinearMemory());
   memory->reserved_bytes_ = kGuestAddressSpaceBytes + options.guard_bytes;
   // Over-reserve by the alignment, then trim both ends so the base is aligned.
-  memory->reservation_bytes_ = memory->reserved_bytes_ + options.alignment_bytes;
-  void* raw = mmap(nullptr, memory->reservation_bytes_, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  const uint64_t over_bytes = memory->reserved_bytes_ + options.alignment_bytes;
+  void* raw = mmap(nullptr, over_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (raw == MAP_FAILED)
     return err(where, std::string("reserving guest address space failed: ") + strerror(errno));
   const auto raw_addr = reinterpret_cast<uintptr_t>(raw);
   const uintptr_t aligned = (raw_addr + options.alignment_bytes - 1) & ~(options.alignment_bytes - 1);
   const uint64_t head = aligned - raw_addr;
-  const uint64_t tail = memory->reservation_bytes_ - head - memory->reserved_bytes_;
+  const uint64_t tail = over_bytes - head - memory->reserved_bytes_;
   if (head > 0) munmap(raw, head);
   if (tail > 0) munmap(reinterpret_cast<uint8_t*>(aligned) + memory->reserved_bytes_, tail);
-  memory->reservation_ = reinterpret_cast<uint8_t*>(aligned);
-  memory->reservation_bytes_ = memory->reserved_bytes_;
   memory->base_ = reinterpret_cast<uint8_t*>(aligned);
   memory->max_pages_ = max_pages;
   if (initial_pages > 0 && memory->grow(initial_pages) == kGrowFailed)
@@ -56,7 +54,7 @@ Result<std::unique_ptr<LinearMemory>> LinearMemory::create(uint32_t initial_page
 }
 
 LinearMemory::~LinearMemory() {
-  if (reservation_ != nullptr) munmap(reservation_, reservation_bytes_);
+  if (base_ != nullptr) munmap(base_, reserved_bytes_);
 }
 
 bool LinearMemory::contains(const void* host_address) const {

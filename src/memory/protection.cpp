@@ -10,7 +10,6 @@
 namespace samepage {
 namespace {
 
-uint64_t host_page_bytes() { return static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
 
 bool overlaps(uint64_t a_lo, uint64_t a_hi, uint64_t b_lo, uint64_t b_hi) { return a_lo < b_hi && b_lo < a_hi; }
 
