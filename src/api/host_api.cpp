@@ -55,25 +55,32 @@ int32_t HostApi::read_shape(int32_t n_dims, uint32_t shape_ptr, int64_t shape[4]
   return ApiStatus_ok;
 }
 
+int32_t HostApi::describe_tensor(const char* what, int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags,
+                                 Tensor* t) {
+  const std::string where(what);
+  if (!dtype_known(dtype)) return fail(ApiStatus_dtype, where + ": unknown dtype " + std::to_string(dtype));
+  if (flags < 0 || flags > (kFlagConst | kFlagDevice))
+    return fail(ApiStatus_arg, where + ": unknown flags " + std::to_string(flags));
+  t->dtype = static_cast<TensorDType>(dtype);
+  t->n_dims = n_dims;
+  t->flags = flags;
+  if (int32_t rc = read_shape(n_dims, shape_ptr, t->shape); rc != ApiStatus_ok) return rc;
+  t->n_bytes = tensor_bytes(t->dtype, n_dims, t->shape);
+  if (t->n_bytes == 0)
+    return fail(ApiStatus_shape, where + ": shape does not fit " + dtype_label(t->dtype) +
+                                     " (rows of quant types must be multiples of 32)");
+  return ApiStatus_ok;
+}
+
 int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags) {
   if (memory_ == nullptr) return fail(ApiStatus_state, "tensor_view: this guest has no memory");
-  if (!dtype_known(dtype)) return fail(ApiStatus_dtype, "tensor_view: unknown dtype " + std::to_string(dtype));
-  if (flags < 0 || flags > (kFlagConst | kFlagDevice))
-    return fail(ApiStatus_arg, "tensor_view: unknown flags " + std::to_string(flags));
   Tensor t;
-  t.dtype = static_cast<TensorDType>(dtype);
-  t.n_dims = n_dims;
-  if (int32_t rc = read_shape(n_dims, shape_ptr, t.shape); rc != ApiStatus_ok) return rc;
-  t.n_bytes = tensor_bytes(t.dtype, n_dims, t.shape);
-  if (t.n_bytes == 0)
-    return fail(ApiStatus_shape, std::string("tensor_view: shape does not fit ") + dtype_label(t.dtype) +
-                                     " (rows of quant types must be multiples of 32)");
+  if (int32_t rc = describe_tensor("tensor_view", dtype, n_dims, shape_ptr, flags, &t); rc != ApiStatus_ok) return rc;
   if (context_->guest_memory().range(ptr, t.n_bytes) == nullptr)
     return fail(ApiStatus_range, "tensor_view: [" + std::to_string(ptr) + ", +" + std::to_string(t.n_bytes) +
                                      ") is outside guest memory of " + std::to_string(memory_->size_bytes()) + " bytes");
   t.is_view = true;
   t.guest_offset = ptr;
-  t.flags = flags;
   if (flags & kFlagConst) memory_->protect(t.guest_offset, t.n_bytes);  // a guest write now traps
   const int32_t handle = tensors_.add(std::move(t));
   if (handle == 0) return fail(ApiStatus_no_memory, "tensor_view: too many tensors");
@@ -81,21 +88,13 @@ int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32
 }
 
 int32_t HostApi::tensor_alloc(int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags) {
-  if (!dtype_known(dtype)) return fail(ApiStatus_dtype, "tensor_alloc: unknown dtype " + std::to_string(dtype));
-  if (flags < 0 || flags > (kFlagConst | kFlagDevice))
-    return fail(ApiStatus_arg, "tensor_alloc: unknown flags " + std::to_string(flags));
   Tensor t;
-  t.dtype = static_cast<TensorDType>(dtype);
-  t.n_dims = n_dims;
-  if (int32_t rc = read_shape(n_dims, shape_ptr, t.shape); rc != ApiStatus_ok) return rc;
-  t.n_bytes = tensor_bytes(t.dtype, n_dims, t.shape);
-  if (t.n_bytes == 0) return fail(ApiStatus_shape, "tensor_alloc: shape does not fit the dtype");
+  if (int32_t rc = describe_tensor("tensor_alloc", dtype, n_dims, shape_ptr, flags, &t); rc != ApiStatus_ok) return rc;
   if (t.n_bytes > kMaxAllocBytes - allocated_bytes_ - staged_bytes_)
     return fail(ApiStatus_no_memory, "tensor_alloc: " + std::to_string(t.n_bytes) + " bytes would pass this guest's " +
                                          std::to_string(kMaxAllocBytes >> 30) + " GiB allocation budget");
   t.storage = allocate_zeroed(t.n_bytes);
   if (!t.storage) return fail(ApiStatus_no_memory, "tensor_alloc: out of memory");
-  t.flags = flags;
   const uint64_t n_bytes = t.n_bytes;
   const int32_t handle = tensors_.add(std::move(t));
   if (handle == 0) return fail(ApiStatus_no_memory, "tensor_alloc: too many tensors");

@@ -77,6 +77,8 @@ class HostApi {
   // Validates a request with its scalars resolved and runs it.
   int32_t run(OpRequest request, const std::vector<int32_t>& params);
   int32_t read_shape(int32_t n_dims, uint32_t shape_ptr, int64_t shape[4]);
+  // Checks dtype, flags and shape (read from guest memory) into *t.
+  int32_t describe_tensor(const char* what, int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags, Tensor* t);
   void* host_address(Tensor& t);
 
   std::unique_ptr<Backend> backend_;
