@@ -43,54 +43,32 @@ SP_AVX2 inline __m256 load_bf16x8(const uint16_t* p) {
 
 SP_AVX2 inline float f16_scalar(uint16_t h) { return _cvtsh_ss(h); }
 
+SP_AVX2 inline __m256 load_f32x8(const float* p) { return _mm256_loadu_ps(p); }
+SP_AVX2 inline float f32_scalar(float v) { return v; }
+SP_AVX2 inline float bf16_scalar(uint16_t h) { return bf16_to_f32(h); }
+
+// One kernel for every float weight type; only the widening load differs.
 // Four accumulators of 8 lanes hide the 4-cycle FMA latency.
-SP_AVX2 float dot_f32(const void* w_row, const XRow& x, int64_t k) {
-  const float* w = static_cast<const float*>(w_row);
+template <typename T, __m256 (*Load8)(const T*), float (*Scalar)(T)>
+SP_AVX2 float dot_float(const void* w_row, const XRow& x, int64_t k) {
+  const T* w = static_cast<const T*>(w_row);
   __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
   int64_t i = 0;
   for (; i + 32 <= k; i += 32) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x.f32 + i + 8), acc1);
-    acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 16), _mm256_loadu_ps(x.f32 + i + 16), acc2);
-    acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 24), _mm256_loadu_ps(x.f32 + i + 24), acc3);
+    acc0 = _mm256_fmadd_ps(Load8(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
+    acc1 = _mm256_fmadd_ps(Load8(w + i + 8), _mm256_loadu_ps(x.f32 + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(Load8(w + i + 16), _mm256_loadu_ps(x.f32 + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(Load8(w + i + 24), _mm256_loadu_ps(x.f32 + i + 24), acc3);
   }
-  for (; i + 8 <= k; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
+  for (; i + 8 <= k; i += 8) acc0 = _mm256_fmadd_ps(Load8(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
   float sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
-  for (; i < k; ++i) sum += w[i] * x.f32[i];
+  for (; i < k; ++i) sum += Scalar(w[i]) * x.f32[i];
   return sum;
 }
 
-SP_AVX2 float dot_f16(const void* w_row, const XRow& x, int64_t k) {
-  const uint16_t* w = static_cast<const uint16_t*>(w_row);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-  int64_t i = 0;
-  for (; i + 32 <= k; i += 32) {
-    acc0 = _mm256_fmadd_ps(load_f16x8(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
-    acc1 = _mm256_fmadd_ps(load_f16x8(w + i + 8), _mm256_loadu_ps(x.f32 + i + 8), acc1);
-    acc2 = _mm256_fmadd_ps(load_f16x8(w + i + 16), _mm256_loadu_ps(x.f32 + i + 16), acc2);
-    acc3 = _mm256_fmadd_ps(load_f16x8(w + i + 24), _mm256_loadu_ps(x.f32 + i + 24), acc3);
-  }
-  for (; i + 8 <= k; i += 8) acc0 = _mm256_fmadd_ps(load_f16x8(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
-  float sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
-  for (; i < k; ++i) sum += f16_scalar(w[i]) * x.f32[i];
-  return sum;
-}
-
-SP_AVX2 float dot_bf16(const void* w_row, const XRow& x, int64_t k) {
-  const uint16_t* w = static_cast<const uint16_t*>(w_row);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-  int64_t i = 0;
-  for (; i + 32 <= k; i += 32) {
-    acc0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
-    acc1 = _mm256_fmadd_ps(load_bf16x8(w + i + 8), _mm256_loadu_ps(x.f32 + i + 8), acc1);
-    acc2 = _mm256_fmadd_ps(load_bf16x8(w + i + 16), _mm256_loadu_ps(x.f32 + i + 16), acc2);
-    acc3 = _mm256_fmadd_ps(load_bf16x8(w + i + 24), _mm256_loadu_ps(x.f32 + i + 24), acc3);
-  }
-  for (; i + 8 <= k; i += 8) acc0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x.f32 + i), acc0);
-  float sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
-  for (; i < k; ++i) sum += bf16_to_f32(w[i]) * x.f32[i];
-  return sum;
-}
+constexpr DotFn dot_f32 = dot_float<float, load_f32x8, f32_scalar>;
+constexpr DotFn dot_f16 = dot_float<uint16_t, load_f16x8, f16_scalar>;
+constexpr DotFn dot_bf16 = dot_float<uint16_t, load_bf16x8, bf16_scalar>;
 
 // 32 signed weight bytes · 32 signed x bytes → 8 int32 partial sums.
 SP_AVX2 inline __m256i dot_i8x32(__m256i w, __m256i xq) {
