@@ -77,7 +77,6 @@ const char* op_name(OpCode op);
 struct OpArgs {
   OpCode op = OpCode_count;
   TensorArg t[4];
-  int n_tensors = 0;
   float f[2] = {0, 0};
   int32_t i[2] = {0, 0};
   int32_t* index_out = nullptr;  // argmax results, n_rows of t[1]

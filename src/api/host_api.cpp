@@ -164,7 +164,6 @@ int32_t HostApi::run(OpRequest req, const std::vector<int32_t>& params) {
 
   OpArgs args;
   args.op = req.op;
-  args.n_tensors = req.n_handles;
   args.f[0] = req.f[0];
   args.f[1] = req.f[1];
   args.i[0] = req.i[0];

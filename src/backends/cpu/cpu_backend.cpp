@@ -1,7 +1,6 @@
 // The CPU backend: the reference for correctness and the default. Guest
 // memory is ordinary host memory here, so every residency is zero-copy and
 // the flags are no-ops; ops run the kernels in this folder directly.
-#include <cstring>
 #include <thread>
 
 #include "backends/cpu/attention.h"
@@ -90,11 +89,7 @@ class CpuBackend final : public Backend {
           op.index_out[r] = static_cast<int32_t>(cpu::argmax(f32(t[1]) + r * n, n));
         return Status::ok();
       }
-      case OpCode_copy:
-        if (t[0].dtype == t[1].dtype) {  // any dtype, quantized too: bytes as they are
-          std::memmove(t[0].data, t[1].data, t[1].n_bytes);
-          return Status::ok();
-        }
+      case OpCode_copy:  // same dtype (quantized too) is a byte copy inside convert
         return cpu::convert(to_cpu(t[1].dtype), t[1].data, to_cpu(t[0].dtype), t[0].data, t[0].n_elements());
       case OpCode_count: break;
     }
