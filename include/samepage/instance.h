@@ -10,6 +10,7 @@
 
 #include "samepage/backend.h"
 #include "samepage/engine.h"
+#include "samepage/limits.h"
 #include "samepage/linear_memory.h"
 #include "samepage/wasi_config.h"
 
@@ -21,6 +22,7 @@ struct InstanceOptions {
   uint64_t stack_bytes = 8ull << 20;  // native stack for generated code
   std::string backend = "cpu";        // compute backend for the samepage API
   MemoryMode memory_mode = MemoryMode::MemoryMode_shared;
+  GuestLimits limits;                 // what this guest may make the host spend
 };
 
 // How a guest call ended.
