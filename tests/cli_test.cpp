@@ -108,5 +108,14 @@ TEST(Cli, RunWithPreopenReadsAFile) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Cli, PseudoFileSystemPreopenIsRefused) {
+  CliResult r = run_cli("run --dir /proc " + test::guest_path("hello"));
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("/proc"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("pseudo file system"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("hello from a samepage guest"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace samepage

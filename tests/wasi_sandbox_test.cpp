@@ -1,6 +1,9 @@
 // The WASI sandbox: no path leaves a preopen (.., absolute paths, symlinks
 // to outside, trailing-slash tricks), and a read-only preopen refuses every
 // change. Each escape is also checked on the host: nothing outside changed.
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include "wasi_fixture.h"
 
 namespace samepage::test {
@@ -209,6 +212,97 @@ TEST_F(WasiSandbox, ReadOnlyPreopenRefusesEveryChange) {
   EXPECT_FALSE(host_exists(read_only_ + "/d"));
   EXPECT_FALSE(host_exists(sandbox_ + "/hard"));
   EXPECT_FALSE(host_exists(sandbox_ + "/moved"));
+}
+
+// Kernel pseudo file systems and device nodes stay out of reach even when the
+// host preopens "/" (DESIGN.md §6): they expose the host's environment,
+// memory and devices, not files.
+class WasiSandboxSpecialFiles : public WasiSandbox {
+ protected:
+  void SetUp() override {
+    WasiSandbox::SetUp();
+    WasiConfig config;
+    config.preopens = {{"/", "/", false}, {"/", "/rw", true}};
+    config.stdin_fd = config.stdout_fd = config.stderr_fd = -1;
+    auto wasi = WasiContext::create(config);
+    ASSERT_TRUE(wasi.is_ok()) << wasi.message();
+    root_wasi_ = std::move(wasi.value());
+    ctx_.wasi = root_wasi_.get();
+  }
+  void TearDown() override {
+    ctx_.wasi = wasi_.get();
+    root_wasi_.reset();
+    WasiSandbox::TearDown();
+  }
+  static constexpr uint32_t kRootFd = 3, kRootRwFd = 4;
+  std::unique_ptr<WasiContext> root_wasi_;
+};
+
+TEST_F(WasiSandboxSpecialFiles, ProcSysAndDevicesCannotBeOpened) {
+  uint32_t fd = 0, fs = 0;
+  for (const char* path : {"proc/self/environ", "proc/self/maps", "proc/self/mem", "proc/self/status",
+                           "proc", "proc/self", "proc/1", "sys", "sys/kernel", "dev/null",
+                           "dev/zero", "dev/full", "dev/urandom"}) {
+    if (!host_exists(std::string("/") + path)) continue;
+    EXPECT_EQ(open(kRootFd, path, 0, kRead, 0, &fd), w::kErrnoAcces) << path;
+    EXPECT_EQ(open(kRootFd, path, 0, kRead, w::kFdflagNonblock, &fd), w::kErrnoAcces) << path;
+    EXPECT_EQ(open(kRootRwFd, path, 0, kReadWrite, 0, &fd), w::kErrnoAcces) << path;
+  }
+  for (const char* path : {"proc", "proc/self", "sys", "sys/kernel"}) {
+    if (!host_exists(std::string("/") + path)) continue;
+    EXPECT_EQ(open(kRootFd, path, w::kOflagDirectory, kRead, 0, &fd), w::kErrnoAcces) << path;
+    EXPECT_EQ(stat(path, w::kLookupSymlinkFollow, &fs, kRootFd), w::kErrnoAcces) << path;
+  }
+  EXPECT_EQ(stat("proc/self/environ", 0, &fs, kRootFd), w::kErrnoAcces);
+  EXPECT_EQ(mkdir("proc/x", kRootRwFd), w::kErrnoAcces);
+  // Through a directory fd opened on the way, too: the check is on what was opened.
+  uint32_t dir = 0;
+  ASSERT_EQ(open(kRootFd, ".", w::kOflagDirectory, kRead, 0, &dir), 0u);
+  EXPECT_EQ(open(dir, "proc/self/environ", 0, kRead, 0, &fd), w::kErrnoAcces);
+  // Ordinary files and directories under "/" stay readable.
+  EXPECT_EQ(open(kRootFd, "etc/passwd", 0, kRead, 0, &fd), 0u);
+  EXPECT_EQ(open(kRootFd, "etc", w::kOflagDirectory, kRead, 0, &fd), 0u);
+  EXPECT_EQ(stat("dev/null", 0, &fs, kRootFd), 0u);  // a stat opens no device
+}
+
+TEST_F(WasiSandbox, FifosAndSocketsCannotBeOpened) {
+  ASSERT_EQ(::mkfifo((sandbox_ + "/fifo").c_str(), 0644), 0);
+  uint32_t fd = 0;
+  // Non-blocking first: the old code opened it; a blocking open would hang there.
+  ASSERT_EQ(open(kSandboxFd, "fifo", 0, kRead, w::kFdflagNonblock, &fd), w::kErrnoAcces);
+  EXPECT_EQ(open(kSandboxFd, "fifo", 0, kRead, 0, &fd), w::kErrnoAcces);
+  EXPECT_EQ(open(kSandboxFd, "fifo", w::kOflagCreat, kRead, 0, &fd), w::kErrnoAcces);
+  EXPECT_EQ(open(kSandboxFd, "fifo", 0, kReadWrite, 0, &fd), w::kErrnoAcces);
+  const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  const std::string sock_path = sandbox_ + "/sock";
+  ASSERT_LT(sock_path.size(), sizeof(addr.sun_path));
+  std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size() + 1);
+  ASSERT_EQ(::bind(sock, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+  EXPECT_EQ(open(kSandboxFd, "sock", 0, kRead, 0, &fd), w::kErrnoAcces);
+  ::close(sock);
+  // They can still be seen and removed.
+  uint32_t fs = 0;
+  EXPECT_EQ(stat("fifo", 0, &fs), 0u);
+  EXPECT_EQ(unlink("fifo"), 0u);
+  EXPECT_EQ(unlink("sock"), 0u);
+}
+
+TEST(WasiContextCreate, PseudoFileSystemPreopensAreRefused) {
+  for (const char* host : {"/proc", "/proc/self", "/sys", "/sys/kernel"}) {
+    struct stat st {};
+    if (::stat(host, &st) != 0) continue;
+    WasiConfig config;
+    config.preopens = {{host, "/p", false}};
+    config.stdin_fd = config.stdout_fd = config.stderr_fd = -1;
+    auto wasi = WasiContext::create(config);
+    ASSERT_FALSE(wasi.is_ok()) << host;
+    EXPECT_NE(wasi.message().find("[wasi::preopen]"), std::string::npos) << wasi.message();
+    EXPECT_NE(wasi.message().find(host), std::string::npos) << wasi.message();
+    EXPECT_NE(wasi.message().find("pseudo file system"), std::string::npos) << wasi.message();
+  }
 }
 
 TEST_F(WasiSandbox, PathsWithNulOrOverlongAreRefused) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "wasi/wasi_fs_policy.h"
 #include "wasi/wasi_path.h"
 #include "wasi/wasi_stat.h"
 
@@ -56,6 +57,13 @@ Result<std::unique_ptr<FdEntry>> make_preopen_entry(const WasiConfig::Preopen& p
   }
   auto entry = std::make_unique<FdEntry>();
   entry->host.reset(fd);
+  // Every path beneath it would be refused anyway (wasi_fs_policy.h); saying
+  // so now beats a guest that starts and finds nothing it can open.
+  if (const char* fs = wasi::pseudo_fs_name(fd)) {
+    return err("wasi::preopen", "refusing to preopen " + what + ": it is on " + fs +
+                                    ", a kernel pseudo file system (host process and kernel "
+                                    "state, not files)");
+  }
   if (!wasi::resolve_beneath_supported(fd)) {
     return err("wasi::preopen",
                "openat2(RESOLVE_BENEATH) is unavailable (Linux >= 5.6 needed, or a seccomp "

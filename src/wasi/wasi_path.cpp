@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "wasi/wasi_errno.h"
+#include "wasi/wasi_fs_policy.h"
 
 namespace samepage::wasi {
 namespace {
@@ -37,9 +38,11 @@ Errno read_guest_path(const GuestMemory& memory, uint32_t ptr, uint32_t len, std
   return kErrnoSuccess;
 }
 
-Errno open_beneath(int dir_fd, const std::string& path, int flags, mode_t mode, UniqueFd* out) {
+namespace {
+
+Errno open_confined(int dir_fd, const std::string& path, int flags, mode_t mode, UniqueFd* out) {
   // EAGAIN: a concurrent rename raced a `..` lookup; the kernel asks to retry.
-  // EINTR: opening a FIFO or device can be interrupted.
+  // EINTR: opening a device can be interrupted.
   for (int attempt = 0; attempt < 16; ++attempt) {
     const int fd = sys_openat2(dir_fd, path.c_str(), flags, mode);
     if (fd >= 0) {
@@ -53,6 +56,36 @@ Errno open_beneath(int dir_fd, const std::string& path, int flags, mode_t mode, 
     return last_errno();
   }
   return kErrnoAgain;
+}
+
+}  // namespace
+
+Errno open_beneath(int dir_fd, const std::string& path, int flags, mode_t mode, UniqueFd* out) {
+  const bool for_io = (flags & O_PATH) == 0;
+  // Look before opening: an O_PATH probe opens no device driver and never
+  // blocks on a FIFO, so the refusals below cost the host nothing. A probe
+  // that fails (a file O_CREAT will make) leaves the answer to the real open;
+  // with O_EXCL anything existing is EEXIST anyway.
+  const bool exclusive = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+  if (for_io && !exclusive) {
+    UniqueFd probe;
+    const int probe_flags = O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY));
+    if (open_confined(dir_fd, path, probe_flags, 0, &probe) == kErrnoSuccess) {
+      if (Errno e = check_guest_reachable(probe.get(), true)) return e;
+    }
+  }
+  // The probe is advice (the name may be swapped in between); the check on
+  // the descriptor actually opened decides. O_NONBLOCK keeps a FIFO swapped
+  // in from blocking the host meanwhile; it is dropped again afterwards.
+  UniqueFd fd;
+  if (Errno e = open_confined(dir_fd, path, for_io ? flags | O_NONBLOCK : flags, mode, &fd)) return e;
+  if (Errno e = check_guest_reachable(fd.get(), for_io)) return e;
+  if (for_io && (flags & O_NONBLOCK) == 0) {
+    const int fl = ::fcntl(fd.get(), F_GETFL);
+    if (fl < 0 || ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) return last_errno();
+  }
+  *out = std::move(fd);
+  return kErrnoSuccess;
 }
 
 Errno open_parent(int dir_fd, const std::string& path, ParentDir* out) {

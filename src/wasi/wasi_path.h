@@ -21,7 +21,10 @@ namespace samepage::wasi {
 Errno read_guest_path(const GuestMemory& memory, uint32_t ptr, uint32_t len, std::string* out);
 
 // openat2(dir_fd, path, flags, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS).
-// An escape gives kErrnoNotcapable. O_CLOEXEC is always added.
+// An escape gives kErrnoNotcapable. O_CLOEXEC is always added. What the
+// guest may not hold (wasi_fs_policy.h: pseudo file systems; device nodes,
+// FIFOs and sockets unless O_PATH) gives kErrnoAcces, checked on the opened
+// descriptor; such files are never opened for I/O, not even briefly.
 Errno open_beneath(int dir_fd, const std::string& path, int flags, mode_t mode, UniqueFd* out);
 
 // The directory that holds a path's last component, opened O_PATH beneath
