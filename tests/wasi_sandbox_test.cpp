@@ -132,14 +132,43 @@ TEST_F(WasiSandbox, SymlinkCreationRules) {
   // Absolute targets can never resolve inside and are refused.
   EXPECT_EQ(symlink("/etc/passwd", "abs"), w::kErrnoNotcapable);
   EXPECT_FALSE(host_exists(sandbox_ + "/abs"));
-  // A relative target that climbs out may be created, but never followed.
-  ASSERT_EQ(symlink("../../outside/secret.txt", "a/up"), 0u);
-  expect_open_fails("a/up");
-  // Relative targets inside work.
+  // Relative targets that climb above the preopen, counted from where the
+  // link lives, are refused too: a host tool following them would leave it.
+  EXPECT_EQ(symlink("../../outside/secret.txt", "a/up"), w::kErrnoNotcapable);
+  EXPECT_EQ(symlink("../outside/secret.txt", "up"), w::kErrnoNotcapable);
+  EXPECT_EQ(symlink("..", "up"), w::kErrnoNotcapable);
+  EXPECT_EQ(symlink("a/../../outside", "up"), w::kErrnoNotcapable);
+  EXPECT_EQ(symlink("./../outside", "a/../up"), w::kErrnoNotcapable);
+  EXPECT_FALSE(host_exists(sandbox_ + "/a/up"));
+  EXPECT_FALSE(host_exists(sandbox_ + "/up"));
+  // Relative targets inside work, climbing too as long as they stay beneath.
   write_host_file(sandbox_ + "/a/t", "t");
+  write_host_file(sandbox_ + "/top.txt", "top");
   ASSERT_EQ(symlink("t", "a/ok"), 0u);
+  ASSERT_EQ(symlink("../top.txt", "a/up_ok"), 0u);
+  ASSERT_EQ(symlink("./top.txt", "dotted"), 0u);
+  // A ".." after a name is refused even when it would stay inside: the
+  // name may be (or become) a link to "." and the ".." would then climb out.
+  EXPECT_EQ(symlink("a/../top.txt", "via_a"), w::kErrnoNotcapable);
+  ASSERT_EQ(mkdir("a/b"), 0u);
+  ASSERT_EQ(symlink("../../a/t", "a/b/t2"), 0u);
   uint32_t fd = 0;
   EXPECT_EQ(open(kSandboxFd, "a/ok", 0, kRead, 0, &fd), 0u);
+  EXPECT_EQ(open(kSandboxFd, "a/up_ok", 0, kRead, 0, &fd), 0u);
+  EXPECT_EQ(open(kSandboxFd, "a/b/t2", 0, kRead, 0, &fd), 0u);
+  // Depth counts from the preopen, not from the directory fd given.
+  uint32_t sub = 0;
+  ASSERT_EQ(open(kSandboxFd, "a/b", w::kOflagDirectory, kRead, 0, &sub), 0u);
+  EXPECT_EQ(symlink("../../top.txt", "t3", sub), 0u);
+  EXPECT_EQ(symlink("../../../outside", "t4", sub), w::kErrnoNotcapable);
+  // A link moved or hard-linked up is checked at its new place.
+  EXPECT_EQ(rename("a/b/t2", "t2"), w::kErrnoNotcapable);
+  const uint32_t src = put("a/b/t2"), dst = put("t2");
+  EXPECT_EQ(Z_wasi_snapshot_preview1Z_path_link(&ctx_, kSandboxFd, 0, src, 6, kSandboxFd, dst, 2),
+            w::kErrnoNotcapable);
+  EXPECT_FALSE(host_exists(sandbox_ + "/t2"));
+  EXPECT_EQ(rename("a/b/t2", "a/b/t2_renamed"), 0u);
+  EXPECT_EQ(rename("a/up_ok", "a/b/up_ok"), 0u);  // deeper is fine
 }
 
 TEST_F(WasiSandbox, OpenedSubdirectoryIsItsOwnBoundary) {

@@ -69,6 +69,12 @@ Result<std::unique_ptr<FdEntry>> make_preopen_entry(const WasiConfig::Preopen& p
                "openat2(RESOLVE_BENEATH) is unavailable (Linux >= 5.6 needed, or a seccomp "
                "filter blocks it); refusing to preopen " + what + " without a sandbox");
   }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return err("wasi::preopen", "cannot stat directory " + what + ": " + std::strerror(errno));
+  }
+  entry->preopen_dev = st.st_dev;
+  entry->preopen_ino = st.st_ino;
   entry->filetype = wasi::kFiletypeDirectory;
   entry->path_only = true;
   entry->is_preopen = true;

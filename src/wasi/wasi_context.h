@@ -37,6 +37,10 @@ struct FdEntry {
   bool path_only = false;        // host fd is O_PATH: no read/write/sync on it
   bool is_preopen = false;
   std::string preopen_name;      // guest path of a preopen ("/sandbox")
+  // The preopened directory this entry was reached from (itself for a
+  // preopen), by identity: path_symlink measures a link's depth below it.
+  uint64_t preopen_dev = 0;
+  uint64_t preopen_ino = 0;
   // fd_readdir state: a listing taken when the guest starts at cookie 0;
   // cookie n names entry n, so d_next of entry n is n + 1.
   std::vector<DirEntry> dir_listing;

@@ -73,6 +73,8 @@ Errno path_open(Call& call, uint32_t dir_fd, uint32_t lookup_flags, uint32_t pat
   const uint64_t allowed = dir->writable ? kRightsAll : kRightsAll & ~kRightsMutating;
   entry.rights_base = rights_base & kind_rights & allowed;
   entry.rights_inheriting = rights_inheriting;
+  entry.preopen_dev = dir->preopen_dev;
+  entry.preopen_ino = dir->preopen_ino;
   entry.host = std::move(fd);
 
   uint32_t guest_fd = 0;

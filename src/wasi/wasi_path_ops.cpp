@@ -17,6 +17,7 @@
 #include "wasi/wasi_functions.h"
 #include "wasi/wasi_path.h"
 #include "wasi/wasi_stat.h"
+#include "wasi/wasi_symlink_target.h"
 
 namespace samepage::wasi {
 namespace {
@@ -106,16 +107,19 @@ uint32_t Z_wasi_snapshot_preview1Z_path_rename(GuestContext* ctx, uint32_t fd, u
     if (Errno e = resolve_parent(call, new_fd, kRightPathRenameTarget, new_path, new_path_len, &to)) {
       return e;
     }
+    if (Errno e = check_symlink_move(from.dir.get(), from.name, to.dir.get(),
+                                     *call.wasi.fd_get(new_fd))) {
+      return e;
+    }
     return result_of(
         ::renameat(from.dir.get(), from.name.c_str(), to.dir.get(), to.name.c_str()));
   });
 }
 
-// Any relative target is allowed: creating a link is harmless because
-// following it is confined by RESOLVE_BENEATH, and a target that climbs out
-// simply fails to resolve inside the sandbox. Absolute targets are refused:
-// they can never resolve inside, and would only be a trap for host tools
-// that later follow links in the preopened directory.
+// Following a link is confined by RESOLVE_BENEATH, but a host tool that
+// later follows links in the preopen is not: targets that would lead it out
+// (absolute, or climbing above the preopen) are refused
+// (wasi_symlink_target.h).
 uint32_t Z_wasi_snapshot_preview1Z_path_symlink(GuestContext* ctx, uint32_t old_path,
                                                 uint32_t old_path_len, uint32_t fd,
                                                 uint32_t new_path, uint32_t new_path_len) {
@@ -126,7 +130,7 @@ uint32_t Z_wasi_snapshot_preview1Z_path_symlink(GuestContext* ctx, uint32_t old_
     if (Errno e = resolve_parent(call, fd, kRightPathSymlink, new_path, new_path_len, &parent)) {
       return e;
     }
-    if (target[0] == '/') return kErrnoNotcapable;
+    if (Errno e = check_symlink_target(target, parent.dir.get(), *call.wasi.fd_get(fd))) return e;
     return result_of(::symlinkat(target.c_str(), parent.dir.get(), parent.name.c_str()));
   });
 }
@@ -156,6 +160,10 @@ uint32_t Z_wasi_snapshot_preview1Z_path_link(GuestContext* ctx, uint32_t old_fd,
     }
     // A trailing slash would make the kernel follow the last component.
     if (from.name.back() == '/') return kErrnoNotdir;
+    if (Errno e = check_symlink_move(from.dir.get(), from.name, to.dir.get(),
+                                     *call.wasi.fd_get(new_fd))) {
+      return e;
+    }
     return result_of(
         ::linkat(from.dir.get(), from.name.c_str(), to.dir.get(), to.name.c_str(), 0));
   });
