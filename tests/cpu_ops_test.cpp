@@ -265,8 +265,13 @@ TEST(CpuSoftmax, ArgmaxFirstMaximum) {
   EXPECT_EQ(argmax(with_nan, 4), 2);
   const float ninf[2] = {-INFINITY, -INFINITY};
   EXPECT_EQ(argmax(ninf, 2), 0);
-  EXPECT_EQ(argmax(with_nan, 1), -1);
-  EXPECT_EQ(argmax(with_nan, 0), -1);
+  // NaN is ignored; a row of nothing else gives index 0, never -1.
+  EXPECT_EQ(argmax(with_nan, 1), 0);
+  const float all_nan[3] = {NAN, NAN, NAN};
+  EXPECT_EQ(argmax(all_nan, 3), 0);
+  const float nan_then_ninf[3] = {NAN, -INFINITY, NAN};
+  EXPECT_EQ(argmax(nan_then_ninf, 3), 1);
+  EXPECT_EQ(argmax(with_nan, 0), -1);  // no row at all (the API refuses empty shapes)
 }
 
 TEST(CpuEmbedding, EveryDtypeRowLookup) {

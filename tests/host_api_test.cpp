@@ -271,6 +271,23 @@ TEST(HostApi, ValidationNamesTheProblem) {
   EXPECT_EQ(g.at<char>(buf)[7], '\0');
 }
 
+// NaN is ignored; a row with nothing else gives index 0 (samepage.h).
+TEST(HostApi, ArgmaxIgnoresNanAndAllNanRowGivesZero) {
+  FakeGuest g;
+  uint32_t at = 0;
+  const int32_t t = g.view(0, {3, 4}, 3 * 4 * 4, &at);
+  ASSERT_GT(t, 0) << g.last_error();
+  const float nan = std::nanf("");
+  const float rows[12] = {nan, nan, nan, nan, nan, -INFINITY, nan, -1.0f, nan, 2.0f, 2.0f, nan};
+  std::memcpy(g.at<float>(at), rows, sizeof(rows));
+  const uint32_t idx = g.alloc(12);
+  std::memset(g.at<int32_t>(idx), 0x55, 12);
+  ASSERT_EQ(Z_samepageZ_argmax(g.ctx(), t, idx), 0u) << g.last_error();
+  EXPECT_EQ(g.at<int32_t>(idx)[0], 0);
+  EXPECT_EQ(g.at<int32_t>(idx)[1], 3);
+  EXPECT_EQ(g.at<int32_t>(idx)[2], 1);
+}
+
 }  // namespace
 }  // namespace samepage
 

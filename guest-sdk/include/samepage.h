@@ -76,7 +76,9 @@ SP_IMPORT(add) int32_t sp_add(sp_tensor out, sp_tensor a, sp_tensor b);
 SP_IMPORT(scale) int32_t sp_scale(sp_tensor out, sp_tensor x, float s);
 SP_IMPORT(embedding) int32_t sp_embedding(sp_tensor out, sp_tensor table, sp_tensor tokens);
 SP_IMPORT(softmax) int32_t sp_softmax(sp_tensor out, sp_tensor x);
-/* Returns the index of the first maximum of each row; n_rows results at out_indices. */
+/* Writes the index of the first maximum of each row; n_rows results at
+ * out_indices. NaN entries are ignored (never the maximum); a row holding
+ * nothing but NaN gives index 0, so every result is a valid index. */
 SP_IMPORT(argmax) int32_t sp_argmax(sp_tensor x, int32_t* out_indices);
 /* Copies (and converts between f32/f16/bf16) src into dst, across residencies. */
 SP_IMPORT(copy) int32_t sp_copy(sp_tensor dst, sp_tensor src);

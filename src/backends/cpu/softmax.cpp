@@ -34,10 +34,12 @@ void softmax(const CpuContext& ctx, const float* x, float* y, int64_t n_rows, in
 }
 
 int64_t argmax(const float* x, int64_t n) {
-  int64_t best = -1;
-  for (int64_t i = 0; i < n; ++i) {
+  if (n <= 0) return -1;
+  // best stays 0 while everything seen is NaN; the first real entry replaces it.
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; ++i) {
     if (std::isnan(x[i])) continue;
-    if (best < 0 || x[i] > x[best]) best = i;
+    if (std::isnan(x[best]) || x[i] > x[best]) best = i;
   }
   return best;
 }

@@ -14,8 +14,9 @@ namespace samepage::cpu {
 // accurate to a few ulp.
 void softmax(const CpuContext& ctx, const float* x, float* y, int64_t n_rows, int64_t n);
 
-// Index of the first maximum of x (n); NaN entries are skipped; -1 when n <= 0
-// or every entry is NaN.
+// Index of the first maximum of x (n); NaN entries are skipped, and a row of
+// nothing but NaN gives 0, so the guest always gets an index (samepage.h);
+// -1 only when n <= 0, which the API's shape checks never pass.
 int64_t argmax(const float* x, int64_t n);
 
 }  // namespace samepage::cpu
