@@ -271,6 +271,30 @@ TEST(HostApi, ValidationNamesTheProblem) {
   EXPECT_EQ(g.at<char>(buf)[7], '\0');
 }
 
+// A view must sit at an address aligned to its element (2 bytes for the
+// quant blocks, whose f16 scale comes first): kernels load whole elements.
+TEST(HostApi, MisalignedViewsAreRefused) {
+  FakeGuest g;
+  const uint32_t shape_at = g.alloc(8);
+  g.at<uint32_t>(shape_at)[0] = 2;
+  g.at<uint32_t>(shape_at)[1] = 32;
+  const uint32_t data_at = g.alloc(4096);  // 64-byte aligned
+  const struct {
+    int32_t dtype;
+    uint32_t alignment;
+  } cases[] = {{0, 4}, {1, 2}, {2, 2}, {3, 2}, {4, 2}, {5, 2}, {6, 4}};
+  for (const auto& c : cases) {
+    for (uint32_t off = 1; off < c.alignment; ++off) {
+      EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), data_at + off, c.dtype, 2, shape_at, 0)),
+                ApiStatus_arg)
+          << c.dtype << " at +" << off;
+      EXPECT_NE(g.last_error().find("aligned"), std::string::npos) << g.last_error();
+    }
+    EXPECT_GT(static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), data_at + c.alignment, c.dtype, 2, shape_at, 0)), 0)
+        << c.dtype << ": " << g.last_error();
+  }
+}
+
 // NaN is ignored; a row with nothing else gives index 0 (samepage.h).
 TEST(HostApi, ArgmaxIgnoresNanAndAllNanRowGivesZero) {
   FakeGuest g;

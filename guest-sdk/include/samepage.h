@@ -56,6 +56,9 @@ enum sp_rope_mode { SP_ROPE_NORMAL = 0, SP_ROPE_NEOX = 1 };
 #define SP_IMPORT(name) __attribute__((import_module("samepage"), import_name(#name)))
 
 /* Tensors */
+/* A view of guest bytes at data. data must be aligned to the element: 4
+ * bytes for SP_F32 and SP_I32, 2 for SP_F16, SP_BF16 and the quant types
+ * (their blocks start with an f16 scale); otherwise SP_ERR_ARG. */
 SP_IMPORT(tensor_view) int32_t sp_tensor_view(const void* data, int32_t dtype, int32_t n_dims,
                                               const uint32_t* shape, int32_t flags);
 SP_IMPORT(tensor_alloc) int32_t sp_tensor_alloc(int32_t dtype, int32_t n_dims, const uint32_t* shape,

@@ -79,6 +79,10 @@ int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32
   if (context_->guest_memory().range(ptr, t.n_bytes) == nullptr)
     return fail(ApiStatus_range, "tensor_view: [" + std::to_string(ptr) + ", +" + std::to_string(t.n_bytes) +
                                      ") is outside guest memory of " + std::to_string(memory_->size_bytes()) + " bytes");
+  // Guest memory's base is 64 KiB aligned, so the offset's alignment is the address's.
+  if (const uint32_t align = dtype_alignment(t.dtype); ptr % align != 0)
+    return fail(ApiStatus_arg, "tensor_view: " + std::string(dtype_label(t.dtype)) + " data at " + std::to_string(ptr) +
+                                   " is not " + std::to_string(align) + "-byte aligned");
   t.is_view = true;
   t.guest_offset = ptr;
   if (flags & kFlagConst) memory_->protect(t.guest_offset, t.n_bytes);  // a guest write now traps

@@ -29,6 +29,19 @@ bool TensorTable::remove(int32_t handle) {
 
 bool dtype_known(int32_t dtype) { return dtype >= TensorDType_f32 && dtype <= TensorDType_i32; }
 
+uint32_t dtype_alignment(TensorDType dtype) {
+  switch (dtype) {
+    case TensorDType_f32:
+    case TensorDType_i32: return 4;
+    case TensorDType_f16:
+    case TensorDType_bf16:
+    case TensorDType_q8_0:
+    case TensorDType_q4_0:
+    case TensorDType_q4_1: return 2;
+  }
+  return 1;
+}
+
 const char* dtype_label(TensorDType dtype) {
   static const char* names[] = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "i32"};
   return dtype_known(dtype) ? names[dtype] : "?";

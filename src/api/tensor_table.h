@@ -53,6 +53,10 @@ class TensorTable {
 // not a whole number of quant blocks, or the size overflows.
 uint64_t tensor_bytes(TensorDType dtype, int n_dims, const int64_t* shape);
 bool dtype_known(int32_t dtype);
+// The alignment a view's address needs, in bytes: the element for f32, f16,
+// bf16 and i32; 2 for the quant blocks, whose kernels read them as structs
+// led by an f16 scale. Kernels load whole elements, so less is undefined.
+uint32_t dtype_alignment(TensorDType dtype);
 const char* dtype_label(TensorDType dtype);
 
 }  // namespace samepage
