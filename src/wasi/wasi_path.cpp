@@ -26,23 +26,9 @@ int sys_openat2(int dir_fd, const char* path, int flags, mode_t mode) {
   return static_cast<int>(syscall(SYS_openat2, dir_fd, path, &how, sizeof(how)));
 }
 
-}  // namespace
-
-Errno read_guest_path(const GuestMemory& memory, uint32_t ptr, uint32_t len, std::string* out) {
-  const uint8_t* bytes = memory.range(ptr, len);
-  if (bytes == nullptr) return kErrnoFault;
-  if (len == 0) return kErrnoNoent;  // POSIX: an empty path names nothing
-  if (len >= PATH_MAX) return kErrnoNametoolong;
-  if (std::memchr(bytes, 0, len) != nullptr) return kErrnoInval;
-  out->assign(reinterpret_cast<const char*>(bytes), len);
-  return kErrnoSuccess;
-}
-
-namespace {
-
 Errno open_confined(int dir_fd, const std::string& path, int flags, mode_t mode, UniqueFd* out) {
   // EAGAIN: a concurrent rename raced a `..` lookup; the kernel asks to retry.
-  // EINTR: opening a device can be interrupted.
+  // EINTR: an open that waits (a lease, a slow file system) can be interrupted.
   for (int attempt = 0; attempt < 16; ++attempt) {
     const int fd = sys_openat2(dir_fd, path.c_str(), flags, mode);
     if (fd >= 0) {
@@ -59,6 +45,16 @@ Errno open_confined(int dir_fd, const std::string& path, int flags, mode_t mode,
 }
 
 }  // namespace
+
+Errno read_guest_path(const GuestMemory& memory, uint32_t ptr, uint32_t len, std::string* out) {
+  const uint8_t* bytes = memory.range(ptr, len);
+  if (bytes == nullptr) return kErrnoFault;
+  if (len == 0) return kErrnoNoent;  // POSIX: an empty path names nothing
+  if (len >= PATH_MAX) return kErrnoNametoolong;
+  if (std::memchr(bytes, 0, len) != nullptr) return kErrnoInval;
+  out->assign(reinterpret_cast<const char*>(bytes), len);
+  return kErrnoSuccess;
+}
 
 Errno open_beneath(int dir_fd, const std::string& path, int flags, mode_t mode, UniqueFd* out) {
   const bool for_io = (flags & O_PATH) == 0;
