@@ -27,7 +27,8 @@ struct Status {
 class Tensor {
  public:
   Tensor() = default;
-  // A view of guest memory: the host computes on these very bytes.
+  // A view of guest memory: the host computes on these very bytes. data must
+  // be aligned to the element (samepage.h: sp_tensor_view).
   static Tensor view(const void* data, sp_dtype dtype, std::initializer_list<uint32_t> shape, int32_t flags = SP_SHARED) {
     uint32_t dims[4] = {1, 1, 1, 1};
     int32_t n = 0;
