@@ -1,0 +1,184 @@
+// Findings 7 and 8 of the sandbox-hardening issue: every host resource a
+// guest can make the host spend is bounded, and const protection never stops
+// silently. In-process (no guest code), so scripts/test.sh also runs these
+// under AddressSanitizer.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <wasm-rt.h>
+
+#include "host_api_fixture.h"
+#include "wasi_fixture.h"
+
+namespace samepage {
+namespace {
+
+using test::FakeGuest;
+namespace w = samepage::wasi;
+constexpr uint32_t kDefaultConstRanges = 4096;  // GuestLimits{}.const_ranges
+constexpr int32_t kNoMemory = -7;  // SP_ERR_NO_MEMORY
+
+TEST(GuestLimits, TableGrowPastTheLimitFailsWithoutAllocating) {
+  // No instance announced: the table gets the default limits (2^20 elements).
+  wasm_rt_funcref_table_t table{};
+  wasm_rt_allocate_funcref_table(&table, 1, 0xffffffffu);
+  const wasm_rt_funcref_t null_ref{};
+  // 2^21 elements is 48 MiB that realloc would happily give: the limit refuses it.
+  EXPECT_EQ(wasm_rt_grow_funcref_table(&table, 1u << 21, null_ref), 0xffffffffu);
+  EXPECT_EQ(wasm_rt_grow_funcref_table(&table, 1u << 31, null_ref), 0xffffffffu);
+  EXPECT_EQ(table.size, 1u);
+  EXPECT_EQ(wasm_rt_grow_funcref_table(&table, 10, null_ref), 1u);
+  EXPECT_EQ(table.size, 11u);
+  wasm_rt_free_funcref_table(&table);
+}
+
+// One page-aligned f32 view of `n_pages` pages at guest offset `at`.
+int32_t page_view(FakeGuest& g, uint32_t shape_at, uint32_t at, uint32_t n_pages, int32_t flags) {
+  g.at<uint32_t>(shape_at)[0] = n_pages * 1024;
+  return static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), at, 0, 1, shape_at, static_cast<uint32_t>(flags)));
+}
+
+TEST(GuestLimits, ConstViewsPastTheRangeLimitAreRefusedAndOthersStillInstantiate) {
+  ASSERT_EQ(host_page_bytes(), 4096u);
+  constexpr uint32_t kViews = 50'000;
+  // Every other page, so no two views touch: each would be a mapping of its own.
+  FakeGuest g(MemoryMode::MemoryMode_shared, (2 * kViews + 64) * 4096 / 65536 + 2);
+  const uint32_t shape_at = g.alloc(16);
+  const uint32_t first = 2 * 65536;
+  uint32_t n_ok = 0, n_refused = 0;
+  std::string refusal;
+  for (uint32_t i = 0; i < kViews; ++i) {
+    const int32_t h = page_view(g, shape_at, first + 2 * 4096 * i, 1, kFlagConst);
+    if (h > 0) {
+      ++n_ok;
+      EXPECT_FALSE(g.memory().is_writable(first + 2 * 4096 * i, 4));
+    } else {
+      ASSERT_EQ(h, kNoMemory) << g.last_error();
+      if (refusal.empty()) refusal = g.last_error();
+      ++n_refused;
+      EXPECT_TRUE(g.memory().is_writable(first + 2 * 4096 * i, 4096));
+    }
+  }
+  EXPECT_EQ(n_ok, kDefaultConstRanges);
+  EXPECT_EQ(n_refused, kViews - n_ok);
+  EXPECT_NE(refusal.find("--max-const-ranges"), std::string::npos) << refusal;
+  // The process still has mappings to spare: another guest can be created.
+  auto other = LinearMemory::create(1, 16);
+  ASSERT_TRUE(other.is_ok()) << other.message();
+  EXPECT_EQ(other.value()->grow(1), 1u);
+}
+
+TEST(GuestLimits, ManyConstViewsOfOneBlobShareOneRange) {
+  FakeGuest g(MemoryMode::MemoryMode_shared, 64);
+  const uint32_t shape_at = g.alloc(16);
+  const uint32_t blob = 4 * 65536;
+  std::vector<int32_t> handles;
+  // 20,000 views of one 8-page blob and of each of its pages: all one range.
+  for (int i = 0; i < 10'000; ++i) handles.push_back(page_view(g, shape_at, blob, 8, kFlagConst));
+  for (int i = 0; i < 10'000; ++i) handles.push_back(page_view(g, shape_at, blob + 4096 * (i % 8), 1, kFlagConst));
+  for (int32_t h : handles) ASSERT_GT(h, 0) << g.last_error();
+  EXPECT_FALSE(g.memory().is_writable(blob, 8 * 4096));
+  EXPECT_TRUE(g.memory().is_writable(blob + 8 * 4096, 4096));
+  for (int32_t h : handles) ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), static_cast<uint32_t>(h)), 0u) << g.last_error();
+  EXPECT_TRUE(g.memory().is_writable(blob, 8 * 4096));
+  g.at<float>(blob)[0] = 1.0f;  // writable again for the guest too
+}
+
+TEST(GuestLimits, ConstTensorIsNeverAnOutput) {
+  FakeGuest g;
+  std::mt19937 rng(7);
+  // A const view smaller than a page: not protected, and still never written.
+  uint32_t c_at = 0;
+  const uint32_t shape_at = g.alloc(16);
+  g.at<uint32_t>(shape_at)[0] = 4;
+  c_at = g.alloc(16);
+  for (int i = 0; i < 4; ++i) g.at<float>(c_at)[i] = 42.0f;
+  const int32_t tc = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), c_at, 0, 1, shape_at, kFlagConst));
+  ASSERT_GT(tc, 0) << g.last_error();
+  EXPECT_TRUE(g.memory().is_writable(c_at, 16));  // not whole pages: not protected
+  const int32_t tx = g.random_f32({4}, rng);
+  const int32_t alias = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), c_at, 0, 1, shape_at, 0));
+  ASSERT_GT(alias, 0);
+  const uint32_t c = static_cast<uint32_t>(tc), x = static_cast<uint32_t>(tx);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), c, x)), ApiStatus_arg);
+  EXPECT_NE(g.last_error().find("const"), std::string::npos) << g.last_error();
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_scale(g.ctx(), c, x, 2.0f)), ApiStatus_arg);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_add(g.ctx(), c, x, x)), ApiStatus_arg);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_softmax(g.ctx(), c, x)), ApiStatus_arg);
+  // Not through a plain view of the same bytes either, nor argmax's results.
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), static_cast<uint32_t>(alias), x)), ApiStatus_arg);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_argmax(g.ctx(), x, c_at)), ApiStatus_arg);
+  // Nor by replay: refused when recorded.
+  ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), c, x)), ApiStatus_arg);
+  ASSERT_GT(static_cast<int32_t>(Z_samepageZ_record_end(g.ctx())), 0);
+  EXPECT_EQ(Z_samepageZ_sync(g.ctx(), c), 0u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(g.at<float>(c_at)[i], 42.0f);
+  // Once the const view is gone, the bytes are the guest's to compute into again.
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), c), 0u);
+  EXPECT_EQ(Z_samepageZ_copy(g.ctx(), static_cast<uint32_t>(alias), x), 0u) << g.last_error();
+}
+
+class WasiLimits : public test::WasiFixture {};
+
+TEST_F(WasiLimits, PollRefusesHugeCountsBeforeAllocating) {
+  const uint32_t nevents = test::kGuestMemoryBytes - 4;
+  store<uint32_t>(nevents, 12345);
+  // In range of guest memory (20,000 zeroed clock subscriptions), but far
+  // more than any guest needs: refused before a host vector is sized by it.
+  EXPECT_EQ(Z_wasi_snapshot_preview1Z_poll_oneoff(&ctx_, 0, 0, 20'000, nevents), w::kErrnoInval);
+  EXPECT_EQ(load<uint32_t>(nevents), 12345u);
+  // Out of range: a fault, whatever the count.
+  EXPECT_EQ(Z_wasi_snapshot_preview1Z_poll_oneoff(&ctx_, 0, 0, 0xffffffffu, nevents), w::kErrnoFault);
+  EXPECT_EQ(Z_wasi_snapshot_preview1Z_poll_oneoff(&ctx_, 0, 0, 0x80000000u, nevents), w::kErrnoFault);
+}
+
+uint64_t open_fds_now() {
+  uint64_t n = 0;
+  DIR* dir = ::opendir("/proc/self/fd");
+  while (dir != nullptr && ::readdir(dir) != nullptr) ++n;
+  if (dir != nullptr) ::closedir(dir);
+  return n - 3;  // ".", ".." and the directory's own fd
+}
+
+TEST_F(WasiLimits, GuestFdsLeaveTheHostItsDescriptors) {
+  struct rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  struct rlimit lowered = saved;
+  lowered.rlim_cur = open_fds_now() + 48;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  struct Restore {
+    rlimit r;
+    ~Restore() { ::setrlimit(RLIMIT_NOFILE, &r); }
+  } restore{saved};
+
+  auto wasi = WasiContext::create(WasiConfig{});
+  ASSERT_TRUE(wasi.is_ok()) << wasi.message();
+  // The guest opens files (as path_open does: host open, then a guest fd)
+  // until its table is full; the host must never be the one that runs out.
+  bool host_ran_out = false;
+  for (int i = 0; i < 200; ++i) {
+    const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      host_ran_out = true;
+      break;
+    }
+    w::FdEntry entry;
+    entry.host.reset(fd);
+    entry.filetype = w::kFiletypeCharacterDevice;
+    uint32_t guest_fd = 0;
+    if (wasi.value()->fd_insert(std::move(entry), &guest_fd) == w::kErrnoMfile) break;
+  }
+  EXPECT_FALSE(host_ran_out) << "the guest took the host's last descriptors";
+  // The host's own later opens still work: sp_stats reads /proc.
+  const ProcessMemory pm = read_process_memory();
+  EXPECT_GT(pm.rss_bytes, 0u);
+  const int probe = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(probe, 0);
+  if (probe >= 0) ::close(probe);
+}
+
+}  // namespace
+}  // namespace samepage
