@@ -9,6 +9,7 @@
 
 #include <wasm-rt.h>
 
+#include "engine/wasm_rt_memory.h"
 #include "host_api_fixture.h"
 #include "wasi_fixture.h"
 
@@ -121,7 +122,130 @@ TEST(GuestLimits, ConstTensorIsNeverAnOutput) {
   EXPECT_EQ(Z_samepageZ_copy(g.ctx(), static_cast<uint32_t>(alias), x), 0u) << g.last_error();
 }
 
+TEST(GuestLimits, FailedMprotectRefusesTheViewAndLeavesNoTrace) {
+  // Limit raised past what the kernel allows: its map count is what stops the views.
+  GuestLimits limits;
+  limits.const_ranges = 1'000'000;
+  constexpr uint32_t kViews = 50'000;
+  FakeGuest g(MemoryMode::MemoryMode_shared, (2 * kViews + 64) * 4096 / 65536 + 2,
+              std::make_shared<GuestAccount>(limits));
+  const uint32_t shape_at = g.alloc(16);
+  const uint32_t first = 2 * 65536;
+  std::vector<int32_t> handles;
+  uint32_t refused_at = 0;
+  std::string refusal;
+  for (uint32_t i = 0; i < kViews && refusal.empty(); ++i) {
+    const int32_t h = page_view(g, shape_at, first + 2 * 4096 * i, 1, kFlagConst);
+    if (h > 0) {
+      handles.push_back(h);
+      continue;
+    }
+    ASSERT_EQ(h, kNoMemory) << g.last_error();
+    refusal = g.last_error();
+    refused_at = first + 2 * 4096 * i;
+  }
+  if (refusal.empty()) GTEST_SKIP() << "vm.max_map_count allows " << kViews << " separate ranges here";
+  EXPECT_NE(refusal.find("mprotect"), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find("max_map_count"), std::string::npos) << refusal;
+  // The refused view left its page writable, to the host's checks and in fact.
+  EXPECT_TRUE(g.memory().is_writable(refused_at, 4096));
+  g.at<uint8_t>(refused_at)[0] = 1;
+  for (int32_t h : handles) EXPECT_EQ(Z_samepageZ_tensor_free(g.ctx(), static_cast<uint32_t>(h)), 0u) << g.last_error();
+  EXPECT_EQ(g.memory().protected_runs(), 0u);
+  auto other = LinearMemory::create(1, 16);
+  EXPECT_TRUE(other.is_ok()) << other.message();
+}
+
+TEST(GuestLimits, HostBytesAreChargedToTheGuestAndReleased) {
+  GuestLimits limits;
+  limits.host_bytes = 1 << 20;
+  auto account = std::make_shared<GuestAccount>(limits);
+  FakeGuest g(MemoryMode::MemoryMode_copy, 64, account);
+  const uint32_t shape_at = g.alloc(16);
+  g.at<uint32_t>(shape_at)[0] = 160 * 1024;  // 640 KiB of f32
+  const int32_t a = static_cast<int32_t>(Z_samepageZ_tensor_alloc(g.ctx(), 0, 1, shape_at, 0));
+  ASSERT_GT(a, 0) << g.last_error();
+  EXPECT_EQ(account->used_bytes(), 640u * 1024);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_tensor_alloc(g.ctx(), 0, 1, shape_at, 0)), kNoMemory);
+  EXPECT_NE(g.last_error().find("--max-host-mb"), std::string::npos) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), static_cast<uint32_t>(a)), 0u);
+  EXPECT_EQ(account->used_bytes(), 0u);
+  // Copy-mode staging of two 384 KiB views fits; a third passes the limit.
+  g.at<uint32_t>(shape_at)[0] = 96 * 1024;
+  std::vector<uint32_t> views;
+  for (int i = 0; i < 3; ++i) {
+    const uint32_t at = g.alloc(384 * 1024);
+    views.push_back(Z_samepageZ_tensor_view(g.ctx(), at, 0, 1, shape_at, 0));
+    ASSERT_GT(static_cast<int32_t>(views.back()), 0) << g.last_error();
+  }
+  EXPECT_EQ(Z_samepageZ_copy(g.ctx(), views[0], views[1]), 0u) << g.last_error();
+  EXPECT_EQ(account->used_bytes(), 768u * 1024);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), views[2], views[1])), kNoMemory);
+  EXPECT_NE(g.last_error().find("staging"), std::string::npos) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), views[2]), 0u);
+  EXPECT_EQ(account->used_bytes(), 768u * 1024);
+  // Recordings are charged too: the rest of the budget runs out long before
+  // the op-count cap.
+  ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
+  int n_recorded = 0;
+  while (Z_samepageZ_copy(g.ctx(), views[0], views[1]) == 0 && n_recorded < 100'000) ++n_recorded;
+  EXPECT_LT(n_recorded, 100'000);
+  EXPECT_NE(g.last_error().find("--max-host-mb"), std::string::npos) << g.last_error();
+  EXPECT_GT(static_cast<int32_t>(Z_samepageZ_record_end(g.ctx())), 0);
+}
+
+TEST(GuestLimits, TablesAreChargedToTheirInstance) {
+  GuestLimits limits;
+  limits.table_elements = 100;
+  MemoryScope scope;
+  scope.account = std::make_shared<GuestAccount>(limits);
+  memory_scope_enter(&scope);
+  wasm_rt_funcref_table_t table{};
+  wasm_rt_allocate_funcref_table(&table, 10, 0xffffffffu);
+  memory_scope_leave();
+  const wasm_rt_funcref_t null_ref{};
+  EXPECT_EQ(wasm_rt_grow_funcref_table(&table, 90, null_ref), 10u);  // grow runs outside the scope
+  EXPECT_EQ(wasm_rt_grow_funcref_table(&table, 1, null_ref), 0xffffffffu);
+  EXPECT_EQ(table.size, 100u);
+  EXPECT_EQ(scope.account->used_table_elements(), 100u);
+  EXPECT_EQ(scope.account->used_bytes(), 100 * sizeof(wasm_rt_funcref_t));
+  wasm_rt_free_funcref_table(&table);
+  EXPECT_EQ(scope.account->used_table_elements(), 0u);
+  EXPECT_EQ(scope.account->used_bytes(), 0u);
+}
+
 class WasiLimits : public test::WasiFixture {};
+
+TEST_F(WasiLimits, PollScratchIsChargedToTheGuest) {
+  GuestLimits limits;
+  limits.host_bytes = 4096;
+  GuestAccount account(limits);
+  auto wasi = WasiContext::create(WasiConfig{}, limits, &account);
+  ASSERT_TRUE(wasi.is_ok()) << wasi.message();
+  GuestContext ctx = ctx_;
+  ctx.wasi = wasi.value().get();
+  const uint32_t nevents = test::kGuestMemoryBytes - 4;
+  // 1,000 subscriptions need about 100 KiB of host scratch: past 4 KiB.
+  EXPECT_EQ(Z_wasi_snapshot_preview1Z_poll_oneoff(&ctx, 0, 0, 1000, nevents), w::kErrnoNomem);
+  EXPECT_EQ(account.used_bytes(), 0u);
+  // One clock subscription fits, and its scratch is given back.
+  store<uint32_t>(16, w::kClockMonotonic);
+  EXPECT_EQ(Z_wasi_snapshot_preview1Z_poll_oneoff(&ctx, 0, 64, 1, nevents), w::kErrnoSuccess);
+  EXPECT_EQ(load<uint32_t>(nevents), 1u);
+  EXPECT_EQ(account.used_bytes(), 0u);
+}
+
+TEST_F(WasiLimits, FdCapIsTheSmallerOfTheFlagAndWhatTheHostCanSpare) {
+  GuestLimits limits;
+  limits.open_fds = 5;
+  auto wasi = WasiContext::create(WasiConfig{}, limits);
+  ASSERT_TRUE(wasi.is_ok()) << wasi.message();
+  EXPECT_EQ(wasi.value()->max_fds(), 5u);
+  limits.open_fds = 2;  // fewer than stdio needs
+  auto too_few = WasiContext::create(WasiConfig{}, limits);
+  ASSERT_FALSE(too_few.is_ok());
+  EXPECT_NE(too_few.message().find("--max-fds"), std::string::npos) << too_few.message();
+}
 
 TEST_F(WasiLimits, PollRefusesHugeCountsBeforeAllocating) {
   const uint32_t nevents = test::kGuestMemoryBytes - 4;
