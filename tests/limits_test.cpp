@@ -35,6 +35,14 @@ TEST(GuestLimits, TableGrowPastTheLimitFailsWithoutAllocating) {
   wasm_rt_free_funcref_table(&table);
 }
 
+uint64_t open_fds_now() {
+  uint64_t n = 0;
+  DIR* dir = ::opendir("/proc/self/fd");
+  while (dir != nullptr && ::readdir(dir) != nullptr) ++n;
+  if (dir != nullptr) ::closedir(dir);
+  return n - 3;  // ".", ".." and the directory's own fd
+}
+
 // One page-aligned f32 view of `n_pages` pages at guest offset `at`.
 int32_t page_view(FakeGuest& g, uint32_t shape_at, uint32_t at, uint32_t n_pages, int32_t flags) {
   g.at<uint32_t>(shape_at)[0] = n_pages * 1024;
@@ -116,6 +124,7 @@ TEST(GuestLimits, ConstTensorIsNeverAnOutput) {
   EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), c, x)), ApiStatus_arg);
   ASSERT_GT(static_cast<int32_t>(Z_samepageZ_record_end(g.ctx())), 0);
   EXPECT_EQ(Z_samepageZ_sync(g.ctx(), c), 0u);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_stats(g.ctx(), c_at)), ApiStatus_arg);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(g.at<float>(c_at)[i], 42.0f);
   // Once the const view is gone, the bytes are the guest's to compute into again.
   ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), c), 0u);
@@ -259,12 +268,23 @@ TEST_F(WasiLimits, PollRefusesHugeCountsBeforeAllocating) {
   EXPECT_EQ(Z_wasi_snapshot_preview1Z_poll_oneoff(&ctx_, 0, 0, 0x80000000u, nevents), w::kErrnoFault);
 }
 
-uint64_t open_fds_now() {
-  uint64_t n = 0;
-  DIR* dir = ::opendir("/proc/self/fd");
-  while (dir != nullptr && ::readdir(dir) != nullptr) ++n;
-  if (dir != nullptr) ::closedir(dir);
-  return n - 3;  // ".", ".." and the directory's own fd
+TEST(GuestLimits, StatsFailLoudlyWhenTheHostHasNoDescriptorLeft) {
+  FakeGuest g;
+  const uint32_t out = g.alloc(48);
+  ASSERT_EQ(Z_samepageZ_stats(g.ctx(), out), 0u) << g.last_error();
+  EXPECT_GT(g.at<uint64_t>(out)[0], 0u);
+  struct rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  struct rlimit none = saved;
+  const int lowest_free = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(lowest_free, 0);
+  ::close(lowest_free);
+  none.rlim_cur = static_cast<rlim_t>(lowest_free);  // no fd left to open /proc/self/status
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &none), 0);
+  const int32_t rc = static_cast<int32_t>(Z_samepageZ_stats(g.ctx(), out));
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  EXPECT_EQ(rc, ApiStatus_backend);  // not success with zeros
+  EXPECT_NE(g.last_error().find("/proc/self/status"), std::string::npos) << g.last_error();
 }
 
 TEST_F(WasiLimits, GuestFdsLeaveTheHostItsDescriptors) {

@@ -139,6 +139,16 @@ void* HostApi::host_address(Tensor& t) {
   return memory_->base() + t.guest_offset;
 }
 
+bool HostApi::overlaps_unprotected_const(uint64_t offset, uint64_t n_bytes) {
+  if (n_unprotected_const_ == 0) return false;
+  bool found = false;
+  tensors_.for_each([&](const Tensor& c) {
+    found = found || (c.is_view && (c.flags & kFlagConst) && !c.write_protected && c.guest_offset < offset + n_bytes &&
+                      offset < c.guest_offset + c.n_bytes);
+  });
+  return found;
+}
+
 int32_t HostApi::check_not_const(const char* what, uint64_t offset, uint64_t n_bytes) {
   // The host never writes read-only guest pages (const views, file mappings):
   // refusing here keeps kernel threads from faulting on them.
@@ -146,14 +156,9 @@ int32_t HostApi::check_not_const(const char* what, uint64_t offset, uint64_t n_b
     return fail(ApiStatus_arg, std::string(what) + ": the output lies in read-only guest memory");
   // Const views that are not whole pages are not protected: the host still
   // never writes their bytes.
-  if (n_unprotected_const_ == 0) return ApiStatus_ok;
-  int32_t rc = ApiStatus_ok;
-  tensors_.for_each([&](const Tensor& c) {
-    if (rc == ApiStatus_ok && c.is_view && (c.flags & kFlagConst) && c.guest_offset < offset + n_bytes &&
-        offset < c.guest_offset + c.n_bytes)
-      rc = fail(ApiStatus_arg, std::string(what) + ": the output overlaps a const tensor (SP_CONST)");
-  });
-  return rc;
+  if (overlaps_unprotected_const(offset, n_bytes))
+    return fail(ApiStatus_arg, std::string(what) + ": the output overlaps a const tensor (SP_CONST)");
+  return ApiStatus_ok;
 }
 
 int32_t HostApi::submit(const OpRequest& request) {
@@ -302,6 +307,8 @@ int32_t HostApi::tensor_info(int32_t handle, uint32_t out_ptr) {
   info.n_bytes = t->n_bytes;
   info.zero_copy = t->is_view && t->last_backend_address == memory_->base() + t->guest_offset;
   info.write_protected = t->write_protected;
+  if (overlaps_unprotected_const(out_ptr, sizeof(info)))
+    return fail(ApiStatus_arg, "tensor_info: the output overlaps a const tensor (SP_CONST)");
   if (!context_->guest_memory().store(out_ptr, info)) return fail(ApiStatus_range, "tensor_info: output outside guest memory");
   return ApiStatus_ok;
 }
@@ -316,6 +323,8 @@ int32_t HostApi::stats(uint32_t out_ptr) {
   } s{pm.rss_bytes, pm.rss_anon_bytes, pm.rss_file_bytes, memory_ ? memory_->size_bytes() : 0, staged_bytes_,
       mode_ == MemoryMode::MemoryMode_copy, 0};
   static_assert(sizeof(s) == 48, "matches sp_stats");
+  if (overlaps_unprotected_const(out_ptr, sizeof(s)))
+    return fail(ApiStatus_arg, "stats: the output overlaps a const tensor (SP_CONST)");
   if (!context_->guest_memory().store(out_ptr, s)) return fail(ApiStatus_range, "stats: output outside guest memory");
   return ApiStatus_ok;
 }

@@ -85,6 +85,7 @@ class HostApi {
   void* host_address(Tensor& t);
   // Fails when the host would write bytes of a const view there, protected or not.
   int32_t check_not_const(const char* what, uint64_t offset, uint64_t n_bytes);
+  bool overlaps_unprotected_const(uint64_t offset, uint64_t n_bytes);
 
   std::shared_ptr<GuestAccount> account_;
   std::unique_ptr<Backend> backend_;
