@@ -165,8 +165,6 @@ int32_t HostApi::submit(const OpRequest& request) {
   if (recording_) {
     if (recorded_.size() + n_recorded_ops_ >= kMaxRecordedOps)
       return fail(ApiStatus_no_memory, "record: more than " + std::to_string(kMaxRecordedOps) + " recorded ops");
-    if (!recorded_charge_.add(sizeof(OpRequest)))
-      return fail(ApiStatus_no_memory, account_->bytes_refusal("record", sizeof(OpRequest)));
     // Check handles and shapes now (parameters as 0), so mistakes show where they are made.
     OpRequest probe = request;
     for (int32_t& v : probe.i) if (v <= kParamBase) v = 0;
@@ -176,6 +174,8 @@ int32_t HostApi::submit(const OpRequest& request) {
         return fail(ApiStatus_handle, std::string(op_name(request.op)) + ": operand " + std::to_string(k) + " is not a live tensor");
     std::string message;
     if (int32_t rc = validate_op(probe, t, &message); rc != ApiStatus_ok) return fail(rc, message);
+    if (!recorded_charge_.add(sizeof(OpRequest)))
+      return fail(ApiStatus_no_memory, account_->bytes_refusal("record", sizeof(OpRequest)));
     recorded_.push_back(request);
     return ApiStatus_ok;
   }
