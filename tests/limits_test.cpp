@@ -4,6 +4,7 @@
 // under AddressSanitizer.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -131,29 +132,53 @@ TEST(GuestLimits, ConstTensorIsNeverAnOutput) {
   EXPECT_EQ(Z_samepageZ_copy(g.ctx(), static_cast<uint32_t>(alias), x), 0u) << g.last_error();
 }
 
-TEST(GuestLimits, FailedMprotectRefusesTheViewAndLeavesNoTrace) {
-  // Limit raised past what the kernel allows: its map count is what stops the views.
-  GuestLimits limits;
-  limits.const_ranges = 1'000'000;
-  constexpr uint32_t kViews = 50'000;
-  FakeGuest g(MemoryMode::MemoryMode_shared, (2 * kViews + 64) * 4096 / 65536 + 2,
-              std::make_shared<GuestAccount>(limits));
+uint64_t max_map_count() {
+  uint64_t n = 65530;
+  if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+    unsigned long long v = 0;
+    if (std::fscanf(f, "%llu", &v) == 1) n = v;
+    std::fclose(f);
+  }
+  return n;
+}
+
+// Views at every other page of g from `first` until one is refused; returns
+// the accepted handles and the refusal.
+std::vector<int32_t> views_until_refused(FakeGuest& g, uint32_t first, uint32_t max_views, std::string* refusal,
+                                         uint32_t* refused_at) {
   const uint32_t shape_at = g.alloc(16);
-  const uint32_t first = 2 * 65536;
   std::vector<int32_t> handles;
-  uint32_t refused_at = 0;
-  std::string refusal;
-  for (uint32_t i = 0; i < kViews && refusal.empty(); ++i) {
+  for (uint32_t i = 0; i < max_views; ++i) {
     const int32_t h = page_view(g, shape_at, first + 2 * 4096 * i, 1, kFlagConst);
     if (h > 0) {
       handles.push_back(h);
       continue;
     }
-    ASSERT_EQ(h, kNoMemory) << g.last_error();
-    refusal = g.last_error();
-    refused_at = first + 2 * 4096 * i;
+    EXPECT_EQ(h, kNoMemory) << g.last_error();
+    *refusal = g.last_error();
+    *refused_at = first + 2 * 4096 * i;
+    break;
   }
-  if (refusal.empty()) GTEST_SKIP() << "vm.max_map_count allows " << kViews << " separate ranges here";
+  return handles;
+}
+
+TEST(GuestLimits, FailedMprotectRefusesTheViewAndLeavesNoTrace) {
+  const uint64_t map_count = max_map_count();
+  if (map_count > 200'000) GTEST_SKIP() << "vm.max_map_count is " << map_count;
+  // Something else in the process has used most of the kernel's mappings.
+  const uint64_t n_burn = map_count / 2 - 1000;
+  uint8_t* burn = static_cast<uint8_t*>(
+      mmap(nullptr, 2 * n_burn * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+  ASSERT_NE(burn, MAP_FAILED);
+  for (uint64_t i = 0; i < n_burn; ++i) ASSERT_EQ(mprotect(burn + 2 * 4096 * i, 4096, PROT_READ), 0) << i;
+  GuestLimits limits;
+  limits.const_ranges = 1'000'000;
+  FakeGuest g(MemoryMode::MemoryMode_shared, 2 * 4000 * 4096 / 65536 + 4, std::make_shared<GuestAccount>(limits));
+  std::string refusal;
+  uint32_t refused_at = 0;
+  std::vector<int32_t> handles = views_until_refused(g, 2 * 65536, 4000, &refusal, &refused_at);
+  munmap(burn, 2 * n_burn * 4096);
+  ASSERT_FALSE(refusal.empty()) << handles.size() << " views all protected";
   EXPECT_NE(refusal.find("mprotect"), std::string::npos) << refusal;
   EXPECT_NE(refusal.find("max_map_count"), std::string::npos) << refusal;
   // The refused view left its page writable, to the host's checks and in fact.
@@ -161,8 +186,31 @@ TEST(GuestLimits, FailedMprotectRefusesTheViewAndLeavesNoTrace) {
   g.at<uint8_t>(refused_at)[0] = 1;
   for (int32_t h : handles) EXPECT_EQ(Z_samepageZ_tensor_free(g.ctx(), static_cast<uint32_t>(h)), 0u) << g.last_error();
   EXPECT_EQ(g.memory().protected_runs(), 0u);
+}
+
+TEST(GuestLimits, AllGuestsTogetherStayUnderTheMapCount) {
+  const uint64_t process_limit = max_map_count() / 4;
+  if (process_limit > 50'000) GTEST_SKIP() << "vm.max_map_count is " << max_map_count();
+  GuestLimits limits;
+  limits.const_ranges = 1'000'000;  // each guest's own limit is not what stops them
+  const uint32_t n_pages = static_cast<uint32_t>(2 * (process_limit + 8) * 4096 / 65536 + 4);
+  FakeGuest a(MemoryMode::MemoryMode_shared, n_pages, std::make_shared<GuestAccount>(limits));
+  FakeGuest b(MemoryMode::MemoryMode_shared, 64, std::make_shared<GuestAccount>(limits));
+  std::string refusal;
+  uint32_t refused_at = 0;
+  std::vector<int32_t> handles = views_until_refused(a, 2 * 65536, static_cast<uint32_t>(process_limit + 8), &refusal,
+                                                     &refused_at);
+  EXPECT_EQ(handles.size(), process_limit);
+  EXPECT_NE(refusal.find("vm.max_map_count"), std::string::npos) << refusal;
+  // Another guest is refused too, but can still be created and run.
+  std::string refusal_b;
+  EXPECT_TRUE(views_until_refused(b, 2 * 65536, 1, &refusal_b, &refused_at).empty());
   auto other = LinearMemory::create(1, 16);
-  EXPECT_TRUE(other.is_ok()) << other.message();
+  ASSERT_TRUE(other.is_ok()) << other.message();
+  EXPECT_EQ(other.value()->grow(1), 1u);
+  // Once the first guest lets go, the second gets its ranges.
+  for (int32_t h : handles) ASSERT_EQ(Z_samepageZ_tensor_free(a.ctx(), static_cast<uint32_t>(h)), 0u);
+  EXPECT_EQ(views_until_refused(b, 2 * 65536, 1, &refusal_b, &refused_at).size(), 1u);
 }
 
 TEST(GuestLimits, HostBytesAreChargedToTheGuestAndReleased) {

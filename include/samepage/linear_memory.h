@@ -82,8 +82,9 @@ class LinearMemory {
   // protected: Protection_none says a range that is not; file-mapped pages
   // are read-only already. Protections nest and merge: overlapping or
   // adjacent ranges share one protected run (one kernel mapping), counted
-  // against max_runs; a run past it, or an mprotect the kernel refuses (its
-  // map count), is an error and nothing changes.
+  // against max_runs and against a process-wide quarter of vm.max_map_count;
+  // a run past either, or an mprotect the kernel refuses (its map count), is
+  // an error and nothing changes.
   enum class Protection { Protection_none, Protection_protected, Protection_file_mapped };
   Result<Protection> protect(uint64_t offset, uint64_t n_bytes, uint32_t max_runs);
   // Undoes one protect() of the same range: pages no other protection covers
@@ -114,6 +115,8 @@ class LinearMemory {
   };
   std::map<uint64_t, ProtectedRun> runs_;  // by lo; disjoint and never adjacent
   Status set_writable(uint64_t lo, uint64_t hi, bool writable);
+  void count_runs(size_t runs_before);  // the process-wide count follows runs_
+  void forget_runs();                   // the reservation goes: so do its runs
 };
 
 // Process accounting for benchmarks and tests, read from /proc/self/status.

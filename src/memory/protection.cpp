@@ -5,12 +5,14 @@
 // kernel caps mappings per process (vm.max_map_count, 65530 by default) for
 // all guests together. So ranges that overlap or touch are merged into one
 // run (N views of one weight blob cost one mapping), runs are counted against
-// the guest's limit, and every mprotect is checked.
+// the guest's limit and the process's, and every mprotect is checked.
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -25,7 +27,31 @@ std::string range_text(uint64_t lo, uint64_t hi) {
   return "[" + std::to_string(lo) + ", " + std::to_string(hi) + ")";
 }
 
+// Protected runs of every guest in the process. Each splits a mapping into up
+// to three, so all of them together stay under a quarter of the kernel's
+// map count, leaving the rest to reservations, libraries and the heap.
+// Checked, then counted: guests racing on threads may pass it by a few.
+std::atomic<uint64_t> g_process_runs{0};
+
+uint64_t process_run_limit() {
+  static const uint64_t limit = [] {
+    uint64_t max_map_count = 65530;  // the kernel's default
+    if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+      unsigned long long v = 0;
+      if (std::fscanf(f, "%llu", &v) == 1 && v > 0) max_map_count = v;
+      std::fclose(f);
+    }
+    return max_map_count / 4;
+  }();
+  return limit;
+}
+
 }  // namespace
+
+void LinearMemory::count_runs(size_t before) {
+  if (runs_.size() >= before) g_process_runs.fetch_add(runs_.size() - before);
+  else g_process_runs.fetch_sub(before - runs_.size());
+}
 
 Status LinearMemory::set_writable(uint64_t lo, uint64_t hi, bool writable) {
   if (hi <= lo) return Status::ok();
@@ -67,6 +93,10 @@ Result<LinearMemory::Protection> LinearMemory::protect(uint64_t offset, uint64_t
                                       std::to_string(runs_.size() - n_merged + 1) +
                                       " separate read-only ranges, past this guest's limit of " +
                                       std::to_string(max_runs) + " const ranges (--max-const-ranges)");
+  if (n_merged == 0 && g_process_runs.load() >= process_run_limit())
+    return err("memory::protect", "the process holds " + std::to_string(g_process_runs.load()) +
+                                      " read-only ranges for all its guests, its limit (a quarter of "
+                                      "vm.max_map_count); the const view is refused");
   const Status failed = set_writable(lo, hi, false);
   if (!failed) {
     // The kernel may have changed part of the range: reopen what no run
@@ -82,6 +112,7 @@ Result<LinearMemory::Protection> LinearMemory::protect(uint64_t offset, uint64_t
     // State unknown: recorded below as read-only for good (no view will own
     // it to release it), so the host never writes there.
   }
+  const size_t runs_before = runs_.size();
   ProtectedRun merged;
   merged.hi = new_hi;
   for (auto it = first; it != last; ++it)
@@ -89,6 +120,7 @@ Result<LinearMemory::Protection> LinearMemory::protect(uint64_t offset, uint64_t
   ++merged.requests[{lo, hi}];
   runs_.erase(first, last);
   runs_[new_lo] = std::move(merged);
+  count_runs(runs_before);
   if (!failed) return failed;
   return Protection::Protection_protected;
 }
@@ -126,9 +158,17 @@ Status LinearMemory::unprotect(uint64_t offset, uint64_t n_bytes, uint32_t max_r
     at = seg.hi;
   }
   if (Status s = set_writable(at, run_hi, true); !s) return s;
+  const size_t runs_before = runs_.size();
   runs_.erase(it);
   for (Segment& seg : segments) runs_[seg.lo] = ProtectedRun{seg.hi, std::move(seg.requests)};
+  count_runs(runs_before);
   return Status::ok();
+}
+
+void LinearMemory::forget_runs() {
+  const size_t runs_before = runs_.size();
+  runs_.clear();
+  count_runs(runs_before);
 }
 
 bool LinearMemory::is_writable(uint64_t offset, uint64_t n_bytes) const {
