@@ -89,7 +89,10 @@ TEST(GuestLimits, ManyConstViewsOfOneBlobShareOneRange) {
   for (int i = 0; i < 10'000; ++i) handles.push_back(page_view(g, shape_at, blob, 8, kFlagConst));
   for (int i = 0; i < 10'000; ++i) handles.push_back(page_view(g, shape_at, blob + 4096 * (i % 8), 1, kFlagConst));
   for (int32_t h : handles) ASSERT_GT(h, 0) << g.last_error();
-  EXPECT_FALSE(g.memory().is_writable(blob, 8 * 4096));
+  EXPECT_EQ(g.memory().protected_runs(), 1u);
+  const uint32_t info_at = g.alloc(48);
+  ASSERT_EQ(Z_samepageZ_tensor_info(g.ctx(), static_cast<uint32_t>(handles[0]), info_at), 0u);
+  EXPECT_EQ(g.at<int32_t>(info_at)[11], 1);  // write_protected
   EXPECT_TRUE(g.memory().is_writable(blob + 8 * 4096, 4096));
   for (int32_t h : handles) ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), static_cast<uint32_t>(h)), 0u) << g.last_error();
   EXPECT_TRUE(g.memory().is_writable(blob, 8 * 4096));
@@ -108,6 +111,9 @@ TEST(GuestLimits, ConstTensorIsNeverAnOutput) {
   const int32_t tc = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), c_at, 0, 1, shape_at, kFlagConst));
   ASSERT_GT(tc, 0) << g.last_error();
   EXPECT_TRUE(g.memory().is_writable(c_at, 16));  // not whole pages: not protected
+  const uint32_t info_at = g.alloc(48);
+  ASSERT_EQ(Z_samepageZ_tensor_info(g.ctx(), static_cast<uint32_t>(tc), info_at), 0u);
+  EXPECT_EQ(g.at<int32_t>(info_at)[11], 0);  // and says so: write_protected = 0
   const int32_t tx = g.random_f32({4}, rng);
   const int32_t alias = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), c_at, 0, 1, shape_at, 0));
   ASSERT_GT(alias, 0);
@@ -293,6 +299,32 @@ TEST_F(WasiLimits, PollScratchIsChargedToTheGuest) {
   EXPECT_EQ(Z_wasi_snapshot_preview1Z_poll_oneoff(&ctx, 0, 64, 1, nevents), w::kErrnoSuccess);
   EXPECT_EQ(load<uint32_t>(nevents), 1u);
   EXPECT_EQ(account.used_bytes(), 0u);
+}
+
+TEST_F(WasiLimits, DirectoryListingsAreChargedToTheGuest) {
+  for (int i = 0; i < 200; ++i) test::write_host_file(sandbox_ + "/file_with_a_longish_name_" + std::to_string(i), "");
+  GuestLimits limits;
+  limits.host_bytes = 4096;
+  GuestAccount account(limits);
+  WasiConfig config;
+  config.preopens = {{sandbox_, "/sandbox", true}};
+  auto wasi = WasiContext::create(config, limits, &account);
+  ASSERT_TRUE(wasi.is_ok()) << wasi.message();
+  GuestContext ctx = ctx_;
+  ctx.wasi = wasi.value().get();
+  const uint32_t buf = 4096, used = 64;
+  EXPECT_EQ(Z_wasi_snapshot_preview1Z_fd_readdir(&ctx, test::kSandboxFd, buf, 1024, 0, used), w::kErrnoNomem);
+  EXPECT_EQ(account.used_bytes(), 0u);
+  // With room for it, the listing is charged while the fd keeps it, and released with the fd.
+  GuestLimits roomy;
+  GuestAccount roomy_account(roomy);
+  auto wasi2 = WasiContext::create(config, roomy, &roomy_account);
+  ASSERT_TRUE(wasi2.is_ok());
+  ctx.wasi = wasi2.value().get();
+  EXPECT_EQ(Z_wasi_snapshot_preview1Z_fd_readdir(&ctx, test::kSandboxFd, buf, 1024, 0, used), w::kErrnoSuccess);
+  EXPECT_GT(roomy_account.used_bytes(), 200u * 26);
+  EXPECT_EQ(Z_wasi_snapshot_preview1Z_fd_close(&ctx, test::kSandboxFd), w::kErrnoSuccess);
+  EXPECT_EQ(roomy_account.used_bytes(), 0u);
 }
 
 TEST_F(WasiLimits, FdCapIsTheSmallerOfTheFlagAndWhatTheHostCanSpare) {
