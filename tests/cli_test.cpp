@@ -119,3 +119,38 @@ TEST(Cli, PseudoFileSystemPreopenIsRefused) {
 
 }  // namespace
 }  // namespace samepage
+
+namespace samepage {
+namespace {
+
+TEST(Cli, LimitFlagsAreParsedAndRefusalsNameThem) {
+  const std::string dir = test::make_temp_dir();
+  const auto wasm = test::wat_to_wasm(R"((module
+      (table 10 funcref)
+      (memory (export "memory") 1)
+      (func (export "_start"))))");
+  {
+    std::ofstream out(dir + "/table.wasm", std::ios::binary);
+    out.write(reinterpret_cast<const char*>(wasm.data()), static_cast<std::streamsize>(wasm.size()));
+  }
+  const std::string module = " " + dir + "/table.wasm";
+  EXPECT_EQ(run_cli("run --max-table-elements 10 --max-host-mb 64 --max-fds 64 --max-const-ranges 16" + module).exit_code, 0);
+  CliResult table = run_cli("run --max-table-elements 5" + module);
+  EXPECT_EQ(table.exit_code, 1);
+  EXPECT_NE(table.err.find("--max-table-elements"), std::string::npos) << table.err;
+  CliResult fds = run_cli("run --max-fds 2" + module);
+  EXPECT_EQ(fds.exit_code, 1);
+  EXPECT_NE(fds.err.find("--max-fds"), std::string::npos) << fds.err;
+  for (const char* bad : {"--max-host-mb 0", "--max-fds x", "--max-const-ranges -1", "--max-table-elements"}) {
+    CliResult r = run_cli(std::string("run ") + bad + module);
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  }
+  CliResult help = run_cli("run --help");
+  for (const char* flag : {"--max-host-mb", "--max-table-elements", "--max-fds", "--max-const-ranges"})
+    EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace samepage

@@ -41,7 +41,8 @@ namespace samepage::test {
 
 class FakeGuest {
  public:
-  explicit FakeGuest(MemoryMode mode = MemoryMode::MemoryMode_shared, uint32_t n_pages = 64) {
+  explicit FakeGuest(MemoryMode mode = MemoryMode::MemoryMode_shared, uint32_t n_pages = 64,
+                     std::shared_ptr<GuestAccount> account = nullptr) {
     auto memory = LinearMemory::create(n_pages, n_pages);
     EXPECT_TRUE(memory.is_ok()) << memory.message();
     memory_ = std::move(memory).value();
@@ -51,7 +52,7 @@ class FakeGuest {
     raw_.size = static_cast<uint32_t>(memory_->size_bytes());
     auto backend = create_backend("cpu");
     EXPECT_TRUE(backend.is_ok()) << backend.message();
-    api_ = std::make_unique<HostApi>(std::move(backend).value(), mode);
+    api_ = std::make_unique<HostApi>(std::move(backend).value(), mode, std::move(account));
     context_.memory = &raw_;
     context_.linear = memory_.get();
     context_.api = api_.get();

@@ -1,5 +1,6 @@
 // samepage run [options] MODULE [--] [ARGS...]
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 
@@ -24,7 +25,29 @@ const char* kRunUsage =
     "  --timing                print load and run timings to stderr\n"
     "  --backend NAME          compute backend for the samepage API (default cpu)\n"
     "  --memory-mode MODE      shared (zero-copy, default) or copy (explicit copies)\n"
-    "  --help                  this text\n";
+    "  --help                  this text\n"
+    "\n"
+    "limits (what the guest may make the host spend; a refusal names its flag):\n"
+    "  --max-host-mb N         host memory beyond linear memory: runtime tensors,\n"
+    "                          copy-mode staging, recordings, tables, WASI scratch\n"
+    "                          (default 4096)\n"
+    "  --max-table-elements N  elements across the guest's tables; table.grow past\n"
+    "                          it returns -1 (default 1048576)\n"
+    "  --max-fds N             open WASI fds, stdio and preopens included (default\n"
+    "                          4096); never more than ulimit -n leaves after the\n"
+    "                          fds already open and a reserve for the host\n"
+    "  --max-const-ranges N    separate write-protected const ranges; each costs\n"
+    "                          kernel mappings (vm.max_map_count) (default 4096)\n";
+
+// A positive decimal count no larger than max; false otherwise.
+bool parse_count(const std::string* v, uint64_t max, uint64_t* out) {
+  if (v == nullptr || v->empty() || v->size() > 19 || v->find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  const uint64_t n = std::stoull(*v);
+  if (n == 0 || n > max) return false;
+  *out = n;
+  return true;
+}
 
 bool parse_preopen(const std::string& spec, bool writable, WasiConfig::Preopen* out) {
   const size_t sep = spec.find("::");
@@ -80,6 +103,17 @@ int cmd_run(const Args& args) {
       const std::string* v = value("--memory-mode");
       if (v == nullptr || (*v != "shared" && *v != "copy")) return fail("--memory-mode needs shared or copy", 2);
       instance_options.memory_mode = *v == "copy" ? MemoryMode::MemoryMode_copy : MemoryMode::MemoryMode_shared;
+    } else if (a == "--max-host-mb" || a == "--max-table-elements" || a == "--max-fds" ||
+               a == "--max-const-ranges") {
+      GuestLimits& l = instance_options.limits;
+      const uint64_t max = a == "--max-host-mb" ? (uint64_t{1} << 44) : UINT32_MAX;
+      uint64_t n = 0;
+      if (!parse_count(value(a.c_str()), max, &n))
+        return fail(a + " needs a whole number from 1 to " + std::to_string(max), 2);
+      if (a == "--max-host-mb") l.host_bytes = n << 20;
+      else if (a == "--max-table-elements") l.table_elements = static_cast<uint32_t>(n);
+      else if (a == "--max-fds") l.open_fds = static_cast<uint32_t>(n);
+      else l.const_ranges = static_cast<uint32_t>(n);
     } else if (a == "--no-cache") {
       engine_options.use_cache = false;
     } else if (a == "--timing") {

@@ -97,7 +97,9 @@ typedef struct {
   uint32_t shape[4];
   uint64_t n_bytes;
   int32_t zero_copy; /* 1 when the backend last read or wrote this view at the guest's own address */
-  int32_t reserved;
+  int32_t write_protected; /* 1 for a const view of whole host pages: a guest write traps.
+                              A const view that is not whole pages is not protected (0); the
+                              host still never writes it. */
 } sp_tensor_info;
 SP_IMPORT(tensor_info) int32_t sp_tensor_info_get(sp_tensor t, sp_tensor_info* info);
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -76,11 +77,22 @@ class LinearMemory {
   Status unmap_file(uint64_t guest_offset);
   const std::vector<FileMapping>& file_mappings() const { return file_mappings_; }
 
-  // Write-protects the whole host pages inside [offset, offset + n_bytes)
-  // (const tensors): a guest write there traps. Protections nest: a page
-  // stays read-only while any protection covering it remains.
-  void protect(uint64_t offset, uint64_t n_bytes);
-  void unprotect(uint64_t offset, uint64_t n_bytes);
+  // Write-protects [offset, offset + n_bytes) for a const tensor, so a guest
+  // write there traps (DESIGN.md §3). Only a range of whole host pages is
+  // protected: Protection_none says a range that is not; file-mapped pages
+  // are read-only already. Protections nest and merge: overlapping or
+  // adjacent ranges share one protected run (one kernel mapping), counted
+  // against max_runs and against a process-wide quarter of vm.max_map_count;
+  // a run past either, or an mprotect the kernel refuses (its map count), is
+  // an error and nothing changes.
+  enum class Protection { Protection_none, Protection_protected, Protection_file_mapped };
+  Result<Protection> protect(uint64_t offset, uint64_t n_bytes, uint32_t max_runs);
+  // Undoes one protect() of the same range: pages no other protection covers
+  // become writable again. Pages whose release would split a run past
+  // max_runs, or that the kernel cannot reopen (error), stay read-only.
+  Status unprotect(uint64_t offset, uint64_t n_bytes, uint32_t max_runs);
+  // Protected runs now (each a kernel mapping of its own).
+  size_t protected_runs() const { return runs_.size(); }
   // False when any byte of the range is outside the memory, write-protected
   // or file-mapped. Host code checks this before it writes guest memory, so
   // a guest cannot make the host fault on its read-only pages.
@@ -95,10 +107,16 @@ class LinearMemory {
   uint32_t max_pages_ = 0;
   std::vector<GrowListener> grow_listeners_;
   std::vector<FileMapping> file_mappings_;
-  struct PageRange {
-    uint64_t lo, hi;  // host-page aligned guest offsets
+  // A maximal read-only stretch of pages and the protect() calls inside it:
+  // (lo, hi) of each, with how many times it was asked for.
+  struct ProtectedRun {
+    uint64_t hi = 0;  // lo is the key in runs_; host-page aligned guest offsets
+    std::map<std::pair<uint64_t, uint64_t>, uint32_t> requests;
   };
-  std::vector<PageRange> protected_;  // one entry per protect() call
+  std::map<uint64_t, ProtectedRun> runs_;  // by lo; disjoint and never adjacent
+  Status set_writable(uint64_t lo, uint64_t hi, bool writable);
+  void count_runs(size_t runs_before);  // the process-wide count follows runs_
+  void forget_runs();                   // the reservation goes: so do its runs
 };
 
 // Process accounting for benchmarks and tests, read from /proc/self/status.
@@ -107,6 +125,8 @@ struct ProcessMemory {
   uint64_t rss_anon_bytes = 0;
   uint64_t rss_file_bytes = 0;
   uint64_t rss_shmem_bytes = 0;
+  bool read = false;   // false when /proc/self/status could not be read
+  std::string error;   // why, then
 };
 ProcessMemory read_process_memory();
 

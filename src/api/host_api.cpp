@@ -13,8 +13,6 @@ namespace {
 
 constexpr size_t kMaxSequences = 4096;
 constexpr size_t kMaxRecordedOps = 1 << 18;  // across all of a guest's sequences
-// Runtime-allocated bytes one guest may hold, so a guest cannot exhaust the host.
-constexpr uint64_t kMaxAllocBytes = uint64_t{4} << 30;
 
 AlignedBytes allocate_zeroed(uint64_t n_bytes) {
   const uint64_t rounded = (n_bytes + 63) / 64 * 64;
@@ -25,7 +23,11 @@ AlignedBytes allocate_zeroed(uint64_t n_bytes) {
 
 }  // namespace
 
-HostApi::HostApi(std::unique_ptr<Backend> backend, MemoryMode mode) : backend_(std::move(backend)), mode_(mode) {}
+HostApi::HostApi(std::unique_ptr<Backend> backend, MemoryMode mode, std::shared_ptr<GuestAccount> account)
+    : account_(account ? std::move(account) : std::make_shared<GuestAccount>()),
+      backend_(std::move(backend)),
+      mode_(mode),
+      recorded_charge_(account_.get(), 0) {}
 HostApi::~HostApi() = default;  // guest memory (and its protections) goes with the instance
 
 void HostApi::attach(GuestContext* context, LinearMemory* memory) {
@@ -85,34 +87,48 @@ int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32
                                    " is not " + std::to_string(align) + "-byte aligned");
   t.is_view = true;
   t.guest_offset = ptr;
-  if (flags & kFlagConst) memory_->protect(t.guest_offset, t.n_bytes);  // a guest write now traps
+  t.charge = BytesCharge(account_.get(), 0);  // copy-mode staging is added to it
+  if (flags & kFlagConst) {
+    // Whole pages are write-protected (a guest write traps); a view that is
+    // not stays writable to the guest and says so in sp_tensor_info.
+    auto p = memory_->protect(t.guest_offset, t.n_bytes, account_->limits().const_ranges);
+    if (!p) return fail(ApiStatus_no_memory, "tensor_view: const view refused: " + p.message());
+    t.write_protected = p.value() == LinearMemory::Protection::Protection_protected;
+  }
+  const bool write_protected = t.write_protected;
+  const bool unprotected_const = (flags & kFlagConst) && !write_protected;
+  const uint64_t offset = t.guest_offset, n_bytes = t.n_bytes;
   const int32_t handle = tensors_.add(std::move(t));
-  if (handle == 0) return fail(ApiStatus_no_memory, "tensor_view: too many tensors");
+  if (handle == 0) {
+    if (write_protected) (void)memory_->unprotect(offset, n_bytes, account_->limits().const_ranges);
+    return fail(ApiStatus_no_memory, "tensor_view: too many tensors");
+  }
+  n_unprotected_const_ += unprotected_const;
   return handle;
 }
 
 int32_t HostApi::tensor_alloc(int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags) {
   Tensor t;
   if (int32_t rc = describe_tensor("tensor_alloc", dtype, n_dims, shape_ptr, flags, &t); rc != ApiStatus_ok) return rc;
-  if (t.n_bytes > kMaxAllocBytes - allocated_bytes_ - staged_bytes_)
-    return fail(ApiStatus_no_memory, "tensor_alloc: " + std::to_string(t.n_bytes) + " bytes would pass this guest's " +
-                                         std::to_string(kMaxAllocBytes >> 30) + " GiB allocation budget");
+  t.charge = BytesCharge(account_.get(), t.n_bytes);
+  if (!t.charge.ok()) return fail(ApiStatus_no_memory, account_->bytes_refusal("tensor_alloc", t.n_bytes));
   t.storage = allocate_zeroed(t.n_bytes);
   if (!t.storage) return fail(ApiStatus_no_memory, "tensor_alloc: out of memory");
-  const uint64_t n_bytes = t.n_bytes;
   const int32_t handle = tensors_.add(std::move(t));
   if (handle == 0) return fail(ApiStatus_no_memory, "tensor_alloc: too many tensors");
-  allocated_bytes_ += n_bytes;
   return handle;
 }
 
 int32_t HostApi::tensor_free(int32_t handle) {
   Tensor* t = tensors_.find(handle);
   if (t == nullptr) return fail(ApiStatus_handle, "tensor_free: " + std::to_string(handle) + " is not a live tensor");
-  if (t->is_view && (t->flags & kFlagConst)) memory_->unprotect(t->guest_offset, t->n_bytes);
+  Status reopened = Status::ok();
+  if (t->write_protected) reopened = memory_->unprotect(t->guest_offset, t->n_bytes, account_->limits().const_ranges);
+  if (t->is_view && (t->flags & kFlagConst) && !t->write_protected) --n_unprotected_const_;
   if (t->staging) staged_bytes_ -= t->n_bytes;
-  if (t->storage) allocated_bytes_ -= t->n_bytes;
-  tensors_.remove(handle);
+  tensors_.remove(handle);  // releases its charge
+  // The handle is gone either way; pages the kernel would not reopen stay read-only.
+  if (!reopened) return fail(ApiStatus_no_memory, "tensor_free: freed, but its pages stay read-only: " + reopened.message());
   return ApiStatus_ok;
 }
 
@@ -125,6 +141,28 @@ int32_t HostApi::sync(int32_t handle) {
 void* HostApi::host_address(Tensor& t) {
   if (!t.is_view) return t.storage.get();
   return memory_->base() + t.guest_offset;
+}
+
+bool HostApi::overlaps_unprotected_const(uint64_t offset, uint64_t n_bytes) {
+  if (n_unprotected_const_ == 0) return false;
+  bool found = false;
+  tensors_.for_each([&](const Tensor& c) {
+    found = found || (c.is_view && (c.flags & kFlagConst) && !c.write_protected && c.guest_offset < offset + n_bytes &&
+                      offset < c.guest_offset + c.n_bytes);
+  });
+  return found;
+}
+
+int32_t HostApi::check_not_const(const char* what, uint64_t offset, uint64_t n_bytes) {
+  // The host never writes read-only guest pages (const views, file mappings):
+  // refusing here keeps kernel threads from faulting on them.
+  if (!memory_->is_writable(offset, n_bytes))
+    return fail(ApiStatus_arg, std::string(what) + ": the output lies in read-only guest memory");
+  // Const views that are not whole pages are not protected: the host still
+  // never writes their bytes.
+  if (overlaps_unprotected_const(offset, n_bytes))
+    return fail(ApiStatus_arg, std::string(what) + ": the output overlaps a const tensor (SP_CONST)");
+  return ApiStatus_ok;
 }
 
 int32_t HostApi::submit(const OpRequest& request) {
@@ -140,6 +178,8 @@ int32_t HostApi::submit(const OpRequest& request) {
         return fail(ApiStatus_handle, std::string(op_name(request.op)) + ": operand " + std::to_string(k) + " is not a live tensor");
     std::string message;
     if (int32_t rc = validate_op(probe, t, &message); rc != ApiStatus_ok) return fail(rc, message);
+    if (!recorded_charge_.add(sizeof(OpRequest)))
+      return fail(ApiStatus_no_memory, account_->bytes_refusal("record", sizeof(OpRequest)));
     recorded_.push_back(request);
     return ApiStatus_ok;
   }
@@ -161,10 +201,8 @@ int32_t HostApi::run(OpRequest req, const std::vector<int32_t>& params) {
                                         std::to_string(req.handles[k]) + ") is not a live tensor");
   std::string message;
   if (int32_t rc = validate_op(req, t, &message); rc != ApiStatus_ok) return fail(rc, message);
-  // The host never writes read-only guest pages (const views, file mappings):
-  // refusing here keeps kernel threads from faulting on them.
-  if (req.op != OpCode_argmax && t[0]->is_view && !memory_->is_writable(t[0]->guest_offset, t[0]->n_bytes))
-    return fail(ApiStatus_arg, std::string(op_name(req.op)) + ": the output lies in read-only guest memory");
+  if (req.op != OpCode_argmax && t[0]->is_view)
+    if (int32_t rc = check_not_const(op_name(req.op), t[0]->guest_offset, t[0]->n_bytes); rc != ApiStatus_ok) return rc;
 
   OpArgs args;
   args.op = req.op;
@@ -178,8 +216,8 @@ int32_t HostApi::run(OpRequest req, const std::vector<int32_t>& params) {
     void* data = host_address(tensor);
     if (copy && tensor.is_view) {
       if (!tensor.staging) {
-        if (tensor.n_bytes > kMaxAllocBytes - allocated_bytes_ - staged_bytes_)
-          return fail(ApiStatus_no_memory, "copy mode: staging would pass this guest's allocation budget");
+        if (!tensor.charge.add(tensor.n_bytes))
+          return fail(ApiStatus_no_memory, account_->bytes_refusal("copy mode: staging", tensor.n_bytes));
         tensor.staging = allocate_zeroed(tensor.n_bytes);
         if (!tensor.staging) return fail(ApiStatus_no_memory, "copy mode: cannot allocate staging");
         staged_bytes_ += tensor.n_bytes;
@@ -196,10 +234,14 @@ int32_t HostApi::run(OpRequest req, const std::vector<int32_t>& params) {
     a.n_bytes = tensor.n_bytes;
   }
   std::vector<int32_t> indices;
+  BytesCharge scratch;
   if (req.op == OpCode_argmax) {
     const uint64_t n_rows = static_cast<uint64_t>(args.t[1].n_rows());
     if (context_->guest_memory().writable_range(req.index_out, n_rows * 4) == nullptr)
       return fail(ApiStatus_range, "argmax: the result array is outside writable guest memory");
+    if (int32_t rc = check_not_const("argmax", req.index_out, n_rows * 4); rc != ApiStatus_ok) return rc;
+    scratch = BytesCharge(account_.get(), n_rows * 4);
+    if (!scratch.ok()) return fail(ApiStatus_no_memory, account_->bytes_refusal("argmax: results", n_rows * 4));
     indices.resize(n_rows);
     args.index_out = indices.data();
   }
@@ -258,7 +300,7 @@ int32_t HostApi::tensor_info(int32_t handle, uint32_t out_ptr) {
     int32_t dtype, n_dims, flags, is_view;
     uint32_t shape[4];
     uint64_t n_bytes;
-    int32_t zero_copy, reserved;
+    int32_t zero_copy, write_protected;
   } info{};
   static_assert(sizeof(info) == 48, "matches sp_tensor_info");
   info.dtype = t->dtype;
@@ -268,18 +310,25 @@ int32_t HostApi::tensor_info(int32_t handle, uint32_t out_ptr) {
   for (int d = 0; d < 4; ++d) info.shape[d] = static_cast<uint32_t>(t->shape[d]);
   info.n_bytes = t->n_bytes;
   info.zero_copy = t->is_view && t->last_backend_address == memory_->base() + t->guest_offset;
+  info.write_protected = t->write_protected;
+  if (overlaps_unprotected_const(out_ptr, sizeof(info)))
+    return fail(ApiStatus_arg, "tensor_info: the output overlaps a const tensor (SP_CONST)");
   if (!context_->guest_memory().store(out_ptr, info)) return fail(ApiStatus_range, "tensor_info: output outside guest memory");
   return ApiStatus_ok;
 }
 
 int32_t HostApi::stats(uint32_t out_ptr) {
   const ProcessMemory pm = read_process_memory();
+  // Zeros would read as success: a host that cannot read /proc says so.
+  if (!pm.read) return fail(ApiStatus_backend, "stats: " + pm.error);
   struct {
     uint64_t rss_bytes, rss_anon_bytes, rss_file_bytes, memory_bytes, staged_bytes;
     int32_t copy_mode, reserved;
   } s{pm.rss_bytes, pm.rss_anon_bytes, pm.rss_file_bytes, memory_ ? memory_->size_bytes() : 0, staged_bytes_,
       mode_ == MemoryMode::MemoryMode_copy, 0};
   static_assert(sizeof(s) == 48, "matches sp_stats");
+  if (overlaps_unprotected_const(out_ptr, sizeof(s)))
+    return fail(ApiStatus_arg, "stats: the output overlaps a const tensor (SP_CONST)");
   if (!context_->guest_memory().store(out_ptr, s)) return fail(ApiStatus_range, "stats: output outside guest memory");
   return ApiStatus_ok;
 }

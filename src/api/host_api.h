@@ -47,7 +47,9 @@ constexpr int32_t kParamBase = -0x40000000;  // SP_PARAM(i) = kParamBase - i
 
 class HostApi {
  public:
-  HostApi(std::unique_ptr<Backend> backend, MemoryMode mode);
+  // Host allocations for the guest are charged to account (null: one of the
+  // API's own with the default limits); its limits bound const ranges too.
+  HostApi(std::unique_ptr<Backend> backend, MemoryMode mode, std::shared_ptr<GuestAccount> account = nullptr);
   ~HostApi();
   // Binds the guest's memory once it exists (after instantiation).
   void attach(GuestContext* context, LinearMemory* memory);
@@ -69,6 +71,7 @@ class HostApi {
   // Host imports answer ApiStatus_state until the guest's memory exists.
   bool attached() const { return context_ != nullptr; }
   Backend& backend() { return *backend_; }
+  GuestAccount& account() { return *account_; }
   MemoryMode memory_mode() const { return mode_; }
   const std::string& last_error_message() const { return last_error_; }
 
@@ -80,7 +83,11 @@ class HostApi {
   // Checks dtype, flags and shape (read from guest memory) into *t.
   int32_t describe_tensor(const char* what, int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags, Tensor* t);
   void* host_address(Tensor& t);
+  // Fails when the host would write bytes of a const view there, protected or not.
+  int32_t check_not_const(const char* what, uint64_t offset, uint64_t n_bytes);
+  bool overlaps_unprotected_const(uint64_t offset, uint64_t n_bytes);
 
+  std::shared_ptr<GuestAccount> account_;
   std::unique_ptr<Backend> backend_;
   MemoryMode mode_;
   GuestContext* context_ = nullptr;
@@ -91,8 +98,9 @@ class HostApi {
   std::vector<OpRequest> recorded_;
   std::vector<std::vector<OpRequest>> sequences_;
   size_t n_recorded_ops_ = 0;  // in sequences_, against the cap
+  BytesCharge recorded_charge_;  // recorded_ and sequences_, charged to the guest
   uint64_t staged_bytes_ = 0;
-  uint64_t allocated_bytes_ = 0;  // runtime-allocated tensors, against the budget
+  size_t n_unprotected_const_ = 0;  // const views that are not whole pages
 };
 
 // Checks an op's operands (dtypes, shapes, ranks, overlap) and scalars.

@@ -82,6 +82,11 @@ struct Checker {
 int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string* message) {
   Checker c{req, tensors, message};
   Tensor* const* t = tensors;
+  // The host never writes a const tensor, whatever its page protection.
+  if (req.op != OpCode_argmax && req.op != OpCode_count && (t[0]->flags & kFlagConst)) {
+    c.fail(ApiStatus_arg, "the output " + shape_text(*t[0]) + " is a const tensor (SP_CONST): the host never writes it");
+    return c.code;
+  }
   switch (req.op) {
     case OpCode_matmul: {
       // out (m, n) f32 = x (m, k) f32 · w (n, k)ᵀ

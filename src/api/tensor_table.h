@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "samepage/backend.h"
+#include "samepage/guest_account.h"
 
 namespace samepage {
 
@@ -26,6 +27,8 @@ struct Tensor {
   uint64_t guest_offset = 0;        // views: where the bytes are in guest memory
   AlignedBytes storage;             // runtime-allocated tensors: the bytes
   AlignedBytes staging;             // copy mode: the backend's own copy of a view
+  BytesCharge charge;               // storage and staging, charged to the guest
+  bool write_protected = false;     // const views of whole pages: a guest write traps
   const void* last_backend_address = nullptr;  // where the backend last touched it
 };
 

@@ -26,6 +26,7 @@ void sync_struct(wasm_rt_memory_t* memory, const LinearMemory& linear) {
 
 void memory_scope_enter(MemoryScope* scope) { tls_scope = scope; }
 void memory_scope_leave() { tls_scope = nullptr; }
+MemoryScope* memory_scope_current() { return tls_scope; }
 
 LinearMemory* linear_memory_of(const wasm_rt_memory_t* memory) {
   std::lock_guard<std::mutex> lock(g_registry_mutex);

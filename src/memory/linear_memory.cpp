@@ -54,6 +54,7 @@ Result<std::unique_ptr<LinearMemory>> LinearMemory::create(uint32_t initial_page
 }
 
 LinearMemory::~LinearMemory() {
+  forget_runs();
   if (base_ != nullptr) munmap(base_, reserved_bytes_);
 }
 

@@ -1,3 +1,4 @@
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -8,7 +9,11 @@ namespace samepage {
 ProcessMemory read_process_memory() {
   ProcessMemory out;
   FILE* f = std::fopen("/proc/self/status", "r");
-  if (f == nullptr) return out;
+  if (f == nullptr) {
+    out.error = std::string("cannot read /proc/self/status: ") + std::strerror(errno);
+    return out;
+  }
+  out.read = true;
   char line[256];
   while (std::fgets(line, sizeof line, f) != nullptr) {
     unsigned long long kib = 0;

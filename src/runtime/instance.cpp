@@ -13,7 +13,24 @@
 
 namespace samepage {
 
+namespace {
+
+// Live instances in the process, against GuestLimits::live_instances.
+std::atomic<uint32_t> g_live_instances{0};
+
+// Holds one place among the live instances for as long as it lives.
+struct LiveInstance {
+  bool held = false;
+  ~LiveInstance() {
+    if (held) g_live_instances.fetch_sub(1);
+  }
+};
+
+}  // namespace
+
 struct Instance::State {
+  LiveInstance live;                // released last: the instance is gone
+  std::shared_ptr<GuestAccount> account;  // what this guest makes the host spend
   GuestContext context;
   std::unique_ptr<WasiContext> wasi;
   std::unique_ptr<HostApi> api;
@@ -65,8 +82,16 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
   instance->stack_bytes_ = options.stack_bytes;
   instance->state_ = std::make_unique<State>();
   State& state = *instance->state_;
+  const uint32_t max_live = options.limits.live_instances;
+  for (uint32_t n = g_live_instances.load(); !state.live.held;) {
+    if (n >= max_live)
+      return err(where, std::to_string(n) + " instances are live, the limit of live instances (GuestLimits::live_instances) is " +
+                            std::to_string(max_live) + "; each reserves 8 GiB of address space");
+    state.live.held = g_live_instances.compare_exchange_weak(n, n + 1);
+  }
+  state.account = std::make_shared<GuestAccount>(options.limits);
 
-  auto wasi = WasiContext::create(options.wasi);
+  auto wasi = WasiContext::create(options.wasi, options.limits, state.account.get());
   if (!wasi) return wasi.status();
   state.wasi = std::move(wasi).value();
   state.context.wasi = state.wasi.get();
@@ -76,7 +101,7 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
   if (imports_api) {
     auto backend = create_backend(options.backend);
     if (!backend) return backend.status();
-    state.api = std::make_unique<HostApi>(std::move(backend).value(), options.memory_mode);
+    state.api = std::make_unique<HostApi>(std::move(backend).value(), options.memory_mode, state.account);
     state.context.api = state.api.get();
   }
 
@@ -86,6 +111,7 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
 
   MemoryScope scope;
   scope.options = options.memory;
+  scope.account = state.account;
   scope.on_allocate = [&state, inst = instance.get()](LinearMemory* linear, wasm_rt_memory_t* raw) {
     inst->memory_ = linear;
     state.context.memory = raw;

@@ -1,11 +1,14 @@
 #include "wasi/wasi_context.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <limits>
 
 #include "wasi/wasi_fs_policy.h"
@@ -105,12 +108,59 @@ Status check_strings(const std::vector<std::string>& strings, const char* what) 
   return Status::ok();
 }
 
+// Fds open in the process now; 0 when /proc cannot say.
+uint64_t open_fd_count() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return 0;
+  uint64_t n = 0;
+  while (const struct dirent* d = ::readdir(dir)) n += d->d_name[0] != '.';
+  ::closedir(dir);
+  return n > 0 ? n - 1 : 0;  // not the directory's own fd
+}
+
+// The guest's fd cap: what it asked for, bounded by the soft RLIMIT_NOFILE
+// less the fds open now and the host's reserve. A guest can then run out of
+// fds, but never take the host's last ones.
+Result<uint32_t> fd_cap(const GuestLimits& limits, size_t n_initial) {
+  const uint64_t wanted = limits.open_fds == 0 ? kDefaultOpenFds : limits.open_fds;
+  struct rlimit rl {};
+  uint64_t room = wanted;
+  std::string why = "--max-fds " + std::to_string(wanted);
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    const uint64_t soft = rl.rlim_cur;
+    const uint64_t used = open_fd_count() + WasiContext::host_fd_reserve(soft);
+    room = soft > used ? soft - used : 0;
+    if (room < wanted)
+      why = "RLIMIT_NOFILE " + std::to_string(soft) + " less " + std::to_string(open_fd_count()) +
+            " open and a host reserve of " + std::to_string(WasiContext::host_fd_reserve(soft));
+  }
+  const uint64_t cap = std::min(wanted, room);
+  if (cap < n_initial)
+    return err("wasi::fds", "the guest's " + std::to_string(n_initial) + " stdio and preopen fds do not fit its fd limit of " +
+                                std::to_string(cap) + " (" + why + "; raise it with --max-fds or ulimit -n)");
+  return static_cast<uint32_t>(cap);
+}
+
 }  // namespace
 
-Result<std::unique_ptr<WasiContext>> WasiContext::create(const WasiConfig& config) {
+uint32_t WasiContext::host_fd_reserve(uint64_t soft_limit) {
+  // A quarter of the limit, at least 32: enough for the host's transient opens.
+  return static_cast<uint32_t>(std::min<uint64_t>(std::max<uint64_t>(32, soft_limit / 4), 1024));
+}
+
+Result<std::unique_ptr<WasiContext>> WasiContext::create(const WasiConfig& config, const GuestLimits& limits,
+                                                         GuestAccount* account) {
   if (Status s = check_strings(config.args, "argument"); !s) return s;
   if (Status s = check_strings(config.env, "environment"); !s) return s;
+  auto cap = fd_cap(limits, 3 + config.preopens.size());
+  if (!cap) return cap.status();
   std::unique_ptr<WasiContext> context(new WasiContext());
+  context->max_fds_ = cap.value();
+  if (account == nullptr) {
+    context->own_account_ = std::make_unique<GuestAccount>(limits);
+    account = context->own_account_.get();
+  }
+  context->account_ = account;
   context->args_ = config.args;
   context->env_ = config.env;
 
@@ -147,7 +197,7 @@ wasi::Errno WasiContext::fd_insert(wasi::FdEntry entry, uint32_t* fd_out) {
       return wasi::kErrnoSuccess;
     }
   }
-  if (fds_.size() >= kMaxFds) return wasi::kErrnoMfile;
+  if (fds_.size() >= max_fds_) return wasi::kErrnoMfile;
   fds_.push_back(std::make_unique<FdEntry>(std::move(entry)));
   *fd_out = static_cast<uint32_t>(fds_.size() - 1);
   return wasi::kErrnoSuccess;

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "samepage/guest_account.h"
+#include "samepage/limits.h"
 #include "samepage/status.h"
 #include "samepage/wasi_config.h"
 #include "wasi/unique_fd.h"
@@ -45,6 +47,7 @@ struct FdEntry {
   // cookie n names entry n, so d_next of entry n is n + 1.
   std::vector<DirEntry> dir_listing;
   bool has_dir_listing = false;
+  BytesCharge dir_listing_charge;  // the listing's host bytes, charged to the guest
 
   bool has_rights(uint64_t rights) const { return (rights_base & rights) == rights; }
   bool is_directory() const { return filetype == kFiletypeDirectory; }
@@ -55,8 +58,12 @@ struct FdEntry {
 class WasiContext {
  public:
   // Opens the preopens (a missing or non-directory host path is an error
-  // naming it) and duplicates the stdio fds.
-  static Result<std::unique_ptr<WasiContext>> create(const WasiConfig& config);
+  // naming it) and duplicates the stdio fds. The guest's fd cap is
+  // limits.open_fds bounded by what RLIMIT_NOFILE leaves for it (max_fds()).
+  // Scratch buffers sized by guest counts are charged to account (null: one
+  // of the context's own, with limits).
+  static Result<std::unique_ptr<WasiContext>> create(const WasiConfig& config, const GuestLimits& limits = {},
+                                                     GuestAccount* account = nullptr);
   ~WasiContext();
   WasiContext(const WasiContext&) = delete;
   WasiContext& operator=(const WasiContext&) = delete;
@@ -72,10 +79,19 @@ class WasiContext {
   // Moves `from` onto `to` (closing what `to` held); both must be open.
   wasi::Errno fd_renumber(uint32_t from, uint32_t to);
 
-  static constexpr uint32_t kMaxFds = 4096;
+  // How many guest fds may be open at once (stdio and preopens included).
+  uint32_t max_fds() const { return max_fds_; }
+  GuestAccount& account() { return *account_; }
+
+  // Host fds kept out of every guest's reach, so the host's own opens
+  // (/proc for sp_stats, model files, compiled modules) still succeed.
+  static uint32_t host_fd_reserve(uint64_t soft_limit);
 
  private:
   WasiContext() = default;
+  uint32_t max_fds_ = kDefaultOpenFds;
+  std::unique_ptr<GuestAccount> own_account_;  // when create() was given none
+  GuestAccount* account_ = nullptr;
   std::vector<std::string> args_;
   std::vector<std::string> env_;
   std::vector<std::unique_ptr<wasi::FdEntry>> fds_;  // index = guest fd; null = free

@@ -108,17 +108,28 @@ int64_t ns_until_first_deadline(const std::vector<Subscription>& subs,
   return best;
 }
 
+// More subscriptions than this are refused: it covers every fd a guest may
+// hold polled for reading and writing, plus clocks, and keeps the scratch
+// below (about 100 bytes a subscription) small whatever count the guest gives.
+constexpr uint32_t kMaxSubscriptions = 2 * kDefaultOpenFds + 64;
+
 Errno poll_oneoff(Call& call, uint32_t in, uint32_t out, uint32_t n, uint32_t nevents_ptr) {
   if (n == 0) return kErrnoInval;  // would block forever
+  // Validate, then bound, then charge, and only then allocate.
   if (call.memory.range(in, uint64_t{n} * layout::kSubscriptionSize) == nullptr ||
       call.memory.writable_range(out, uint64_t{n} * layout::kEventSize) == nullptr ||
       call.memory.writable_range(nevents_ptr, 4) == nullptr) {
     return kErrnoFault;
   }
+  if (n > kMaxSubscriptions) return kErrnoInval;
+  const uint64_t scratch_bytes = uint64_t{n} * (sizeof(Subscription) + sizeof(Event) + sizeof(struct pollfd) + 1);
+  BytesCharge charge(&call.wasi.account(), scratch_bytes);
+  if (!charge.ok()) return kErrnoNomem;
   std::vector<Subscription> subs(n);
   std::vector<Event> events(n);
   std::vector<bool> answered(n, false);
   std::vector<struct pollfd> pollfds;
+  pollfds.reserve(n);  // charged above
   bool any_answered = false;
   // Everything is read before anything is written: `in` and `out` may overlap.
   for (uint32_t i = 0; i < n; ++i) {

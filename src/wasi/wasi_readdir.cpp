@@ -17,7 +17,10 @@
 namespace samepage::wasi {
 namespace {
 
-Errno take_listing(FdEntry& entry) {
+Errno take_listing(GuestAccount& account, FdEntry& entry) {
+  entry.dir_listing_charge.reset();  // the old listing goes below
+  entry.dir_listing.clear();
+  entry.has_dir_listing = false;
   // A fresh open of "." so the listing starts at the beginning and the
   // entry's own fd (possibly O_PATH) keeps no stream position.
   const int dir_fd = ::openat(entry.host.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -29,8 +32,15 @@ Errno take_listing(FdEntry& entry) {
     return e;
   }
   std::vector<DirEntry> listing;
+  // A guest that can create files could make a listing of any size: it is
+  // charged entry by entry, before each is kept.
+  BytesCharge charge(&account, 0);
   errno = 0;
   while (const struct dirent* d = ::readdir(dir)) {
+    if (!charge.add(sizeof(DirEntry) + std::strlen(d->d_name) + 1)) {
+      ::closedir(dir);
+      return kErrnoNomem;
+    }
     DirEntry e;
     e.name = d->d_name;
     e.ino = d->d_ino;
@@ -48,6 +58,7 @@ Errno take_listing(FdEntry& entry) {
   ::closedir(dir);
   if (read_errno != 0) return errno_from_host(read_errno);
   entry.dir_listing = std::move(listing);
+  entry.dir_listing_charge = std::move(charge);
   entry.has_dir_listing = true;
   return kErrnoSuccess;
 }
@@ -69,7 +80,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_readdir(GuestContext* ctx, uint32_t fd, ui
     uint8_t* out = call.memory.writable_range(buf, buf_len);
     if (out == nullptr || call.memory.writable_range(bufused_ptr, 4) == nullptr) return kErrnoFault;
     if (cookie == 0 || !entry->has_dir_listing) {
-      if (Errno e = take_listing(*entry)) return e;
+      if (Errno e = take_listing(call.wasi.account(), *entry)) return e;
     }
     const std::vector<DirEntry>& listing = entry->dir_listing;
     // Fill the buffer; the last entry may be cut short, which tells the
