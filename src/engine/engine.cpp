@@ -1,11 +1,16 @@
 #include "samepage/engine.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "engine/artifact_builder.h"
+#include "engine/artifact_file.h"
 #include "engine/elapsed.h"
 #include "engine/loaded_module.h"
 #include "runtime/host_import.h"
@@ -13,16 +18,67 @@
 namespace samepage {
 namespace {
 
-bool is_elf(const std::vector<uint8_t>& bytes) {
-  return bytes.size() >= 4 && std::memcmp(bytes.data(), "\x7f" "ELF", 4) == 0;
+constexpr uint64_t kMiB = uint64_t{1} << 20;
+
+std::string mib(uint64_t n_bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n_bytes) / static_cast<double>(kMiB));
+  return buf;
 }
 
-Result<ModuleInfo> parse_runnable(const std::vector<uint8_t>& wasm) {
+Status module_too_large(uint64_t n_bytes, const CompileLimits& limits) {
+  return err("engine::limits", "the module is " + mib(n_bytes) + ", over the " + mib(limits.module_bytes) +
+                                   " module size limit (raise it with --max-module-mb)");
+}
+
+// The imports are checked before translation so that only names the host
+// knows (plain identifiers) ever reach wasm2c.
+Result<ModuleInfo> parse_runnable(const std::vector<uint8_t>& wasm, const CompileLimits& limits) {
+  if (wasm.size() > limits.module_bytes) return module_too_large(wasm.size(), limits);
   auto info = parse_module(wasm.data(), wasm.size());
   if (!info) return info.status();
   if (Status s = check_runnable(info.value()); !s) return s;
   if (Status s = check_imports(info.value().imports); !s) return s;
+  if (Status s = check_compile_limits(info.value(), wasm.size(), limits); !s) return s;
   return info;
+}
+
+// The first bytes and size of a file, so an artifact or an oversized module
+// is told apart before the whole file is read.
+struct FileHead {
+  bool is_elf = false;
+  uint64_t n_bytes = 0;
+};
+
+Result<FileHead> peek_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return err("engine::read", "cannot open " + path + ": " + std::strerror(errno));
+  FileHead head;
+  head.n_bytes = static_cast<uint64_t>(in.tellg());
+  char magic[4] = {};
+  in.seekg(0);
+  in.read(magic, 4);
+  head.is_elf = in.gcount() == 4 && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
+  return head;
+}
+
+// Copies from the checked descriptor, never from the cache path again.
+Status copy_artifact(int from_fd, const std::string& out_path) {
+  const char* where = "engine::compile";
+  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+  if (!out) return err(where, "cannot write " + out_path + ": " + std::strerror(errno));
+  char buf[1 << 16];
+  off_t offset = 0;
+  for (;;) {
+    const ssize_t n = pread(from_fd, buf, sizeof buf, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return err(where, std::string("cannot read the built artifact: ") + std::strerror(errno));
+    if (n == 0) break;
+    out.write(buf, n);
+    offset += n;
+  }
+  if (!out.flush()) return err(where, "cannot write " + out_path);
+  return Status::ok();
 }
 
 }  // namespace
@@ -45,6 +101,18 @@ Status check_imports(const std::vector<ImportInfo>& imports) {
   return Status::ok();
 }
 
+Status check_compile_limits(const ModuleInfo& info, uint64_t n_bytes, const CompileLimits& limits) {
+  const char* where = "engine::limits";
+  if (n_bytes > limits.module_bytes) return module_too_large(n_bytes, limits);
+  if (info.n_functions > limits.functions)
+    return err(where, "the module defines " + std::to_string(info.n_functions) + " functions, over the limit of " +
+                          std::to_string(limits.functions) + " (raise it with --max-functions)");
+  if (info.data_bytes > limits.data_bytes)
+    return err(where, "the module's data segments hold " + mib(info.data_bytes) + ", over the " +
+                          mib(limits.data_bytes) + " limit (raise it with --max-data-mb)");
+  return Status::ok();
+}
+
 Result<std::vector<uint8_t>> read_file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return err("engine::read", "cannot open " + path + ": " + std::strerror(errno));
@@ -57,9 +125,17 @@ Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
 
 Result<std::shared_ptr<Module>> Engine::load_file(const std::string& path) {
   const auto t0 = std::chrono::steady_clock::now();
+  auto head = peek_file(path);
+  if (!head) return head.status();
+  if (head->is_elf) {
+    if (!options_.allow_precompiled)
+      return err("engine::load", path + " is a compiled artifact (native code); samepage loads one only with "
+                                        "--allow-precompiled, and only from a trusted `samepage compile`");
+    return load_artifact(path);
+  }
+  if (head->n_bytes > options_.limits.module_bytes) return module_too_large(head->n_bytes, options_.limits);
   auto bytes = read_file_bytes(path);
   if (!bytes) return bytes.status();
-  if (is_elf(bytes.value())) return load_artifact(path);
   const double read_ms = ms_since(t0);
   auto module = load_bytes(bytes.value(), std::filesystem::path(path).filename().string());
   if (module) module.value()->stats_.read_ms = read_ms;
@@ -70,7 +146,7 @@ Result<std::shared_ptr<Module>> Engine::load_bytes(const std::vector<uint8_t>& w
   auto module = std::make_shared<Module>();
   module->name_ = name;
   auto t0 = std::chrono::steady_clock::now();
-  auto info = parse_runnable(wasm);
+  auto info = parse_runnable(wasm, options_.limits);
   if (!info) return info.status();
   module->info_ = std::move(info).value();
   module->stats_.parse_ms = ms_since(t0);
@@ -83,7 +159,7 @@ Result<std::shared_ptr<Module>> Engine::load_bytes(const std::vector<uint8_t>& w
   module->stats_.artifact_path = built->path;
 
   t0 = std::chrono::steady_clock::now();
-  auto loaded = LoadedModule::open(built->path);
+  auto loaded = LoadedModule::open(std::move(built->file), built->path);
   if (!loaded) return loaded.status();
   module->loaded_ = std::move(loaded).value();
   module->stats_.load_ms = ms_since(t0);
@@ -94,7 +170,11 @@ Result<std::shared_ptr<Module>> Engine::load_artifact(const std::string& path) {
   auto module = std::make_shared<Module>();
   module->name_ = std::filesystem::path(path).filename().string();
   const auto t0 = std::chrono::steady_clock::now();
-  auto loaded = LoadedModule::open(path);
+  // Checked on the descriptor that is then loaded: no path is opened twice.
+  auto file = open_trusted_file(AT_FDCWD, path, path, TrustedOwner::TrustedOwner_self_or_root);
+  if (!file) return file.status();
+  if (Status s = check_elf_artifact(file->get(), path); !s) return s;
+  auto loaded = LoadedModule::open(std::move(file).value(), path);
   if (!loaded) return loaded.status();
   module->loaded_ = std::move(loaded).value();
   module->stats_.precompiled = true;
@@ -105,16 +185,16 @@ Result<std::shared_ptr<Module>> Engine::load_artifact(const std::string& path) {
 }
 
 Status Engine::compile_to(const std::string& wasm_path, const std::string& out_path) {
+  auto head = peek_file(wasm_path);
+  if (!head) return head.status();
+  if (head->n_bytes > options_.limits.module_bytes) return module_too_large(head->n_bytes, options_.limits);
   auto bytes = read_file_bytes(wasm_path);
   if (!bytes) return bytes.status();
-  auto info = parse_runnable(bytes.value());
+  auto info = parse_runnable(bytes.value(), options_.limits);
   if (!info) return info.status();
   auto built = build_artifact(bytes.value(), info.value(), options_);
   if (!built) return built.status();
-  std::error_code ec;
-  std::filesystem::copy_file(built->path, out_path, std::filesystem::copy_options::overwrite_existing, ec);
-  if (ec) return err("engine::compile", "cannot write " + out_path + ": " + ec.message());
-  return Status::ok();
+  return copy_artifact(built->file.get(), out_path);
 }
 
 }  // namespace samepage

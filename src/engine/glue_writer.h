@@ -22,7 +22,10 @@ std::string encode_import_list(const ModuleInfo& info);
 // Parses encode_import_list's output back into function imports.
 Result<std::vector<ImportInfo>> decode_import_list(const std::string& text);
 
-// Writes glue C for wasm2c's generated header (text of guest.h).
+// Writes glue C for wasm2c's generated header (text of guest.h) of the module
+// rewrite_for_translation made from the module `info` describes: export i of
+// `info` is wasm2c's generated_export_name(i), and its real name appears only
+// as an escaped C string literal.
 Result<std::string> write_glue(const std::string& generated_header, const ModuleInfo& info,
                                const std::string& wasm_sha256);
 
