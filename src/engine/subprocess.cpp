@@ -32,10 +32,13 @@ std::string find_program(const std::string& name) {
   return "";
 }
 
+// The hard limit sits one unit above the soft one: at the soft CPU limit the
+// kernel sends SIGXCPU (reported as such), at the hard one SIGKILL.
 void set_limit(int resource, uint64_t value) {
   if (value == 0) return;
   struct rlimit limit {};
-  limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(value);
+  limit.rlim_cur = static_cast<rlim_t>(value);
+  limit.rlim_max = static_cast<rlim_t>(value + 1);
   setrlimit(resource, &limit);
 }
 
