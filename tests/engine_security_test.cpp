@@ -64,22 +64,39 @@ std::string only_cache_entry(const std::string& dir) {
   return found;
 }
 
-// Finding 1: wasm2c wrote export names verbatim into C comments.
+// Finding 1: wasm2c wrote export names verbatim into C comments. The
+// guard keeps the injected constructor to one definition, though wasm2c
+// writes the name into both guest.h and guest.c.
 TEST(EngineSecurity, ExportNameCannotInjectAConstructor) {
   unsetenv("SP_INJECTED_RAN");
   const std::string evil =
-      "x */ __attribute__((constructor)) static void sp_injected(void) { extern int setenv(const char*, "
-      "const char*, int); setenv(\"SP_INJECTED_RAN\", \"1\", 1); } /* y";
+      "x */\n#ifndef SP_ONCE\n#define SP_ONCE\n__attribute__((constructor)) static void sp_injected(void) { "
+      "extern int setenv(const char*, const char*, int); setenv(\"SP_INJECTED_RAN\", \"1\", 1); }\n#endif\n/* y";
   EngineOptions options = private_cache();
   Engine engine(options);
   auto module = engine.load_bytes(module_exporting({evil, "plain"}), "evil");
-  ASSERT_TRUE(module.is_ok()) << module.message();
   EXPECT_EQ(std::getenv("SP_INJECTED_RAN"), nullptr) << "the export name's constructor ran in the host";
+  ASSERT_TRUE(module.is_ok()) << module.message();
   auto instance = Instance::create(module.value(), {});
   ASSERT_TRUE(instance.is_ok()) << instance.message();
   auto result = instance.value()->call(evil);
   ASSERT_TRUE(result.is_ok()) << result.message();
   EXPECT_EQ(result->result, 100u);
+  fs::remove_all(options.cache_dir);
+}
+
+// The issue's one-line form: it must be nothing but a name.
+TEST(EngineSecurity, OneLineConstructorExportIsJustAName) {
+  const std::string evil = "*/ __attribute__((constructor)) static void x(void){ __builtin_trap(); } /*";
+  EngineOptions options = private_cache();
+  Engine engine(options);
+  auto module = engine.load_bytes(module_exporting({"plain", evil}), "evil");
+  ASSERT_TRUE(module.is_ok()) << module.message();
+  auto instance = Instance::create(module.value(), {});
+  ASSERT_TRUE(instance.is_ok()) << instance.message();
+  auto result = instance.value()->call(evil);
+  ASSERT_TRUE(result.is_ok()) << result.message();
+  EXPECT_EQ(result->result, 101u);
   fs::remove_all(options.cache_dir);
 }
 
