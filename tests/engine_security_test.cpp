@@ -123,7 +123,8 @@ TEST(EngineSecurity, ExportNameCannotIncludeAHostFile) {
 
 TEST(EngineSecurity, OddExportNamesStayCallableByTheirRealNames) {
   const std::vector<std::string> names = {"",   "with space", "quote\"",   "back\\slash", "?\?/",
-                                          "new\nline", "\xc3\xbcnic\xc3\xb6" "de", "*/", "e1", "e0"};
+                                          "new\nline", "\xc3\xbcnic\xc3\xb6" "de", "*/", "e1", "e0",
+                                          "nul", std::string("nul\0byte", 8)};
   EngineOptions options = private_cache();
   Engine engine(options);
   auto module = engine.load_bytes(module_exporting(names), "odd");

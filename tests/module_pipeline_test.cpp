@@ -117,9 +117,7 @@ TEST(ModulePipelineFuzz, AHandfulCompileAndAnswerToTheirRealNames) {
     const Bytes wasm = pipeline_check::build_hostile_module(src);
     auto info = parse_module(wasm.data(), wasm.size());
     ASSERT_TRUE(info.is_ok()) << info.message();
-    bool usable = check_imports(info->imports).is_ok();
-    for (const ExportInfo& e : info->exports) usable &= e.name.find('\0') == std::string::npos;
-    if (!usable) continue;
+    if (!check_imports(info->imports).is_ok()) continue;
     auto module = engine.load_bytes(wasm, "hostile");
     ASSERT_TRUE(module.is_ok()) << module.message();
     auto instance = Instance::create(module.value(), {});

@@ -9,7 +9,8 @@
 
 namespace samepage {
 
-constexpr unsigned kGlueAbiVersion = 1;
+// 2: export names carry their length (a wasm name may hold a NUL byte).
+constexpr unsigned kGlueAbiVersion = 2;
 constexpr const char* kGuestModuleName = "guest";  // wasm2c -n guest → Z_guest_*
 
 // Signature code of a function type: params ':' results, one letter a value

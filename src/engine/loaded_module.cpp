@@ -17,6 +17,7 @@ namespace {
 
 struct RawGlueFunc {
   const char* name;
+  size_t name_bytes;
   const char* signature;
   void (*fn)(void);
 };
@@ -99,7 +100,7 @@ Result<std::shared_ptr<LoadedModule>> LoadedModule::open(OwnedFd fd, const std::
   size_t n_exports = 0;
   const RawGlueFunc* raw = exports(&n_exports);
   for (size_t i = 0; i < n_exports; ++i)
-    module->exports_.push_back(GlueExport{raw[i].name, raw[i].signature, raw[i].fn});
+    module->exports_.push_back(GlueExport{std::string(raw[i].name, raw[i].name_bytes), raw[i].signature, raw[i].fn});
 
   static std::once_flag rt_once;
   std::call_once(rt_once, [] { wasm_rt_init(); });
