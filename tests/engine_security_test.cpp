@@ -208,6 +208,30 @@ TEST(EngineSecurity, CacheEntryOwnedByAnotherUserIsRefused) {
   EXPECT_NE(module.message().find("uid 4242"), std::string::npos) << module.message();
 }
 
+// Artifacts are dlopen'ed as /proc/self/fd/N, and glibc finds a loaded
+// object by name first: a reused descriptor number must never hand back
+// another module's object.
+TEST(EngineSecurity, DescriptorNamesAreNeverReusedForAnotherModule) {
+  EngineOptions options = private_cache();
+  Engine engine(options);
+  auto first = engine.load_bytes(module_exporting({"a"}), "a");
+  auto second = engine.load_bytes(module_exporting({"a"}), "a");  // the same object, another descriptor
+  ASSERT_TRUE(first.is_ok() && second.is_ok());
+  first = Status::error("dropped");
+  for (int round = 0; round < 3; ++round) {
+    const std::string name = "b" + std::to_string(round);
+    auto other = engine.load_bytes(module_exporting({"pad", name}), name);
+    ASSERT_TRUE(other.is_ok()) << other.message();
+    auto instance = Instance::create(other.value(), {});
+    ASSERT_TRUE(instance.is_ok()) << instance.message();
+    auto result = instance.value()->call(name);
+    ASSERT_TRUE(result.is_ok()) << name << ": " << result.message();
+    EXPECT_EQ(result->result, 101u);
+    if (round == 1) second = Status::error("dropped");
+  }
+  fs::remove_all(options.cache_dir);
+}
+
 // Finding 2: an ELF file is native code that runs when mapped.
 TEST(EngineSecurity, ArtifactNeedsAllowPrecompiled) {
   const std::string dir = test::make_temp_dir();
