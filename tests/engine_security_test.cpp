@@ -284,6 +284,9 @@ TEST(EngineSecurity, LimitsRefuseOversizedModulesNamingTheFlag) {
   auto too_big = Engine(options).load_bytes(module_exporting({"a"}), "m");
   ASSERT_FALSE(too_big.is_ok());
   EXPECT_NE(too_big.message().find("--max-module-mb"), std::string::npos) << too_big.message();
+  auto too_big_file = Engine(options).load_file(test::guest_path("hello"));
+  ASSERT_FALSE(too_big_file.is_ok());
+  EXPECT_NE(too_big_file.message().find("--max-module-mb"), std::string::npos) << too_big_file.message();
 
   options.limits = {};
   options.limits.data_bytes = 16;

@@ -43,23 +43,34 @@ Result<ModuleInfo> parse_runnable(const std::vector<uint8_t>& wasm, const Compil
   return info;
 }
 
-// The first bytes and size of a file, so an artifact or an oversized module
-// is told apart before the whole file is read.
-struct FileHead {
+// A module file read in one pass, never past the size limit: an artifact
+// (ELF magic) is recognised from its first bytes and not read further.
+struct ModuleFile {
   bool is_elf = false;
-  uint64_t n_bytes = 0;
+  std::vector<uint8_t> bytes;  // the module, when not an artifact
 };
 
-Result<FileHead> peek_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
+Result<ModuleFile> read_module_file(const std::string& path, const CompileLimits& limits) {
+  std::ifstream in(path, std::ios::binary);
   if (!in) return err("engine::read", "cannot open " + path + ": " + std::strerror(errno));
-  FileHead head;
-  head.n_bytes = static_cast<uint64_t>(in.tellg());
-  char magic[4] = {};
-  in.seekg(0);
-  in.read(magic, 4);
-  head.is_elf = in.gcount() == 4 && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
-  return head;
+  ModuleFile file;
+  char buf[1 << 16];
+  while (in) {
+    in.read(buf, sizeof buf);
+    file.bytes.insert(file.bytes.end(), buf, buf + in.gcount());
+    if (file.bytes.size() >= 4 && std::memcmp(file.bytes.data(), "\x7f" "ELF", 4) == 0) {
+      file.is_elf = true;
+      file.bytes.clear();
+      return file;
+    }
+    if (file.bytes.size() > limits.module_bytes) {
+      in.seekg(0, std::ios::end);  // the whole size for the message, where the file can tell it
+      const std::streamoff total = in.tellg();
+      return module_too_large(total > 0 ? static_cast<uint64_t>(total) : file.bytes.size(), limits);
+    }
+  }
+  if (in.bad()) return err("engine::read", "cannot read " + path);
+  return file;
 }
 
 // Copies from the checked descriptor, never from the cache path again.
@@ -125,19 +136,16 @@ Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
 
 Result<std::shared_ptr<Module>> Engine::load_file(const std::string& path) {
   const auto t0 = std::chrono::steady_clock::now();
-  auto head = peek_file(path);
-  if (!head) return head.status();
-  if (head->is_elf) {
+  auto file = read_module_file(path, options_.limits);
+  if (!file) return file.status();
+  if (file->is_elf) {
     if (!options_.allow_precompiled)
       return err("engine::load", path + " is a compiled artifact (native code); samepage loads one only with "
                                         "--allow-precompiled, and only from a trusted `samepage compile`");
     return load_artifact(path);
   }
-  if (head->n_bytes > options_.limits.module_bytes) return module_too_large(head->n_bytes, options_.limits);
-  auto bytes = read_file_bytes(path);
-  if (!bytes) return bytes.status();
   const double read_ms = ms_since(t0);
-  auto module = load_bytes(bytes.value(), std::filesystem::path(path).filename().string());
+  auto module = load_bytes(file->bytes, std::filesystem::path(path).filename().string());
   if (module) module.value()->stats_.read_ms = read_ms;
   return module;
 }
@@ -185,14 +193,12 @@ Result<std::shared_ptr<Module>> Engine::load_artifact(const std::string& path) {
 }
 
 Status Engine::compile_to(const std::string& wasm_path, const std::string& out_path) {
-  auto head = peek_file(wasm_path);
-  if (!head) return head.status();
-  if (head->n_bytes > options_.limits.module_bytes) return module_too_large(head->n_bytes, options_.limits);
-  auto bytes = read_file_bytes(wasm_path);
-  if (!bytes) return bytes.status();
-  auto info = parse_runnable(bytes.value(), options_.limits);
+  auto file = read_module_file(wasm_path, options_.limits);
+  if (!file) return file.status();
+  if (file->is_elf) return err("engine::compile", wasm_path + " is already a compiled artifact");
+  auto info = parse_runnable(file->bytes, options_.limits);
   if (!info) return info.status();
-  auto built = build_artifact(bytes.value(), info.value(), options_);
+  auto built = build_artifact(file->bytes, info.value(), options_);
   if (!built) return built.status();
   return copy_artifact(built->file.get(), out_path);
 }
