@@ -13,7 +13,7 @@ int cmd_compile(const Args& args) {
                "Translates and builds MODULE ahead of time; `samepage run --allow-precompiled\n"
                "OUT` then starts without translation or compilation. OUT is native code:\n"
                "keep it where only you can write it.\n\noptions:\n", stdout);
-    std::fputs(kCompileLimitsUsage, stdout);
+    std::fputs(compile_limits_usage().c_str(), stdout);
     return 0;
   }
   std::string in, out;
@@ -52,7 +52,7 @@ int cmd_inspect(const Args& args) {
     std::fputs("usage: samepage inspect [options] MODULE.wasm\n\n"
                "Prints imports, exports, memory limits, features used, and whether\n"
                "samepage can run the module and why not.\n\noptions:\n", help ? stdout : stderr);
-    std::fputs(kCompileLimitsUsage, help ? stdout : stderr);
+    std::fputs(compile_limits_usage().c_str(), help ? stdout : stderr);
     return help ? 0 : 2;
   }
   auto bytes = read_file_bytes(path);

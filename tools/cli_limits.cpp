@@ -5,12 +5,20 @@
 
 namespace samepage::cli {
 
-const char* const kCompileLimitsUsage =
-    "  --max-module-mb N       refuse modules larger than N MiB (default 64)\n"
-    "  --max-functions N       refuse modules defining more than N functions (default 50000)\n"
-    "  --max-data-mb N         refuse modules with more than N MiB of data segments (default 16)\n"
-    "  --compile-timeout S     give translation plus compilation S seconds (default 120; 0: none)\n"
-    "  --compile-memory-mb N   address space of wasm2c and the C compiler (default 4096; 0: none)\n";
+// The defaults come from CompileLimits itself, so the help never drifts from them.
+std::string compile_limits_usage() {
+  const CompileLimits d;
+  return "  --max-module-mb N       refuse modules larger than N MiB (default " + std::to_string(d.module_bytes >> 20) +
+         ")\n"
+         "  --max-functions N       refuse modules defining more than N functions (default " +
+         std::to_string(d.functions) + ")\n"
+         "  --max-data-mb N         refuse modules with more than N MiB of data segments (default " +
+         std::to_string(d.data_bytes >> 20) + ")\n"
+         "  --compile-timeout S     translation plus compilation may take S seconds (default " +
+         std::to_string(d.timeout_s) + "; 0: no limit)\n"
+         "  --compile-memory-mb N   address space of wasm2c and of the C compiler (default " +
+         std::to_string(d.tool_memory_bytes >> 20) + "; 0: no limit)\n";
+}
 
 namespace {
 

@@ -14,8 +14,8 @@ const char* kRunUsage =
     "\n"
     "Runs a WASI command module; the process exits with the guest's exit code\n"
     "(134 when the guest traps, 1 when it cannot be loaded). An ARTIFACT from\n"
-    "`samepage compile` is native code: it runs only with --allow-precompiled,\n"
-    "and only use artifacts you built yourself or otherwise trust.\n"
+    "`samepage compile` is native code: it runs only with --allow-precompiled;\n"
+    "use only artifacts that you built yourself or otherwise trust.\n"
     "\n"
     "options:\n"
     "  --dir HOST[::GUEST]     preopen HOST read-only, seen by the guest as GUEST\n"
@@ -26,8 +26,7 @@ const char* kRunUsage =
     "  --timing                print load and run timings to stderr\n"
     "  --backend NAME          compute backend for the samepage API (default cpu)\n"
     "  --memory-mode MODE      shared (zero-copy, default) or copy (explicit copies)\n"
-    "  --allow-precompiled     accept a compiled ARTIFACT (native code: trusted files only)\n"
-    "  --help                  this text\n";
+    "  --allow-precompiled     accept a compiled ARTIFACT (native code: trusted files only)\n";
 
 bool parse_preopen(const std::string& spec, bool writable, WasiConfig::Preopen* out) {
   const size_t sep = spec.find("::");
@@ -44,7 +43,8 @@ int cmd_run(const Args& args) {
   for (const std::string& a : args) {
     if (a == "--help" || a == "-h") {
       std::fputs(kRunUsage, stdout);
-      std::fputs(kCompileLimitsUsage, stdout);
+      std::fputs(compile_limits_usage().c_str(), stdout);
+      std::fputs("  --help                  this text\n", stdout);
       return 0;
     }
     if (a.empty() || a[0] != '-') break;
