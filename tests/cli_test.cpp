@@ -79,11 +79,36 @@ TEST(Cli, CompileThenRunTheArtifact) {
   const std::string dir = test::make_temp_dir();
   CliResult compiled = run_cli("compile " + test::guest_path("hello") + " -o " + dir + "/hello.so");
   ASSERT_EQ(compiled.exit_code, 0) << compiled.err;
-  CliResult ran = run_cli("run --timing " + dir + "/hello.so");
+  CliResult refused = run_cli("run " + dir + "/hello.so");
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_EQ(count_lines(refused.err), 1) << refused.err;
+  EXPECT_NE(refused.err.find("--allow-precompiled"), std::string::npos) << refused.err;
+  EXPECT_EQ(refused.out.find("hello from a samepage guest"), std::string::npos);
+  CliResult ran = run_cli("run --allow-precompiled --timing " + dir + "/hello.so");
   EXPECT_EQ(ran.exit_code, 0) << ran.err;
   EXPECT_NE(ran.out.find("hello from a samepage guest"), std::string::npos);
   EXPECT_NE(ran.err.find("precompiled"), std::string::npos) << ran.err;
   std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, CompileLimitFlagsNameThemselves) {
+  CliResult refused = run_cli("run --max-functions 1 " + test::guest_path("hello"));
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_EQ(count_lines(refused.err), 1) << refused.err;
+  EXPECT_NE(refused.err.find("over the limit of 1 (raise it with --max-functions)"), std::string::npos) << refused.err;
+  CliResult raised = run_cli("run --max-functions 100000 --max-module-mb 1 --max-data-mb 1 --compile-timeout 300 " +
+                             test::guest_path("hello"));
+  EXPECT_EQ(raised.exit_code, 0) << raised.err;
+  CliResult bad = run_cli("compile --max-data-mb lots " + test::guest_path("hello") + " -o /dev/null");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  CliResult inspect = run_cli("inspect --max-module-mb 0 " + test::guest_path("hello"));
+  EXPECT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("runnable: no"), std::string::npos) << inspect.out;
+  EXPECT_NE(inspect.out.find("--max-module-mb"), std::string::npos) << inspect.out;
+  for (const char* command : {"run", "compile", "inspect"}) {
+    CliResult help = run_cli(std::string(command) + " --help");
+    EXPECT_NE(help.out.find("--compile-timeout"), std::string::npos) << command;
+  }
 }
 
 TEST(Cli, InspectReportsImportsExportsAndRunnability) {

@@ -41,7 +41,9 @@ TEST(Engine, CompiledArtifactRunsWithoutTranslation) {
   const std::string dir = test::make_temp_dir();
   const std::string artifact = dir + "/hello.so";
   ASSERT_TRUE(test::test_engine().compile_to(test::guest_path("hello"), artifact).is_ok());
-  auto module = test::test_engine().load_file(artifact);
+  EngineOptions options;
+  options.allow_precompiled = true;
+  auto module = Engine(options).load_file(artifact);
   ASSERT_TRUE(module.is_ok()) << module.message();
   EXPECT_TRUE(module.value()->stats().precompiled);
   auto run = run_captured(module.value(), with_args({"hello"}));

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "samepage/engine.h"
+
 namespace samepage::cli {
 
 using Args = std::vector<std::string>;
@@ -17,5 +19,11 @@ int cmd_devices(const Args& args);
 // One clear line on stderr; returns the exit code to use.
 int fail(const std::string& message, int exit_code = 1);
 bool wants_help(const Args& args);
+
+// Usage lines for the compile-limit flags (cli_limits.cpp).
+std::string compile_limits_usage();
+// When args[i] is a compile-limit flag: applies it, advances i past its
+// value and returns 1; on a bad value sets *error and returns -1; else 0.
+int parse_compile_limit_flag(const Args& args, size_t& i, CompileLimits& limits, std::string* error);
 
 }  // namespace samepage::cli

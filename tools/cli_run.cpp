@@ -14,7 +14,9 @@ const char* kRunUsage =
     "usage: samepage run [options] MODULE.wasm|ARTIFACT [--] [ARGS...]\n"
     "\n"
     "Runs a WASI command module; the process exits with the guest's exit code\n"
-    "(134 when the guest traps, 1 when it cannot be loaded).\n"
+    "(134 when the guest traps, 1 when it cannot be loaded). An ARTIFACT from\n"
+    "`samepage compile` is native code: it runs only with --allow-precompiled;\n"
+    "use only artifacts that you built yourself or otherwise trust.\n"
     "\n"
     "options:\n"
     "  --dir HOST[::GUEST]     preopen HOST read-only, seen by the guest as GUEST\n"
@@ -25,6 +27,7 @@ const char* kRunUsage =
     "  --timing                print load and run timings to stderr\n"
     "  --backend NAME          compute backend for the samepage API (default cpu)\n"
     "  --memory-mode MODE      shared (zero-copy, default) or copy (explicit copies)\n"
+    "  --allow-precompiled     accept a compiled ARTIFACT (native code: trusted files only)\n"
     "  --help                  this text\n"
     "\n"
     "limits (what the guest may make the host spend; a refusal names its flag):\n"
@@ -64,6 +67,8 @@ int cmd_run(const Args& args) {
   for (const std::string& a : args) {
     if (a == "--help" || a == "-h") {
       std::fputs(kRunUsage, stdout);
+      std::fputs(compile_limits_usage().c_str(), stdout);
+      std::fputs("  --help                  this text\n", stdout);
       return 0;
     }
     if (a.empty() || a[0] != '-') break;
@@ -80,7 +85,10 @@ int cmd_run(const Args& args) {
       (void)flag;
       return &args[++i];
     };
-    if (a == "--dir" || a == "--dir-rw") {
+    std::string limit_error;
+    if (const int limit = parse_compile_limit_flag(args, i, engine_options.limits, &limit_error); limit != 0) {
+      if (limit < 0) return fail(limit_error, 2);
+    } else if (a == "--dir" || a == "--dir-rw") {
       const std::string* v = value(a.c_str());
       WasiConfig::Preopen preopen;
       if (v == nullptr || !parse_preopen(*v, a == "--dir-rw", &preopen))
@@ -114,6 +122,8 @@ int cmd_run(const Args& args) {
       else if (a == "--max-table-elements") l.table_elements = static_cast<uint32_t>(n);
       else if (a == "--max-fds") l.open_fds = static_cast<uint32_t>(n);
       else l.const_ranges = static_cast<uint32_t>(n);
+    } else if (a == "--allow-precompiled") {
+      engine_options.allow_precompiled = true;
     } else if (a == "--no-cache") {
       engine_options.use_cache = false;
     } else if (a == "--timing") {

@@ -101,6 +101,7 @@ struct ModuleInfo {
   uint32_t start_function = 0;          // function index, valid when has_start
   uint32_t n_functions = 0;             // defined functions
   uint32_t n_globals = 0;               // defined globals
+  uint64_t data_bytes = 0;              // all data segments' contents together
   std::vector<std::string> custom_sections;  // names, in file order
   FeatureSet features;
 

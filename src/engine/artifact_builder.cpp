@@ -6,11 +6,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "engine/elapsed.h"
 #include "engine/glue_writer.h"
+#include "engine/translator.h"
 #include "engine/sha256.h"
 #include "engine/subprocess.h"
 
@@ -44,13 +44,6 @@ std::string tool_identity(const std::string& tool) {
   return canonical.string() + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtime);
 }
 
-Status write_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  if (!out) return err("engine::build", "cannot write " + path.string());
-  return Status::ok();
-}
-
 }  // namespace
 
 std::string resolve_cache_dir(const EngineOptions& options) {
@@ -73,6 +66,9 @@ std::string resolve_cc(const EngineOptions& options) {
 Result<BuiltArtifact> build_artifact(const std::vector<uint8_t>& wasm, const ModuleInfo& info,
                                      const EngineOptions& options) {
   const char* where = "engine::build";
+  const CompileLimits& limits = options.limits;
+  const auto deadline = limits.timeout_s == 0 ? std::chrono::steady_clock::time_point::max()
+                                              : std::chrono::steady_clock::now() + std::chrono::seconds(limits.timeout_s);
   const std::string wasm2c = resolve_wasm2c(options);
   const std::string cc = resolve_cc(options);
   const std::string rt_include = env_or("SAMEPAGE_WASM_RT_INCLUDE", SAMEPAGE_WASM_RT_INCLUDE_DIR);
@@ -85,25 +81,30 @@ Result<BuiltArtifact> build_artifact(const std::vector<uint8_t>& wasm, const Mod
   const std::vector<std::string> cflags = {options.opt_level, "-fPIC", "-shared", "-fvisibility=hidden",
                                            "-fno-strict-aliasing", "-fstack-clash-protection", "-w"};
   Sha256 key_hash;
+  // The original module's hash: the rewrite is a pure function of it, named by its version.
   key_hash.update(wasm_sha);
-  key_hash.update("|glue-abi=" + std::to_string(kGlueAbiVersion) + "|samepage=" SAMEPAGE_VERSION);
+  key_hash.update("|glue-abi=" + std::to_string(kGlueAbiVersion) + "|rewriter=1|samepage=" SAMEPAGE_VERSION);
   key_hash.update("|" + tool_identity(wasm2c) + "|" + tool_identity(cc) + "|" + rt_include);
   for (const std::string& f : cflags) key_hash.update("|" + f);
   const std::string key = key_hash.finish_hex().substr(0, 32);
 
   BuiltArtifact built;
   const fs::path cache_dir = resolve_cache_dir(options);
-  const fs::path cached = cache_dir / (key + ".so");
-  std::error_code ec;
-  fs::create_directories(cache_dir, ec);
-  if (ec) return err(where, "cannot create cache directory " + cache_dir.string() + ": " + ec.message());
-  struct stat cache_st {};
-  if (stat(cache_dir.c_str(), &cache_st) != 0 || cache_st.st_uid != getuid() || (cache_st.st_mode & S_IWOTH))
-    return err(where, "cache directory " + cache_dir.string() + " is not owned by this user or is world-writable");
-  if (options.use_cache && fs::exists(cached, ec)) {
-    built.path = cached.string();
-    built.cache_hit = true;
-    return built;
+  const std::string entry = key + ".so";
+  const fs::path cached = cache_dir / entry;
+  auto dir = open_cache_dir(cache_dir.string());
+  if (!dir) return dir.status();
+  if (options.use_cache) {
+    bool missing = false;
+    auto file = open_trusted_file(dir->get(), entry, "cache entry " + cached.string(),
+                                  TrustedOwner::TrustedOwner_self, &missing);
+    if (file) {
+      built.path = cached.string();
+      built.file = std::move(file).value();
+      built.cache_hit = true;
+      return built;
+    }
+    if (!missing) return err(where, file.message() + " (remove it, or rebuild with --no-cache)");
   }
   std::string work_template = (cache_dir / "build-XXXXXX").string();
   if (mkdtemp(work_template.data()) == nullptr)
@@ -114,35 +115,32 @@ Result<BuiltArtifact> build_artifact(const std::vector<uint8_t>& wasm, const Mod
     ~Cleanup() { std::error_code e; fs::remove_all(dir, e); }
   } cleanup{work};
 
-  const fs::path wasm_path = work / "module.wasm";
-  if (Status s = write_file(wasm_path, std::string(wasm.begin(), wasm.end())); !s) return s;
   auto t0 = std::chrono::steady_clock::now();
-  const fs::path c_path = work / (std::string(kGuestModuleName) + ".c");
-  if (auto r = run_tool({wasm2c, "-n", kGuestModuleName, wasm_path.string(), "-o", c_path.string()}); !r)
-    return err(where, "wasm2c could not translate the module: " + r.message());
+  auto translated = translate_module(wasm, info, wasm_sha, work.string(), wasm2c, limits, deadline);
+  if (!translated) return translated.status();
   built.translate_ms = ms_since(t0);
-
-  std::ifstream header_in(work / (std::string(kGuestModuleName) + ".h"));
-  std::stringstream header;
-  header << header_in.rdbuf();
-  auto glue = write_glue(header.str(), info, wasm_sha);
-  if (!glue) return glue.status();
-  const fs::path glue_path = work / "samepage_glue.c";
-  if (Status s = write_file(glue_path, glue.value()); !s) return s;
 
   t0 = std::chrono::steady_clock::now();
   const fs::path so_tmp = work / "guest.so";
   std::vector<std::string> argv = {cc};
   argv.insert(argv.end(), cflags.begin(), cflags.end());
-  argv.insert(argv.end(), {"-I" + rt_include, "-I" + work.string(), c_path.string(), glue_path.string(),
+  argv.insert(argv.end(), {"-I" + rt_include, "-I" + work.string(), translated->c_path, translated->glue_path,
                            "-o", so_tmp.string()});
-  if (auto r = run_tool(argv); !r) return err(where, "compiling the translated module failed: " + r.message());
+  auto compiled = run_tool(argv, tool_limits(limits, deadline));
+  if (!compiled) return compiled.status();
+  if (!compiled->succeeded()) return tool_failure(where, "compiling the module", compiled.value(), limits);
   built.compile_ms = ms_since(t0);
 
+  // Whatever the umask: the loader refuses group- or world-writable entries.
+  if (chmod(so_tmp.c_str(), 0755) != 0) return err(where, "cannot chmod " + so_tmp.string());
   // Rename is atomic within the cache directory: a concurrent run sees either nothing or the whole file.
+  std::error_code ec;
   fs::rename(so_tmp, cached, ec);
   if (ec) return err(where, "cannot store " + cached.string() + ": " + ec.message());
+  auto file = open_trusted_file(dir->get(), entry, "cache entry " + cached.string(), TrustedOwner::TrustedOwner_self);
+  if (!file) return file.status();
   built.path = cached.string();
+  built.file = std::move(file).value();
   return built;
 }
 

@@ -5,20 +5,23 @@
 #include <string>
 #include <vector>
 
+#include "engine/artifact_file.h"
 #include "samepage/engine.h"
 #include "samepage/module_info.h"
 
 namespace samepage {
 
 struct BuiltArtifact {
-  std::string path;       // the shared object
+  std::string path;       // the shared object, for messages and --timing
+  OwnedFd file;           // the shared object, opened and checked (artifact_file.h): load this
   bool cache_hit = false;
   double translate_ms = 0;
   double compile_ms = 0;
 };
 
-// Builds (or finds in the cache) the shared object for a parsed, runnable module.
-// When out_path is set the artifact is also copied there (samepage compile).
+// Builds (or finds in the cache) the shared object for a parsed, runnable
+// module within options.limits. A cache entry that is a symlink, another
+// user's, or writable by others is refused, never loaded.
 Result<BuiltArtifact> build_artifact(const std::vector<uint8_t>& wasm, const ModuleInfo& info,
                                      const EngineOptions& options);
 

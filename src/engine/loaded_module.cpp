@@ -1,10 +1,11 @@
 #include "engine/loaded_module.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
-#include <filesystem>
 #include <mutex>
 #include <map>
+#include <vector>
 
 #include <wasm-rt.h>
 
@@ -16,13 +17,28 @@ namespace {
 
 struct RawGlueFunc {
   const char* name;
+  size_t name_bytes;
   const char* signature;
   void (*fn)(void);
 };
 
-// How many LoadedModules hold each dlopen handle.
-std::mutex g_open_mutex;
-std::map<void*, int> g_open_counts;
+// Each dlopen handle: how many LoadedModules hold it, and every descriptor
+// whose /proc/self/fd name it was opened under. glibc finds an object by
+// name before it compares inodes, so a name must not be reused while the
+// object is loaded: the descriptors stay open until the last holder is gone.
+struct OpenObject {
+  int n_holders = 0;
+  std::vector<int> fds;
+};
+std::mutex g_open_mutex;  // held across every open and close: dlopen names and counts move together
+std::map<void*, OpenObject> g_open;
+
+// After a dlclose: if someone still holds the object, `fd`'s name is now
+// one of its names and must live as long as it; otherwise close it.
+void retire_fd(void* handle, OwnedFd fd) {
+  auto it = g_open.find(handle);
+  if (it != g_open.end()) it->second.fds.push_back(fd.release());
+}
 
 template <typename Fn>
 Fn lookup(void* handle, const char* symbol) {
@@ -31,39 +47,38 @@ Fn lookup(void* handle, const char* symbol) {
 
 }  // namespace
 
-Result<std::shared_ptr<LoadedModule>> LoadedModule::open(const std::string& path) {
+Result<std::shared_ptr<LoadedModule>> LoadedModule::open(OwnedFd fd, const std::string& path) {
   const char* where = "engine::load";
+  std::lock_guard<std::mutex> lock(g_open_mutex);
   // Lazy first: read the embedded import list without resolving any import.
-  // An absolute path: dlopen would search the library path for a bare name.
-  const std::string file = std::filesystem::absolute(path).string();
+  const std::string file = fd_path(fd.get());
   void* probe = dlopen(file.c_str(), RTLD_LAZY | RTLD_LOCAL);
-  if (probe == nullptr) return err(where, std::string("cannot open artifact: ") + dlerror());
+  if (probe == nullptr) return err(where, std::string("cannot open artifact ") + path + ": " + dlerror());
+  // Every early return below closes the probe first, then retires the name.
+  auto fail = [&](Status s) -> Result<std::shared_ptr<LoadedModule>> {
+    dlclose(probe);
+    retire_fd(probe, std::move(fd));
+    return s;
+  };
   auto abi = lookup<unsigned (*)()>(probe, "samepage_glue_abi");
   auto imports_text = lookup<const char* (*)()>(probe, "samepage_glue_imports");
-  if (abi == nullptr || imports_text == nullptr) {
-    dlclose(probe);
-    return err(where, path + " is not a samepage artifact (no glue symbols)");
-  }
-  if (abi() != kGlueAbiVersion) {
-    dlclose(probe);
-    return err(where, path + " was built for glue ABI " + std::to_string(abi()) + ", this samepage uses " +
-                          std::to_string(kGlueAbiVersion) + ": recompile it");
-  }
+  if (abi == nullptr || imports_text == nullptr) return fail(err(where, path + " is not a samepage artifact (no glue symbols)"));
+  if (abi() != kGlueAbiVersion)
+    return fail(err(where, path + " was built for glue ABI " + std::to_string(abi()) + ", this samepage uses " +
+                               std::to_string(kGlueAbiVersion) + ": recompile it"));
   auto imports = decode_import_list(imports_text());
-  if (!imports) {
-    dlclose(probe);
-    return imports.status();
-  }
-  if (Status s = check_imports(imports.value()); !s) {
-    dlclose(probe);
-    return s;
-  }
+  if (!imports) return fail(imports.status());
+  if (Status s = check_imports(imports.value()); !s) return fail(s);
   // Imports are known good: bind everything now, so nothing resolves mid-run.
   // The lazy probe must be closed first, or dlopen hands back the same,
   // still lazily bound object.
   dlclose(probe);
   void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) return err(where, std::string("cannot bind artifact: ") + dlerror());
+  if (handle == nullptr) {
+    const std::string why = dlerror();
+    retire_fd(probe, std::move(fd));
+    return err(where, "cannot bind artifact " + path + ": " + why);
+  }
 
   std::shared_ptr<LoadedModule> module(new LoadedModule());
   module->handle_ = handle;
@@ -74,31 +89,40 @@ Result<std::shared_ptr<LoadedModule>> LoadedModule::open(const std::string& path
   auto sha = lookup<const char* (*)()>(handle, "samepage_glue_wasm_sha256");
   module->instantiate = lookup<void (*)(void*, void*)>(handle, "samepage_glue_instantiate");
   module->free_instance = lookup<void (*)(void*)>(handle, "samepage_glue_free");
-  if (!instance_size || !init_module || !exports || !sha || !module->instantiate || !module->free_instance)
+  if (!instance_size || !init_module || !exports || !sha || !module->instantiate || !module->free_instance) {
+    module->handle_ = nullptr;
+    dlclose(handle);
+    retire_fd(handle, std::move(fd));
     return err(where, path + " lacks part of the glue ABI");
+  }
   module->instance_bytes_ = instance_size();
   module->wasm_sha256_ = sha();
   size_t n_exports = 0;
   const RawGlueFunc* raw = exports(&n_exports);
   for (size_t i = 0; i < n_exports; ++i)
-    module->exports_.push_back(GlueExport{raw[i].name, raw[i].signature, raw[i].fn});
+    module->exports_.push_back(GlueExport{std::string(raw[i].name, raw[i].name_bytes), raw[i].signature, raw[i].fn});
 
   static std::once_flag rt_once;
   std::call_once(rt_once, [] { wasm_rt_init(); });
   // Once per loaded object: reopening the same file returns the same handle,
   // whose module state instances on other threads may be using.
-  std::lock_guard<std::mutex> lock(g_open_mutex);
-  if (g_open_counts[handle]++ == 0) init_module();  // registers function types; runs no guest code
+  OpenObject& object = g_open[handle];
+  object.fds.push_back(fd.release());
+  if (object.n_holders++ == 0) init_module();  // registers function types; runs no guest code
   return module;
 }
 
 LoadedModule::~LoadedModule() {
   if (handle_ == nullptr) return;
   std::lock_guard<std::mutex> lock(g_open_mutex);
-  // Counted only once fully opened; at zero the object unloads and the next open initialises anew.
-  auto it = g_open_counts.find(handle_);
-  if (it != g_open_counts.end() && --it->second == 0) g_open_counts.erase(it);
+  // Counted only once fully opened; at zero the object unloads, its names
+  // die with it, and the next open initialises anew.
   dlclose(handle_);
+  auto it = g_open.find(handle_);
+  if (it != g_open.end() && --it->second.n_holders == 0) {
+    for (int fd : it->second.fds) close(fd);
+    g_open.erase(it);
+  }
 }
 
 const GlueExport* LoadedModule::find_export(const std::string& name) const {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/artifact_file.h"
 #include "samepage/module_info.h"
 #include "samepage/status.h"
 
@@ -19,9 +20,11 @@ struct GlueExport {
 
 class LoadedModule {
  public:
-  // Opens an artifact: checks the glue ABI and the module's imports before
-  // binding any symbol, so an unknown import is a message, not a dlopen error.
-  static Result<std::shared_ptr<LoadedModule>> open(const std::string& path);
+  // Opens the artifact held by `file` (already checked: see artifact_file.h)
+  // through /proc/self/fd, never by path. Checks the glue ABI and the
+  // module's imports before binding any symbol, so an unknown import is a
+  // message, not a dlopen error. `shown` names the artifact in messages.
+  static Result<std::shared_ptr<LoadedModule>> open(OwnedFd file, const std::string& shown);
   ~LoadedModule();
 
   size_t instance_bytes() const { return instance_bytes_; }

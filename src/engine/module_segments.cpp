@@ -158,6 +158,7 @@ Status parse_data_section(WasmReader& r, ModuleState& state) {
                                     std::to_string(r.remaining()) + " bytes left in the section");
     }
     SP_TRY(r.skip(n_bytes));
+    state.info.data_bytes += n_bytes;
   }
   return Status::ok();
 }
