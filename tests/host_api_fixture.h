@@ -10,32 +10,9 @@
 #include <vector>
 
 #include "api/host_api.h"
+#include "api/host_api_entries.h"
 #include "runtime/guest_context.h"
 #include "samepage/linear_memory.h"
-
-extern "C" {
-uint32_t Z_samepageZ_tensor_view(samepage::GuestContext*, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t);
-uint32_t Z_samepageZ_tensor_alloc(samepage::GuestContext*, uint32_t, uint32_t, uint32_t, uint32_t);
-uint32_t Z_samepageZ_tensor_free(samepage::GuestContext*, uint32_t);
-uint32_t Z_samepageZ_sync(samepage::GuestContext*, uint32_t);
-uint32_t Z_samepageZ_matmul(samepage::GuestContext*, uint32_t, uint32_t, uint32_t);
-uint32_t Z_samepageZ_rmsnorm(samepage::GuestContext*, uint32_t, uint32_t, uint32_t, float);
-uint32_t Z_samepageZ_rope(samepage::GuestContext*, uint32_t, uint32_t, uint32_t, float, float, uint32_t);
-uint32_t Z_samepageZ_attention(samepage::GuestContext*, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t);
-uint32_t Z_samepageZ_silu_mul(samepage::GuestContext*, uint32_t, uint32_t, uint32_t);
-uint32_t Z_samepageZ_add(samepage::GuestContext*, uint32_t, uint32_t, uint32_t);
-uint32_t Z_samepageZ_scale(samepage::GuestContext*, uint32_t, uint32_t, float);
-uint32_t Z_samepageZ_embedding(samepage::GuestContext*, uint32_t, uint32_t, uint32_t);
-uint32_t Z_samepageZ_softmax(samepage::GuestContext*, uint32_t, uint32_t);
-uint32_t Z_samepageZ_argmax(samepage::GuestContext*, uint32_t, uint32_t);
-uint32_t Z_samepageZ_copy(samepage::GuestContext*, uint32_t, uint32_t);
-uint32_t Z_samepageZ_record_begin(samepage::GuestContext*);
-uint32_t Z_samepageZ_record_end(samepage::GuestContext*);
-uint32_t Z_samepageZ_replay(samepage::GuestContext*, uint32_t, uint32_t, uint32_t);
-uint32_t Z_samepageZ_tensor_info(samepage::GuestContext*, uint32_t, uint32_t);
-uint32_t Z_samepageZ_stats(samepage::GuestContext*, uint32_t);
-uint32_t Z_samepageZ_last_error(samepage::GuestContext*, uint32_t, uint32_t);
-}
 
 namespace samepage::test {
 

@@ -166,7 +166,7 @@ TEST_P(HostApiOps, EmbeddingAndCopyConvert) {
       EXPECT_EQ(g.at<float>(o)[r * dim + c], table[g.at<int32_t>(tok_at)[r] * dim + c]);
   // A token outside the vocabulary is an error, not a read past the table.
   g.at<int32_t>(tok_at)[1] = 10;
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_embedding(g.ctx(), tout, tt, ttok)), ApiStatus_backend);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_embedding(g.ctx(), tout, tt, ttok)), SP_ERR_BACKEND);
   EXPECT_NE(g.last_error().find("vocabulary"), std::string::npos) << g.last_error();
 
   // f32 → bf16 → f32 loses at most bf16's 8 bits of mantissa.
@@ -225,7 +225,7 @@ TEST(HostApi, RecordedSequenceReplaysWithParameters) {
   const int32_t ta = g.view(0, {1, n_heads, dim}, n_heads * dim * 4, &a);
   const int32_t tb = g.view(0, {1, n_heads, dim}, n_heads * dim * 4, &b);
   ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
-  ASSERT_EQ(Z_samepageZ_rope(g.ctx(), ta, tq, static_cast<uint32_t>(kParamBase - 0), 10000.0f, 1.0f, 1), 0u)
+  ASSERT_EQ(Z_samepageZ_rope(g.ctx(), ta, tq, static_cast<uint32_t>(SP_PARAM_BASE - 0), 10000.0f, 1.0f, 1), 0u)
       << g.last_error();
   const int32_t seq = static_cast<int32_t>(Z_samepageZ_record_end(g.ctx()));
   ASSERT_GT(seq, 0);
@@ -237,11 +237,11 @@ TEST(HostApi, RecordedSequenceReplaysWithParameters) {
     EXPECT_EQ(std::memcmp(g.base() + a, g.base() + b, n_heads * dim * 4), 0) << "pos " << pos;
   }
   // Missing parameters and unknown sequences are errors.
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_replay(g.ctx(), seq, params_at, 0)), ApiStatus_arg);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_replay(g.ctx(), seq + 1, params_at, 1)), ApiStatus_handle);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_replay(g.ctx(), seq, params_at, 0)), SP_ERR_ARG);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_replay(g.ctx(), seq + 1, params_at, 1)), SP_ERR_HANDLE);
   // A freed operand makes the replay fail cleanly.
   ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), tq), 0u);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_replay(g.ctx(), seq, params_at, 1)), ApiStatus_handle);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_replay(g.ctx(), seq, params_at, 1)), SP_ERR_HANDLE);
 }
 
 TEST(HostApi, ValidationNamesTheProblem) {
@@ -250,20 +250,20 @@ TEST(HostApi, ValidationNamesTheProblem) {
   const int32_t ta = g.random_f32({4, 32}, rng);
   const int32_t tb = g.random_f32({4, 31}, rng);
   const int32_t tw = g.random_f32({8, 32}, rng);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_add(g.ctx(), ta, ta, tb)), ApiStatus_shape);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_add(g.ctx(), ta, ta, tb)), SP_ERR_SHAPE);
   EXPECT_NE(g.last_error().find("add"), std::string::npos);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_matmul(g.ctx(), ta, ta, tw)), ApiStatus_shape);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_matmul(g.ctx(), ta, ta, 9999)), ApiStatus_handle);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_matmul(g.ctx(), ta, ta, tw)), SP_ERR_SHAPE);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_matmul(g.ctx(), ta, ta, 9999)), SP_ERR_HANDLE);
   // A view past the end of memory, and a shape pointer past it.
   const uint32_t shape_at = g.alloc(8);
   g.at<uint32_t>(shape_at)[0] = 1024;
   EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), static_cast<uint32_t>(g.size_bytes()) - 100, 0, 1,
                                                         shape_at, 0)),
-            ApiStatus_range);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), 0, 0, 1, 0xfffffffeu, 0)), ApiStatus_range);
+            SP_ERR_RANGE);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), 0, 0, 1, 0xfffffffeu, 0)), SP_ERR_RANGE);
   // Quant rows must be whole blocks.
   g.at<uint32_t>(shape_at)[0] = 33;
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), 65536, 3, 1, shape_at, 0)), ApiStatus_shape);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), 65536, 3, 1, shape_at, 0)), SP_ERR_SHAPE);
   // The message reaches guest memory, NUL-terminated and truncated to the buffer.
   const uint32_t buf = g.alloc(8);
   const int32_t n = static_cast<int32_t>(Z_samepageZ_last_error(g.ctx(), buf, 8));
@@ -286,7 +286,7 @@ TEST(HostApi, MisalignedViewsAreRefused) {
   for (const auto& c : cases) {
     for (uint32_t off = 1; off < c.alignment; ++off) {
       EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), data_at + off, c.dtype, 2, shape_at, 0)),
-                ApiStatus_arg)
+                SP_ERR_ARG)
           << c.dtype << " at +" << off;
       EXPECT_NE(g.last_error().find("aligned"), std::string::npos) << g.last_error();
     }
@@ -329,7 +329,7 @@ TEST(HostApi, MatmulWithEveryWeightDtype) {
     const uint32_t m = 2, n = 9, k = 64;
     float* x;
     const int32_t tx = g.random_f32({m, k}, rng, &x);
-    const uint64_t row_bytes = tensor_bytes(static_cast<TensorDType>(dtype), 1, std::vector<int64_t>{k}.data());
+    const uint64_t row_bytes = tensor_bytes(static_cast<DType>(dtype), 1, std::vector<int64_t>{k}.data());
     uint32_t w_at = 0;
     const int32_t tw = g.view(dtype, {n, k}, row_bytes * n, &w_at);
     ASSERT_GT(tw, 0) << dtype << ": " << g.last_error();
@@ -339,7 +339,7 @@ TEST(HostApi, MatmulWithEveryWeightDtype) {
     if (dtype <= 2) {
       ASSERT_EQ(Z_samepageZ_copy(g.ctx(), tw, twf), 0u) << g.last_error();
     } else {
-      ASSERT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), tw, twf)), ApiStatus_dtype);  // f32 → quant is not a copy
+      ASSERT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), tw, twf)), SP_ERR_DTYPE);  // f32 → quant is not a copy
       for (uint32_t r = 0; r < n; ++r)
         ASSERT_TRUE(cpu_quantize_row_for_test(dtype, wf + r * k, g.base() + w_at + r * row_bytes, k));
     }
@@ -383,7 +383,7 @@ TEST(HostApi, HostNeverWritesReadOnlyGuestPages) {
   const uint32_t shape_at = g.alloc(8);
   g.at<uint32_t>(shape_at)[0] = 4;
   g.at<uint32_t>(shape_at)[1] = 4096;
-  const int32_t tconst = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), at, 0, 2, shape_at, kFlagConst));
+  const int32_t tconst = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), at, 0, 2, shape_at, SP_CONST));
   ASSERT_GT(tconst, 0) << g.last_error();
   EXPECT_FALSE(g.memory().is_writable(at, 4));
   const int32_t talias = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), at, 0, 2, shape_at, 0));
@@ -391,11 +391,11 @@ TEST(HostApi, HostNeverWritesReadOnlyGuestPages) {
   std::mt19937 rng(9);
   const int32_t tx = g.random_f32({4, 4096}, rng);
   // Writing through the alias would fault on the protected pages: refused instead.
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_scale(g.ctx(), talias, tx, 2.0f)), ApiStatus_arg);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_scale(g.ctx(), talias, tx, 2.0f)), SP_ERR_ARG);
   EXPECT_NE(g.last_error().find("read-only"), std::string::npos) << g.last_error();
   // So are the API's own stores into those pages.
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_tensor_info(g.ctx(), tx, at)), ApiStatus_range);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_stats(g.ctx(), at + 64)), ApiStatus_range);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_tensor_info(g.ctx(), tx, at)), SP_ERR_RANGE);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_stats(g.ctx(), at + 64)), SP_ERR_RANGE);
   // Freeing the const view makes the pages writable again.
   ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), tconst), 0u);
   EXPECT_TRUE(g.memory().is_writable(at, 4));
@@ -412,7 +412,7 @@ TEST(HostApi, PartialOverlapIsRefusedButInPlaceIsAllowed) {
   *g.at<uint32_t>(shape_at) = 64;
   const int32_t shifted = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), a_at + 16, 0, 1, shape_at, 0));
   ASSERT_GT(shifted, 0);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_add(g.ctx(), shifted, ta, ta)), ApiStatus_arg);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_add(g.ctx(), shifted, ta, ta)), SP_ERR_ARG);
   EXPECT_EQ(Z_samepageZ_add(g.ctx(), ta, ta, ta), 0u) << g.last_error();  // exactly in place: fine
   // A matmul may not write its own input.
   const uint32_t sq_at = g.alloc(8);
@@ -420,7 +420,7 @@ TEST(HostApi, PartialOverlapIsRefusedButInPlaceIsAllowed) {
   g.at<uint32_t>(sq_at)[1] = 8;
   const int32_t tsq = static_cast<int32_t>(Z_samepageZ_tensor_alloc(g.ctx(), 0, 2, sq_at, 0));
   ASSERT_GT(tsq, 0);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_matmul(g.ctx(), tsq, tsq, tsq)), ApiStatus_arg);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_matmul(g.ctx(), tsq, tsq, tsq)), SP_ERR_ARG);
 }
 
 TEST(HostApi, AttentionContextIsBounded) {
@@ -438,7 +438,7 @@ TEST(HostApi, AttentionContextIsBounded) {
   const int32_t tq = g.random_f32({1, 1, 2}, rng);
   uint32_t o = 0;
   const int32_t tout = g.view(0, {1, 1, 2}, 8, &o);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_attention(g.ctx(), tout, tq, tk, tk, 1u << 20)), ApiStatus_shape);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_attention(g.ctx(), tout, tq, tk, tk, 1u << 20)), SP_ERR_SHAPE);
 }
 
 }  // namespace

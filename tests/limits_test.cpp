@@ -60,7 +60,7 @@ TEST(GuestLimits, ConstViewsPastTheRangeLimitAreRefusedAndOthersStillInstantiate
   uint32_t n_ok = 0, n_refused = 0;
   std::string refusal;
   for (uint32_t i = 0; i < kViews; ++i) {
-    const int32_t h = page_view(g, shape_at, first + 2 * 4096 * i, 1, kFlagConst);
+    const int32_t h = page_view(g, shape_at, first + 2 * 4096 * i, 1, SP_CONST);
     if (h > 0) {
       ++n_ok;
       EXPECT_FALSE(g.memory().is_writable(first + 2 * 4096 * i, 4));
@@ -86,8 +86,8 @@ TEST(GuestLimits, ManyConstViewsOfOneBlobShareOneRange) {
   const uint32_t blob = 4 * 65536;
   std::vector<int32_t> handles;
   // 20,000 views of one 8-page blob and of each of its pages: all one range.
-  for (int i = 0; i < 10'000; ++i) handles.push_back(page_view(g, shape_at, blob, 8, kFlagConst));
-  for (int i = 0; i < 10'000; ++i) handles.push_back(page_view(g, shape_at, blob + 4096 * (i % 8), 1, kFlagConst));
+  for (int i = 0; i < 10'000; ++i) handles.push_back(page_view(g, shape_at, blob, 8, SP_CONST));
+  for (int i = 0; i < 10'000; ++i) handles.push_back(page_view(g, shape_at, blob + 4096 * (i % 8), 1, SP_CONST));
   for (int32_t h : handles) ASSERT_GT(h, 0) << g.last_error();
   EXPECT_EQ(g.memory().protected_runs(), 1u);
   const uint32_t info_at = g.alloc(48);
@@ -108,7 +108,7 @@ TEST(GuestLimits, ConstTensorIsNeverAnOutput) {
   g.at<uint32_t>(shape_at)[0] = 4;
   c_at = g.alloc(16);
   for (int i = 0; i < 4; ++i) g.at<float>(c_at)[i] = 42.0f;
-  const int32_t tc = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), c_at, 0, 1, shape_at, kFlagConst));
+  const int32_t tc = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), c_at, 0, 1, shape_at, SP_CONST));
   ASSERT_GT(tc, 0) << g.last_error();
   EXPECT_TRUE(g.memory().is_writable(c_at, 16));  // not whole pages: not protected
   const uint32_t info_at = g.alloc(48);
@@ -118,20 +118,20 @@ TEST(GuestLimits, ConstTensorIsNeverAnOutput) {
   const int32_t alias = static_cast<int32_t>(Z_samepageZ_tensor_view(g.ctx(), c_at, 0, 1, shape_at, 0));
   ASSERT_GT(alias, 0);
   const uint32_t c = static_cast<uint32_t>(tc), x = static_cast<uint32_t>(tx);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), c, x)), ApiStatus_arg);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), c, x)), SP_ERR_ARG);
   EXPECT_NE(g.last_error().find("const"), std::string::npos) << g.last_error();
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_scale(g.ctx(), c, x, 2.0f)), ApiStatus_arg);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_add(g.ctx(), c, x, x)), ApiStatus_arg);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_softmax(g.ctx(), c, x)), ApiStatus_arg);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_scale(g.ctx(), c, x, 2.0f)), SP_ERR_ARG);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_add(g.ctx(), c, x, x)), SP_ERR_ARG);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_softmax(g.ctx(), c, x)), SP_ERR_ARG);
   // Not through a plain view of the same bytes either, nor argmax's results.
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), static_cast<uint32_t>(alias), x)), ApiStatus_arg);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_argmax(g.ctx(), x, c_at)), ApiStatus_arg);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), static_cast<uint32_t>(alias), x)), SP_ERR_ARG);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_argmax(g.ctx(), x, c_at)), SP_ERR_ARG);
   // Nor by replay: refused when recorded.
   ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), c, x)), ApiStatus_arg);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), c, x)), SP_ERR_ARG);
   ASSERT_GT(static_cast<int32_t>(Z_samepageZ_record_end(g.ctx())), 0);
   EXPECT_EQ(Z_samepageZ_sync(g.ctx(), c), 0u);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_stats(g.ctx(), c_at)), ApiStatus_arg);
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_stats(g.ctx(), c_at)), SP_ERR_ARG);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(g.at<float>(c_at)[i], 42.0f);
   // Once the const view is gone, the bytes are the guest's to compute into again.
   ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), c), 0u);
@@ -155,7 +155,7 @@ std::vector<int32_t> views_until_refused(FakeGuest& g, uint32_t first, uint32_t 
   const uint32_t shape_at = g.alloc(16);
   std::vector<int32_t> handles;
   for (uint32_t i = 0; i < max_views; ++i) {
-    const int32_t h = page_view(g, shape_at, first + 2 * 4096 * i, 1, kFlagConst);
+    const int32_t h = page_view(g, shape_at, first + 2 * 4096 * i, 1, SP_CONST);
     if (h > 0) {
       handles.push_back(h);
       continue;
@@ -366,7 +366,7 @@ TEST(GuestLimits, StatsFailLoudlyWhenTheHostHasNoDescriptorLeft) {
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &none), 0);
   const int32_t rc = static_cast<int32_t>(Z_samepageZ_stats(g.ctx(), out));
   ::setrlimit(RLIMIT_NOFILE, &saved);
-  EXPECT_EQ(rc, ApiStatus_backend);  // not success with zeros
+  EXPECT_EQ(rc, SP_ERR_BACKEND);  // not success with zeros
   EXPECT_NE(g.last_error().find("/proc/self/status"), std::string::npos) << g.last_error();
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "samepage/dtype.h"
 #include "samepage/status.h"
 
 namespace samepage {
@@ -30,21 +31,10 @@ struct BackendCaps {
   std::vector<std::string> notes;     // one line each: what was probed and why it matters
 };
 
-// Element types, numbered as the guest ABI (guest-sdk/include/samepage.h).
-enum TensorDType : int32_t {
-  TensorDType_f32 = 0,
-  TensorDType_f16 = 1,
-  TensorDType_bf16 = 2,
-  TensorDType_q8_0 = 3,
-  TensorDType_q4_0 = 4,
-  TensorDType_q4_1 = 5,
-  TensorDType_i32 = 6,
-};
-
 // A validated operand: host pointer, dtype and shape (outermost first).
 struct TensorArg {
   void* data = nullptr;
-  TensorDType dtype = TensorDType_f32;
+  DType dtype = DType_f32;
   int n_dims = 0;
   int64_t shape[4] = {1, 1, 1, 1};
   uint64_t n_bytes = 0;

@@ -46,62 +46,62 @@ int32_t HostApi::fail(int32_t code, std::string message) {
 }
 
 int32_t HostApi::read_shape(int32_t n_dims, uint32_t shape_ptr, int64_t shape[4]) {
-  if (n_dims < 1 || n_dims > 4) return fail(ApiStatus_arg, "n_dims must be 1 to 4, got " + std::to_string(n_dims));
+  if (n_dims < 1 || n_dims > 4) return fail(SP_ERR_ARG, "n_dims must be 1 to 4, got " + std::to_string(n_dims));
   GuestMemory mem = context_->guest_memory();
   for (int i = 0; i < n_dims; ++i) {
     uint32_t dim = 0;
-    if (!mem.load(uint64_t{shape_ptr} + 4u * i, &dim)) return fail(ApiStatus_range, "shape pointer is outside guest memory");
-    if (dim == 0) return fail(ApiStatus_shape, "dimension " + std::to_string(i) + " is 0");
+    if (!mem.load(uint64_t{shape_ptr} + 4u * i, &dim)) return fail(SP_ERR_RANGE, "shape pointer is outside guest memory");
+    if (dim == 0) return fail(SP_ERR_SHAPE, "dimension " + std::to_string(i) + " is 0");
     shape[i] = dim;
   }
-  return ApiStatus_ok;
+  return SP_OK;
 }
 
 int32_t HostApi::describe_tensor(const char* what, int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags,
                                  Tensor* t) {
   const std::string where(what);
-  if (!dtype_known(dtype)) return fail(ApiStatus_dtype, where + ": unknown dtype " + std::to_string(dtype));
-  if (flags < 0 || flags > (kFlagConst | kFlagDevice))
-    return fail(ApiStatus_arg, where + ": unknown flags " + std::to_string(flags));
-  t->dtype = static_cast<TensorDType>(dtype);
+  if (!dtype_valid(dtype)) return fail(SP_ERR_DTYPE, where + ": unknown dtype " + std::to_string(dtype));
+  if (flags < 0 || flags > (SP_CONST | SP_DEVICE))
+    return fail(SP_ERR_ARG, where + ": unknown flags " + std::to_string(flags));
+  t->dtype = static_cast<DType>(dtype);
   t->n_dims = n_dims;
   t->flags = flags;
-  if (int32_t rc = read_shape(n_dims, shape_ptr, t->shape); rc != ApiStatus_ok) return rc;
+  if (int32_t rc = read_shape(n_dims, shape_ptr, t->shape); rc != SP_OK) return rc;
   t->n_bytes = tensor_bytes(t->dtype, n_dims, t->shape);
   if (t->n_bytes == 0)
-    return fail(ApiStatus_shape, where + ": shape does not fit " + dtype_label(t->dtype) +
+    return fail(SP_ERR_SHAPE, where + ": shape does not fit " + dtype_name(t->dtype) +
                                      " (rows of quant types must be multiples of 32)");
-  return ApiStatus_ok;
+  return SP_OK;
 }
 
 int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags) {
-  if (memory_ == nullptr) return fail(ApiStatus_state, "tensor_view: this guest has no memory");
+  if (memory_ == nullptr) return fail(SP_ERR_STATE, "tensor_view: this guest has no memory");
   Tensor t;
-  if (int32_t rc = describe_tensor("tensor_view", dtype, n_dims, shape_ptr, flags, &t); rc != ApiStatus_ok) return rc;
+  if (int32_t rc = describe_tensor("tensor_view", dtype, n_dims, shape_ptr, flags, &t); rc != SP_OK) return rc;
   if (context_->guest_memory().range(ptr, t.n_bytes) == nullptr)
-    return fail(ApiStatus_range, "tensor_view: [" + std::to_string(ptr) + ", +" + std::to_string(t.n_bytes) +
+    return fail(SP_ERR_RANGE, "tensor_view: [" + std::to_string(ptr) + ", +" + std::to_string(t.n_bytes) +
                                      ") is outside guest memory of " + std::to_string(memory_->size_bytes()) + " bytes");
   // Guest memory's base is 64 KiB aligned, so the offset's alignment is the address's.
   if (const uint32_t align = dtype_alignment(t.dtype); ptr % align != 0)
-    return fail(ApiStatus_arg, "tensor_view: " + std::string(dtype_label(t.dtype)) + " data at " + std::to_string(ptr) +
+    return fail(SP_ERR_ARG, "tensor_view: " + std::string(dtype_name(t.dtype)) + " data at " + std::to_string(ptr) +
                                    " is not " + std::to_string(align) + "-byte aligned");
   t.is_view = true;
   t.guest_offset = ptr;
   t.charge = BytesCharge(account_.get(), 0);  // copy-mode staging is added to it
-  if (flags & kFlagConst) {
+  if (flags & SP_CONST) {
     // Whole pages are write-protected (a guest write traps); a view that is
     // not stays writable to the guest and says so in sp_tensor_info.
     auto p = memory_->protect(t.guest_offset, t.n_bytes, account_->limits().const_ranges);
-    if (!p) return fail(ApiStatus_no_memory, "tensor_view: const view refused: " + p.message());
+    if (!p) return fail(SP_ERR_NO_MEMORY, "tensor_view: const view refused: " + p.message());
     t.write_protected = p.value() == LinearMemory::Protection::Protection_protected;
   }
   const bool write_protected = t.write_protected;
-  const bool unprotected_const = (flags & kFlagConst) && !write_protected;
+  const bool unprotected_const = (flags & SP_CONST) && !write_protected;
   const uint64_t offset = t.guest_offset, n_bytes = t.n_bytes;
   const int32_t handle = tensors_.add(std::move(t));
   if (handle == 0) {
     if (write_protected) (void)memory_->unprotect(offset, n_bytes, account_->limits().const_ranges);
-    return fail(ApiStatus_no_memory, "tensor_view: too many tensors");
+    return fail(SP_ERR_NO_MEMORY, "tensor_view: too many tensors");
   }
   n_unprotected_const_ += unprotected_const;
   return handle;
@@ -109,33 +109,33 @@ int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32
 
 int32_t HostApi::tensor_alloc(int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags) {
   Tensor t;
-  if (int32_t rc = describe_tensor("tensor_alloc", dtype, n_dims, shape_ptr, flags, &t); rc != ApiStatus_ok) return rc;
+  if (int32_t rc = describe_tensor("tensor_alloc", dtype, n_dims, shape_ptr, flags, &t); rc != SP_OK) return rc;
   t.charge = BytesCharge(account_.get(), t.n_bytes);
-  if (!t.charge.ok()) return fail(ApiStatus_no_memory, account_->bytes_refusal("tensor_alloc", t.n_bytes));
+  if (!t.charge.ok()) return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("tensor_alloc", t.n_bytes));
   t.storage = allocate_zeroed(t.n_bytes);
-  if (!t.storage) return fail(ApiStatus_no_memory, "tensor_alloc: out of memory");
+  if (!t.storage) return fail(SP_ERR_NO_MEMORY, "tensor_alloc: out of memory");
   const int32_t handle = tensors_.add(std::move(t));
-  if (handle == 0) return fail(ApiStatus_no_memory, "tensor_alloc: too many tensors");
+  if (handle == 0) return fail(SP_ERR_NO_MEMORY, "tensor_alloc: too many tensors");
   return handle;
 }
 
 int32_t HostApi::tensor_free(int32_t handle) {
   Tensor* t = tensors_.find(handle);
-  if (t == nullptr) return fail(ApiStatus_handle, "tensor_free: " + std::to_string(handle) + " is not a live tensor");
+  if (t == nullptr) return fail(SP_ERR_HANDLE, "tensor_free: " + std::to_string(handle) + " is not a live tensor");
   Status reopened = Status::ok();
   if (t->write_protected) reopened = memory_->unprotect(t->guest_offset, t->n_bytes, account_->limits().const_ranges);
-  if (t->is_view && (t->flags & kFlagConst) && !t->write_protected) --n_unprotected_const_;
+  if (t->is_view && (t->flags & SP_CONST) && !t->write_protected) --n_unprotected_const_;
   if (t->staging) staged_bytes_ -= t->n_bytes;
   tensors_.remove(handle);  // releases its charge
   // The handle is gone either way; pages the kernel would not reopen stay read-only.
-  if (!reopened) return fail(ApiStatus_no_memory, "tensor_free: freed, but its pages stay read-only: " + reopened.message());
-  return ApiStatus_ok;
+  if (!reopened) return fail(SP_ERR_NO_MEMORY, "tensor_free: freed, but its pages stay read-only: " + reopened.message());
+  return SP_OK;
 }
 
 int32_t HostApi::sync(int32_t handle) {
-  if (tensors_.find(handle) == nullptr) return fail(ApiStatus_handle, "sync: not a live tensor");
-  if (Status s = backend_->sync(); !s) return fail(ApiStatus_backend, s.message());
-  return ApiStatus_ok;
+  if (tensors_.find(handle) == nullptr) return fail(SP_ERR_HANDLE, "sync: not a live tensor");
+  if (Status s = backend_->sync(); !s) return fail(SP_ERR_BACKEND, s.message());
+  return SP_OK;
 }
 
 void* HostApi::host_address(Tensor& t) {
@@ -147,7 +147,7 @@ bool HostApi::overlaps_unprotected_const(uint64_t offset, uint64_t n_bytes) {
   if (n_unprotected_const_ == 0) return false;
   bool found = false;
   tensors_.for_each([&](const Tensor& c) {
-    found = found || (c.is_view && (c.flags & kFlagConst) && !c.write_protected && c.guest_offset < offset + n_bytes &&
+    found = found || (c.is_view && (c.flags & SP_CONST) && !c.write_protected && c.guest_offset < offset + n_bytes &&
                       offset < c.guest_offset + c.n_bytes);
   });
   return found;
@@ -157,52 +157,52 @@ int32_t HostApi::check_not_const(const char* what, uint64_t offset, uint64_t n_b
   // The host never writes read-only guest pages (const views, file mappings):
   // refusing here keeps kernel threads from faulting on them.
   if (!memory_->is_writable(offset, n_bytes))
-    return fail(ApiStatus_arg, std::string(what) + ": the output lies in read-only guest memory");
+    return fail(SP_ERR_ARG, std::string(what) + ": the output lies in read-only guest memory");
   // Const views that are not whole pages are not protected: the host still
   // never writes their bytes.
   if (overlaps_unprotected_const(offset, n_bytes))
-    return fail(ApiStatus_arg, std::string(what) + ": the output overlaps a const tensor (SP_CONST)");
-  return ApiStatus_ok;
+    return fail(SP_ERR_ARG, std::string(what) + ": the output overlaps a const tensor (SP_CONST)");
+  return SP_OK;
 }
 
 int32_t HostApi::submit(const OpRequest& request) {
   if (recording_) {
     if (recorded_.size() + n_recorded_ops_ >= kMaxRecordedOps)
-      return fail(ApiStatus_no_memory, "record: more than " + std::to_string(kMaxRecordedOps) + " recorded ops");
+      return fail(SP_ERR_NO_MEMORY, "record: more than " + std::to_string(kMaxRecordedOps) + " recorded ops");
     // Check handles and shapes now (parameters as 0), so mistakes show where they are made.
     OpRequest probe = request;
-    for (int32_t& v : probe.i) if (v <= kParamBase) v = 0;
+    for (int32_t& v : probe.i) if (v <= SP_PARAM_BASE) v = 0;
     Tensor* t[4] = {};
     for (int k = 0; k < request.n_handles; ++k)
       if ((t[k] = tensors_.find(request.handles[k])) == nullptr)
-        return fail(ApiStatus_handle, std::string(op_name(request.op)) + ": operand " + std::to_string(k) + " is not a live tensor");
+        return fail(SP_ERR_HANDLE, std::string(op_name(request.op)) + ": operand " + std::to_string(k) + " is not a live tensor");
     std::string message;
-    if (int32_t rc = validate_op(probe, t, &message); rc != ApiStatus_ok) return fail(rc, message);
+    if (int32_t rc = validate_op(probe, t, &message); rc != SP_OK) return fail(rc, message);
     if (!recorded_charge_.add(sizeof(OpRequest)))
-      return fail(ApiStatus_no_memory, account_->bytes_refusal("record", sizeof(OpRequest)));
+      return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("record", sizeof(OpRequest)));
     recorded_.push_back(request);
-    return ApiStatus_ok;
+    return SP_OK;
   }
   return run(request, {});
 }
 
 int32_t HostApi::run(OpRequest req, const std::vector<int32_t>& params) {
   for (int32_t& v : req.i) {
-    if (v > kParamBase) continue;
-    const int64_t slot = int64_t{kParamBase} - v;
+    if (v > SP_PARAM_BASE) continue;
+    const int64_t slot = int64_t{SP_PARAM_BASE} - v;
     if (slot >= static_cast<int64_t>(params.size()))
-      return fail(ApiStatus_arg, std::string(op_name(req.op)) + ": parameter " + std::to_string(slot) + " was not given");
+      return fail(SP_ERR_ARG, std::string(op_name(req.op)) + ": parameter " + std::to_string(slot) + " was not given");
     v = params[static_cast<size_t>(slot)];
   }
   Tensor* t[4] = {};
   for (int k = 0; k < req.n_handles; ++k)
     if ((t[k] = tensors_.find(req.handles[k])) == nullptr)
-      return fail(ApiStatus_handle, std::string(op_name(req.op)) + ": operand " + std::to_string(k) + " (" +
+      return fail(SP_ERR_HANDLE, std::string(op_name(req.op)) + ": operand " + std::to_string(k) + " (" +
                                         std::to_string(req.handles[k]) + ") is not a live tensor");
   std::string message;
-  if (int32_t rc = validate_op(req, t, &message); rc != ApiStatus_ok) return fail(rc, message);
+  if (int32_t rc = validate_op(req, t, &message); rc != SP_OK) return fail(rc, message);
   if (req.op != OpCode_argmax && t[0]->is_view)
-    if (int32_t rc = check_not_const(op_name(req.op), t[0]->guest_offset, t[0]->n_bytes); rc != ApiStatus_ok) return rc;
+    if (int32_t rc = check_not_const(op_name(req.op), t[0]->guest_offset, t[0]->n_bytes); rc != SP_OK) return rc;
 
   OpArgs args;
   args.op = req.op;
@@ -217,9 +217,9 @@ int32_t HostApi::run(OpRequest req, const std::vector<int32_t>& params) {
     if (copy && tensor.is_view) {
       if (!tensor.staging) {
         if (!tensor.charge.add(tensor.n_bytes))
-          return fail(ApiStatus_no_memory, account_->bytes_refusal("copy mode: staging", tensor.n_bytes));
+          return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("copy mode: staging", tensor.n_bytes));
         tensor.staging = allocate_zeroed(tensor.n_bytes);
-        if (!tensor.staging) return fail(ApiStatus_no_memory, "copy mode: cannot allocate staging");
+        if (!tensor.staging) return fail(SP_ERR_NO_MEMORY, "copy mode: cannot allocate staging");
         staged_bytes_ += tensor.n_bytes;
       }
       std::memcpy(tensor.staging.get(), data, tensor.n_bytes);  // copy in
@@ -238,33 +238,33 @@ int32_t HostApi::run(OpRequest req, const std::vector<int32_t>& params) {
   if (req.op == OpCode_argmax) {
     const uint64_t n_rows = static_cast<uint64_t>(args.t[1].n_rows());
     if (context_->guest_memory().writable_range(req.index_out, n_rows * 4) == nullptr)
-      return fail(ApiStatus_range, "argmax: the result array is outside writable guest memory");
-    if (int32_t rc = check_not_const("argmax", req.index_out, n_rows * 4); rc != ApiStatus_ok) return rc;
+      return fail(SP_ERR_RANGE, "argmax: the result array is outside writable guest memory");
+    if (int32_t rc = check_not_const("argmax", req.index_out, n_rows * 4); rc != SP_OK) return rc;
     scratch = BytesCharge(account_.get(), n_rows * 4);
-    if (!scratch.ok()) return fail(ApiStatus_no_memory, account_->bytes_refusal("argmax: results", n_rows * 4));
+    if (!scratch.ok()) return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("argmax: results", n_rows * 4));
     indices.resize(n_rows);
     args.index_out = indices.data();
   }
-  if (Status s = backend_->execute(args); !s) return fail(ApiStatus_backend, s.message());
+  if (Status s = backend_->execute(args); !s) return fail(SP_ERR_BACKEND, s.message());
   if (req.op == OpCode_argmax) {
     std::memcpy(context_->guest_memory().writable_range(req.index_out, indices.size() * 4), indices.data(),
                 indices.size() * 4);
   } else if (copy && t[0]->is_view) {
     std::memcpy(memory_->base() + t[0]->guest_offset, t[0]->staging.get(), t[0]->n_bytes);  // copy out
   }
-  return ApiStatus_ok;
+  return SP_OK;
 }
 
 int32_t HostApi::record_begin() {
-  if (recording_) return fail(ApiStatus_state, "record_begin: already recording");
-  if (sequences_.size() >= kMaxSequences) return fail(ApiStatus_no_memory, "record_begin: too many sequences");
+  if (recording_) return fail(SP_ERR_STATE, "record_begin: already recording");
+  if (sequences_.size() >= kMaxSequences) return fail(SP_ERR_NO_MEMORY, "record_begin: too many sequences");
   recording_ = true;
   recorded_.clear();
-  return ApiStatus_ok;
+  return SP_OK;
 }
 
 int32_t HostApi::record_end() {
-  if (!recording_) return fail(ApiStatus_state, "record_end: not recording");
+  if (!recording_) return fail(SP_ERR_STATE, "record_end: not recording");
   recording_ = false;
   n_recorded_ops_ += recorded_.size();
   sequences_.push_back(std::move(recorded_));
@@ -273,36 +273,30 @@ int32_t HostApi::record_end() {
 }
 
 int32_t HostApi::replay(int32_t sequence, uint32_t params_ptr, int32_t n_params) {
-  if (recording_) return fail(ApiStatus_state, "replay: cannot replay while recording");
+  if (recording_) return fail(SP_ERR_STATE, "replay: cannot replay while recording");
   if (sequence <= 0 || static_cast<size_t>(sequence) > sequences_.size())
-    return fail(ApiStatus_handle, "replay: " + std::to_string(sequence) + " is not a recorded sequence");
-  if (n_params < 0 || n_params > 1024) return fail(ApiStatus_arg, "replay: n_params must be 0 to 1024");
+    return fail(SP_ERR_HANDLE, "replay: " + std::to_string(sequence) + " is not a recorded sequence");
+  if (n_params < 0 || n_params > 1024) return fail(SP_ERR_ARG, "replay: n_params must be 0 to 1024");
   std::vector<int32_t> params(static_cast<size_t>(n_params));
   if (n_params > 0) {
     const uint8_t* p = context_->guest_memory().range(params_ptr, params.size() * 4);
-    if (p == nullptr) return fail(ApiStatus_range, "replay: params are outside guest memory");
+    if (p == nullptr) return fail(SP_ERR_RANGE, "replay: params are outside guest memory");
     std::memcpy(params.data(), p, params.size() * 4);
   }
   const std::vector<OpRequest>& ops = sequences_[static_cast<size_t>(sequence - 1)];
   for (size_t k = 0; k < ops.size(); ++k) {
-    if (int32_t rc = run(ops[k], params); rc != ApiStatus_ok) {
+    if (int32_t rc = run(ops[k], params); rc != SP_OK) {
       last_error_ = "replay: op " + std::to_string(k) + ": " + last_error_;
       return rc;
     }
   }
-  return ApiStatus_ok;
+  return SP_OK;
 }
 
 int32_t HostApi::tensor_info(int32_t handle, uint32_t out_ptr) {
   Tensor* t = tensors_.find(handle);
-  if (t == nullptr) return fail(ApiStatus_handle, "tensor_info: not a live tensor");
-  struct {
-    int32_t dtype, n_dims, flags, is_view;
-    uint32_t shape[4];
-    uint64_t n_bytes;
-    int32_t zero_copy, write_protected;
-  } info{};
-  static_assert(sizeof(info) == 48, "matches sp_tensor_info");
+  if (t == nullptr) return fail(SP_ERR_HANDLE, "tensor_info: not a live tensor");
+  sp_tensor_info info{};
   info.dtype = t->dtype;
   info.n_dims = t->n_dims;
   info.flags = t->flags;
@@ -312,31 +306,32 @@ int32_t HostApi::tensor_info(int32_t handle, uint32_t out_ptr) {
   info.zero_copy = t->is_view && t->last_backend_address == memory_->base() + t->guest_offset;
   info.write_protected = t->write_protected;
   if (overlaps_unprotected_const(out_ptr, sizeof(info)))
-    return fail(ApiStatus_arg, "tensor_info: the output overlaps a const tensor (SP_CONST)");
-  if (!context_->guest_memory().store(out_ptr, info)) return fail(ApiStatus_range, "tensor_info: output outside guest memory");
-  return ApiStatus_ok;
+    return fail(SP_ERR_ARG, "tensor_info: the output overlaps a const tensor (SP_CONST)");
+  if (!context_->guest_memory().store(out_ptr, info)) return fail(SP_ERR_RANGE, "tensor_info: output outside guest memory");
+  return SP_OK;
 }
 
 int32_t HostApi::stats(uint32_t out_ptr) {
   const ProcessMemory pm = read_process_memory();
   // Zeros would read as success: a host that cannot read /proc says so.
-  if (!pm.read) return fail(ApiStatus_backend, "stats: " + pm.error);
-  struct {
-    uint64_t rss_bytes, rss_anon_bytes, rss_file_bytes, memory_bytes, staged_bytes;
-    int32_t copy_mode, reserved;
-  } s{pm.rss_bytes, pm.rss_anon_bytes, pm.rss_file_bytes, memory_ ? memory_->size_bytes() : 0, staged_bytes_,
-      mode_ == MemoryMode::MemoryMode_copy, 0};
-  static_assert(sizeof(s) == 48, "matches sp_stats");
+  if (!pm.read) return fail(SP_ERR_BACKEND, "stats: " + pm.error);
+  sp_stats s{};
+  s.rss_bytes = pm.rss_bytes;
+  s.rss_anon_bytes = pm.rss_anon_bytes;
+  s.rss_file_bytes = pm.rss_file_bytes;
+  s.memory_bytes = memory_ ? memory_->size_bytes() : 0;
+  s.staged_bytes = staged_bytes_;
+  s.copy_mode = mode_ == MemoryMode::MemoryMode_copy;
   if (overlaps_unprotected_const(out_ptr, sizeof(s)))
-    return fail(ApiStatus_arg, "stats: the output overlaps a const tensor (SP_CONST)");
-  if (!context_->guest_memory().store(out_ptr, s)) return fail(ApiStatus_range, "stats: output outside guest memory");
-  return ApiStatus_ok;
+    return fail(SP_ERR_ARG, "stats: the output overlaps a const tensor (SP_CONST)");
+  if (!context_->guest_memory().store(out_ptr, s)) return fail(SP_ERR_RANGE, "stats: output outside guest memory");
+  return SP_OK;
 }
 
 int32_t HostApi::last_error(uint32_t buf_ptr, int32_t buf_len) {
   if (buf_len <= 0) return static_cast<int32_t>(last_error_.size());
   uint8_t* p = context_->guest_memory().writable_range(buf_ptr, static_cast<uint64_t>(buf_len));
-  if (p == nullptr) return ApiStatus_range;
+  if (p == nullptr) return SP_ERR_RANGE;
   const size_t n = std::min(last_error_.size(), static_cast<size_t>(buf_len - 1));
   std::memcpy(p, last_error_.data(), n);
   p[n] = 0;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/tensor_table.h"
+#include "samepage_abi.h"
 #include "samepage/backend.h"
 
 namespace samepage {
@@ -27,23 +28,6 @@ struct OpRequest {
   int32_t i[2] = {0, 0};   // may hold SP_PARAM(k) while recording
   uint32_t index_out = 0;  // argmax: guest address of the results
 };
-
-// Guest ABI constants (guest-sdk/include/samepage.h).
-enum ApiStatus : int32_t {
-  ApiStatus_ok = 0,
-  ApiStatus_arg = -1,
-  ApiStatus_range = -2,
-  ApiStatus_handle = -3,
-  ApiStatus_shape = -4,
-  ApiStatus_dtype = -5,
-  ApiStatus_unsupported = -6,
-  ApiStatus_no_memory = -7,
-  ApiStatus_backend = -8,
-  ApiStatus_state = -9,
-};
-constexpr int32_t kFlagConst = 1;
-constexpr int32_t kFlagDevice = 2;
-constexpr int32_t kParamBase = -0x40000000;  // SP_PARAM(i) = kParamBase - i
 
 class HostApi {
  public:
@@ -68,7 +52,7 @@ class HostApi {
   int32_t record_end();
   int32_t replay(int32_t sequence, uint32_t params_ptr, int32_t n_params);
 
-  // Host imports answer ApiStatus_state until the guest's memory exists.
+  // Host imports answer SP_ERR_STATE until the guest's memory exists.
   bool attached() const { return context_ != nullptr; }
   Backend& backend() { return *backend_; }
   GuestAccount& account() { return *account_; }
@@ -104,7 +88,7 @@ class HostApi {
 };
 
 // Checks an op's operands (dtypes, shapes, ranks, overlap) and scalars.
-// Returns ApiStatus_ok or an error code with *message set.
+// Returns SP_OK or an error code with *message set.
 int32_t validate_op(const OpRequest& request, Tensor* const tensors[4], std::string* message);
 
 }  // namespace samepage

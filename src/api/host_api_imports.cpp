@@ -3,12 +3,13 @@
 // exception may unwind into generated C code.
 #include <new>
 
+#include <type_traits>
+
 #include "api/host_api.h"
+#include "api/host_api_entries.h"
 #include "runtime/guest_context.h"
 #include "runtime/host_import.h"
 
-using samepage::ApiStatus_no_memory;
-using samepage::ApiStatus_state;
 using samepage::GuestContext;
 using samepage::HostApi;
 using samepage::OpCode;
@@ -19,13 +20,13 @@ namespace {
 template <typename Fn>
 uint32_t guarded(GuestContext* ctx, Fn fn) {
   // Not attached: called from a start function before the memory existed.
-  if (ctx == nullptr || ctx->api == nullptr || !ctx->api->attached()) return static_cast<uint32_t>(ApiStatus_state);
+  if (ctx == nullptr || ctx->api == nullptr || !ctx->api->attached()) return static_cast<uint32_t>(SP_ERR_STATE);
   try {
     return static_cast<uint32_t>(fn(*ctx->api));
   } catch (const std::bad_alloc&) {
-    return static_cast<uint32_t>(ApiStatus_no_memory);
+    return static_cast<uint32_t>(SP_ERR_NO_MEMORY);
   } catch (...) {
-    return static_cast<uint32_t>(samepage::ApiStatus_backend);
+    return static_cast<uint32_t>(SP_ERR_BACKEND);
   }
 }
 
@@ -123,32 +124,32 @@ uint32_t Z_samepageZ_last_error(GuestContext* ctx, uint32_t buf, uint32_t len) {
 
 namespace samepage {
 
+namespace {
+
+template <typename T>
+constexpr ValType wasm_val_type() {
+  static_assert(std::is_same_v<T, float> || std::is_pointer_v<T> || (std::is_integral_v<T> && sizeof(T) == 4),
+                "samepage imports take i32 values (int32_t, uint32_t, pointers) and f32 (float)");
+  return std::is_same_v<T, float> ? ValType::ValType_f32 : ValType::ValType_i32;
+}
+
+template <typename R, typename... Params>
+FuncType func_type_of(R (*)(Params...)) {
+  FuncType type;
+  (type.params.push_back(wasm_val_type<Params>()), ...);
+  type.results.push_back(wasm_val_type<R>());
+  return type;
+}
+
+}  // namespace
+
+// Derived from the ABI's list, so the import check, the guest's prototypes
+// and the entry points above cannot disagree.
 const std::vector<HostImport>& samepage_host_imports() {
-  using V = ValType;
-  const V i = V::ValType_i32, f = V::ValType_f32;
-  static const std::vector<HostImport> imports = {
-      {"samepage", "tensor_view", {{i, i, i, i, i}, {i}}},
-      {"samepage", "tensor_alloc", {{i, i, i, i}, {i}}},
-      {"samepage", "tensor_free", {{i}, {i}}},
-      {"samepage", "sync", {{i}, {i}}},
-      {"samepage", "matmul", {{i, i, i}, {i}}},
-      {"samepage", "rmsnorm", {{i, i, i, f}, {i}}},
-      {"samepage", "rope", {{i, i, i, f, f, i}, {i}}},
-      {"samepage", "attention", {{i, i, i, i, i}, {i}}},
-      {"samepage", "silu_mul", {{i, i, i}, {i}}},
-      {"samepage", "add", {{i, i, i}, {i}}},
-      {"samepage", "scale", {{i, i, f}, {i}}},
-      {"samepage", "embedding", {{i, i, i}, {i}}},
-      {"samepage", "softmax", {{i, i}, {i}}},
-      {"samepage", "argmax", {{i, i}, {i}}},
-      {"samepage", "copy", {{i, i}, {i}}},
-      {"samepage", "record_begin", {{}, {i}}},
-      {"samepage", "record_end", {{}, {i}}},
-      {"samepage", "replay", {{i, i, i}, {i}}},
-      {"samepage", "tensor_info", {{i, i}, {i}}},
-      {"samepage", "stats", {{i}, {i}}},
-      {"samepage", "last_error", {{i, i}, {i}}},
-  };
+#define SAMEPAGE_IMPORT_TYPE(ret, name, c_name, params) \
+  HostImport{"samepage", #name, func_type_of(static_cast<ret(*) params>(nullptr))},
+  static const std::vector<HostImport> imports = {SP_IMPORTS(SAMEPAGE_IMPORT_TYPE)};
+#undef SAMEPAGE_IMPORT_TYPE
   return imports;
 }
 

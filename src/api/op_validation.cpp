@@ -8,7 +8,7 @@ namespace samepage {
 namespace {
 
 std::string shape_text(const Tensor& t) {
-  std::string s = std::string(dtype_label(t.dtype)) + "[";
+  std::string s = std::string(dtype_name(t.dtype)) + "[";
   for (int i = 0; i < t.n_dims; ++i) s += (i ? ", " : "") + std::to_string(t.shape[i]);
   return s + "]";
 }
@@ -20,11 +20,6 @@ int64_t n_elements(const Tensor& t) {
 }
 int64_t row_length(const Tensor& t) { return t.shape[t.n_dims - 1]; }
 int64_t n_rows(const Tensor& t) { return n_elements(t) / row_length(t); }
-
-bool is_weight_dtype(TensorDType d) { return d != TensorDType_i32; }
-bool is_float_dtype(TensorDType d) {
-  return d == TensorDType_f32 || d == TensorDType_f16 || d == TensorDType_bf16;
-}
 
 // Limits that keep per-call host work and scratch bounded whatever the guest
 // asks for: kernels size temporaries by these (scores per position, rope tables).
@@ -41,26 +36,26 @@ struct Checker {
   const OpRequest& req;
   Tensor* const* t;
   std::string* message;
-  int32_t code = ApiStatus_ok;
+  int32_t code = SP_OK;
 
   bool fail(int32_t c, const std::string& m) {
-    if (code == ApiStatus_ok) {
+    if (code == SP_OK) {
       code = c;
       *message = std::string(op_name(req.op)) + ": " + m;
     }
     return false;
   }
-  bool dtype(int i, TensorDType want, const char* role) {
+  bool dtype(int i, DType want, const char* role) {
     if (t[i]->dtype == want) return true;
-    return fail(ApiStatus_dtype, std::string(role) + " must be " + dtype_label(want) + ", got " + shape_text(*t[i]));
+    return fail(SP_ERR_DTYPE, std::string(role) + " must be " + dtype_name(want) + ", got " + shape_text(*t[i]));
   }
   bool same_count(int a, int b) {
     if (n_elements(*t[a]) == n_elements(*t[b])) return true;
-    return fail(ApiStatus_shape, "element counts differ: " + shape_text(*t[a]) + " vs " + shape_text(*t[b]));
+    return fail(SP_ERR_SHAPE, "element counts differ: " + shape_text(*t[a]) + " vs " + shape_text(*t[b]));
   }
   bool no_overlap(int out, int in) {
     if (!overlaps(*t[out], *t[in])) return true;
-    return fail(ApiStatus_arg, "output " + shape_text(*t[out]) + " overlaps input " + shape_text(*t[in]));
+    return fail(SP_ERR_ARG, "output " + shape_text(*t[out]) + " overlaps input " + shape_text(*t[in]));
   }
   // Elementwise ops may work in place (out is exactly an input), but a
   // partial overlap would make the result depend on the order of writes.
@@ -68,11 +63,11 @@ struct Checker {
     const Tensor& a = *t[out];
     const Tensor& b = *t[in];
     if (&a == &b || !overlaps(a, b) || (a.guest_offset == b.guest_offset && a.n_bytes == b.n_bytes)) return true;
-    return fail(ApiStatus_arg, "output " + shape_text(a) + " partly overlaps input " + shape_text(b));
+    return fail(SP_ERR_ARG, "output " + shape_text(a) + " partly overlaps input " + shape_text(b));
   }
   bool rank(int i, int want, const char* role) {
     if (t[i]->n_dims == want) return true;
-    return fail(ApiStatus_shape, std::string(role) + " must have " + std::to_string(want) + " dims, got " +
+    return fail(SP_ERR_SHAPE, std::string(role) + " must have " + std::to_string(want) + " dims, got " +
                                      shape_text(*t[i]));
   }
 };
@@ -83,25 +78,25 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
   Checker c{req, tensors, message};
   Tensor* const* t = tensors;
   // The host never writes a const tensor, whatever its page protection.
-  if (req.op != OpCode_argmax && req.op != OpCode_count && (t[0]->flags & kFlagConst)) {
-    c.fail(ApiStatus_arg, "the output " + shape_text(*t[0]) + " is a const tensor (SP_CONST): the host never writes it");
+  if (req.op != OpCode_argmax && req.op != OpCode_count && (t[0]->flags & SP_CONST)) {
+    c.fail(SP_ERR_ARG, "the output " + shape_text(*t[0]) + " is a const tensor (SP_CONST): the host never writes it");
     return c.code;
   }
   switch (req.op) {
     case OpCode_matmul: {
       // out (m, n) f32 = x (m, k) f32 · w (n, k)ᵀ
-      if (!c.dtype(0, TensorDType_f32, "out") || !c.dtype(1, TensorDType_f32, "x")) break;
-      if (!is_weight_dtype(t[2]->dtype) || t[2]->n_dims != 2) {
-        c.fail(ApiStatus_dtype, "w must be a 2-d weight matrix (n, k), got " + shape_text(*t[2]));
+      if (!c.dtype(0, DType_f32, "out") || !c.dtype(1, DType_f32, "x")) break;
+      if (!dtype_is_weight(t[2]->dtype) || t[2]->n_dims != 2) {
+        c.fail(SP_ERR_DTYPE, "w must be a 2-d weight matrix (n, k), got " + shape_text(*t[2]));
         break;
       }
       if (row_length(*t[1]) != row_length(*t[2])) {
-        c.fail(ApiStatus_shape, "x rows have " + std::to_string(row_length(*t[1])) + " elements, w rows " +
+        c.fail(SP_ERR_SHAPE, "x rows have " + std::to_string(row_length(*t[1])) + " elements, w rows " +
                                     std::to_string(row_length(*t[2])));
         break;
       }
       if (row_length(*t[0]) != n_rows(*t[2]) || n_rows(*t[0]) != n_rows(*t[1])) {
-        c.fail(ApiStatus_shape, "out must be (" + std::to_string(n_rows(*t[1])) + ", " +
+        c.fail(SP_ERR_SHAPE, "out must be (" + std::to_string(n_rows(*t[1])) + ", " +
                                     std::to_string(n_rows(*t[2])) + "), got " + shape_text(*t[0]));
         break;
       }
@@ -109,96 +104,96 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
       break;
     }
     case OpCode_rmsnorm:
-      if (!c.dtype(0, TensorDType_f32, "out") || !c.dtype(1, TensorDType_f32, "x") ||
-          !c.dtype(2, TensorDType_f32, "w") || !c.same_count(0, 1))
+      if (!c.dtype(0, DType_f32, "out") || !c.dtype(1, DType_f32, "x") ||
+          !c.dtype(2, DType_f32, "w") || !c.same_count(0, 1))
         break;
       if (n_elements(*t[2]) != row_length(*t[1]))
-        c.fail(ApiStatus_shape, "w must have one element per x column: " + shape_text(*t[2]) + " vs " +
+        c.fail(SP_ERR_SHAPE, "w must have one element per x column: " + shape_text(*t[2]) + " vs " +
                                     shape_text(*t[1]));
       else if (!(req.f[0] >= 0.0f) || req.f[0] > 1.0f)
-        c.fail(ApiStatus_arg, "eps must be in [0, 1]");
+        c.fail(SP_ERR_ARG, "eps must be in [0, 1]");
       else c.alias_or_disjoint(0, 1) && c.no_overlap(0, 2);
       break;
     case OpCode_rope:
       // x (tokens, heads, head_dim); out the same shape, may be x itself.
-      if (!c.dtype(0, TensorDType_f32, "out") || !c.dtype(1, TensorDType_f32, "x") || !c.rank(1, 3, "x") ||
+      if (!c.dtype(0, DType_f32, "out") || !c.dtype(1, DType_f32, "x") || !c.rank(1, 3, "x") ||
           !c.same_count(0, 1))
         break;
       if (t[1]->shape[2] % 2 != 0 || t[1]->shape[2] > kMaxHeadDim)
-        c.fail(ApiStatus_shape, "head_dim must be even and at most " + std::to_string(kMaxHeadDim));
-      else if (req.i[0] < 0) c.fail(ApiStatus_arg, "position must be >= 0");
-      else if (req.i[1] != 0 && req.i[1] != 1) c.fail(ApiStatus_arg, "mode must be SP_ROPE_NORMAL or SP_ROPE_NEOX");
-      else if (!(req.f[0] > 0.0f) || !(req.f[1] > 0.0f)) c.fail(ApiStatus_arg, "freq_base and freq_scale must be > 0");
+        c.fail(SP_ERR_SHAPE, "head_dim must be even and at most " + std::to_string(kMaxHeadDim));
+      else if (req.i[0] < 0) c.fail(SP_ERR_ARG, "position must be >= 0");
+      else if (req.i[1] != 0 && req.i[1] != 1) c.fail(SP_ERR_ARG, "mode must be SP_ROPE_NORMAL or SP_ROPE_NEOX");
+      else if (!(req.f[0] > 0.0f) || !(req.f[1] > 0.0f)) c.fail(SP_ERR_ARG, "freq_base and freq_scale must be > 0");
       else if (t[0] != t[1]) c.no_overlap(0, 1);
       break;
     case OpCode_attention: {
       // q (T, H, D) f32; k, v (C, KVH, D) f32/f16/bf16; out (T, H, D) f32
-      if (!c.dtype(0, TensorDType_f32, "out") || !c.dtype(1, TensorDType_f32, "q") || !c.rank(1, 3, "q") ||
+      if (!c.dtype(0, DType_f32, "out") || !c.dtype(1, DType_f32, "q") || !c.rank(1, 3, "q") ||
           !c.rank(2, 3, "k_cache") || !c.rank(3, 3, "v_cache") || !c.same_count(0, 1))
         break;
-      if (!is_float_dtype(t[2]->dtype) || t[2]->dtype != t[3]->dtype) {
-        c.fail(ApiStatus_dtype, "k and v caches must share one of f32/f16/bf16");
+      if (!dtype_is_float(t[2]->dtype) || t[2]->dtype != t[3]->dtype) {
+        c.fail(SP_ERR_DTYPE, "k and v caches must share one of f32/f16/bf16");
         break;
       }
       for (int d = 0; d < 3; ++d)
         if (t[2]->shape[d] != t[3]->shape[d]) {
-          c.fail(ApiStatus_shape, "k and v caches differ: " + shape_text(*t[2]) + " vs " + shape_text(*t[3]));
+          c.fail(SP_ERR_SHAPE, "k and v caches differ: " + shape_text(*t[2]) + " vs " + shape_text(*t[3]));
           break;
         }
-      if (c.code != ApiStatus_ok) break;
+      if (c.code != SP_OK) break;
       const int64_t n_tokens = t[1]->shape[0], n_heads = t[1]->shape[1], head_dim = t[1]->shape[2];
       const int64_t n_ctx = t[2]->shape[0], n_kv_heads = t[2]->shape[1];
-      if (t[2]->shape[2] != head_dim) c.fail(ApiStatus_shape, "cache head_dim differs from q's");
+      if (t[2]->shape[2] != head_dim) c.fail(SP_ERR_SHAPE, "cache head_dim differs from q's");
       else if (head_dim > kMaxHeadDim || n_ctx > kMaxContext)
-        c.fail(ApiStatus_shape, "head_dim above " + std::to_string(kMaxHeadDim) + " or context above " +
+        c.fail(SP_ERR_SHAPE, "head_dim above " + std::to_string(kMaxHeadDim) + " or context above " +
                                     std::to_string(kMaxContext) + " positions");
-      else if (n_heads % n_kv_heads != 0) c.fail(ApiStatus_shape, "q heads must be a multiple of kv heads");
+      else if (n_heads % n_kv_heads != 0) c.fail(SP_ERR_SHAPE, "q heads must be a multiple of kv heads");
       else if (req.i[0] < 0 || req.i[0] + n_tokens > n_ctx)
-        c.fail(ApiStatus_arg, "pos0 " + std::to_string(req.i[0]) + " + " + std::to_string(n_tokens) +
+        c.fail(SP_ERR_ARG, "pos0 " + std::to_string(req.i[0]) + " + " + std::to_string(n_tokens) +
                                   " tokens exceeds the cache's " + std::to_string(n_ctx) + " rows");
       else c.no_overlap(0, 1) && c.no_overlap(0, 2) && c.no_overlap(0, 3);
       break;
     }
     case OpCode_silu_mul:
     case OpCode_add:
-      if (c.dtype(0, TensorDType_f32, "out") && c.dtype(1, TensorDType_f32, "a") &&
-          c.dtype(2, TensorDType_f32, "b") && c.same_count(0, 1) && c.same_count(0, 2))
+      if (c.dtype(0, DType_f32, "out") && c.dtype(1, DType_f32, "a") &&
+          c.dtype(2, DType_f32, "b") && c.same_count(0, 1) && c.same_count(0, 2))
         c.alias_or_disjoint(0, 1) && c.alias_or_disjoint(0, 2);
       break;
     case OpCode_scale:
-      if (c.dtype(0, TensorDType_f32, "out") && c.dtype(1, TensorDType_f32, "x") && c.same_count(0, 1))
+      if (c.dtype(0, DType_f32, "out") && c.dtype(1, DType_f32, "x") && c.same_count(0, 1))
         c.alias_or_disjoint(0, 1);
       break;
     case OpCode_embedding:
       // out (T, dim) f32 = rows tokens (T) i32 of table (vocab, dim)
-      if (!c.dtype(0, TensorDType_f32, "out") || !c.dtype(2, TensorDType_i32, "tokens")) break;
-      if (!is_weight_dtype(t[1]->dtype) || t[1]->n_dims != 2) {
-        c.fail(ApiStatus_dtype, "table must be a 2-d weight matrix (vocab, dim), got " + shape_text(*t[1]));
+      if (!c.dtype(0, DType_f32, "out") || !c.dtype(2, DType_i32, "tokens")) break;
+      if (!dtype_is_weight(t[1]->dtype) || t[1]->n_dims != 2) {
+        c.fail(SP_ERR_DTYPE, "table must be a 2-d weight matrix (vocab, dim), got " + shape_text(*t[1]));
         break;
       }
       if (n_elements(*t[0]) != n_elements(*t[2]) * row_length(*t[1]))
-        c.fail(ApiStatus_shape, "out must hold " + std::to_string(n_elements(*t[2])) + " rows of " +
+        c.fail(SP_ERR_SHAPE, "out must hold " + std::to_string(n_elements(*t[2])) + " rows of " +
                                     std::to_string(row_length(*t[1])) + ", got " + shape_text(*t[0]));
       else c.no_overlap(0, 1) && c.no_overlap(0, 2);
       break;
     case OpCode_softmax:
-      if (c.dtype(0, TensorDType_f32, "out") && c.dtype(1, TensorDType_f32, "x") && c.same_count(0, 1)) {
-        if (row_length(*t[0]) != row_length(*t[1])) c.fail(ApiStatus_shape, "out and x rows differ");
+      if (c.dtype(0, DType_f32, "out") && c.dtype(1, DType_f32, "x") && c.same_count(0, 1)) {
+        if (row_length(*t[0]) != row_length(*t[1])) c.fail(SP_ERR_SHAPE, "out and x rows differ");
         else c.alias_or_disjoint(0, 1);
       }
       break;
     case OpCode_argmax:
-      c.dtype(1, TensorDType_f32, "x");
+      c.dtype(1, DType_f32, "x");
       break;
     case OpCode_copy:
       if (!c.same_count(0, 1)) break;
-      if (t[0]->dtype != t[1]->dtype && !(is_float_dtype(t[0]->dtype) && is_float_dtype(t[1]->dtype)))
-        c.fail(ApiStatus_dtype, std::string("cannot convert ") + dtype_label(t[1]->dtype) + " to " +
-                                    dtype_label(t[0]->dtype));
+      if (t[0]->dtype != t[1]->dtype && !(dtype_is_float(t[0]->dtype) && dtype_is_float(t[1]->dtype)))
+        c.fail(SP_ERR_DTYPE, std::string("cannot convert ") + dtype_name(t[1]->dtype) + " to " +
+                                    dtype_name(t[0]->dtype));
       else if (t[0] != t[1]) c.no_overlap(0, 1);
       break;
     case OpCode_count:
-      c.fail(ApiStatus_arg, "unknown op");
+      c.fail(SP_ERR_ARG, "unknown op");
       break;
   }
   return c.code;

@@ -27,45 +27,4 @@ bool TensorTable::remove(int32_t handle) {
   return true;
 }
 
-bool dtype_known(int32_t dtype) { return dtype >= TensorDType_f32 && dtype <= TensorDType_i32; }
-
-uint32_t dtype_alignment(TensorDType dtype) {
-  switch (dtype) {
-    case TensorDType_f32:
-    case TensorDType_i32: return 4;
-    case TensorDType_f16:
-    case TensorDType_bf16:
-    case TensorDType_q8_0:
-    case TensorDType_q4_0:
-    case TensorDType_q4_1: return 2;
-  }
-  return 1;
-}
-
-const char* dtype_label(TensorDType dtype) {
-  static const char* names[] = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "i32"};
-  return dtype_known(dtype) ? names[dtype] : "?";
-}
-
-uint64_t tensor_bytes(TensorDType dtype, int n_dims, const int64_t* shape) {
-  if (!dtype_known(dtype) || n_dims < 1 || n_dims > 4) return 0;
-  uint64_t n = 1;
-  for (int i = 0; i < n_dims; ++i) {
-    if (shape[i] <= 0 || shape[i] > (int64_t{1} << 32)) return 0;
-    if (n > (uint64_t{1} << 40) / static_cast<uint64_t>(shape[i])) return 0;  // caps at 1 TiB of elements
-    n *= static_cast<uint64_t>(shape[i]);
-  }
-  const uint64_t row = static_cast<uint64_t>(shape[n_dims - 1]);
-  switch (dtype) {
-    case TensorDType_f32:
-    case TensorDType_i32: return n * 4;
-    case TensorDType_f16:
-    case TensorDType_bf16: return n * 2;
-    case TensorDType_q8_0: return row % 32 ? 0 : n / 32 * 34;
-    case TensorDType_q4_0: return row % 32 ? 0 : n / 32 * 18;
-    case TensorDType_q4_1: return row % 32 ? 0 : n / 32 * 20;
-  }
-  return 0;
-}
-
 }  // namespace samepage

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "samepage/backend.h"
+#include "samepage/dtype.h"
 #include "samepage/guest_account.h"
 
 namespace samepage {
@@ -18,7 +19,7 @@ struct AlignedFree {
 using AlignedBytes = std::unique_ptr<uint8_t, AlignedFree>;
 
 struct Tensor {
-  TensorDType dtype = TensorDType_f32;
+  DType dtype = DType_f32;
   int n_dims = 0;
   int64_t shape[4] = {1, 1, 1, 1};  // outermost first
   uint64_t n_bytes = 0;
@@ -50,16 +51,5 @@ class TensorTable {
   std::vector<std::unique_ptr<Tensor>> slots_;  // handle h lives at slots_[h - 1]
   std::vector<int32_t> free_handles_;
 };
-
-// Shape and dtype arithmetic shared by validation and allocation.
-// Bytes of a tensor, or 0 when the dtype is unknown, a dim is 0, the row is
-// not a whole number of quant blocks, or the size overflows.
-uint64_t tensor_bytes(TensorDType dtype, int n_dims, const int64_t* shape);
-bool dtype_known(int32_t dtype);
-// The alignment a view's address needs, in bytes: the element for f32, f16,
-// bf16 and i32; 2 for the quant blocks, whose kernels read them as structs
-// led by an f16 scale. Kernels load whole elements, so less is undefined.
-uint32_t dtype_alignment(TensorDType dtype);
-const char* dtype_label(TensorDType dtype);
 
 }  // namespace samepage

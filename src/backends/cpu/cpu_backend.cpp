@@ -17,7 +17,6 @@
 namespace samepage {
 namespace {
 
-cpu::DType to_cpu(TensorDType t) { return static_cast<cpu::DType>(t); }
 
 // One backend (and so one CpuContext, whose scratch serves one caller at a
 // time) per guest instance; a guest makes one host call at a time.
@@ -44,7 +43,7 @@ class CpuBackend final : public Backend {
     auto f32 = [](const TensorArg& a) { return static_cast<float*>(a.data); };
     switch (op.op) {
       case OpCode_matmul:
-        return cpu::matmul(ctx_, to_cpu(t[2].dtype), t[2].data, f32(t[1]), f32(t[0]), t[1].n_rows(),
+        return cpu::matmul(ctx_, (t[2].dtype), t[2].data, f32(t[1]), f32(t[0]), t[1].n_rows(),
                            t[2].n_rows(), t[1].row_length());
       case OpCode_rmsnorm:
         cpu::rmsnorm(f32(t[1]), f32(t[2]), f32(t[0]), t[1].n_rows(), t[1].row_length(), op.f[0]);
@@ -66,7 +65,7 @@ class CpuBackend final : public Backend {
         s.n_ctx = t[2].shape[0];
         s.n_kv_heads = t[2].shape[1];
         s.pos0 = op.i[0];
-        return cpu::attention(ctx_, s, f32(t[1]), to_cpu(t[2].dtype), t[2].data, t[3].data, f32(t[0]));
+        return cpu::attention(ctx_, s, f32(t[1]), (t[2].dtype), t[2].data, t[3].data, f32(t[0]));
       }
       case OpCode_silu_mul:
         cpu::silu_mul(f32(t[1]), f32(t[2]), f32(t[0]), t[0].n_elements());
@@ -78,7 +77,7 @@ class CpuBackend final : public Backend {
         cpu::scale(f32(t[1]), op.f[0], f32(t[0]), t[0].n_elements());
         return Status::ok();
       case OpCode_embedding:
-        return cpu::embedding(to_cpu(t[1].dtype), t[1].data, t[1].n_rows(), t[1].row_length(),
+        return cpu::embedding((t[1].dtype), t[1].data, t[1].n_rows(), t[1].row_length(),
                               static_cast<const int32_t*>(t[2].data), t[2].n_elements(), f32(t[0]));
       case OpCode_softmax:
         cpu::softmax(ctx_, f32(t[1]), f32(t[0]), t[1].n_rows(), t[1].row_length());
@@ -90,7 +89,7 @@ class CpuBackend final : public Backend {
         return Status::ok();
       }
       case OpCode_copy:  // same dtype (quantized too) is a byte copy inside convert
-        return cpu::convert(to_cpu(t[1].dtype), t[1].data, to_cpu(t[0].dtype), t[0].data, t[0].n_elements());
+        return cpu::convert((t[1].dtype), t[1].data, (t[0].dtype), t[0].data, t[0].n_elements());
       case OpCode_count: break;
     }
     return err("cpu::execute", "unknown op");

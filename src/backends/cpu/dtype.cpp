@@ -11,22 +11,6 @@ namespace samepage::cpu {
 
 namespace {
 
-struct DTypeInfo {
-  const char* name;
-  int64_t block_size;
-  int64_t block_bytes;
-};
-
-constexpr DTypeInfo kDTypeInfo[DType_count] = {
-    {"f32", 1, 4},
-    {"f16", 1, 2},
-    {"bf16", 1, 2},
-    {"q8_0", kQuantBlock, sizeof(BlockQ8_0)},
-    {"q4_0", kQuantBlock, sizeof(BlockQ4_0)},
-    {"q4_1", kQuantBlock, sizeof(BlockQ4_1)},
-    {"i32", 1, 4},
-};
-
 uint32_t bits_of(float value) { return std::bit_cast<uint32_t>(value); }
 float float_of(uint32_t bits) { return std::bit_cast<float>(bits); }
 
@@ -91,30 +75,6 @@ void quantize_block_q4_1(const float* x, BlockQ4_1* block) {
 
 }  // namespace
 
-bool dtype_valid(DType dtype) { return dtype >= 0 && dtype < DType_count; }
-
-const char* dtype_name(DType dtype) { return dtype_valid(dtype) ? kDTypeInfo[dtype].name : "?"; }
-
-int64_t dtype_block_size(DType dtype) {
-  return dtype_valid(dtype) ? kDTypeInfo[dtype].block_size : 0;
-}
-
-int64_t dtype_block_bytes(DType dtype) {
-  return dtype_valid(dtype) ? kDTypeInfo[dtype].block_bytes : 0;
-}
-
-bool dtype_is_quantized(DType dtype) {
-  return dtype == DType_q8_0 || dtype == DType_q4_0 || dtype == DType_q4_1;
-}
-
-bool dtype_is_weight(DType dtype) { return dtype_valid(dtype) && dtype != DType_i32; }
-
-size_t row_bytes(DType dtype, int64_t n_elements) {
-  if (!dtype_valid(dtype) || n_elements < 0) return 0;
-  const int64_t block = kDTypeInfo[dtype].block_size;
-  if (n_elements % block != 0) return 0;
-  return size_t(n_elements / block) * size_t(kDTypeInfo[dtype].block_bytes);
-}
 
 uint16_t f32_to_f16(float value) {
   const uint32_t bits = bits_of(value);

@@ -11,23 +11,26 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "samepage/dtype.h"
 #include "samepage/status.h"
 
 namespace samepage::cpu {
 
-enum DType : int32_t {
-  DType_f32 = 0,
-  DType_f16,
-  DType_bf16,
-  DType_q8_0,
-  DType_q4_0,
-  DType_q4_1,
-  DType_i32,
-  DType_count,  // not a type: the number of types
-};
+// The element types and their facts are the shared table's (samepage/dtype.h);
+// the names stay usable as cpu:: ones for the kernels.
+using samepage::DType;
+using enum samepage::DType;
+using samepage::dtype_block_bytes;
+using samepage::dtype_block_size;
+using samepage::dtype_is_quantized;
+using samepage::dtype_is_weight;
+using samepage::dtype_name;
+using samepage::dtype_valid;
 
 // Elements per quant block, identical for the three GGUF types used here.
 inline constexpr int64_t kQuantBlock = 32;
+static_assert(kQuantBlock == dtype_block_size(DType_q8_0) && kQuantBlock == dtype_block_size(DType_q4_0) &&
+              kQuantBlock == dtype_block_size(DType_q4_1));
 
 // ggml block_q8_0: value = qs[i] * d.
 struct BlockQ8_0 {
@@ -46,20 +49,12 @@ struct BlockQ4_1 {
   uint16_t m;                   // f16 minimum
   uint8_t qs[kQuantBlock / 2];  // (16) nibbles
 };
-static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20,
-              "ggml block layouts are packed with 2-byte alignment");
+static_assert(sizeof(BlockQ8_0) == dtype_block_bytes(DType_q8_0) && sizeof(BlockQ4_0) == dtype_block_bytes(DType_q4_0) &&
+                  sizeof(BlockQ4_1) == dtype_block_bytes(DType_q4_1),
+              "ggml block layouts (packed with 2-byte alignment) match the dtype table");
 
-bool dtype_valid(DType dtype);
-const char* dtype_name(DType dtype);  // "f32", "q4_0", ...; "?" when invalid
-int64_t dtype_block_size(DType dtype);   // elements per block; 0 when invalid
-int64_t dtype_block_bytes(DType dtype);  // bytes per block; 0 when invalid
-bool dtype_is_quantized(DType dtype);    // q8_0, q4_0, q4_1
-// Types a matmul weight or an embedding table may have (all but i32).
-bool dtype_is_weight(DType dtype);
-
-// Bytes of a row of n_elements; 0 when the dtype is invalid, n_elements < 0,
-// or n_elements is not a multiple of the block size (a row cannot hold it).
-size_t row_bytes(DType dtype, int64_t n_elements);
+// Bytes of a row of n_elements; 0 when it is not a whole number of blocks.
+inline size_t row_bytes(DType dtype, int64_t n_elements) { return samepage::dtype_row_bytes(dtype, n_elements); }
 
 // IEEE binary16 and bfloat16. f32 → 16-bit rounds to nearest, ties to even;
 // overflow gives ±inf; NaN stays NaN (quiet, sign and top payload kept).
