@@ -33,8 +33,16 @@ class FakeGuest {
     context_.memory = &raw_;
     context_.linear = memory_.get();
     context_.api = api_.get();
+    // Guest fds for sp_map_file: what the test registers with add_file.
+    context_.readable_file = [this](uint32_t fd) -> Result<int> {
+      for (const auto& [guest_fd, host_fd] : files_)
+        if (guest_fd == fd) return host_fd;
+      return err("test::fd", "guest fd " + std::to_string(fd) + " is not open");
+    };
     api_->attach(&context_, memory_.get());
   }
+  // Makes host_fd (kept open by the caller) readable as guest fd guest_fd.
+  void add_file(uint32_t guest_fd, int host_fd) { files_.push_back({guest_fd, host_fd}); }
 
   GuestContext* ctx() { return &context_; }
   HostApi& api() { return *api_; }
@@ -85,6 +93,7 @@ class FakeGuest {
   std::unique_ptr<HostApi> api_;
   GuestContext context_;
   uint64_t next_ = 65536;
+  std::vector<std::pair<uint32_t, int>> files_;
 };
 
 }  // namespace samepage::test

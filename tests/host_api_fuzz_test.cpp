@@ -3,6 +3,8 @@
 // guest's memory (the reservation's guard pages fault, and the ASan build
 // checks host memory), and every failure comes with a message. Run under
 // AddressSanitizer by scripts/test.sh.
+#include <unistd.h>
+
 #include <cmath>
 
 #include "host_api_fixture.h"
@@ -51,7 +53,7 @@ class Fuzzer {
   void step() {
     GuestContext* ctx = g_.ctx();
     int32_t rc = 0;
-    switch (uniform(0, 20)) {
+    switch (uniform(0, 25)) {
       case 0: {
         const uint32_t n = pick({1, 2, 3, 4, 0, 5, 0xffffffffu});
         rc = static_cast<int32_t>(Z_samepageZ_tensor_view(ctx, offset(), dtype(), n, shape(n), pick({0, 1, 2, 3, 7})));
@@ -86,7 +88,7 @@ class Fuzzer {
       case 10: rc = static_cast<int32_t>(Z_samepageZ_scale(ctx, handle(), handle(), scalar())); break;
       case 11: rc = static_cast<int32_t>(Z_samepageZ_embedding(ctx, handle(), handle(), handle())); break;
       case 12: rc = static_cast<int32_t>(Z_samepageZ_softmax(ctx, handle(), handle())); break;
-      case 13: rc = static_cast<int32_t>(Z_samepageZ_argmax(ctx, handle(), offset())); break;
+      case 13: rc = static_cast<int32_t>(Z_samepageZ_argmax(ctx, handle(), handle())); break;
       case 14: rc = static_cast<int32_t>(Z_samepageZ_copy(ctx, handle(), handle())); break;
       case 15: rc = static_cast<int32_t>(Z_samepageZ_record_begin(ctx)); break;
       case 16: rc = static_cast<int32_t>(Z_samepageZ_record_end(ctx)); break;
@@ -99,6 +101,35 @@ class Fuzzer {
       case 20:
         rc = static_cast<int32_t>(Z_samepageZ_last_error(ctx, offset(), pick({0, 1, 16, 0xffffffffu, 1u << 20})));
         return;  // returns a length, not a status
+      case 21:
+        rc = static_cast<int32_t>(Z_samepageZ_set_rows(ctx, handle(), handle(),
+                                                       pick({0, 1, 3, 0xffffffffu, 0x7fffffffu, 0xc0000000u})));
+        break;
+      case 22: {
+        rc = static_cast<int32_t>(Z_samepageZ_sequence_free(ctx, pick({1, 2, 0, 0xffffffffu, uniform(0, 5)})));
+        break;
+      }
+      case 23:
+      case 24: {
+        // Page-aligned guest addresses mostly, over a file of 3 pages (fd 3), or bad fds.
+        const uint64_t file_offsets[6] = {0, 0, 4096, 1, ~0ull, 1ull << 40};
+        const uint32_t at = pick({65536u * uniform(1, 70), 4096u * uniform(0, 1100), offset()});
+        const uint32_t n = pick({1, 4096, 3 * 4096, 4 * 4096, 0, 0xffffffffu, uniform(1, 20000)});
+        rc = static_cast<int32_t>(Z_samepageZ_map_file(ctx, pick({3, 3, 0, 4, 0xffffffffu}),
+                                                       file_offsets[uniform(0, 5)], n, at));
+        if (rc == 0) mapped_.push_back({at, n});
+        break;
+      }
+      case 25: {
+        if (!mapped_.empty() && uniform(0, 3) != 0) {
+          const size_t k = uniform(0, uint32_t(mapped_.size() - 1));
+          rc = static_cast<int32_t>(Z_samepageZ_unmap_file(ctx, mapped_[k].first, mapped_[k].second));
+          if (rc == 0) mapped_.erase(mapped_.begin() + static_cast<long>(k));
+        } else {
+          rc = static_cast<int32_t>(Z_samepageZ_unmap_file(ctx, offset(), pick({0, 1, 4096, 0xffffffffu})));
+        }
+        break;
+      }
     }
     ++n_calls_;
     if (rc < 0) {
@@ -114,9 +145,17 @@ class Fuzzer {
   FakeGuest& g_;
   std::mt19937 rng_;
   std::vector<int32_t> live_;
+  std::vector<std::pair<uint32_t, uint32_t>> mapped_;  // (guest address, bytes)
 };
 
 TEST(HostApiFuzz, RandomCallsNeverEscapeTheGuest) {
+  // A file of 3 pages that sp_map_file may map (as guest fd 3).
+  char path[] = "/tmp/samepage_fuzz_XXXXXX";
+  const int file_fd = mkstemp(path);
+  ASSERT_GE(file_fd, 0);
+  unlink(path);
+  std::vector<uint8_t> bytes(3 * 4096, 0x5a);
+  ASSERT_EQ(write(file_fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
   for (MemoryMode mode : {MemoryMode::MemoryMode_shared, MemoryMode::MemoryMode_copy}) {
     for (uint32_t seed = 1; seed <= 4; ++seed) {
       FakeGuest g(mode, 64);
@@ -126,12 +165,14 @@ TEST(HostApiFuzz, RandomCallsNeverEscapeTheGuest) {
         const float v = std::uniform_real_distribution<float>(-2, 2)(fill);
         std::memcpy(g.base() + i, &v, 4);
       }
+      g.add_file(3, file_fd);
       Fuzzer fuzzer(g, seed);
       for (int i = 0; i < 4000 && !::testing::Test::HasFatalFailure(); ++i) fuzzer.step();
       EXPECT_GT(fuzzer.n_errors_, fuzzer.n_calls_ / 10) << "the fuzzer should mostly make bad calls";
       EXPECT_LT(fuzzer.n_errors_, fuzzer.n_calls_) << "and some good ones";
     }
   }
+  close(file_fd);
 }
 
 }  // namespace

@@ -125,7 +125,12 @@ TEST(GuestLimits, ConstTensorIsNeverAnOutput) {
   EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_softmax(g.ctx(), c, x)), SP_ERR_ARG);
   // Not through a plain view of the same bytes either, nor argmax's results.
   EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), static_cast<uint32_t>(alias), x)), SP_ERR_ARG);
-  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_argmax(g.ctx(), x, c_at)), SP_ERR_ARG);
+  const uint32_t i32_shape = g.alloc(4);
+  g.at<uint32_t>(i32_shape)[0] = 1;
+  const uint32_t idx_alias =
+      Z_samepageZ_tensor_view(g.ctx(), c_at, static_cast<uint32_t>(DType_i32), 1, i32_shape, 0);
+  ASSERT_GT(static_cast<int32_t>(idx_alias), 0) << g.last_error();
+  EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_argmax(g.ctx(), idx_alias, x)), SP_ERR_ARG);
   // Nor by replay: refused when recorded.
   ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
   EXPECT_EQ(static_cast<int32_t>(Z_samepageZ_copy(g.ctx(), c, x)), SP_ERR_ARG);

@@ -77,7 +77,11 @@ TEST(LinearMemory, ListenersHearAboutGrowth) {
   auto memory = LinearMemory::create(1, 10);
   ASSERT_TRUE(memory.is_ok());
   uint64_t seen_old = 0, seen_new = 0;
-  memory.value()->add_grow_listener([&](uint64_t o, uint64_t n) { seen_old = o; seen_new = n; });
+  memory.value()->add_event_listener([&](const MemoryEvent& e) {
+    if (e.kind != MemoryEventKind::MemoryEvent_grow) return;
+    seen_old = e.offset;
+    seen_new = e.offset + e.n_bytes;
+  });
   ASSERT_EQ(memory.value()->grow(2), 1u);
   EXPECT_EQ(seen_old, kWasmPageBytes);
   EXPECT_EQ(seen_new, 3 * kWasmPageBytes);

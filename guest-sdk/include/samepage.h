@@ -17,6 +17,18 @@ extern "C" {
 SP_IMPORTS(SP_DECLARE_IMPORT)
 #undef SP_DECLARE_IMPORT
 
+#if defined(__wasm__)
+/* n_bytes of fresh zeroed memory at a 64 KiB-aligned address (so host-page
+ * aligned, as sp_map_file needs), or NULL. It grows the memory itself, above
+ * anything malloc has taken; malloc never hands these pages out, and they are
+ * never given back. */
+static inline void* sp_alloc_pages(uint32_t n_bytes) {
+  const uint32_t n_pages = (uint32_t)(((uint64_t)n_bytes + 65535u) / 65536u);
+  const int32_t old_pages = (int32_t)__builtin_wasm_memory_grow(0, n_pages);
+  return old_pages < 0 ? (void*)0 : (void*)((uintptr_t)old_pages * 65536u);
+}
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -92,5 +92,119 @@ inline Status embedding(const Tensor& out, const Tensor& table, const Tensor& to
 }
 inline Status softmax(const Tensor& out, const Tensor& x) { return Status{sp_softmax(out.handle(), x.handle())}; }
 inline Status copy(const Tensor& dst, const Tensor& src) { return Status{sp_copy(dst.handle(), src.handle())}; }
+inline Status argmax(const Tensor& out, const Tensor& x) { return Status{sp_argmax(out.handle(), x.handle())}; }
+// row0 may be param(i) inside a recording.
+inline Status set_rows(const Tensor& dst, const Tensor& src, int32_t row0) {
+  return Status{sp_set_rows(dst.handle(), src.handle(), row0)};
+}
+
+// A scalar argument that names replay parameter i (SP_PARAM(i)).
+constexpr int32_t param(int32_t i) { return SP_PARAM(i); }
+
+// The values of a replay's parameters: params.set(0, pos); seq.replay(params).
+template <int N>
+struct Params {
+  static_assert(N > 0 && N <= SP_MAX_PARAMS, "1 to SP_MAX_PARAMS parameters");
+  int32_t values[N] = {};
+  Params& set(int i, int32_t value) {
+    if (i >= 0 && i < N) values[i] = value;
+    return *this;
+  }
+};
+
+// Owns a recorded sequence; frees it when it goes out of scope.
+//   sp::Sequence seq = sp::Sequence::record([&] { sp::rope(q, q, sp::param(0), ...); });
+class Sequence {
+ public:
+  Sequence() = default;
+  // Records the ops that fn issues; status() says whether recording worked
+  // (the first failed op's code, or record_end's).
+  template <typename Fn>
+  static Sequence record(Fn fn) {
+    Sequence s;
+    s.handle_ = sp_record_begin();
+    if (s.handle_ < 0) return s;
+    fn();
+    s.handle_ = sp_record_end();
+    return s;
+  }
+  ~Sequence() { reset(); }
+  Sequence(Sequence&& other) : handle_(other.handle_) { other.handle_ = 0; }
+  Sequence& operator=(Sequence&& other) {
+    if (this != &other) {
+      reset();
+      handle_ = other.handle_;
+      other.handle_ = 0;
+    }
+    return *this;
+  }
+  Sequence(const Sequence&) = delete;
+  Sequence& operator=(const Sequence&) = delete;
+
+  bool valid() const { return handle_ > 0; }
+  Status status() const { return Status{handle_ > 0 ? SP_OK : handle_}; }
+  sp_sequence handle() const { return handle_; }
+  Status replay() const { return Status{sp_replay(handle_, nullptr, 0)}; }
+  template <int N>
+  Status replay(const Params<N>& params) const { return Status{sp_replay(handle_, params.values, N)}; }
+  void reset() {
+    if (handle_ > 0) sp_sequence_free(handle_);
+    handle_ = 0;
+  }
+
+ private:
+  sp_sequence handle_ = 0;
+};
+
+// A file region mapped read-only into this guest's memory; unmapped (zeroed
+// pages put back) when it goes out of scope. Maps into fresh pages from
+// sp_alloc_pages unless given page-aligned memory of the guest's own.
+class FileMapping {
+ public:
+  FileMapping() = default;
+  static FileMapping map(int32_t fd, uint64_t file_offset, uint32_t n_bytes, void* at = nullptr) {
+    FileMapping m;
+#if defined(__wasm__)
+    if (at == nullptr) at = sp_alloc_pages(n_bytes);
+#endif
+    if (at == nullptr) {
+      m.status_ = SP_ERR_NO_MEMORY;
+      return m;
+    }
+    m.status_ = sp_map_file(fd, file_offset, n_bytes, at);
+    if (m.status_ >= 0) {
+      m.data_ = at;
+      m.n_bytes_ = n_bytes;
+    }
+    return m;
+  }
+  ~FileMapping() { reset(); }
+  FileMapping(FileMapping&& o) : data_(o.data_), n_bytes_(o.n_bytes_), status_(o.status_) { o.data_ = nullptr; }
+  FileMapping& operator=(FileMapping&& o) {
+    if (this != &o) {
+      reset();
+      data_ = o.data_;
+      n_bytes_ = o.n_bytes_;
+      status_ = o.status_;
+      o.data_ = nullptr;
+    }
+    return *this;
+  }
+  FileMapping(const FileMapping&) = delete;
+  FileMapping& operator=(const FileMapping&) = delete;
+
+  Status status() const { return Status{status_}; }
+  const void* data() const { return data_; }
+  uint32_t n_bytes() const { return n_bytes_; }
+  void reset() {
+    if (data_ != nullptr) sp_unmap_file(data_, n_bytes_);
+    data_ = nullptr;
+  }
+
+ private:
+  void* data_ = nullptr;
+  uint32_t n_bytes_ = 0;
+  int32_t status_ = SP_OK;
+};
 
 }  // namespace sp

@@ -76,7 +76,7 @@ typedef struct {
 } sp_stats;
 
 /* The imports: X(return type, import name, C name, (parameters)).
- * Parameters are i32 (int32_t, uint32_t, pointers) or f32 (float). */
+ * Parameters are i32 (int32_t, uint32_t, pointers), i64 (uint64_t) or f32 (float). */
 #define SP_IMPORTS(X)                                                                                          \
   /* Tensors */                                                                                                \
   /* A view of guest bytes at data. data must be aligned to the element: 4 bytes for SP_F32 and SP_I32,     \
@@ -99,15 +99,30 @@ typedef struct {
   X(int32_t, scale, sp_scale, (sp_tensor out, sp_tensor x, float s))                                           \
   X(int32_t, embedding, sp_embedding, (sp_tensor out, sp_tensor table, sp_tensor tokens))                      \
   X(int32_t, softmax, sp_softmax, (sp_tensor out, sp_tensor x))                                                \
-  /* Writes the index of the first maximum of each row; n_rows results at out_indices. NaN entries are      \
-   * ignored (never the maximum); a row holding nothing but NaN gives index 0, so every result is valid. */   \
-  X(int32_t, argmax, sp_argmax, (sp_tensor x, int32_t* out_indices))                                           \
+  /* out (i32, one element per row of x) = the index of the first maximum of each row of x (f32). NaN      \
+   * entries are ignored (never the maximum); a row holding nothing but NaN gives index 0, so every result   \
+   * is a valid index. Greedy sampling stays on the device. */                                                 \
+  X(int32_t, argmax, sp_argmax, (sp_tensor out, sp_tensor x))                                                  \
+  /* Writes src's rows (f32) into dst (f32/f16/bf16, converted) at rows [row0, row0 + src rows): K/V cache    \
+   * writes. A row is one index of the outermost dimension; the rest of the shapes must hold as many          \
+   * elements. row0 may be SP_PARAM(i). */                                                                       \
+  X(int32_t, set_rows, sp_set_rows, (sp_tensor dst, sp_tensor src, int32_t row0))                              \
   /* Copies (and converts between f32/f16/bf16) src into dst, across residencies. */                          \
   X(int32_t, copy, sp_copy, (sp_tensor dst, sp_tensor src))                                                    \
   /* Recorded sequences: ops between begin and end are recorded, not run. */                                   \
   X(int32_t, record_begin, sp_record_begin, (void))                                                            \
   X(int32_t, record_end, sp_record_end, (void)) /* returns a sequence handle */                                \
+  /* Runs a recorded sequence. Each parameter is checked against the range its ops allow (found once, at    \
+   * record_end), then the ops run without being validated again. A sequence whose tensor was freed fails    \
+   * with SP_ERR_STATE. */                                                                                       \
   X(int32_t, replay, sp_replay, (sp_sequence sequence, const int32_t* params, int32_t n_params))               \
+  X(int32_t, sequence_free, sp_sequence_free, (sp_sequence sequence))                                          \
+  /* Files: maps [file_offset, +n_bytes) of a file the guest opened through WASI (fd) read-only at data,     \
+   * with no copy (MAP_SHARED; a guest write traps). data and file_offset must be multiples of the host page \
+   * (sp_alloc_pages gives such memory); the pages, rounded up, must be inside the memory and not const or   \
+   * mapped already. sp_unmap_file(data, n_bytes) puts zeroed writable pages back. */                          \
+  X(int32_t, map_file, sp_map_file, (int32_t fd, uint64_t file_offset, uint32_t n_bytes, void* data))         \
+  X(int32_t, unmap_file, sp_unmap_file, (void* data, uint32_t n_bytes))                                        \
   /* Introspection, for benchmarks and tests. */                                                               \
   X(int32_t, tensor_info, sp_tensor_info_get, (sp_tensor t, sp_tensor_info* info))                             \
   X(int32_t, stats, sp_stats_get, (sp_stats* out))                                                             \

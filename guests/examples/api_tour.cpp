@@ -48,22 +48,40 @@ int main(int argc, char** argv) {
   }
   printf("mlp max relative error %.3g\n", max_err);
 
-  // The same two ops recorded once, replayed as one call.
-  sp_record_begin();
-  sp_matmul(h.handle(), x.handle(), w.handle());
-  sp_silu_mul(y.handle(), h.handle(), h.handle());
-  const int32_t sequence = sp_record_end();
+  // The same two ops recorded once, replayed as one call (and freed with seq).
+  sp::Sequence seq = sp::Sequence::record([&] {
+    sp::matmul(h, x, w);
+    sp::silu_mul(y, h, h);
+  });
+  if (!check(seq.status(), "record")) return 1;
   float before[64];
   memcpy(before, g_y, sizeof before);
   memset(g_y, 0, sizeof g_y);
-  if (!check(sp::Status{sp_replay(sequence, nullptr, 0)}, "replay")) return 1;
+  if (!check(seq.replay(), "replay")) return 1;
   const bool same = memcmp(before, g_y, sizeof before) == 0;
   printf("replay matches: %s\n", same ? "yes" : "no");
+
+  // A K/V-style write at a replay parameter, then greedy argmax into an i32 tensor.
+  static float cache[8 * 64];
+  static int32_t best[8];
+  sp::Tensor kv = sp::Tensor::view(cache, SP_F32, {8, 64});
+  sp::Tensor idx = sp::Tensor::view(best, SP_I32, {8});
+  sp::Sequence write = sp::Sequence::record([&] { sp::set_rows(kv, y, sp::param(0)); });
+  if (!check(write.status(), "record set_rows")) return 1;
+  for (int32_t row = 0; row < 8; ++row)
+    if (!check(write.replay(sp::Params<1>().set(0, row)), "replay set_rows")) return 1;
+  if (!check(sp::argmax(idx, kv), "argmax")) return 1;
+  int32_t want = 0;
+  for (int n = 1; n < 64; ++n) want = g_y[n] > g_y[want] ? n : want;
+  bool rows_ok = true;
+  for (int r = 0; r < 8; ++r) rows_ok = rows_ok && best[r] == want;
+  sp::Status out_of_range = write.replay(sp::Params<1>().set(0, 8));  // row 8 of 8: refused
+  printf("set_rows + argmax: %s, row 8 refused: %s\n", rows_ok ? "yes" : "no", out_of_range.ok() ? "no" : "yes");
 
   // A bad call is an error with a message, not a crash.
   sp::Status bad{sp_matmul(y.handle(), w.handle(), x.handle())};
   printf("bad call: %d (%s)\n", bad.code, sp::Status::last_error());
-  if (max_err < 1e-5 && same && !bad.ok()) {
+  if (max_err < 1e-5 && same && rows_ok && !out_of_range.ok() && !bad.ok()) {
     printf("api_tour ok\n");
     return 0;
   }

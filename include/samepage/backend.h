@@ -58,8 +58,9 @@ enum OpCode : int32_t {
   OpCode_scale,      // t0 = t1 * f[0]
   OpCode_embedding,  // t0 (tokens, dim) f32 = rows t2 (i32 tokens) of table t1
   OpCode_softmax,    // t0 = softmax(t1 rows)
-  OpCode_argmax,     // index_out[row] = argmax(t1 row)
+  OpCode_argmax,     // t0 (i32, n_rows of t1)[row] = argmax(t1 row)
   OpCode_copy,       // t0 = convert(t1)
+  OpCode_set_rows,   // t0 rows [i[0], i[0] + t1 rows) = convert(t1 f32); a row: one outermost index
   OpCode_count,
 };
 const char* op_name(OpCode op);
@@ -69,7 +70,6 @@ struct OpArgs {
   TensorArg t[4];
   float f[2] = {0, 0};
   int32_t i[2] = {0, 0};
-  int32_t* index_out = nullptr;  // argmax results, n_rows of t[1]
 };
 
 class Backend {

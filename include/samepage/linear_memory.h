@@ -35,6 +35,24 @@ struct MemoryOptions {
   uint64_t guard_bytes = (uint64_t{4} << 30) + 64 * 1024;
 };
 
+// What happens to guest memory, told to whoever computes on it (a backend
+// may have pages registered or pinned). Pages about to be replaced are
+// announced before they change; the rest after.
+enum class MemoryEventKind {
+  MemoryEvent_grow,       // after: [offset, +n_bytes) is newly committed (zeroed)
+  MemoryEvent_file_map,   // before: these pages become a read-only file mapping
+  MemoryEvent_file_unmap, // before: a file mapping becomes zeroed anonymous pages
+  MemoryEvent_protect,    // after: these pages became read-only (a const tensor)
+  MemoryEvent_unprotect,  // after: these pages became writable again
+  MemoryEvent_release,    // before: the whole reservation goes (offset 0, reserved bytes)
+};
+const char* memory_event_name(MemoryEventKind kind);
+struct MemoryEvent {
+  MemoryEventKind kind;
+  uint64_t offset = 0;   // guest offset
+  uint64_t n_bytes = 0;
+};
+
 // A file region mapped read-only into guest memory (zero-copy model loading).
 struct FileMapping {
   uint64_t guest_offset = 0;
@@ -62,10 +80,11 @@ class LinearMemory {
   // kGrowFailed (memory unchanged) past the maximum or when the OS refuses.
   uint32_t grow(uint32_t delta_pages);
 
-  // Backends learn about committed ranges through this: [0, size_bytes()) is
-  // always committed. The listener runs after each successful grow.
-  using GrowListener = std::function<void(uint64_t old_size_bytes, uint64_t new_size_bytes)>;
-  void add_grow_listener(GrowListener listener);
+  // Backends learn about guest memory through events (MemoryEventKind):
+  // [0, size_bytes()) is always committed. Listeners run in the order added,
+  // on the thread that changes the memory; they must not fail or throw.
+  using EventListener = std::function<void(const MemoryEvent& event)>;
+  void add_event_listener(EventListener listener);
 
   // Maps [file_offset, file_offset + n_bytes) of `path` at guest_offset,
   // MAP_SHARED and PROT_READ: no anonymous copy, a guest write traps, and a
@@ -73,6 +92,11 @@ class LinearMemory {
   // file_offset must be host-page aligned; the range must be committed.
   Status map_file(uint64_t guest_offset, const std::string& path, uint64_t file_offset,
                   uint64_t n_bytes);
+  // The same for a file the caller has open (read-only is enough); the fd
+  // stays the caller's. label names the file in errors and file_mappings().
+  // A range over write-protected (const) pages or another mapping is refused.
+  Status map_file(uint64_t guest_offset, int fd, uint64_t file_offset, uint64_t n_bytes,
+                  const std::string& label);
   // Replaces a mapping made by map_file with fresh zeroed read-write pages.
   Status unmap_file(uint64_t guest_offset);
   const std::vector<FileMapping>& file_mappings() const { return file_mappings_; }
@@ -105,7 +129,10 @@ class LinearMemory {
   uint64_t reserved_bytes_ = 0;     // from base_: address space + guard
   uint32_t pages_ = 0;
   uint32_t max_pages_ = 0;
-  std::vector<GrowListener> grow_listeners_;
+  std::vector<EventListener> listeners_;
+  void notify(const MemoryEvent& event) const {
+    for (const EventListener& listener : listeners_) listener(event);
+  }
   std::vector<FileMapping> file_mappings_;
   // A maximal read-only stretch of pages and the protect() calls inside it:
   // (lo, hi) of each, with how many times it was asked for.

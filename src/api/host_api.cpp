@@ -11,9 +11,6 @@
 namespace samepage {
 namespace {
 
-constexpr size_t kMaxSequences = 4096;
-constexpr size_t kMaxRecordedOps = 1 << 18;  // across all of a guest's sequences
-
 AlignedBytes allocate_zeroed(uint64_t n_bytes) {
   const uint64_t rounded = (n_bytes + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, rounded);
@@ -26,8 +23,7 @@ AlignedBytes allocate_zeroed(uint64_t n_bytes) {
 HostApi::HostApi(std::unique_ptr<Backend> backend, MemoryMode mode, std::shared_ptr<GuestAccount> account)
     : account_(account ? std::move(account) : std::make_shared<GuestAccount>()),
       backend_(std::move(backend)),
-      mode_(mode),
-      recorded_charge_(account_.get(), 0) {}
+      mode_(mode) {}
 HostApi::~HostApi() = default;  // guest memory (and its protections) goes with the instance
 
 void HostApi::attach(GuestContext* context, LinearMemory* memory) {
@@ -86,6 +82,7 @@ int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32
     return fail(SP_ERR_ARG, "tensor_view: " + std::string(dtype_name(t.dtype)) + " data at " + std::to_string(ptr) +
                                    " is not " + std::to_string(align) + "-byte aligned");
   t.is_view = true;
+  t.id = next_tensor_id_++;
   t.guest_offset = ptr;
   t.charge = BytesCharge(account_.get(), 0);  // copy-mode staging is added to it
   if (flags & SP_CONST) {
@@ -94,6 +91,7 @@ int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32
     auto p = memory_->protect(t.guest_offset, t.n_bytes, account_->limits().const_ranges);
     if (!p) return fail(SP_ERR_NO_MEMORY, "tensor_view: const view refused: " + p.message());
     t.write_protected = p.value() == LinearMemory::Protection::Protection_protected;
+    protection_epoch_ += t.write_protected;
   }
   const bool write_protected = t.write_protected;
   const bool unprotected_const = (flags & SP_CONST) && !write_protected;
@@ -114,6 +112,7 @@ int32_t HostApi::tensor_alloc(int32_t dtype, int32_t n_dims, uint32_t shape_ptr,
   if (!t.charge.ok()) return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("tensor_alloc", t.n_bytes));
   t.storage = allocate_zeroed(t.n_bytes);
   if (!t.storage) return fail(SP_ERR_NO_MEMORY, "tensor_alloc: out of memory");
+  t.id = next_tensor_id_++;
   const int32_t handle = tensors_.add(std::move(t));
   if (handle == 0) return fail(SP_ERR_NO_MEMORY, "tensor_alloc: too many tensors");
   return handle;
@@ -126,6 +125,7 @@ int32_t HostApi::tensor_free(int32_t handle) {
   if (t->write_protected) reopened = memory_->unprotect(t->guest_offset, t->n_bytes, account_->limits().const_ranges);
   if (t->is_view && (t->flags & SP_CONST) && !t->write_protected) --n_unprotected_const_;
   if (t->staging) staged_bytes_ -= t->n_bytes;
+  invalidate_sequences(*t, handle);
   tensors_.remove(handle);  // releases its charge
   // The handle is gone either way; pages the kernel would not reopen stay read-only.
   if (!reopened) return fail(SP_ERR_NO_MEMORY, "tensor_free: freed, but its pages stay read-only: " + reopened.message());
@@ -165,45 +165,31 @@ int32_t HostApi::check_not_const(const char* what, uint64_t offset, uint64_t n_b
   return SP_OK;
 }
 
-int32_t HostApi::submit(const OpRequest& request) {
-  if (recording_) {
-    if (recorded_.size() + n_recorded_ops_ >= kMaxRecordedOps)
-      return fail(SP_ERR_NO_MEMORY, "record: more than " + std::to_string(kMaxRecordedOps) + " recorded ops");
-    // Check handles and shapes now (parameters as 0), so mistakes show where they are made.
-    OpRequest probe = request;
-    for (int32_t& v : probe.i) if (v <= SP_PARAM_BASE) v = 0;
-    Tensor* t[4] = {};
-    for (int k = 0; k < request.n_handles; ++k)
-      if ((t[k] = tensors_.find(request.handles[k])) == nullptr)
-        return fail(SP_ERR_HANDLE, std::string(op_name(request.op)) + ": operand " + std::to_string(k) + " is not a live tensor");
-    std::string message;
-    if (int32_t rc = validate_op(probe, t, &message); rc != SP_OK) return fail(rc, message);
-    if (!recorded_charge_.add(sizeof(OpRequest)))
-      return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("record", sizeof(OpRequest)));
-    recorded_.push_back(request);
-    return SP_OK;
-  }
-  return run(request, {});
-}
-
-int32_t HostApi::run(OpRequest req, const std::vector<int32_t>& params) {
-  for (int32_t& v : req.i) {
-    if (v > SP_PARAM_BASE) continue;
-    const int64_t slot = int64_t{SP_PARAM_BASE} - v;
-    if (slot >= static_cast<int64_t>(params.size()))
-      return fail(SP_ERR_ARG, std::string(op_name(req.op)) + ": parameter " + std::to_string(slot) + " was not given");
-    v = params[static_cast<size_t>(slot)];
-  }
-  Tensor* t[4] = {};
+int32_t HostApi::resolve(const OpRequest& req, Tensor* t[4]) {
   for (int k = 0; k < req.n_handles; ++k)
     if ((t[k] = tensors_.find(req.handles[k])) == nullptr)
       return fail(SP_ERR_HANDLE, std::string(op_name(req.op)) + ": operand " + std::to_string(k) + " (" +
-                                        std::to_string(req.handles[k]) + ") is not a live tensor");
+                                     std::to_string(req.handles[k]) + ") is not a live tensor");
+  return SP_OK;
+}
+
+int32_t HostApi::check_output(const OpRequest& req, Tensor* const t[4]) {
+  if (!t[0]->is_view) return SP_OK;
+  return check_not_const(op_name(req.op), t[0]->guest_offset, t[0]->n_bytes);
+}
+
+int32_t HostApi::run(const OpRequest& req) {
+  Tensor* t[4] = {};
+  if (int32_t rc = resolve(req, t); rc != SP_OK) return rc;
+  for (int32_t v : req.i)
+    if (v <= SP_PARAM_BASE) return fail(SP_ERR_ARG, std::string(op_name(req.op)) + ": SP_PARAM outside a recording");
   std::string message;
   if (int32_t rc = validate_op(req, t, &message); rc != SP_OK) return fail(rc, message);
-  if (req.op != OpCode_argmax && t[0]->is_view)
-    if (int32_t rc = check_not_const(op_name(req.op), t[0]->guest_offset, t[0]->n_bytes); rc != SP_OK) return rc;
+  if (int32_t rc = check_output(req, t); rc != SP_OK) return rc;
+  return dispatch(req, t);
+}
 
+int32_t HostApi::dispatch(const OpRequest& req, Tensor* const t[4]) {
   OpArgs args;
   args.op = req.op;
   args.f[0] = req.f[0];
@@ -233,63 +219,9 @@ int32_t HostApi::run(OpRequest req, const std::vector<int32_t>& params) {
     for (int d = 0; d < 4; ++d) a.shape[d] = tensor.shape[d];
     a.n_bytes = tensor.n_bytes;
   }
-  std::vector<int32_t> indices;
-  BytesCharge scratch;
-  if (req.op == OpCode_argmax) {
-    const uint64_t n_rows = static_cast<uint64_t>(args.t[1].n_rows());
-    if (context_->guest_memory().writable_range(req.index_out, n_rows * 4) == nullptr)
-      return fail(SP_ERR_RANGE, "argmax: the result array is outside writable guest memory");
-    if (int32_t rc = check_not_const("argmax", req.index_out, n_rows * 4); rc != SP_OK) return rc;
-    scratch = BytesCharge(account_.get(), n_rows * 4);
-    if (!scratch.ok()) return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("argmax: results", n_rows * 4));
-    indices.resize(n_rows);
-    args.index_out = indices.data();
-  }
   if (Status s = backend_->execute(args); !s) return fail(SP_ERR_BACKEND, s.message());
-  if (req.op == OpCode_argmax) {
-    std::memcpy(context_->guest_memory().writable_range(req.index_out, indices.size() * 4), indices.data(),
-                indices.size() * 4);
-  } else if (copy && t[0]->is_view) {
+  if (copy && t[0]->is_view)
     std::memcpy(memory_->base() + t[0]->guest_offset, t[0]->staging.get(), t[0]->n_bytes);  // copy out
-  }
-  return SP_OK;
-}
-
-int32_t HostApi::record_begin() {
-  if (recording_) return fail(SP_ERR_STATE, "record_begin: already recording");
-  if (sequences_.size() >= kMaxSequences) return fail(SP_ERR_NO_MEMORY, "record_begin: too many sequences");
-  recording_ = true;
-  recorded_.clear();
-  return SP_OK;
-}
-
-int32_t HostApi::record_end() {
-  if (!recording_) return fail(SP_ERR_STATE, "record_end: not recording");
-  recording_ = false;
-  n_recorded_ops_ += recorded_.size();
-  sequences_.push_back(std::move(recorded_));
-  recorded_.clear();
-  return static_cast<int32_t>(sequences_.size());
-}
-
-int32_t HostApi::replay(int32_t sequence, uint32_t params_ptr, int32_t n_params) {
-  if (recording_) return fail(SP_ERR_STATE, "replay: cannot replay while recording");
-  if (sequence <= 0 || static_cast<size_t>(sequence) > sequences_.size())
-    return fail(SP_ERR_HANDLE, "replay: " + std::to_string(sequence) + " is not a recorded sequence");
-  if (n_params < 0 || n_params > 1024) return fail(SP_ERR_ARG, "replay: n_params must be 0 to 1024");
-  std::vector<int32_t> params(static_cast<size_t>(n_params));
-  if (n_params > 0) {
-    const uint8_t* p = context_->guest_memory().range(params_ptr, params.size() * 4);
-    if (p == nullptr) return fail(SP_ERR_RANGE, "replay: params are outside guest memory");
-    std::memcpy(params.data(), p, params.size() * 4);
-  }
-  const std::vector<OpRequest>& ops = sequences_[static_cast<size_t>(sequence - 1)];
-  for (size_t k = 0; k < ops.size(); ++k) {
-    if (int32_t rc = run(ops[k], params); rc != SP_OK) {
-      last_error_ = "replay: op " + std::to_string(k) + ": " + last_error_;
-      return rc;
-    }
-  }
   return SP_OK;
 }
 

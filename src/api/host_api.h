@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,8 +26,30 @@ struct OpRequest {
   int32_t handles[4] = {0, 0, 0, 0};
   int n_handles = 0;
   float f[2] = {0, 0};
-  int32_t i[2] = {0, 0};   // may hold SP_PARAM(k) while recording
-  uint32_t index_out = 0;  // argmax: guest address of the results
+  int32_t i[2] = {0, 0};   // i[0] may hold SP_PARAM(k) while recording
+};
+
+// A replay parameter's allowed values, the intersection over the ops that use it.
+struct ParamRange {
+  int64_t lo = 0;
+  int64_t hi = INT32_MAX;
+  bool used = false;
+};
+
+// A recorded sequence: its ops with the identities of their tensors (never
+// reused, so a freed and recycled handle is caught), the parameter ranges
+// found at record time, and why it can no longer run, once it cannot.
+struct Sequence {
+  struct Op {
+    OpRequest request;
+    uint64_t ids[4] = {0, 0, 0, 0};
+  };
+  std::vector<Op> ops;
+  std::vector<ParamRange> params;   // one per parameter slot the ops name
+  std::vector<uint64_t> tensor_ids; // sorted, for invalidation on free
+  std::string broken;               // non-empty: replay fails with this
+  uint64_t checked_epoch = 0;       // outputs checked writable at this protection epoch
+  BytesCharge charge;               // ops and bookkeeping, charged to the guest
 };
 
 class HostApi {
@@ -51,6 +74,12 @@ class HostApi {
   int32_t record_begin();
   int32_t record_end();
   int32_t replay(int32_t sequence, uint32_t params_ptr, int32_t n_params);
+  int32_t sequence_free(int32_t sequence);
+
+  // Maps a guest-opened file read-only at guest_ptr (context->readable_file
+  // resolves the fd); unmap_file undoes it.
+  int32_t map_file(int32_t fd, uint64_t file_offset, uint32_t n_bytes, uint32_t guest_ptr);
+  int32_t unmap_file(uint32_t guest_ptr, uint32_t n_bytes);
 
   // Host imports answer SP_ERR_STATE until the guest's memory exists.
   bool attached() const { return context_ != nullptr; }
@@ -61,8 +90,16 @@ class HostApi {
 
  private:
   int32_t fail(int32_t code, std::string message);
-  // Validates a request with its scalars resolved and runs it.
-  int32_t run(OpRequest request, const std::vector<int32_t>& params);
+  // Validates a request and runs it now.
+  int32_t run(const OpRequest& request);
+  // Resolves a request's handles; SP_ERR_HANDLE names the first dead one.
+  int32_t resolve(const OpRequest& request, Tensor* t[4]);
+  // Runs an op whose operands were validated (now, or when recorded).
+  int32_t dispatch(const OpRequest& request, Tensor* const t[4]);
+  // Fails when the op's output lies in memory the host must not write.
+  int32_t check_output(const OpRequest& request, Tensor* const t[4]);
+  // A freed tensor breaks the sequences (and the recording) that use it.
+  void invalidate_sequences(const Tensor& freed, int32_t handle);
   int32_t read_shape(int32_t n_dims, uint32_t shape_ptr, int64_t shape[4]);
   // Checks dtype, flags and shape (read from guest memory) into *t.
   int32_t describe_tensor(const char* what, int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags, Tensor* t);
@@ -78,11 +115,15 @@ class HostApi {
   LinearMemory* memory_ = nullptr;
   TensorTable tensors_;
   std::string last_error_;
+  uint64_t next_tensor_id_ = 1;  // tensor identities, never reused in the guest's life
   bool recording_ = false;
-  std::vector<OpRequest> recorded_;
-  std::vector<std::vector<OpRequest>> sequences_;
+  Sequence recording_sequence_;
+  std::map<int32_t, Sequence> sequences_;
+  int32_t next_sequence_ = 1;
   size_t n_recorded_ops_ = 0;  // in sequences_, against the cap
-  BytesCharge recorded_charge_;  // recorded_ and sequences_, charged to the guest
+  // Bumped when guest pages become read-only (const views, file mappings):
+  // a sequence re-checks its outputs once after a change.
+  uint64_t protection_epoch_ = 1;
   uint64_t staged_bytes_ = 0;
   size_t n_unprotected_const_ = 0;  // const views that are not whole pages
 };
@@ -90,5 +131,8 @@ class HostApi {
 // Checks an op's operands (dtypes, shapes, ranks, overlap) and scalars.
 // Returns SP_OK or an error code with *message set.
 int32_t validate_op(const OpRequest& request, Tensor* const tensors[4], std::string* message);
+// The values a replay parameter in the op's i[0] may take, from its shapes;
+// SP_ERR_ARG with *message when the op takes no parameter there.
+int32_t op_param_range(const OpRequest& request, Tensor* const tensors[4], ParamRange* range, std::string* message);
 
 }  // namespace samepage

@@ -14,10 +14,11 @@ namespace samepage {
 
 struct GuestContext;
 
-// The wasm value a guest C parameter travels as: f32 for float, i32 for the
-// rest (int32_t, uint32_t, wasm32 pointers).
+// The wasm value a guest C parameter travels as: f32 for float, i64 for
+// uint64_t, i32 for the rest (int32_t, uint32_t, wasm32 pointers).
 template <typename T>
-using wasm_value_t = std::conditional_t<std::is_same_v<T, float>, float, uint32_t>;
+using wasm_value_t = std::conditional_t<std::is_same_v<T, float>, float,
+                                        std::conditional_t<std::is_same_v<T, uint64_t>, uint64_t, uint32_t>>;
 
 template <typename Signature>
 struct HostEntry;

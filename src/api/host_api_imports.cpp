@@ -31,7 +31,7 @@ uint32_t guarded(GuestContext* ctx, Fn fn) {
 }
 
 uint32_t submit(GuestContext* ctx, OpCode op, std::initializer_list<uint32_t> handles, float f0 = 0, float f1 = 0,
-                int32_t i0 = 0, int32_t i1 = 0, uint32_t index_out = 0) {
+                int32_t i0 = 0, int32_t i1 = 0) {
   OpRequest r;
   r.op = op;
   for (uint32_t h : handles) r.handles[r.n_handles++] = static_cast<int32_t>(h);
@@ -39,7 +39,6 @@ uint32_t submit(GuestContext* ctx, OpCode op, std::initializer_list<uint32_t> ha
   r.f[1] = f1;
   r.i[0] = i0;
   r.i[1] = i1;
-  r.index_out = index_out;
   return guarded(ctx, [&](HostApi& api) { return api.submit(r); });
 }
 
@@ -92,9 +91,11 @@ uint32_t Z_samepageZ_embedding(GuestContext* ctx, uint32_t out, uint32_t table, 
 uint32_t Z_samepageZ_softmax(GuestContext* ctx, uint32_t out, uint32_t x) {
   return submit(ctx, samepage::OpCode_softmax, {out, x});
 }
-uint32_t Z_samepageZ_argmax(GuestContext* ctx, uint32_t x, uint32_t out_indices) {
-  // argmax has no output tensor; slot 0 repeats x so every slot holds a live handle.
-  return submit(ctx, samepage::OpCode_argmax, {x, x}, 0, 0, 0, 0, out_indices);
+uint32_t Z_samepageZ_argmax(GuestContext* ctx, uint32_t out, uint32_t x) {
+  return submit(ctx, samepage::OpCode_argmax, {out, x});
+}
+uint32_t Z_samepageZ_set_rows(GuestContext* ctx, uint32_t dst, uint32_t src, uint32_t row0) {
+  return submit(ctx, samepage::OpCode_set_rows, {dst, src}, 0, 0, static_cast<int32_t>(row0));
 }
 uint32_t Z_samepageZ_copy(GuestContext* ctx, uint32_t dst, uint32_t src) {
   return submit(ctx, samepage::OpCode_copy, {dst, src});
@@ -109,6 +110,15 @@ uint32_t Z_samepageZ_replay(GuestContext* ctx, uint32_t seq, uint32_t params, ui
   return guarded(ctx, [&](HostApi& a) {
     return a.replay(static_cast<int32_t>(seq), params, static_cast<int32_t>(n_params));
   });
+}
+uint32_t Z_samepageZ_sequence_free(GuestContext* ctx, uint32_t seq) {
+  return guarded(ctx, [&](HostApi& a) { return a.sequence_free(static_cast<int32_t>(seq)); });
+}
+uint32_t Z_samepageZ_map_file(GuestContext* ctx, uint32_t fd, uint64_t file_offset, uint32_t n_bytes, uint32_t data) {
+  return guarded(ctx, [&](HostApi& a) { return a.map_file(static_cast<int32_t>(fd), file_offset, n_bytes, data); });
+}
+uint32_t Z_samepageZ_unmap_file(GuestContext* ctx, uint32_t data, uint32_t n_bytes) {
+  return guarded(ctx, [&](HostApi& a) { return a.unmap_file(data, n_bytes); });
 }
 uint32_t Z_samepageZ_tensor_info(GuestContext* ctx, uint32_t t, uint32_t out) {
   return guarded(ctx, [&](HostApi& a) { return a.tensor_info(static_cast<int32_t>(t), out); });
@@ -128,9 +138,11 @@ namespace {
 
 template <typename T>
 constexpr ValType wasm_val_type() {
-  static_assert(std::is_same_v<T, float> || std::is_pointer_v<T> || (std::is_integral_v<T> && sizeof(T) == 4),
-                "samepage imports take i32 values (int32_t, uint32_t, pointers) and f32 (float)");
-  return std::is_same_v<T, float> ? ValType::ValType_f32 : ValType::ValType_i32;
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, uint64_t> || std::is_pointer_v<T> ||
+                    (std::is_integral_v<T> && sizeof(T) == 4),
+                "samepage imports take i32 (int32_t, uint32_t, pointers), i64 (uint64_t) and f32 (float)");
+  if (std::is_same_v<T, float>) return ValType::ValType_f32;
+  return std::is_same_v<T, uint64_t> ? ValType::ValType_i64 : ValType::ValType_i32;
 }
 
 template <typename R, typename... Params>

@@ -78,7 +78,7 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
   Checker c{req, tensors, message};
   Tensor* const* t = tensors;
   // The host never writes a const tensor, whatever its page protection.
-  if (req.op != OpCode_argmax && req.op != OpCode_count && (t[0]->flags & SP_CONST)) {
+  if (req.op != OpCode_count && (t[0]->flags & SP_CONST)) {
     c.fail(SP_ERR_ARG, "the output " + shape_text(*t[0]) + " is a const tensor (SP_CONST): the host never writes it");
     return c.code;
   }
@@ -183,8 +183,30 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
       }
       break;
     case OpCode_argmax:
-      c.dtype(1, DType_f32, "x");
+      // out (rows of x) i32 = argmax of each row of x f32
+      if (!c.dtype(0, DType_i32, "out") || !c.dtype(1, DType_f32, "x")) break;
+      if (n_elements(*t[0]) != n_rows(*t[1]))
+        c.fail(SP_ERR_SHAPE, "out must hold one index per row of x (" + std::to_string(n_rows(*t[1])) + "), got " +
+                                 shape_text(*t[0]));
+      else c.no_overlap(0, 1);
       break;
+    case OpCode_set_rows: {
+      // dst (R, ...) f32/f16/bf16 rows [row0, row0 + S) = src (S, ...) f32
+      if (!c.dtype(1, DType_f32, "src")) break;
+      if (!dtype_is_float(t[0]->dtype)) {
+        c.fail(SP_ERR_DTYPE, "dst must be f32, f16 or bf16, got " + shape_text(*t[0]));
+        break;
+      }
+      const int64_t dst_rows = t[0]->shape[0], src_rows = t[1]->shape[0];
+      if (n_elements(*t[0]) / dst_rows != n_elements(*t[1]) / src_rows || src_rows > dst_rows)
+        c.fail(SP_ERR_SHAPE, "src rows must hold as many elements as dst rows, and be no more of them: " +
+                                 shape_text(*t[1]) + " into " + shape_text(*t[0]));
+      else if (req.i[0] < 0 || req.i[0] > dst_rows - src_rows)
+        c.fail(SP_ERR_ARG, "row0 " + std::to_string(req.i[0]) + " + " + std::to_string(src_rows) +
+                               " rows exceeds dst's " + std::to_string(dst_rows) + " rows");
+      else c.no_overlap(0, 1);
+      break;
+    }
     case OpCode_copy:
       if (!c.same_count(0, 1)) break;
       if (t[0]->dtype != t[1]->dtype && !(dtype_is_float(t[0]->dtype) && dtype_is_float(t[1]->dtype)))
@@ -197,6 +219,24 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
       break;
   }
   return c.code;
+}
+
+int32_t op_param_range(const OpRequest& req, Tensor* const t[4], ParamRange* range, std::string* message) {
+  // Shapes were validated (with the parameter as 0) before this is asked.
+  switch (req.op) {
+    case OpCode_rope:  // pos >= 0, and pos + tokens stays an int32
+      *range = {0, INT32_MAX - t[1]->shape[0], true};
+      return SP_OK;
+    case OpCode_attention:  // pos0 + tokens <= cache rows
+      *range = {0, t[2]->shape[0] - t[1]->shape[0], true};
+      return SP_OK;
+    case OpCode_set_rows:  // row0 + src rows <= dst rows
+      *range = {0, t[0]->shape[0] - t[1]->shape[0], true};
+      return SP_OK;
+    default:
+      *message = std::string(op_name(req.op)) + ": takes no SP_PARAM (positions of rope, attention and set_rows do)";
+      return SP_ERR_ARG;
+  }
 }
 
 }  // namespace samepage

@@ -19,6 +19,7 @@ struct AlignedFree {
 using AlignedBytes = std::unique_ptr<uint8_t, AlignedFree>;
 
 struct Tensor {
+  uint64_t id = 0;                  // unique for the guest's lifetime, never reused
   DType dtype = DType_f32;
   int n_dims = 0;
   int64_t shape[4] = {1, 1, 1, 1};  // outermost first

@@ -39,7 +39,7 @@ const char* memory_mode_name(MemoryMode mode) {
 
 const char* op_name(OpCode op) {
   static const char* names[] = {"matmul", "rmsnorm", "rope",    "attention", "silu_mul", "add",
-                                "scale",  "embedding", "softmax", "argmax",    "copy"};
+                                "scale",  "embedding", "softmax", "argmax",    "copy", "set_rows"};
   return op >= 0 && op < OpCode_count ? names[op] : "?";
 }
 

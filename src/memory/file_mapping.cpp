@@ -18,12 +18,22 @@ uint64_t round_up(uint64_t x, uint64_t to) { return (x + to - 1) / to * to; }
 
 Status LinearMemory::map_file(uint64_t guest_offset, const std::string& path,
                               uint64_t file_offset, uint64_t n_bytes) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return err("memory::map_file", "cannot open " + path + ": " + strerror(errno));
+  Status s = map_file(guest_offset, fd, file_offset, n_bytes, path);
+  close(fd);
+  return s;
+}
+
+Status LinearMemory::map_file(uint64_t guest_offset, int fd, uint64_t file_offset, uint64_t n_bytes,
+                              const std::string& label) {
   const char* where = "memory::map_file";
   const uint64_t page = host_page_bytes();
   if (guest_offset % page != 0 || file_offset % page != 0)
     return err(where, "guest offset and file offset must be multiples of " +
                           std::to_string(page) + " bytes");
   if (n_bytes == 0) return err(where, "nothing to map: length is 0");
+  if (n_bytes > kGuestAddressSpaceBytes) return err(where, "length is past 4 GiB");
   const uint64_t n_mapped = round_up(n_bytes, page);
   if (guest_offset > size_bytes() || n_mapped > size_bytes() - guest_offset)
     return err(where, "guest range [" + std::to_string(guest_offset) + ", +" +
@@ -31,41 +41,41 @@ Status LinearMemory::map_file(uint64_t guest_offset, const std::string& path,
                           std::to_string(size_bytes()) + " bytes");
   for (const FileMapping& m : file_mappings_) {
     if (guest_offset < m.guest_offset + m.n_mapped_bytes && m.guest_offset < guest_offset + n_mapped)
-      return err(where, "guest range overlaps the mapping of " + m.path);
+      return err(where, "guest range overlaps the mapping of " + m.path + " (unmap it first)");
   }
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return err(where, "cannot open " + path + ": " + strerror(errno));
+  // Replacing write-protected pages would leave the const bookkeeping wrong.
+  auto run = runs_.lower_bound(guest_offset + n_mapped);
+  if (run != runs_.begin() && std::prev(run)->second.hi > guest_offset)
+    return err(where, "guest range overlaps write-protected pages of a const tensor");
   struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return err(where, path + " is not a regular file");
-  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return err(where, label + " is not a regular file");
   const auto file_bytes = static_cast<uint64_t>(st.st_size);
-  if (file_offset > file_bytes || n_bytes > file_bytes - file_offset) {
-    close(fd);
+  if (file_offset > file_bytes || n_bytes > file_bytes - file_offset)
     return err(where, "file range [" + std::to_string(file_offset) + ", +" +
-                          std::to_string(n_bytes) + ") is past the end of " + path + " (" +
+                          std::to_string(n_bytes) + ") is past the end of " + label + " (" +
                           std::to_string(file_bytes) + " bytes)");
-  }
+  notify({MemoryEventKind::MemoryEvent_file_map, guest_offset, n_mapped});
   // MAP_SHARED + PROT_READ: one page-cache copy, no private anonymous pages,
   // and cudaHostRegister can pin it read-only without copying (DESIGN.md §3).
   void* at = mmap(base_ + guest_offset, n_mapped, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
                   static_cast<off_t>(file_offset));
-  const int map_errno = errno;
-  close(fd);
   if (at == MAP_FAILED) {
+    const int map_errno = errno;
     // MAP_FIXED may have dropped the old pages: put zeroed read-write ones back.
     mmap(base_ + guest_offset, n_mapped, PROT_READ | PROT_WRITE,
          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    notify({MemoryEventKind::MemoryEvent_file_unmap, guest_offset, n_mapped});
     return err(where, std::string("mmap failed: ") + strerror(map_errno));
   }
-  file_mappings_.push_back(FileMapping{guest_offset, n_bytes, n_mapped, path});
+  file_mappings_.push_back(FileMapping{guest_offset, n_bytes, n_mapped, label});
   return Status::ok();
 }
 
 Status LinearMemory::unmap_file(uint64_t guest_offset) {
   for (auto it = file_mappings_.begin(); it != file_mappings_.end(); ++it) {
     if (it->guest_offset != guest_offset) continue;
+    // Announced first: a backend may have these pages pinned.
+    notify({MemoryEventKind::MemoryEvent_file_unmap, guest_offset, it->n_mapped_bytes});
     void* at = mmap(base_ + guest_offset, it->n_mapped_bytes, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
     if (at == MAP_FAILED)

@@ -54,6 +54,7 @@ Result<std::unique_ptr<LinearMemory>> LinearMemory::create(uint32_t initial_page
 }
 
 LinearMemory::~LinearMemory() {
+  if (base_ != nullptr) notify({MemoryEventKind::MemoryEvent_release, 0, reserved_bytes_});
   forget_runs();
   if (base_ != nullptr) munmap(base_, reserved_bytes_);
 }
@@ -73,12 +74,22 @@ uint32_t LinearMemory::grow(uint32_t delta_pages) {
   if (mprotect(base_ + old_bytes, new_bytes - old_bytes, PROT_READ | PROT_WRITE) != 0)
     return kGrowFailed;
   pages_ += delta_pages;
-  for (const GrowListener& listener : grow_listeners_) listener(old_bytes, new_bytes);
+  notify({MemoryEventKind::MemoryEvent_grow, old_bytes, new_bytes - old_bytes});
   return old_pages;
 }
 
-void LinearMemory::add_grow_listener(GrowListener listener) {
-  grow_listeners_.push_back(std::move(listener));
+void LinearMemory::add_event_listener(EventListener listener) { listeners_.push_back(std::move(listener)); }
+
+const char* memory_event_name(MemoryEventKind kind) {
+  switch (kind) {
+    case MemoryEventKind::MemoryEvent_grow: return "grow";
+    case MemoryEventKind::MemoryEvent_file_map: return "file_map";
+    case MemoryEventKind::MemoryEvent_file_unmap: return "file_unmap";
+    case MemoryEventKind::MemoryEvent_protect: return "protect";
+    case MemoryEventKind::MemoryEvent_unprotect: return "unprotect";
+    case MemoryEventKind::MemoryEvent_release: return "release";
+  }
+  return "?";
 }
 
 }  // namespace samepage

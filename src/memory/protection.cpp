@@ -55,7 +55,10 @@ void LinearMemory::count_runs(size_t before) {
 
 Status LinearMemory::set_writable(uint64_t lo, uint64_t hi, bool writable) {
   if (hi <= lo) return Status::ok();
-  if (mprotect(base_ + lo, hi - lo, writable ? PROT_READ | PROT_WRITE : PROT_READ) == 0) return Status::ok();
+  if (mprotect(base_ + lo, hi - lo, writable ? PROT_READ | PROT_WRITE : PROT_READ) == 0) {
+    notify({writable ? MemoryEventKind::MemoryEvent_unprotect : MemoryEventKind::MemoryEvent_protect, lo, hi - lo});
+    return Status::ok();
+  }
   const int e = errno;
   return err(writable ? "memory::unprotect" : "memory::protect",
              std::string("mprotect of guest bytes ") + range_text(lo, hi) + " failed: " + std::strerror(e) +

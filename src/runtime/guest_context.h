@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include <wasm-rt.h>
 
 #include "runtime/guest_memory.h"
+#include "samepage/status.h"
 
 namespace samepage {
 
@@ -19,6 +21,10 @@ struct GuestContext {
   const LinearMemory* linear = nullptr;  // the same memory's owner: read-only pages
   WasiContext* wasi = nullptr;         // owned by the Instance
   HostApi* api = nullptr;              // the samepage tensor API; owned by the Instance
+  // The host fd behind a guest fd that names an open regular file the guest
+  // may read (set by the runtime from WASI), so the host API can map model
+  // files without depending on WASI; the fd stays WASI's. Unset: no files.
+  std::function<Result<int>(uint32_t guest_fd)> readable_file;
 
   GuestMemory guest_memory() const { return GuestMemory(memory, linear); }
 };

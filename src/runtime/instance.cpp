@@ -95,6 +95,15 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
   if (!wasi) return wasi.status();
   state.wasi = std::move(wasi).value();
   state.context.wasi = state.wasi.get();
+  state.context.readable_file = [wasi = state.wasi.get()](uint32_t guest_fd) -> Result<int> {
+    const wasi::FdEntry* entry = wasi->fd_get(guest_fd);
+    if (entry == nullptr) return err("wasi::fd", "guest fd " + std::to_string(guest_fd) + " is not open");
+    if (entry->filetype != wasi::kFiletypeRegularFile || entry->path_only)
+      return err("wasi::fd", "guest fd " + std::to_string(guest_fd) + " is not an open regular file");
+    if (!entry->has_rights(wasi::kRightFdRead))
+      return err("wasi::fd", "guest fd " + std::to_string(guest_fd) + " was not opened for reading");
+    return entry->host.get();
+  };
   state.context.memory = &state.no_memory;
   bool imports_api = false;
   for (const ImportInfo& imp : module->info().imports) imports_api |= imp.module == "samepage";

@@ -84,12 +84,18 @@ class CpuBackend final : public Backend {
         return Status::ok();
       case OpCode_argmax: {
         const int64_t n = t[1].row_length();
-        for (int64_t r = 0; r < t[1].n_rows(); ++r)
-          op.index_out[r] = static_cast<int32_t>(cpu::argmax(f32(t[1]) + r * n, n));
+        auto* out = static_cast<int32_t*>(t[0].data);
+        for (int64_t r = 0; r < t[1].n_rows(); ++r) out[r] = static_cast<int32_t>(cpu::argmax(f32(t[1]) + r * n, n));
         return Status::ok();
       }
       case OpCode_copy:  // same dtype (quantized too) is a byte copy inside convert
         return cpu::convert((t[1].dtype), t[1].data, (t[0].dtype), t[0].data, t[0].n_elements());
+      case OpCode_set_rows: {
+        // Validated: row0 + src rows <= dst rows, and rows hold the same element count.
+        const int64_t row_elements = t[0].n_elements() / t[0].shape[0];
+        auto* dst = static_cast<uint8_t*>(t[0].data) + int64_t{op.i[0]} * int64_t(dtype_row_bytes(t[0].dtype, row_elements));
+        return cpu::convert(DType_f32, t[1].data, t[0].dtype, dst, t[1].n_elements());
+      }
       case OpCode_count: break;
     }
     return err("cpu::execute", "unknown op");

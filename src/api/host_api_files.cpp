@@ -1,0 +1,48 @@
+// Model files mapped into guest memory (DESIGN.md §3, file-mapped): the
+// guest names a file it opened through WASI, so model access stays
+// capability-checked, and the bytes arrive with no copy.
+#include "api/host_api.h"
+#include "runtime/guest_context.h"
+#include "samepage/linear_memory.h"
+
+namespace samepage {
+
+int32_t HostApi::map_file(int32_t fd, uint64_t file_offset, uint32_t n_bytes, uint32_t guest_ptr) {
+  if (memory_ == nullptr) return fail(SP_ERR_STATE, "map_file: this guest has no memory");
+  const uint64_t page = host_page_bytes();
+  if (fd < 0) return fail(SP_ERR_ARG, "map_file: fd " + std::to_string(fd) + " is not an fd");
+  if (n_bytes == 0) return fail(SP_ERR_ARG, "map_file: nothing to map (n_bytes is 0)");
+  if (guest_ptr % page != 0 || file_offset % page != 0)
+    return fail(SP_ERR_ARG, "map_file: the guest address (" + std::to_string(guest_ptr) + ") and the file offset (" +
+                                std::to_string(file_offset) + ") must be multiples of the host page, " +
+                                std::to_string(page) + " bytes");
+  if (file_offset > (uint64_t{1} << 62)) return fail(SP_ERR_ARG, "map_file: file offset is past 2^62");
+  const uint64_t n_mapped = (uint64_t{n_bytes} + page - 1) / page * page;
+  if (guest_ptr > memory_->size_bytes() || n_mapped > memory_->size_bytes() - guest_ptr)
+    return fail(SP_ERR_RANGE, "map_file: [" + std::to_string(guest_ptr) + ", +" + std::to_string(n_mapped) +
+                                  ") is outside guest memory of " + std::to_string(memory_->size_bytes()) + " bytes");
+  if (overlaps_unprotected_const(guest_ptr, n_mapped))
+    return fail(SP_ERR_ARG, "map_file: the range overlaps a const tensor (SP_CONST)");
+  if (!context_->readable_file) return fail(SP_ERR_UNSUPPORTED, "map_file: this guest has no files");
+  Result<int> host_fd = context_->readable_file(static_cast<uint32_t>(fd));
+  if (!host_fd) return fail(SP_ERR_ARG, "map_file: " + host_fd.message());
+  if (Status s = memory_->map_file(guest_ptr, *host_fd, file_offset, n_bytes, "guest fd " + std::to_string(fd)); !s)
+    return fail(SP_ERR_ARG, "map_file: " + s.message());
+  ++protection_epoch_;  // these pages are read-only now
+  return SP_OK;
+}
+
+int32_t HostApi::unmap_file(uint32_t guest_ptr, uint32_t n_bytes) {
+  if (memory_ == nullptr) return fail(SP_ERR_STATE, "unmap_file: this guest has no memory");
+  for (const FileMapping& m : memory_->file_mappings()) {
+    if (m.guest_offset != guest_ptr) continue;
+    if (m.n_bytes != n_bytes)
+      return fail(SP_ERR_ARG, "unmap_file: the mapping at " + std::to_string(guest_ptr) + " is " +
+                                  std::to_string(m.n_bytes) + " bytes, not " + std::to_string(n_bytes));
+    if (Status s = memory_->unmap_file(guest_ptr); !s) return fail(SP_ERR_BACKEND, "unmap_file: " + s.message());
+    return SP_OK;
+  }
+  return fail(SP_ERR_ARG, "unmap_file: no file is mapped at " + std::to_string(guest_ptr));
+}
+
+}  // namespace samepage
