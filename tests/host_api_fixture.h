@@ -18,18 +18,23 @@ namespace samepage::test {
 
 class FakeGuest {
  public:
+  // backend: null for the CPU backend. max_pages: null for n_pages (no growth).
   explicit FakeGuest(MemoryMode mode = MemoryMode::MemoryMode_shared, uint32_t n_pages = 64,
-                     std::shared_ptr<GuestAccount> account = nullptr) {
-    auto memory = LinearMemory::create(n_pages, n_pages);
+                     std::shared_ptr<GuestAccount> account = nullptr, std::unique_ptr<Backend> backend = nullptr,
+                     uint32_t max_pages = 0) {
+    auto memory = LinearMemory::create(n_pages, max_pages == 0 ? n_pages : max_pages);
     EXPECT_TRUE(memory.is_ok()) << memory.message();
     memory_ = std::move(memory).value();
     raw_.data = memory_->base();
     raw_.pages = memory_->pages();
     raw_.max_pages = memory_->max_pages();
     raw_.size = static_cast<uint32_t>(memory_->size_bytes());
-    auto backend = create_backend("cpu");
-    EXPECT_TRUE(backend.is_ok()) << backend.message();
-    api_ = std::make_unique<HostApi>(std::move(backend).value(), mode, std::move(account));
+    if (backend == nullptr) {
+      auto cpu = create_backend("cpu");
+      EXPECT_TRUE(cpu.is_ok()) << cpu.message();
+      backend = std::move(cpu).value();
+    }
+    api_ = std::make_unique<HostApi>(std::move(backend), mode, std::move(account));
     context_.memory = &raw_;
     context_.linear = memory_.get();
     context_.api = api_.get();
@@ -45,6 +50,13 @@ class FakeGuest {
   void add_file(uint32_t guest_fd, int host_fd) { files_.push_back({guest_fd, host_fd}); }
 
   GuestContext* ctx() { return &context_; }
+  // After the memory grew under the API: the wasm2c struct follows it.
+  void sync_size() {
+    raw_.pages = memory_->pages();
+    raw_.size = static_cast<uint32_t>(memory_->size_bytes());
+  }
+  // Ends the API (and its backend) before the memory, as an Instance does.
+  void end_api() { api_.reset(); }
   HostApi& api() { return *api_; }
   uint8_t* base() { return memory_->base(); }
   uint64_t size_bytes() const { return memory_->size_bytes(); }

@@ -132,13 +132,14 @@ int cmd_devices(const Args& args) {
     std::fputs("usage: samepage devices\n\nLists the backends in this build and their capabilities.\n", stdout);
     return 0;
   }
-  for (const std::string& name : backend_names()) {
-    auto backend = create_backend(name);
-    if (!backend) {
-      std::printf("%s: unavailable — %s\n", name.c_str(), backend.message().c_str());
+  // From probes only: listing devices creates no backend (and no GPU context).
+  for (const BackendEntry& entry : backend_registry()) {
+    const BackendProbe probe = entry.probe();
+    if (!probe.available) {
+      std::printf("%s: unavailable — %s\n", entry.name, probe.unavailable.c_str());
       continue;
     }
-    const BackendCaps& c = backend.value()->caps();
+    const BackendCaps& c = probe.caps;
     std::printf("%s: %s\n  zero-copy host memory: %s\n  device memory: %s\n  native replay: %s\n", c.name.c_str(),
                 c.device.c_str(), c.zero_copy_host_memory ? "yes" : "no", c.device_memory ? "yes" : "no",
                 c.native_replay ? "yes" : "no");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "samepage/dtype.h"
+#include "samepage/linear_memory.h"
 #include "samepage/status.h"
 
 namespace samepage {
@@ -38,6 +39,7 @@ struct TensorArg {
   int n_dims = 0;
   int64_t shape[4] = {1, 1, 1, 1};
   uint64_t n_bytes = 0;
+  uint64_t id = 0;  // the tensor's identity (TensorDesc::id)
 
   int64_t n_elements() const {
     int64_t n = 1;
@@ -72,6 +74,42 @@ struct OpArgs {
   int32_t i[2] = {0, 0};
 };
 
+// Where a tensor's authoritative bytes live (DESIGN.md §3).
+enum Residency : int32_t {
+  Residency_shared,       // guest memory, coherent at every host-call boundary
+  Residency_const,        // guest memory the guest promised not to write (weights): upload once
+  Residency_device,       // the backend's (runtime tensors; SP_DEVICE views between syncs)
+  Residency_file_mapped,  // read-only file pages mapped into guest memory
+};
+const char* residency_name(Residency residency);
+
+// A tensor as the backend sees it when it is created: an identity never
+// reused in the guest's life (key device caches on it, not on addresses or
+// handles), its type and shape, and where it lives.
+struct TensorDesc {
+  uint64_t id = 0;
+  DType dtype = DType_f32;
+  int n_dims = 0;
+  int64_t shape[4] = {1, 1, 1, 1};
+  uint64_t n_bytes = 0;
+  Residency residency = Residency_shared;
+  void* guest_data = nullptr;  // a view's guest bytes (checked); null for runtime tensors
+};
+
+// One op of a recorded sequence: operands resolved, and which scalars are
+// replay parameters (read from the parameter block at run time).
+struct SequenceOp {
+  OpArgs args;
+  int32_t param_slot[2] = {-1, -1};  // args.i[k] = params[param_slot[k]] when >= 0
+};
+
+// What compile() returns: the backend's own form of a sequence (a CUDA graph,
+// a command buffer, or the ops themselves), run many times.
+class CompiledSequence {
+ public:
+  virtual ~CompiledSequence() = default;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -80,13 +118,46 @@ class Backend {
   // "Use this host memory": lets the backend address [base, base + n_bytes)
   // in place. May fail; the caller then falls back to the copy path.
   virtual Status use_host_memory(void* base, uint64_t n_bytes) = 0;
+
+  // A tensor is born: returns the address kernels get for it. Runtime tensors
+  // (guest_data null) get zeroed memory the backend allocates (HBM on a GPU);
+  // views get guest_data itself, or a backend copy (copy mode staging, a
+  // device copy of a const tensor). The default serves views in place only.
+  virtual Result<void*> tensor_create(const TensorDesc& tensor);
+  // The tensor is gone: drop whatever was kept for it. No op names it again.
+  virtual void tensor_release(uint64_t id);
+  // Brings the guest bytes of a device-resident view up to date.
+  virtual Status tensor_sync(uint64_t id) { (void)id; return Status::ok(); }
+
   // Runs one op; outputs are visible at the pointers when it returns (or after sync).
   virtual Status execute(const OpArgs& op) = 0;
+  // A recorded sequence, whole, once; then run() with a parameter block as
+  // often as the guest replays it. Parameters were range-checked by the
+  // caller. The defaults keep the ops and loop over execute().
+  virtual Result<std::unique_ptr<CompiledSequence>> compile(const std::vector<SequenceOp>& ops);
+  virtual Status run(CompiledSequence& sequence, const int32_t* params, size_t n_params);
+
+  // Something happened to guest memory (growth, file mapping — announced
+  // before the pages change —, protection, release of the reservation).
+  virtual void memory_event(const MemoryEvent& event) { (void)event; }
   // Waits for all submitted work.
   virtual Status sync() = 0;
 };
 
-// Backends compiled into this build, by name ("cpu", ...).
+// The backends samepage knows, in one list (backends/backend_registry.cpp):
+// probing says what a backend can do without creating it (listing devices
+// creates no GPU context); one that is not in this build says so, by name.
+struct BackendProbe {
+  bool available = false;
+  BackendCaps caps;         // when available
+  std::string unavailable;  // why not, in one line
+};
+struct BackendEntry {
+  const char* name;
+  BackendProbe (*probe)();
+  Result<std::unique_ptr<Backend>> (*create)();
+};
+const std::vector<BackendEntry>& backend_registry();
 std::vector<std::string> backend_names();
 Result<std::unique_ptr<Backend>> create_backend(const std::string& name);
 

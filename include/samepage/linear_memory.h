@@ -84,7 +84,9 @@ class LinearMemory {
   // [0, size_bytes()) is always committed. Listeners run in the order added,
   // on the thread that changes the memory; they must not fail or throw.
   using EventListener = std::function<void(const MemoryEvent& event)>;
-  void add_event_listener(EventListener listener);
+  // Returns an id for remove_event_listener (a listener that goes first).
+  size_t add_event_listener(EventListener listener);
+  void remove_event_listener(size_t id);
 
   // Maps [file_offset, file_offset + n_bytes) of `path` at guest_offset,
   // MAP_SHARED and PROT_READ: no anonymous copy, a guest write traps, and a
@@ -129,9 +131,10 @@ class LinearMemory {
   uint64_t reserved_bytes_ = 0;     // from base_: address space + guard
   uint32_t pages_ = 0;
   uint32_t max_pages_ = 0;
-  std::vector<EventListener> listeners_;
+  std::vector<std::pair<size_t, EventListener>> listeners_;
+  size_t next_listener_ = 1;
   void notify(const MemoryEvent& event) const {
-    for (const EventListener& listener : listeners_) listener(event);
+    for (const auto& [id, listener] : listeners_) listener(event);
   }
   std::vector<FileMapping> file_mappings_;
   // A maximal read-only stretch of pages and the protect() calls inside it:

@@ -5,17 +5,18 @@
 
 #include <cstring>
 
+#include "backends/copy_mode_backend.h"
 #include "runtime/guest_context.h"
 #include "samepage/linear_memory.h"
 
 namespace samepage {
 namespace {
 
-AlignedBytes allocate_zeroed(uint64_t n_bytes) {
-  const uint64_t rounded = (n_bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded);
-  if (p != nullptr) std::memset(p, 0, rounded);  // memory handed to a guest is zeroed
-  return AlignedBytes(static_cast<uint8_t*>(p));
+Residency residency_of(const Tensor& t, bool file_mapped) {
+  if (!t.is_view) return Residency_device;
+  if (file_mapped) return Residency_file_mapped;
+  if (t.flags & SP_CONST) return Residency_const;
+  return (t.flags & SP_DEVICE) ? Residency_device : Residency_shared;
 }
 
 }  // namespace
@@ -24,7 +25,17 @@ HostApi::HostApi(std::unique_ptr<Backend> backend, MemoryMode mode, std::shared_
     : account_(account ? std::move(account) : std::make_shared<GuestAccount>()),
       backend_(std::move(backend)),
       mode_(mode) {}
-HostApi::~HostApi() = default;  // guest memory (and its protections) goes with the instance
+HostApi::~HostApi() {
+  // The backend goes before the memory (Instance's order): it hears of the
+  // release now, and no event reaches it after.
+  sequences_.clear();  // compiled sequences name tensors: they go first
+  recording_sequence_ = Sequence{};
+  tensors_.for_each([&](const Tensor& t) { backend_->tensor_release(t.id); });
+  if (memory_ != nullptr) {
+    memory_->remove_event_listener(memory_listener_);
+    backend_->memory_event({MemoryEventKind::MemoryEvent_release, 0, memory_->reserved_bytes()});
+  }
+}
 
 void HostApi::attach(GuestContext* context, LinearMemory* memory) {
   context_ = context;
@@ -34,6 +45,38 @@ void HostApi::attach(GuestContext* context, LinearMemory* memory) {
     if (!backend_->use_host_memory(memory_->base(), memory_->size_bytes()))
       mode_ = MemoryMode::MemoryMode_copy;
   }
+  if (mode_ == MemoryMode::MemoryMode_copy) backend_ = make_copy_mode_backend(std::move(backend_));
+  if (memory_ != nullptr) {
+    // What is committed already, then every change as it happens.
+    backend_->memory_event({MemoryEventKind::MemoryEvent_grow, 0, memory_->size_bytes()});
+    memory_listener_ = memory_->add_event_listener([this](const MemoryEvent& e) { backend_->memory_event(e); });
+  }
+}
+
+int32_t HostApi::create_in_backend(const char* what, Tensor* t) {
+  TensorDesc desc;
+  desc.id = t->id;
+  desc.dtype = t->dtype;
+  desc.n_dims = t->n_dims;
+  for (int d = 0; d < 4; ++d) desc.shape[d] = t->shape[d];
+  desc.n_bytes = t->n_bytes;
+  desc.residency = residency_of(*t, t->file_mapped);
+  desc.guest_data = t->is_view ? memory_->base() + t->guest_offset : nullptr;
+  Result<void*> at = backend_->tensor_create(desc);
+  if (!at) return fail(SP_ERR_NO_MEMORY, std::string(what) + ": " + at.message());
+  t->backend_data = *at;
+  return SP_OK;
+}
+
+TensorArg HostApi::tensor_arg(const Tensor& t) {
+  TensorArg a;
+  a.data = t.backend_data;
+  a.dtype = t.dtype;
+  a.n_dims = t.n_dims;
+  for (int d = 0; d < 4; ++d) a.shape[d] = t.shape[d];
+  a.n_bytes = t.n_bytes;
+  a.id = t.id;
+  return a;
 }
 
 int32_t HostApi::fail(int32_t code, std::string message) {
@@ -84,24 +127,30 @@ int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32
   t.is_view = true;
   t.id = next_tensor_id_++;
   t.guest_offset = ptr;
-  t.charge = BytesCharge(account_.get(), 0);  // copy-mode staging is added to it
+  const bool copy = mode_ == MemoryMode::MemoryMode_copy;
+  t.charge = BytesCharge(account_.get(), copy ? t.n_bytes : 0);  // copy mode: the backend's staging
+  if (!t.charge.ok()) return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("copy mode: staging", t.n_bytes));
   if (flags & SP_CONST) {
     // Whole pages are write-protected (a guest write traps); a view that is
     // not stays writable to the guest and says so in sp_tensor_info.
     auto p = memory_->protect(t.guest_offset, t.n_bytes, account_->limits().const_ranges);
     if (!p) return fail(SP_ERR_NO_MEMORY, "tensor_view: const view refused: " + p.message());
     t.write_protected = p.value() == LinearMemory::Protection::Protection_protected;
+    t.file_mapped = p.value() == LinearMemory::Protection::Protection_file_mapped;
     protection_epoch_ += t.write_protected;
   }
   const bool write_protected = t.write_protected;
   const bool unprotected_const = (flags & SP_CONST) && !write_protected;
-  const uint64_t offset = t.guest_offset, n_bytes = t.n_bytes;
-  const int32_t handle = tensors_.add(std::move(t));
+  const uint64_t offset = t.guest_offset, n_bytes = t.n_bytes, id = t.id;
+  int32_t rc = create_in_backend("tensor_view", &t);
+  const int32_t handle = rc == SP_OK ? tensors_.add(std::move(t)) : 0;
   if (handle == 0) {
+    if (rc == SP_OK) backend_->tensor_release(id);
     if (write_protected) (void)memory_->unprotect(offset, n_bytes, account_->limits().const_ranges);
-    return fail(SP_ERR_NO_MEMORY, "tensor_view: too many tensors");
+    return rc == SP_OK ? fail(SP_ERR_NO_MEMORY, "tensor_view: too many tensors") : rc;
   }
   n_unprotected_const_ += unprotected_const;
+  if (copy) staged_bytes_ += n_bytes;
   return handle;
 }
 
@@ -110,11 +159,14 @@ int32_t HostApi::tensor_alloc(int32_t dtype, int32_t n_dims, uint32_t shape_ptr,
   if (int32_t rc = describe_tensor("tensor_alloc", dtype, n_dims, shape_ptr, flags, &t); rc != SP_OK) return rc;
   t.charge = BytesCharge(account_.get(), t.n_bytes);
   if (!t.charge.ok()) return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("tensor_alloc", t.n_bytes));
-  t.storage = allocate_zeroed(t.n_bytes);
-  if (!t.storage) return fail(SP_ERR_NO_MEMORY, "tensor_alloc: out of memory");
   t.id = next_tensor_id_++;
+  if (int32_t rc = create_in_backend("tensor_alloc", &t); rc != SP_OK) return rc;  // zeroed, the backend's
+  const uint64_t id = t.id;
   const int32_t handle = tensors_.add(std::move(t));
-  if (handle == 0) return fail(SP_ERR_NO_MEMORY, "tensor_alloc: too many tensors");
+  if (handle == 0) {
+    backend_->tensor_release(id);
+    return fail(SP_ERR_NO_MEMORY, "tensor_alloc: too many tensors");
+  }
   return handle;
 }
 
@@ -124,8 +176,9 @@ int32_t HostApi::tensor_free(int32_t handle) {
   Status reopened = Status::ok();
   if (t->write_protected) reopened = memory_->unprotect(t->guest_offset, t->n_bytes, account_->limits().const_ranges);
   if (t->is_view && (t->flags & SP_CONST) && !t->write_protected) --n_unprotected_const_;
-  if (t->staging) staged_bytes_ -= t->n_bytes;
+  if (t->is_view && mode_ == MemoryMode::MemoryMode_copy) staged_bytes_ -= t->n_bytes;
   invalidate_sequences(*t, handle);
+  backend_->tensor_release(t->id);
   tensors_.remove(handle);  // releases its charge
   // The handle is gone either way; pages the kernel would not reopen stay read-only.
   if (!reopened) return fail(SP_ERR_NO_MEMORY, "tensor_free: freed, but its pages stay read-only: " + reopened.message());
@@ -133,14 +186,11 @@ int32_t HostApi::tensor_free(int32_t handle) {
 }
 
 int32_t HostApi::sync(int32_t handle) {
-  if (tensors_.find(handle) == nullptr) return fail(SP_ERR_HANDLE, "sync: not a live tensor");
+  Tensor* t = tensors_.find(handle);
+  if (t == nullptr) return fail(SP_ERR_HANDLE, "sync: not a live tensor");
   if (Status s = backend_->sync(); !s) return fail(SP_ERR_BACKEND, s.message());
+  if (Status s = backend_->tensor_sync(t->id); !s) return fail(SP_ERR_BACKEND, s.message());
   return SP_OK;
-}
-
-void* HostApi::host_address(Tensor& t) {
-  if (!t.is_view) return t.storage.get();
-  return memory_->base() + t.guest_offset;
 }
 
 bool HostApi::overlaps_unprotected_const(uint64_t offset, uint64_t n_bytes) {
@@ -196,32 +246,11 @@ int32_t HostApi::dispatch(const OpRequest& req, Tensor* const t[4]) {
   args.f[1] = req.f[1];
   args.i[0] = req.i[0];
   args.i[1] = req.i[1];
-  const bool copy = mode_ == MemoryMode::MemoryMode_copy;
   for (int k = 0; k < req.n_handles; ++k) {
-    Tensor& tensor = *t[k];
-    void* data = host_address(tensor);
-    if (copy && tensor.is_view) {
-      if (!tensor.staging) {
-        if (!tensor.charge.add(tensor.n_bytes))
-          return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("copy mode: staging", tensor.n_bytes));
-        tensor.staging = allocate_zeroed(tensor.n_bytes);
-        if (!tensor.staging) return fail(SP_ERR_NO_MEMORY, "copy mode: cannot allocate staging");
-        staged_bytes_ += tensor.n_bytes;
-      }
-      std::memcpy(tensor.staging.get(), data, tensor.n_bytes);  // copy in
-      data = tensor.staging.get();
-    }
-    tensor.last_backend_address = data;
-    TensorArg& a = args.t[k];
-    a.data = data;
-    a.dtype = tensor.dtype;
-    a.n_dims = tensor.n_dims;
-    for (int d = 0; d < 4; ++d) a.shape[d] = tensor.shape[d];
-    a.n_bytes = tensor.n_bytes;
+    args.t[k] = tensor_arg(*t[k]);
+    t[k]->touched = true;
   }
   if (Status s = backend_->execute(args); !s) return fail(SP_ERR_BACKEND, s.message());
-  if (copy && t[0]->is_view)
-    std::memcpy(memory_->base() + t[0]->guest_offset, t[0]->staging.get(), t[0]->n_bytes);  // copy out
   return SP_OK;
 }
 
@@ -235,7 +264,7 @@ int32_t HostApi::tensor_info(int32_t handle, uint32_t out_ptr) {
   info.is_view = t->is_view;
   for (int d = 0; d < 4; ++d) info.shape[d] = static_cast<uint32_t>(t->shape[d]);
   info.n_bytes = t->n_bytes;
-  info.zero_copy = t->is_view && t->last_backend_address == memory_->base() + t->guest_offset;
+  info.zero_copy = t->is_view && t->touched && t->backend_data == memory_->base() + t->guest_offset;
   info.write_protected = t->write_protected;
   if (overlaps_unprotected_const(out_ptr, sizeof(info)))
     return fail(SP_ERR_ARG, "tensor_info: the output overlaps a const tensor (SP_CONST)");

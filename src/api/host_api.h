@@ -49,6 +49,7 @@ struct Sequence {
   std::vector<uint64_t> tensor_ids; // sorted, for invalidation on free
   std::string broken;               // non-empty: replay fails with this
   uint64_t checked_epoch = 0;       // outputs checked writable at this protection epoch
+  std::unique_ptr<CompiledSequence> compiled;  // the backend's form, compiled once at record_end
   BytesCharge charge;               // ops and bookkeeping, charged to the guest
 };
 
@@ -103,7 +104,10 @@ class HostApi {
   int32_t read_shape(int32_t n_dims, uint32_t shape_ptr, int64_t shape[4]);
   // Checks dtype, flags and shape (read from guest memory) into *t.
   int32_t describe_tensor(const char* what, int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags, Tensor* t);
-  void* host_address(Tensor& t);
+  // Tells the backend a tensor exists; sets t->backend_data.
+  int32_t create_in_backend(const char* what, Tensor* t);
+  // The operand the backend sees for a tensor.
+  static TensorArg tensor_arg(const Tensor& t);
   // Fails when the host would write bytes of a const view there, protected or not.
   int32_t check_not_const(const char* what, uint64_t offset, uint64_t n_bytes);
   bool overlaps_unprotected_const(uint64_t offset, uint64_t n_bytes);
@@ -125,6 +129,7 @@ class HostApi {
   // a sequence re-checks its outputs once after a change.
   uint64_t protection_epoch_ = 1;
   uint64_t staged_bytes_ = 0;
+  size_t memory_listener_ = 0;  // our LinearMemory event listener, removed when we go
   size_t n_unprotected_const_ = 0;  // const views that are not whole pages
 };
 

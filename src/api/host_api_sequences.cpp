@@ -89,6 +89,28 @@ int32_t HostApi::record_end() {
   std::sort(rec.tensor_ids.begin(), rec.tensor_ids.end());
   rec.tensor_ids.erase(std::unique(rec.tensor_ids.begin(), rec.tensor_ids.end()), rec.tensor_ids.end());
   rec.checked_epoch = protection_epoch_;
+  // The sequence reaches the backend whole, once: operands resolved (every
+  // tensor is live: a free would have broken the recording), parameters as slots.
+  std::vector<SequenceOp> ops(rec.ops.size());
+  for (size_t k = 0; k < rec.ops.size(); ++k) {
+    const OpRequest& req = rec.ops[k].request;
+    OpArgs& args = ops[k].args;
+    args.op = req.op;
+    args.f[0] = req.f[0];
+    args.f[1] = req.f[1];
+    for (int j = 0; j < 2; ++j) {
+      args.i[j] = is_param(req.i[j]) ? 0 : req.i[j];
+      ops[k].param_slot[j] = is_param(req.i[j]) ? static_cast<int32_t>(param_slot(req.i[j])) : -1;
+    }
+    for (int j = 0; j < req.n_handles; ++j) {
+      Tensor* t = tensors_.find(req.handles[j]);
+      args.t[j] = tensor_arg(*t);
+      t->touched = true;
+    }
+  }
+  auto compiled = backend_->compile(ops);
+  if (!compiled) return fail(SP_ERR_BACKEND, "record_end: " + compiled.message());
+  rec.compiled = std::move(compiled).value();
   n_recorded_ops_ += rec.ops.size();
   const int32_t handle = next_sequence_++;
   sequences_.emplace(handle, std::move(rec));
@@ -119,8 +141,8 @@ int32_t HostApi::replay(int32_t handle, uint32_t params_ptr, int32_t n_params) {
                                   ", outside [" + std::to_string(seq.params[k].lo) + ", " +
                                   std::to_string(seq.params[k].hi) + "] that its ops allow");
   // Pages may have become read-only since recording: outputs are checked once per change.
-  Tensor* t[4] = {};
   if (seq.checked_epoch != protection_epoch_) {
+    Tensor* t[4] = {};
     for (size_t k = 0; k < seq.ops.size(); ++k) {
       if (int32_t rc = resolve(seq.ops[k].request, t); rc != SP_OK) return rc;
       if (int32_t rc = check_output(seq.ops[k].request, t); rc != SP_OK) {
@@ -130,15 +152,8 @@ int32_t HostApi::replay(int32_t handle, uint32_t params_ptr, int32_t n_params) {
     }
     seq.checked_epoch = protection_epoch_;
   }
-  for (size_t k = 0; k < seq.ops.size(); ++k) {
-    OpRequest req = seq.ops[k].request;
-    if (is_param(req.i[0])) req.i[0] = params[param_slot(req.i[0])];
-    for (int j = 0; j < req.n_handles; ++j) t[j] = tensors_.find(req.handles[j]);  // live: frees break the sequence
-    if (int32_t rc = dispatch(req, t); rc != SP_OK) {
-      last_error_ = "replay: op " + std::to_string(k) + ": " + last_error_;
-      return rc;
-    }
-  }
+  if (Status s = backend_->run(*seq.compiled, params, seq.params.size()); !s)
+    return fail(SP_ERR_BACKEND, "replay: " + s.message());
   return SP_OK;
 }
 
@@ -160,8 +175,10 @@ void HostApi::invalidate_sequences(const Tensor& freed, int32_t handle) {
         recording_sequence_.broken = "the sequence being recorded " + why;
   }
   for (auto& [number, seq] : sequences_)
-    if (seq.broken.empty() && std::binary_search(seq.tensor_ids.begin(), seq.tensor_ids.end(), freed.id))
+    if (seq.broken.empty() && std::binary_search(seq.tensor_ids.begin(), seq.tensor_ids.end(), freed.id)) {
       seq.broken = "sequence " + std::to_string(number) + " " + why;
+      seq.compiled.reset();  // the backend's form names the tensor: drop it now
+    }
 }
 
 }  // namespace samepage

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -12,11 +11,6 @@
 #include "samepage/guest_account.h"
 
 namespace samepage {
-
-struct AlignedFree {
-  void operator()(void* p) const { std::free(p); }
-};
-using AlignedBytes = std::unique_ptr<uint8_t, AlignedFree>;
 
 struct Tensor {
   uint64_t id = 0;                  // unique for the guest's lifetime, never reused
@@ -27,11 +21,11 @@ struct Tensor {
   int32_t flags = 0;                // SP_SHARED / SP_CONST / SP_DEVICE
   bool is_view = false;
   uint64_t guest_offset = 0;        // views: where the bytes are in guest memory
-  AlignedBytes storage;             // runtime-allocated tensors: the bytes
-  AlignedBytes staging;             // copy mode: the backend's own copy of a view
-  BytesCharge charge;               // storage and staging, charged to the guest
+  void* backend_data = nullptr;     // where kernels address it (tensor_create's answer)
+  BytesCharge charge;               // runtime storage or copy-mode staging, charged to the guest
   bool write_protected = false;     // const views of whole pages: a guest write traps
-  const void* last_backend_address = nullptr;  // where the backend last touched it
+  bool touched = false;             // the backend has computed on it
+  bool file_mapped = false;         // a const view of file-mapped pages
 };
 
 class TensorTable {

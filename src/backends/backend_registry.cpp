@@ -1,45 +1,48 @@
-#include "backends/backend_registry.h"
-
-#include <map>
+// The one list of backends samepage knows. Order is preference: the first
+// available backend is the default where a caller asks for "best".
+#include "backends/backend_entries.h"
 
 namespace samepage {
-namespace {
 
-std::map<std::string, BackendFactory>& registry() {
-  static std::map<std::string, BackendFactory> factories;
-  return factories;
-}
-
-}  // namespace
-
-bool register_backend(const std::string& name, BackendFactory factory) {
-  registry()[name] = std::move(factory);
-  return true;
+const std::vector<BackendEntry>& backend_registry() {
+  static const std::vector<BackendEntry> entries = {
+      {"cpu", cpu_backend_probe, cpu_backend_create},
+      {"cuda", cuda_backend_probe, cuda_backend_create},  // backends/no_cuda when not built
+  };
+  return entries;
 }
 
 std::vector<std::string> backend_names() {
   std::vector<std::string> names;
-  for (const auto& [name, factory] : registry()) names.push_back(name);
+  for (const BackendEntry& e : backend_registry()) names.push_back(e.name);
   return names;
 }
 
 Result<std::unique_ptr<Backend>> create_backend(const std::string& name) {
-  auto it = registry().find(name);
-  if (it == registry().end()) {
-    std::string known;
-    for (const std::string& n : backend_names()) known += (known.empty() ? "" : ", ") + n;
-    return err("backend", "no backend named '" + name + "' in this build (have: " + known + ")");
+  for (const BackendEntry& e : backend_registry()) {
+    if (name != e.name) continue;
+    BackendProbe probe = e.probe();
+    if (!probe.available) return err("backend", "backend '" + name + "' is unavailable: " + probe.unavailable);
+    return e.create();
   }
-  return it->second();
+  std::string known;
+  for (const std::string& n : backend_names()) known += (known.empty() ? "" : ", ") + n;
+  return err("backend", "no backend named '" + name + "' (known: " + known + ")");
 }
 
 const char* memory_mode_name(MemoryMode mode) {
   return mode == MemoryMode::MemoryMode_shared ? "shared" : "copy";
 }
 
+const char* residency_name(Residency residency) {
+  static const char* names[] = {"shared", "const", "device", "file_mapped"};
+  return residency >= 0 && residency <= Residency_file_mapped ? names[residency] : "?";
+}
+
 const char* op_name(OpCode op) {
   static const char* names[] = {"matmul", "rmsnorm", "rope",    "attention", "silu_mul", "add",
-                                "scale",  "embedding", "softmax", "argmax",    "copy", "set_rows"};
+                                "scale",  "embedding", "softmax", "argmax",    "copy",     "set_rows"};
+  static_assert(sizeof(names) / sizeof(names[0]) == OpCode_count);
   return op >= 0 && op < OpCode_count ? names[op] : "?";
 }
 

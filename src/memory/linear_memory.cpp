@@ -78,7 +78,18 @@ uint32_t LinearMemory::grow(uint32_t delta_pages) {
   return old_pages;
 }
 
-void LinearMemory::add_event_listener(EventListener listener) { listeners_.push_back(std::move(listener)); }
+size_t LinearMemory::add_event_listener(EventListener listener) {
+  listeners_.emplace_back(next_listener_, std::move(listener));
+  return next_listener_++;
+}
+
+void LinearMemory::remove_event_listener(size_t id) {
+  for (auto it = listeners_.begin(); it != listeners_.end(); ++it)
+    if (it->first == id) {
+      listeners_.erase(it);
+      return;
+    }
+}
 
 const char* memory_event_name(MemoryEventKind kind) {
   switch (kind) {

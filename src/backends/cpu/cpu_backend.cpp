@@ -1,7 +1,10 @@
 // The CPU backend: the reference for correctness and the default. Guest
 // memory is ordinary host memory here, so every residency is zero-copy and
 // the flags are no-ops; ops run the kernels in this folder directly.
+#include <cstdlib>
+#include <cstring>
 #include <thread>
+#include <unordered_map>
 
 #include "backends/cpu/attention.h"
 #include "backends/cpu/blas.h"
@@ -12,27 +15,47 @@
 #include "backends/cpu/norm.h"
 #include "backends/cpu/rope.h"
 #include "backends/cpu/softmax.h"
-#include "backends/backend_registry.h"
+#include "backends/backend_entries.h"
 
 namespace samepage {
 namespace {
 
+// Capabilities from what the machine is, without creating a backend (no
+// thread pool): `samepage devices` prints these.
+BackendCaps cpu_caps(int n_threads, cpu::CpuIsa isa) {
+  BackendCaps caps;
+  caps.name = "cpu";
+  caps.device = std::to_string(n_threads) + " threads, " + cpu::cpu_isa_name(isa) + " kernels";
+  caps.zero_copy_host_memory = true;
+  caps.device_memory = false;
+  caps.native_replay = false;
+  caps.notes.push_back("guest memory is host memory: kernels read and write it in place; residency flags are no-ops");
+  caps.notes.push_back(std::string("kernel ISA chosen at run time: ") + cpu::cpu_isa_name(isa));
+  caps.notes.push_back(std::string("prefill sgemm (float weights, >= 16 rows): ") + cpu::blas_description());
+  return caps;
+}
+
+struct FreeBytes {
+  void operator()(void* p) const { std::free(p); }
+};
 
 // One backend (and so one CpuContext, whose scratch serves one caller at a
 // time) per guest instance; a guest makes one host call at a time.
 class CpuBackend final : public Backend {
  public:
-  CpuBackend() {
-    caps_.name = "cpu";
-    caps_.device = std::to_string(ctx_.n_threads()) + " threads, " +
-                   cpu::cpu_isa_name(ctx_.isa()) + " kernels";
-    caps_.zero_copy_host_memory = true;
-    caps_.device_memory = false;
-    caps_.native_replay = false;
-    caps_.notes.push_back("guest memory is host memory: kernels read and write it in place");
-    caps_.notes.push_back(std::string("kernel ISA chosen at run time: ") + cpu::cpu_isa_name(ctx_.isa()));
-    caps_.notes.push_back(std::string("prefill sgemm (float weights, >= 16 rows): ") + cpu::blas_description());
+  CpuBackend() : caps_(cpu_caps(ctx_.n_threads(), ctx_.isa())) {}
+
+  // Views are used in place; runtime tensors are zeroed host memory.
+  Result<void*> tensor_create(const TensorDesc& t) override {
+    if (t.guest_data != nullptr) return t.guest_data;
+    const uint64_t rounded = (t.n_bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded);
+    if (p == nullptr) return err("cpu::tensor_create", "out of memory for " + std::to_string(t.n_bytes) + " bytes");
+    std::memset(p, 0, rounded);  // memory handed to a guest is zeroed
+    owned_[t.id].reset(p);
+    return p;
   }
+  void tensor_release(uint64_t id) override { owned_.erase(id); }
 
   const BackendCaps& caps() const override { return caps_; }
   Status use_host_memory(void*, uint64_t) override { return Status::ok(); }
@@ -104,9 +127,18 @@ class CpuBackend final : public Backend {
  private:
   cpu::CpuContext ctx_;
   BackendCaps caps_;
+  std::unordered_map<uint64_t, std::unique_ptr<void, FreeBytes>> owned_;  // runtime tensors, by id
 };
 
-const bool registered = register_backend("cpu", [] { return std::unique_ptr<Backend>(new CpuBackend()); });
-
 }  // namespace
+
+BackendProbe cpu_backend_probe() {
+  BackendProbe probe;
+  probe.available = true;
+  probe.caps = cpu_caps(cpu::default_thread_count(), cpu::cpu_isa_best());
+  return probe;
+}
+
+Result<std::unique_ptr<Backend>> cpu_backend_create() { return std::unique_ptr<Backend>(new CpuBackend()); }
+
 }  // namespace samepage

@@ -1,0 +1,48 @@
+// What a backend gets without writing it: views served in place, and
+// sequences kept as their ops and run through the eager path with the
+// parameters substituted (a GPU backend overrides both with its own buffers
+// and graphs).
+#include "samepage/backend.h"
+
+namespace samepage {
+namespace {
+
+class OpList final : public CompiledSequence {
+ public:
+  explicit OpList(std::vector<SequenceOp> ops) : ops_(std::move(ops)) {}
+  const std::vector<SequenceOp>& ops() const { return ops_; }
+
+ private:
+  std::vector<SequenceOp> ops_;
+};
+
+}  // namespace
+
+Result<void*> Backend::tensor_create(const TensorDesc& tensor) {
+  if (tensor.guest_data != nullptr) return tensor.guest_data;
+  return err("backend", caps().name + " cannot allocate tensors of its own");
+}
+
+void Backend::tensor_release(uint64_t) {}
+
+Result<std::unique_ptr<CompiledSequence>> Backend::compile(const std::vector<SequenceOp>& ops) {
+  return std::unique_ptr<CompiledSequence>(new OpList(ops));
+}
+
+Status Backend::run(CompiledSequence& sequence, const int32_t* params, size_t n_params) {
+  auto* list = dynamic_cast<OpList*>(&sequence);
+  if (list == nullptr) return err("backend::run", "not a sequence this backend compiled");
+  for (size_t k = 0; k < list->ops().size(); ++k) {
+    const SequenceOp& op = list->ops()[k];
+    OpArgs args = op.args;
+    for (int j = 0; j < 2; ++j) {
+      if (op.param_slot[j] < 0) continue;
+      if (static_cast<size_t>(op.param_slot[j]) >= n_params) return err("backend::run", "a parameter is missing");
+      args.i[j] = params[op.param_slot[j]];
+    }
+    if (Status s = execute(args); !s) return err("backend::run", "op " + std::to_string(k) + ": " + s.message());
+  }
+  return Status::ok();
+}
+
+}  // namespace samepage
