@@ -1,6 +1,7 @@
 // samepage's implementation of wasm-rt.h (WABT 1.0.32): the runtime that
 // wasm2c-generated code calls into. Memory comes from LinearMemory
-// (wasm_rt_memory.cpp); traps unwind through guarded_call.cpp.
+// (wasm_rt_memory.cpp); traps unwind through guarded_call.cpp. Every function
+// here that does real work (locks, allocation) runs behind the host call gate.
 #include <cstdarg>
 #include <cstdlib>
 #include <mutex>
@@ -9,6 +10,7 @@
 #include <wasm-rt.h>
 
 #include "engine/guarded_call.h"
+#include "engine/host_call_gate.h"
 
 namespace {
 
@@ -23,15 +25,22 @@ struct RegisteredFuncType {
 std::mutex g_func_types_mutex;
 std::vector<RegisteredFuncType> g_func_types;
 
+// False when out of host memory; the caller traps once out of the gate.
 template <typename Table, typename Elem>
-void allocate_table(Table* table, uint32_t elements, uint32_t max_elements) {
+bool allocate_table(Table* table, uint32_t elements, uint32_t max_elements) {
   table->size = elements;
   table->max_size = max_elements;
   table->data = nullptr;
-  if (elements > 0) {
-    table->data = static_cast<Elem*>(calloc(elements, sizeof(Elem)));
-    if (table->data == nullptr) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
-  }
+  if (elements == 0) return true;
+  table->data = static_cast<Elem*>(calloc(elements, sizeof(Elem)));
+  return table->data != nullptr;
+}
+
+template <typename Table>
+void free_table(Table* table) {
+  free(table->data);
+  table->data = nullptr;
+  table->size = 0;
 }
 
 template <typename Table, typename Elem>
@@ -65,11 +74,13 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
   for (uint32_t i = 0; i < params; ++i) type.params.push_back(static_cast<wasm_rt_type_t>(va_arg(args, int)));
   for (uint32_t i = 0; i < results; ++i) type.results.push_back(static_cast<wasm_rt_type_t>(va_arg(args, int)));
   va_end(args);
-  std::lock_guard<std::mutex> lock(g_func_types_mutex);
-  for (size_t i = 0; i < g_func_types.size(); ++i)
-    if (g_func_types[i] == type) return static_cast<uint32_t>(i + 1);
-  g_func_types.push_back(std::move(type));
-  return static_cast<uint32_t>(g_func_types.size());  // 0 stays "no type" (null funcref)
+  return samepage::host_call([&] {
+    std::lock_guard<std::mutex> lock(g_func_types_mutex);
+    for (size_t i = 0; i < g_func_types.size(); ++i)
+      if (g_func_types[i] == type) return static_cast<uint32_t>(i + 1);
+    g_func_types.push_back(std::move(type));
+    return static_cast<uint32_t>(g_func_types.size());  // 0 stays "no type" (null funcref)
+  });
 }
 
 const char* wasm_rt_strerror(wasm_rt_trap_t trap) {
@@ -91,29 +102,31 @@ void* wasm_rt_exception(void) { return nullptr; }
 
 void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* table, uint32_t elements,
                                     uint32_t max_elements) {
-  allocate_table<wasm_rt_funcref_table_t, wasm_rt_funcref_t>(table, elements, max_elements);
+  const bool allocated = samepage::host_call([&] {
+    return allocate_table<wasm_rt_funcref_table_t, wasm_rt_funcref_t>(table, elements, max_elements);
+  });
+  if (!allocated) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
 }
 void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* table) {
-  free(table->data);
-  table->data = nullptr;
-  table->size = 0;
+  samepage::host_call([&] { free_table(table); });
 }
 void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t* table, uint32_t elements,
                                       uint32_t max_elements) {
-  allocate_table<wasm_rt_externref_table_t, wasm_rt_externref_t>(table, elements, max_elements);
+  const bool allocated = samepage::host_call([&] {
+    return allocate_table<wasm_rt_externref_table_t, wasm_rt_externref_t>(table, elements, max_elements);
+  });
+  if (!allocated) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
 }
 void wasm_rt_free_externref_table(wasm_rt_externref_table_t* table) {
-  free(table->data);
-  table->data = nullptr;
-  table->size = 0;
+  samepage::host_call([&] { free_table(table); });
 }
 uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t* table, uint32_t delta,
                                     wasm_rt_funcref_t init) {
-  return grow_table(table, delta, init);
+  return samepage::host_call([&] { return grow_table(table, delta, init); });
 }
 uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t* table, uint32_t delta,
                                       wasm_rt_externref_t init) {
-  return grow_table(table, delta, init);
+  return samepage::host_call([&] { return grow_table(table, delta, init); });
 }
 
 }  // extern "C"
