@@ -22,7 +22,7 @@
 
 namespace samepage {
 
-thread_local GateState* tls_gate = nullptr;
+constinit thread_local GateState* tls_gate = nullptr;
 
 namespace {
 
@@ -64,6 +64,13 @@ void write_stderr(const char* text) {
   abort();
 }
 
+// Jumps to the call boundary. The landing is host code: an interrupt that
+// siglongjmp's mask restore lets in must only mark itself, not jump again.
+[[noreturn]] void jump_to_call(ActiveCall* active, int code) {
+  active->gate.host_depth = 1;
+  siglongjmp(active->jump, code);
+}
+
 void chain_to_previous(int sig, siginfo_t* info, void* ucontext) {
   const struct sigaction& prev = sig == SIGSEGV ? g_previous_segv : g_previous_bus;
   if (prev.sa_flags & SA_SIGINFO) {
@@ -92,10 +99,9 @@ void on_fault(int sig, siginfo_t* info, void* ucontext) {
   if (memory != nullptr && memory->contains(addr)) {
     const bool committed = addr < memory->base() + memory->size_bytes();
     // A committed page that faults was mapped read-only (file-mapped / const).
-    siglongjmp(active->jump, committed && sig == SIGSEGV ? kTrapReadOnlyWrite : WASM_RT_TRAP_OOB);
+    jump_to_call(active, committed && sig == SIGSEGV ? kTrapReadOnlyWrite : WASM_RT_TRAP_OOB);
   }
-  if (addr >= active->stack_guard_lo && addr < active->stack_guard_hi)
-    siglongjmp(active->jump, WASM_RT_TRAP_EXHAUSTION);
+  if (addr >= active->stack_guard_lo && addr < active->stack_guard_hi) jump_to_call(active, WASM_RT_TRAP_EXHAUSTION);
   chain_to_previous(sig, info, ucontext);
 }
 
@@ -108,7 +114,7 @@ void on_interrupt(int, siginfo_t* info, void*) {
     active->gate.pending = active->gate.pending | kGatePendingInterrupt;  // the gate unwinds at leave
     return;
   }
-  siglongjmp(active->jump, kTrapInterrupted);
+  jump_to_call(active, kTrapInterrupted);
 }
 
 void install_handlers_once() {
@@ -140,8 +146,7 @@ void run_body_with_jump(ActiveCall* active) {
     active->call->end = CallEnd::CallEnd_returned;
     return;
   }
-  active->gate.host_depth = 1;
-  active->gate.pending = 0;
+  active->gate.pending = 0;  // host_depth is 1 again (jump_to_call)
   if (code == kTrapExit) {
     active->call->end = CallEnd::CallEnd_exited;
   } else {
@@ -347,7 +352,7 @@ namespace {
   ActiveCall* active = tls_active;
   if (active == nullptr) host_bug(who);  // no guest on this thread
   if (active->gate.host_depth > 0) host_bug(who);
-  siglongjmp(active->jump, code);
+  jump_to_call(active, code);
 }
 
 ActiveCall* active_in_host(const char* who) {

@@ -34,8 +34,9 @@ struct GateState {
 constexpr sig_atomic_t kGatePendingInterrupt = 1;
 constexpr sig_atomic_t kGatePendingEnd = 2;  // proc_exit or a host error: see guest_request_*
 
-// initial-exec: read by the signal handlers, which must not allocate.
-extern thread_local GateState* tls_gate __attribute__((tls_model("initial-exec")));
+// initial-exec: read by the signal handlers, which must not allocate;
+// constinit: no lazy-init check on every import call.
+extern constinit thread_local GateState* tls_gate __attribute__((tls_model("initial-exec")));
 
 // Out of line, both unwind to the call boundary (see guarded_call.cpp).
 [[noreturn]] void host_gate_refuse();  // too little stack left: "call stack exhausted"
