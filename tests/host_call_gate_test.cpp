@@ -3,6 +3,12 @@
 // host frames (a pool lock left held, a job on the unmapped stack). Each
 // guest below calls one kind of import at every depth of a deep recursion,
 // so the call that finds the stack nearly spent is an import call.
+#include <wasm-rt.h>
+
+#include <string>
+
+#include "engine/guarded_call.h"
+#include "engine/host_call_gate.h"
 #include "test_support.h"
 #include "test_watchdog.h"
 
@@ -92,6 +98,57 @@ TEST_P(HostCallGate, SpentStackTrapsAtTheImportAndTheHostGoesOn) {
 
 INSTANTIATE_TEST_SUITE_P(EveryImportKind, HostCallGate, ::testing::ValuesIn(gate_cases()),
                          [](const ::testing::TestParamInfo<GateCase>& info) { return std::string(info.param.name); });
+
+// The gate's rules, on guarded calls whose body plays the import.
+
+// Host code asks for the exit; the unwind waits until the gate is left, after
+// the body's objects are destroyed.
+int g_destroyed = 0;
+struct CountsDestruction {
+  ~CountsDestruction() { ++g_destroyed; }
+};
+void exits_from_inside_host_code(void*) {
+  host_call([] {
+    CountsDestruction lives_in_host_code;
+    guest_request_exit(5);
+    return 0;
+  });
+  wasm_rt_trap(WASM_RT_TRAP_UNREACHABLE);  // not reached: the gate unwound
+}
+
+TEST(HostCallGateRules, ExitAskedForInHostCodeHappensAtTheGateAfterDestructors) {
+  g_destroyed = 0;
+  GuardedCall call;
+  call.body = exits_from_inside_host_code;
+  ASSERT_TRUE(run_guarded(call).is_ok());
+  EXPECT_EQ(call.end, CallEnd::CallEnd_exited);
+  EXPECT_EQ(call.exit_code, 5u);
+  EXPECT_EQ(g_destroyed, 1);
+}
+
+void faults_in_host_code(void*) {
+  host_call([] {
+    volatile int* nowhere = nullptr;
+    return *nowhere;
+  });
+}
+void traps_in_host_code(void*) {
+  host_call([] {
+    wasm_rt_trap(WASM_RT_TRAP_OOB);
+    return 0;
+  });
+}
+
+// Unwinding over host frames is never a guest trap: the process says why and aborts.
+TEST(HostCallGateRulesDeathTest, FaultOrTrapInsideHostCodeAbortsLoudly) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  GuardedCall fault;
+  fault.body = faults_in_host_code;
+  EXPECT_DEATH((void)run_guarded(fault), "fatal: memory fault \\(SIGSEGV\\) in host code called by a guest");
+  GuardedCall trap;
+  trap.body = traps_in_host_code;
+  EXPECT_DEATH((void)run_guarded(trap), "fatal: wasm_rt_trap called inside host code");
+}
 
 }  // namespace
 }  // namespace samepage
