@@ -217,26 +217,27 @@ void* guest_thread_main(void* arg) {
     return nullptr;
   }
   GuardedCall* call = active->call;
+  // Before the timer: a deadline already past fires at once and must find the call.
+  tls_active = active;
+  tls_gate = &active->gate;
   timer_t timer{};
   const bool timed = call->deadline_ns != 0;
   if (timed && !arm_deadline(call->deadline_ns, &timer)) {
     fail_setup(active, "[engine::guarded_call] cannot arm the call's timeout timer");
   } else {
-    tls_active = active;
-    tls_gate = &active->gate;
     // A handle interrupted before the call: the call starts, and stops at once.
     const pthread_t self = pthread_self();
     const bool attached = call->interrupt != nullptr && InterruptAccess::attach(call->interrupt, self);
     if (call->interrupt != nullptr && !attached) {
-      active->interrupt_reason = kInterruptByHost;
-      active->gate.pending = kGatePendingInterrupt;
+      if (active->interrupt_reason == 0) active->interrupt_reason = kInterruptByHost;
+      active->gate.pending = active->gate.pending | kGatePendingInterrupt;
     }
     run_body_with_jump(active);
     if (attached) InterruptAccess::detach(call->interrupt, self);
     if (timed) timer_delete(timer);
-    tls_gate = nullptr;
-    tls_active = nullptr;  // a signal still queued for this thread now finds no call
   }
+  tls_gate = nullptr;
+  tls_active = nullptr;  // a signal still queued for this thread now finds no call
   stack_t disable{};
   disable.ss_flags = SS_DISABLE;
   sigaltstack(&disable, nullptr);
