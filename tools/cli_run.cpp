@@ -14,7 +14,8 @@ const char* kRunUsage =
     "usage: samepage run [options] MODULE.wasm|ARTIFACT [--] [ARGS...]\n"
     "\n"
     "Runs a WASI command module; the process exits with the guest's exit code\n"
-    "(134 when the guest traps, 1 when it cannot be loaded). An ARTIFACT from\n"
+    "(134 when the guest traps or is interrupted, 1 when it cannot be loaded),\n"
+    "whether it ends in a start function, _initialize or _start. An ARTIFACT from\n"
     "`samepage compile` is native code: it runs only with --allow-precompiled;\n"
     "use only artifacts that you built yourself or otherwise trust.\n"
     "\n"
@@ -25,6 +26,8 @@ const char* kRunUsage =
     "  --no-cache              rebuild the module even if it is cached\n"
     "  --cache-dir DIR         where compiled modules are kept\n"
     "  --timing                print load and run timings to stderr\n"
+    "  --timeout DURATION      interrupt the guest after DURATION (500ms, 2s, 1m) of\n"
+    "                          instantiation or of _start (trap: interrupted)\n"
     "  --backend NAME          compute backend for the samepage API (default cpu)\n"
     "  --memory-mode MODE      shared (zero-copy, default) or copy (explicit copies)\n"
     "  --allow-precompiled     accept a compiled ARTIFACT (native code: trusted files only)\n"
@@ -58,6 +61,29 @@ bool parse_preopen(const std::string& spec, bool writable, WasiConfig::Preopen* 
   out->guest_path = sep == std::string::npos ? spec : spec.substr(sep + 2);
   out->writable = writable;
   return !out->host_path.empty() && !out->guest_path.empty();
+}
+
+// "500ms", "2s", "1m" → milliseconds; 0 when malformed or zero.
+uint64_t parse_duration_ms(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9) return 0;
+  const uint64_t n = std::stoull(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  if (unit == "ms") return n;
+  if (unit == "s") return n * 1000;
+  if (unit == "m") return n * 60000;
+  return 0;
+}
+
+// The process exit code for how the guest ended.
+int exit_code_of(const GuestOutcome& outcome) {
+  switch (outcome.kind) {
+    case GuestOutcome::Kind::Kind_returned: return 0;
+    case GuestOutcome::Kind::Kind_exited: return static_cast<int>(outcome.exit_code & 0xff);
+    case GuestOutcome::Kind::Kind_trapped: return fail("guest " + outcome.message, 134);
+  }
+  return 1;
 }
 
 }  // namespace
@@ -128,6 +154,11 @@ int cmd_run(const Args& args) {
       engine_options.use_cache = false;
     } else if (a == "--timing") {
       timing = true;
+    } else if (a == "--timeout") {
+      const std::string* v = value("--timeout");
+      const uint64_t ms = v == nullptr ? 0 : parse_duration_ms(*v);
+      if (ms == 0) return fail("--timeout needs a duration such as 500ms, 2s or 1m", 2);
+      instance_options.limits.timeout_ms = ms;
     } else if (a == "--") {
       continue;
     } else if (!a.empty() && a[0] == '-' && module_path.empty()) {
@@ -153,17 +184,18 @@ int cmd_run(const Args& args) {
                  "compile %.1f ms, dlopen %.2f ms\n",
                  module_path.c_str(), s.precompiled ? "precompiled" : (s.cache_hit ? "hit" : "miss"),
                  s.read_ms, s.parse_ms, s.translate_ms, s.compile_ms, s.load_ms);
-  auto instance = Instance::create(module.value(), instance_options);
-  if (!instance) return fail(instance.message());
+  // A start function or _initialize may end the guest already: same exit codes as _start.
+  GuestOutcome ended_in_create;
+  auto instance = Instance::create(module.value(), instance_options, &ended_in_create);
+  std::fflush(stdout);
+  if (!instance) {
+    if (ended_in_create.kind != GuestOutcome::Kind::Kind_returned) return exit_code_of(ended_in_create);
+    return fail(instance.message());
+  }
   auto outcome = instance.value()->run();
   std::fflush(stdout);
   if (!outcome) return fail(outcome.message());
-  switch (outcome->kind) {
-    case GuestOutcome::Kind::Kind_returned: return 0;
-    case GuestOutcome::Kind::Kind_exited: return static_cast<int>(outcome->exit_code & 0xff);
-    case GuestOutcome::Kind::Kind_trapped: return fail("guest " + outcome->message, 134);
-  }
-  return 1;
+  return exit_code_of(*outcome);
 }
 
 }  // namespace samepage::cli
