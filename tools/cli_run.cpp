@@ -45,35 +45,12 @@ const char* kRunUsage =
     "  --max-const-ranges N    separate write-protected const ranges; each costs\n"
     "                          kernel mappings (vm.max_map_count) (default 4096)\n";
 
-// A positive decimal count no larger than max; false otherwise.
-bool parse_count(const std::string* v, uint64_t max, uint64_t* out) {
-  if (v == nullptr || v->empty() || v->size() > 19 || v->find_first_not_of("0123456789") != std::string::npos)
-    return false;
-  const uint64_t n = std::stoull(*v);
-  if (n == 0 || n > max) return false;
-  *out = n;
-  return true;
-}
-
 bool parse_preopen(const std::string& spec, bool writable, WasiConfig::Preopen* out) {
   const size_t sep = spec.find("::");
   out->host_path = spec.substr(0, sep);
   out->guest_path = sep == std::string::npos ? spec : spec.substr(sep + 2);
   out->writable = writable;
   return !out->host_path.empty() && !out->guest_path.empty();
-}
-
-// "500ms", "2s", "1m" → milliseconds; 0 when malformed or zero.
-uint64_t parse_duration_ms(const std::string& text) {
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  if (digits == 0 || digits > 9) return 0;
-  const uint64_t n = std::stoull(text.substr(0, digits));
-  const std::string unit = text.substr(digits);
-  if (unit == "ms") return n;
-  if (unit == "s") return n * 1000;
-  if (unit == "m") return n * 60000;
-  return 0;
 }
 
 // The process exit code for how the guest ended.
@@ -114,6 +91,8 @@ int cmd_run(const Args& args) {
     std::string limit_error;
     if (const int limit = parse_compile_limit_flag(args, i, engine_options.limits, &limit_error); limit != 0) {
       if (limit < 0) return fail(limit_error, 2);
+    } else if (const int guest = parse_guest_limit_flag(args, i, instance_options.limits, &limit_error); guest != 0) {
+      if (guest < 0) return fail(limit_error, 2);
     } else if (a == "--dir" || a == "--dir-rw") {
       const std::string* v = value(a.c_str());
       WasiConfig::Preopen preopen;
@@ -137,28 +116,12 @@ int cmd_run(const Args& args) {
       const std::string* v = value("--memory-mode");
       if (v == nullptr || (*v != "shared" && *v != "copy")) return fail("--memory-mode needs shared or copy", 2);
       instance_options.memory_mode = *v == "copy" ? MemoryMode::MemoryMode_copy : MemoryMode::MemoryMode_shared;
-    } else if (a == "--max-host-mb" || a == "--max-table-elements" || a == "--max-fds" ||
-               a == "--max-const-ranges") {
-      GuestLimits& l = instance_options.limits;
-      const uint64_t max = a == "--max-host-mb" ? (uint64_t{1} << 44) : UINT32_MAX;
-      uint64_t n = 0;
-      if (!parse_count(value(a.c_str()), max, &n))
-        return fail(a + " needs a whole number from 1 to " + std::to_string(max), 2);
-      if (a == "--max-host-mb") l.host_bytes = n << 20;
-      else if (a == "--max-table-elements") l.table_elements = static_cast<uint32_t>(n);
-      else if (a == "--max-fds") l.open_fds = static_cast<uint32_t>(n);
-      else l.const_ranges = static_cast<uint32_t>(n);
     } else if (a == "--allow-precompiled") {
       engine_options.allow_precompiled = true;
     } else if (a == "--no-cache") {
       engine_options.use_cache = false;
     } else if (a == "--timing") {
       timing = true;
-    } else if (a == "--timeout") {
-      const std::string* v = value("--timeout");
-      const uint64_t ms = v == nullptr ? 0 : parse_duration_ms(*v);
-      if (ms == 0) return fail("--timeout needs a duration such as 500ms, 2s or 1m", 2);
-      instance_options.limits.timeout_ms = ms;
     } else if (a == "--") {
       continue;
     } else if (!a.empty() && a[0] == '-' && module_path.empty()) {
