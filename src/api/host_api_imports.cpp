@@ -1,12 +1,14 @@
 // The "samepage" import module as wasm2c calls it: Z_samepageZ_<name>, with
 // the GuestContext* first. Each entry point catches everything: no C++
-// exception may unwind into generated C code.
+// exception may unwind into generated C code, and each runs behind the host
+// call gate (engine/host_call_gate.h) through guarded().
 #include <new>
 
 #include <type_traits>
 
 #include "api/host_api.h"
 #include "api/host_api_entries.h"
+#include "engine/host_call_gate.h"
 #include "runtime/guest_context.h"
 #include "runtime/host_import.h"
 
@@ -19,15 +21,17 @@ namespace {
 
 template <typename Fn>
 uint32_t guarded(GuestContext* ctx, Fn fn) {
-  // Not attached: called from a start function before the memory existed.
-  if (ctx == nullptr || ctx->api == nullptr || !ctx->api->attached()) return static_cast<uint32_t>(SP_ERR_STATE);
-  try {
-    return static_cast<uint32_t>(fn(*ctx->api));
-  } catch (const std::bad_alloc&) {
-    return static_cast<uint32_t>(SP_ERR_NO_MEMORY);
-  } catch (...) {
-    return static_cast<uint32_t>(SP_ERR_BACKEND);
-  }
+  return samepage::host_call([&]() noexcept -> uint32_t {
+    // Not attached: called from a start function before the memory existed.
+    if (ctx == nullptr || ctx->api == nullptr || !ctx->api->attached()) return static_cast<uint32_t>(SP_ERR_STATE);
+    try {
+      return static_cast<uint32_t>(fn(*ctx->api));
+    } catch (const std::bad_alloc&) {
+      return static_cast<uint32_t>(SP_ERR_NO_MEMORY);
+    } catch (...) {
+      return static_cast<uint32_t>(SP_ERR_BACKEND);
+    }
+  });
 }
 
 uint32_t submit(GuestContext* ctx, OpCode op, std::initializer_list<uint32_t> handles, float f0 = 0, float f1 = 0,

@@ -29,9 +29,4 @@ struct GuestContext {
   GuestMemory guest_memory() const { return GuestMemory(memory, linear); }
 };
 
-// Ends the running guest with an exit code (WASI proc_exit). Unwinds to the
-// Instance's call boundary with longjmp: callers must hold no objects with
-// non-trivial destructors in the frames between.
-[[noreturn]] void guest_exit(uint32_t exit_code);
-
 }  // namespace samepage
