@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n_ops; ++i) check(issue(i, a, b, c, rope_in, rope_out, pos), "eager op");
     eager_ns[r] = (now_ns() - t0) / n_ops;
   }
+  check(sp_sequence_free(seq), "sequence_free");
   qsort(replay_ns, repeats, sizeof(double), cmp_double);
   qsort(eager_ns, repeats, sizeof(double), cmp_double);
   printf("{\"n_ops\": %d, \"repeats\": %d, \"replay_ns_per_op\": %.1f, \"eager_ns_per_op\": %.1f, "

@@ -38,6 +38,7 @@ HostApi::~HostApi() {
 }
 
 void HostApi::attach(GuestContext* context, LinearMemory* memory) {
+  if (context_ != nullptr) return;  // once: the memory never changes after
   context_ = context;
   memory_ = memory;
   if (memory_ != nullptr && mode_ == MemoryMode::MemoryMode_shared) {
