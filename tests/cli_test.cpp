@@ -49,6 +49,18 @@ TEST(Cli, VersionAndHelp) {
   EXPECT_NE(top.out.find("commands:"), std::string::npos);
 }
 
+// devices prints probes only; a backend absent from this build says why, by name.
+TEST(Cli, DevicesListsEveryBackendByProbe) {
+  CliResult devices = run_cli("devices");
+  EXPECT_EQ(devices.exit_code, 0) << devices.err;
+  EXPECT_NE(devices.out.find("cpu: "), std::string::npos) << devices.out;
+  EXPECT_NE(devices.out.find("cuda: "), std::string::npos) << devices.out;
+  CliResult cuda = run_cli("run --backend cuda " + test::guest_path("api_tour"));
+  EXPECT_NE(cuda.exit_code, 0);
+  if (devices.out.find("cuda: unavailable") != std::string::npos)
+    EXPECT_NE(cuda.err.find("not built"), std::string::npos) << cuda.err;
+}
+
 TEST(Cli, RunExitsWithTheGuestsExitCode) {
   CliResult ok = run_cli("run " + test::guest_path("hello") + " -- a b");
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
