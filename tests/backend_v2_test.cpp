@@ -174,6 +174,13 @@ TEST(BackendV2, MemoryEventsArriveInOrderAndUnmapIsAnnouncedFirst) {
   };
   ASSERT_EQ(Z_samepageZ_map_file(g.ctx(), 3, 0, 8192, at), 0u) << g.last_error();
   EXPECT_EQ(log.lines.back(), "event file_map " + std::to_string(at) + " 8192");
+  // Views of the mapping reach the backend as file-mapped.
+  const uint32_t file_shape = g.alloc(4);
+  *g.at<uint32_t>(file_shape) = 2048;
+  const int32_t weights = rc_of(Z_samepageZ_tensor_view(g.ctx(), at, 0, 1, file_shape, 0));
+  ASSERT_GT(weights, 0) << g.last_error();
+  EXPECT_EQ(log.created.back().residency, Residency_file_mapped);
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), weights), 0u);
   ASSERT_EQ(Z_samepageZ_unmap_file(g.ctx(), at, 8192), 0u) << g.last_error();
   EXPECT_EQ(log.lines.back(), "event file_unmap " + std::to_string(at) + " 8192");
   // Both announced before the pages changed: the old bytes were still there.

@@ -140,6 +140,10 @@ int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32
     t.file_mapped = p.value() == LinearMemory::Protection::Protection_file_mapped;
     protection_epoch_ += t.write_protected;
   }
+  // A view inside a file mapping is file-backed whatever its flags.
+  for (const FileMapping& m : memory_->file_mappings())
+    t.file_mapped = t.file_mapped || (t.guest_offset >= m.guest_offset &&
+                                      t.guest_offset + t.n_bytes <= m.guest_offset + m.n_mapped_bytes);
   const bool write_protected = t.write_protected;
   const bool unprotected_const = (flags & SP_CONST) && !write_protected;
   const uint64_t offset = t.guest_offset, n_bytes = t.n_bytes, id = t.id;

@@ -25,7 +25,7 @@ struct Tensor {
   BytesCharge charge;               // runtime storage or copy-mode staging, charged to the guest
   bool write_protected = false;     // const views of whole pages: a guest write traps
   bool touched = false;             // the backend has computed on it
-  bool file_mapped = false;         // a const view of file-mapped pages
+  bool file_mapped = false;         // a view of file-mapped pages (when it was made)
 };
 
 class TensorTable {
