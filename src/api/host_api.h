@@ -1,6 +1,6 @@
 // The host side of the "samepage" import module for one guest: tensor
 // handles over guest memory, validation of every call, dispatch to the
-// backend (in place, or through staging buffers in copy mode), recorded
+// backend (in place; copy mode is a layer over the backend), recorded
 // sequences, and the last-error message. A bad call gets an error code; it
 // never reaches the backend.
 #pragma once
