@@ -185,5 +185,26 @@ TEST(HostApiSequence, MapFileValidatesBeforeMapping) {
   close(fd);
 }
 
+// Mappings are kernel mappings: they count against the guest's const-range limit.
+TEST(HostApiSequence, FileMappingsAreBoundedByTheConstRangeLimit) {
+  GuestLimits limits;
+  limits.const_ranges = 3;
+  FakeGuest g(MemoryMode::MemoryMode_shared, 64, std::make_shared<GuestAccount>(limits));
+  char path[] = "/tmp/samepage_maps_XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  unlink(path);
+  std::vector<uint8_t> page(4096, 1);
+  ASSERT_EQ(write(fd, page.data(), page.size()), 4096);
+  g.add_file(3, fd);
+  for (uint32_t k = 0; k < 3; ++k)
+    ASSERT_EQ(Z_samepageZ_map_file(g.ctx(), 3, 0, 4096, (10 + 2 * k) * 65536), 0u) << k << ": " << g.last_error();
+  EXPECT_EQ(rc_of(Z_samepageZ_map_file(g.ctx(), 3, 0, 4096, 20 * 65536)), SP_ERR_NO_MEMORY);
+  EXPECT_NE(g.last_error().find("--max-const-ranges"), std::string::npos) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_unmap_file(g.ctx(), 10 * 65536, 4096), 0u);
+  EXPECT_EQ(Z_samepageZ_map_file(g.ctx(), 3, 0, 4096, 20 * 65536), 0u) << g.last_error();
+  close(fd);
+}
+
 }  // namespace
 }  // namespace samepage

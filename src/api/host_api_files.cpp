@@ -23,6 +23,15 @@ int32_t HostApi::map_file(int32_t fd, uint64_t file_offset, uint32_t n_bytes, ui
                                   ") is outside guest memory of " + std::to_string(memory_->size_bytes()) + " bytes");
   if (overlaps_unprotected_const(guest_ptr, n_mapped))
     return fail(SP_ERR_ARG, "map_file: the range overlaps a const tensor (SP_CONST)");
+  // Each mapping is a kernel mapping of its own, like a protected run: the
+  // guest's const-range limit bounds both, so no guest spends the process's
+  // map count (vm.max_map_count).
+  const uint32_t max_mappings = account_->limits().const_ranges;
+  if (memory_->file_mappings().size() + memory_->protected_runs() >= max_mappings)
+    return fail(SP_ERR_NO_MEMORY, "map_file: " + std::to_string(memory_->file_mappings().size()) + " mappings and " +
+                                      std::to_string(memory_->protected_runs()) +
+                                      " read-only ranges reach this guest's limit of " + std::to_string(max_mappings) +
+                                      " (--max-const-ranges)");
   if (!context_->readable_file) return fail(SP_ERR_UNSUPPORTED, "map_file: this guest has no files");
   Result<int> host_fd = context_->readable_file(static_cast<uint32_t>(fd));
   if (!host_fd) return fail(SP_ERR_ARG, "map_file: " + host_fd.message());
