@@ -121,7 +121,8 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
         break;
       if (t[1]->shape[2] % 2 != 0 || t[1]->shape[2] > kMaxHeadDim)
         c.fail(SP_ERR_SHAPE, "head_dim must be even and at most " + std::to_string(kMaxHeadDim));
-      else if (req.i[0] < 0) c.fail(SP_ERR_ARG, "position must be >= 0");
+      else if (req.i[0] < 0 || req.i[0] > INT32_MAX - t[1]->shape[0])
+        c.fail(SP_ERR_ARG, "position must be >= 0, and position + tokens an int32");
       else if (req.i[1] != 0 && req.i[1] != 1) c.fail(SP_ERR_ARG, "mode must be SP_ROPE_NORMAL or SP_ROPE_NEOX");
       else if (!(req.f[0] > 0.0f) || !(req.f[1] > 0.0f)) c.fail(SP_ERR_ARG, "freq_base and freq_scale must be > 0");
       else if (t[0] != t[1]) c.no_overlap(0, 1);

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "memory/map_count.h"
 #include "samepage/linear_memory.h"
 
 namespace samepage {
@@ -47,6 +48,9 @@ Status LinearMemory::map_file(uint64_t guest_offset, int fd, uint64_t file_offse
   auto run = runs_.lower_bound(guest_offset + n_mapped);
   if (run != runs_.begin() && std::prev(run)->second.hi > guest_offset)
     return err(where, "guest range overlaps write-protected pages of a const tensor");
+  if (g_process_read_only_ranges.load() >= process_read_only_range_limit())
+    return err(where, "the process holds " + std::to_string(g_process_read_only_ranges.load()) +
+                          " read-only ranges for all its guests, its limit (a quarter of vm.max_map_count)");
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return err(where, label + " is not a regular file");
   const auto file_bytes = static_cast<uint64_t>(st.st_size);
@@ -68,6 +72,7 @@ Status LinearMemory::map_file(uint64_t guest_offset, int fd, uint64_t file_offse
     return err(where, std::string("mmap failed: ") + strerror(map_errno));
   }
   file_mappings_.push_back(FileMapping{guest_offset, n_bytes, n_mapped, label});
+  g_process_read_only_ranges.fetch_add(1);
   return Status::ok();
 }
 
@@ -81,6 +86,7 @@ Status LinearMemory::unmap_file(uint64_t guest_offset) {
     if (at == MAP_FAILED)
       return err("memory::unmap_file", std::string("mmap failed: ") + strerror(errno));
     file_mappings_.erase(it);
+    g_process_read_only_ranges.fetch_sub(1);
     return Status::ok();
   }
   return err("memory::unmap_file", "no file is mapped at guest offset " + std::to_string(guest_offset));

@@ -1,3 +1,4 @@
+#include "memory/map_count.h"
 #include "samepage/linear_memory.h"
 
 #include <sys/mman.h>
@@ -56,6 +57,7 @@ Result<std::unique_ptr<LinearMemory>> LinearMemory::create(uint32_t initial_page
 LinearMemory::~LinearMemory() {
   if (base_ != nullptr) notify({MemoryEventKind::MemoryEvent_release, 0, reserved_bytes_});
   forget_runs();
+  g_process_read_only_ranges.fetch_sub(file_mappings_.size());  // they go with the reservation
   if (base_ != nullptr) munmap(base_, reserved_bytes_);
 }
 

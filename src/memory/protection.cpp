@@ -16,6 +16,7 @@
 #include <cstring>
 #include <vector>
 
+#include "memory/map_count.h"
 #include "samepage/linear_memory.h"
 
 namespace samepage {
@@ -27,13 +28,12 @@ std::string range_text(uint64_t lo, uint64_t hi) {
   return "[" + std::to_string(lo) + ", " + std::to_string(hi) + ")";
 }
 
-// Protected runs of every guest in the process. Each splits a mapping into up
-// to three, so all of them together stay under a quarter of the kernel's
-// map count, leaving the rest to reservations, libraries and the heap.
-// Checked, then counted: guests racing on threads may pass it by a few.
-std::atomic<uint64_t> g_process_runs{0};
+}  // namespace
 
-uint64_t process_run_limit() {
+// Checked, then counted: guests racing on threads may pass it by a few.
+std::atomic<uint64_t> g_process_read_only_ranges{0};
+
+uint64_t process_read_only_range_limit() {
   static const uint64_t limit = [] {
     uint64_t max_map_count = 65530;  // the kernel's default
     if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
@@ -46,11 +46,9 @@ uint64_t process_run_limit() {
   return limit;
 }
 
-}  // namespace
-
 void LinearMemory::count_runs(size_t before) {
-  if (runs_.size() >= before) g_process_runs.fetch_add(runs_.size() - before);
-  else g_process_runs.fetch_sub(before - runs_.size());
+  if (runs_.size() >= before) g_process_read_only_ranges.fetch_add(runs_.size() - before);
+  else g_process_read_only_ranges.fetch_sub(before - runs_.size());
 }
 
 Status LinearMemory::set_writable(uint64_t lo, uint64_t hi, bool writable) {
@@ -96,8 +94,8 @@ Result<LinearMemory::Protection> LinearMemory::protect(uint64_t offset, uint64_t
                                       std::to_string(runs_.size() - n_merged + 1) +
                                       " separate read-only ranges, past this guest's limit of " +
                                       std::to_string(max_runs) + " const ranges (--max-const-ranges)");
-  if (n_merged == 0 && g_process_runs.load() >= process_run_limit())
-    return err("memory::protect", "the process holds " + std::to_string(g_process_runs.load()) +
+  if (n_merged == 0 && g_process_read_only_ranges.load() >= process_read_only_range_limit())
+    return err("memory::protect", "the process holds " + std::to_string(g_process_read_only_ranges.load()) +
                                       " read-only ranges for all its guests, its limit (a quarter of "
                                       "vm.max_map_count); the const view is refused");
   const Status failed = set_writable(lo, hi, false);
