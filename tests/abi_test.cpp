@@ -31,8 +31,7 @@ TEST(HostApiAbi, ImportListAndTypesComeFromTheAbiHeader) {
 }
 
 TEST(HostApiAbi, DTypeNumbersAreTheGuestAbis) {
-  static_assert(DType_f32 == SP_F32 && DType_f16 == SP_F16 && DType_bf16 == SP_BF16 && DType_q8_0 == SP_Q8_0 &&
-                DType_q4_0 == SP_Q4_0 && DType_q4_1 == SP_Q4_1 && DType_i32 == SP_I32 && DType_count == SP_I32 + 1);
+  // src/api/host_api_entries.h static_asserts the numbering; the names follow the table.
   EXPECT_STREQ(dtype_name(DType_q4_1), "q4_1");
   EXPECT_STREQ(dtype_name(static_cast<DType>(99)), "?");
 }

@@ -129,12 +129,16 @@ TEST(BackendV2, SequenceIsCompiledOnceAndRunWithAParameterBlock) {
     // ops through the inner backend's eager path.
     const bool shared = mode == MemoryMode::MemoryMode_shared;
     EXPECT_EQ(log.n_compiles, shared ? 1 : 0);
-    if (shared) EXPECT_TRUE(log.has("compile 2 ops, slot 0"));
+    if (shared) {
+      EXPECT_TRUE(log.has("compile 2 ops, slot 0"));
+    }
     const uint32_t params_at = g.alloc(4);
     for (int32_t row = 0; row < 4; ++row) {
       *g.at<int32_t>(params_at) = row;
       ASSERT_EQ(Z_samepageZ_replay(g.ctx(), seq, params_at, 1), 0u) << g.last_error();
-      if (shared) EXPECT_EQ(log.last_params, std::vector<int32_t>{row});
+      if (shared) {
+        EXPECT_EQ(log.last_params, std::vector<int32_t>{row});
+      }
       EXPECT_EQ(std::memcmp(g.at<float>(cache_at) + row * 8, src, 32), 0) << memory_mode_name(mode) << " row " << row;
     }
     const int32_t want = static_cast<int32_t>(std::max_element(src, src + 8) - src);

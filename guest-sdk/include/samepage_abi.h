@@ -75,6 +75,19 @@ typedef struct {
   int32_t reserved;
 } sp_stats;
 
+/* The host checks the same layouts (src/api/host_api_entries.h). */
+#if defined(__wasm32__)
+#include <stddef.h>
+#ifdef __cplusplus
+#define SP_ABI_ASSERT(cond) static_assert(cond, "samepage ABI layout")
+#else
+#define SP_ABI_ASSERT(cond) _Static_assert(cond, "samepage ABI layout")
+#endif
+SP_ABI_ASSERT(sizeof(sp_tensor_info) == 48 && offsetof(sp_tensor_info, n_bytes) == 32);
+SP_ABI_ASSERT(sizeof(sp_stats) == 48 && offsetof(sp_stats, copy_mode) == 40);
+#undef SP_ABI_ASSERT
+#endif
+
 /* The imports: X(return type, import name, C name, (parameters)).
  * Parameters are i32 (int32_t, uint32_t, pointers), i64 (uint64_t) or f32 (float). */
 #define SP_IMPORTS(X)                                                                                          \

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "samepage/dtype.h"
 #include "samepage_abi.h"
 
 namespace samepage {
@@ -27,6 +28,11 @@ struct HostEntry<R(Params...)> {
   static_assert(std::is_same_v<R, int32_t>, "every samepage import returns an int32 status");
   using type = uint32_t(GuestContext*, wasm_value_t<Params>...);
 };
+
+// The dtype table is numbered as the ABI's sp_dtype.
+static_assert(int{DType_f32} == SP_F32 && int{DType_f16} == SP_F16 && int{DType_bf16} == SP_BF16 &&
+              int{DType_q8_0} == SP_Q8_0 && int{DType_q4_0} == SP_Q4_0 && int{DType_q4_1} == SP_Q4_1 &&
+              int{DType_i32} == SP_I32 && int{DType_count} == SP_I32 + 1);
 
 // The ABI's struct layouts, as the guest (wasm32) sees them.
 static_assert(sizeof(sp_tensor_info) == 48 && offsetof(sp_tensor_info, shape) == 16 &&
