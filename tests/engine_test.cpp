@@ -22,7 +22,7 @@ TEST(Engine, RunsHelloAndPassesArguments) {
 }
 
 TEST(Engine, SecondLoadComesFromTheCache) {
-  EngineOptions options;
+  EngineOptions options = test::engine_options();
   options.cache_dir = test::make_temp_dir();
   Engine engine(options);
   auto first = engine.load_file(test::guest_path("hello"));
@@ -41,7 +41,7 @@ TEST(Engine, CompiledArtifactRunsWithoutTranslation) {
   const std::string dir = test::make_temp_dir();
   const std::string artifact = dir + "/hello.so";
   ASSERT_TRUE(test::test_engine().compile_to(test::guest_path("hello"), artifact).is_ok());
-  EngineOptions options;
+  EngineOptions options = test::engine_options();
   options.allow_precompiled = true;
   auto module = Engine(options).load_file(artifact);
   ASSERT_TRUE(module.is_ok()) << module.message();

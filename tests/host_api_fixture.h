@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "api/host_api.h"
-#include "runtime/guest_context.h"
+#include "guest_call/guest_context.h"
 #include "samepage/linear_memory.h"
 
 extern "C" {

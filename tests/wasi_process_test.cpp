@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "runtime/host_import.h"
+#include "wasi/wasi_imports.h"
 #include "wasi_fixture.h"
 
 namespace samepage::test {

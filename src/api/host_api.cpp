@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "runtime/guest_context.h"
+#include "guest_call/guest_context.h"
 #include "samepage/linear_memory.h"
 
 namespace samepage {

@@ -4,8 +4,8 @@
 #include <new>
 
 #include "api/host_api.h"
-#include "runtime/guest_context.h"
-#include "runtime/host_import.h"
+#include "api/host_api_imports.h"
+#include "guest_call/guest_context.h"
 
 using samepage::ApiStatus_no_memory;
 using samepage::ApiStatus_state;

@@ -12,7 +12,7 @@
 
 #include <wasm-rt.h>
 
-#include "runtime/guest_context.h"
+#include "guest_call/guest_context.h"
 #include "samepage/linear_memory.h"
 
 namespace samepage {

@@ -8,7 +8,7 @@
 #include <new>
 #include <vector>
 
-#include "runtime/guest_context.h"
+#include "guest_call/guest_context.h"
 #include "wasi/wasi_abi.h"
 #include "wasi/wasi_context.h"
 

@@ -7,7 +7,7 @@
 
 #include <wasm-rt.h>
 
-#include "runtime/guest_memory.h"
+#include "guest_call/guest_memory.h"
 
 namespace samepage {
 
