@@ -17,7 +17,7 @@ struct CliResult {
 
 CliResult run_cli(const std::string& args) {
   const std::string dir = test::make_temp_dir();
-  const std::string cmd = std::string(SAMEPAGE_BINARY) + " " + args + " >" + dir + "/out 2>" + dir + "/err";
+  const std::string cmd = test::samepage_binary() + " " + args + " >" + dir + "/out 2>" + dir + "/err";
   const int status = std::system(cmd.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

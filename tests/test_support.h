@@ -14,11 +14,12 @@
 
 #include "samepage/engine.h"
 #include "samepage/instance.h"
+#include "test_paths.h"
 
 namespace samepage::test {
 
 inline std::string guest_path(const std::string& name) {
-  return std::string(SAMEPAGE_GUEST_DIR) + "/" + name + ".wasm";
+  return guest_dir() + "/" + name + ".wasm";
 }
 
 // Engine options that accept every import the runtime provides.
