@@ -73,6 +73,32 @@ TEST(Engine, RefusesImportWithWrongType) {
   EXPECT_NE(module.message().find("type"), std::string::npos) << module.message();
 }
 
+// The engine knows no import of its own: it checks modules against the list
+// its caller hands it, and the runtime's list is one such caller's choice.
+TEST(Engine, ChecksImportsAgainstTheListItIsHanded) {
+  auto wasm = test::wat_to_wasm(R"((module
+      (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") (drop (call 0)))))");
+  EngineOptions options = test::engine_options();
+  options.cache_dir = test::make_temp_dir();
+  EXPECT_TRUE(Engine(options).load_bytes(wasm, "both").is_ok());
+
+  options.host_imports.clear();
+  auto none = Engine(options).load_bytes(wasm, "none");
+  ASSERT_FALSE(none.is_ok());
+  EXPECT_NE(none.message().find("unknown import 'wasi_snapshot_preview1'.'sched_yield'"), std::string::npos)
+      << none.message();
+
+  const ValType i32 = ValType::ValType_i32;
+  options.host_imports = {HostImport{"wasi_snapshot_preview1", "sched_yield", FuncType{{}, {i32}}}};
+  auto one = Engine(options).load_bytes(wasm, "one");
+  ASSERT_FALSE(one.is_ok());
+  EXPECT_NE(one.message().find("'wasi_snapshot_preview1'.'proc_exit'"), std::string::npos) << one.message();
+  std::filesystem::remove_all(options.cache_dir);
+}
+
 TEST(Engine, RefusesSimdModules) {
   auto wasm = test::wat_to_wasm(R"((module
       (memory (export "memory") 1)
