@@ -2,7 +2,9 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 
 #include "test_support.h"
 
@@ -60,6 +62,68 @@ TEST(Cli, TrapIsOneLineAndExit134) {
   EXPECT_EQ(trap.exit_code, 134);
   EXPECT_EQ(count_lines(trap.err), 1) << trap.err;
   EXPECT_NE(trap.err.find("integer divide by zero"), std::string::npos) << trap.err;
+}
+
+// A module written to a temp file from WAT, for run to load.
+std::string wat_file(const std::string& dir, const std::string& name, const std::string& wat) {
+  const std::vector<uint8_t> bytes = test::wat_to_wasm(wat);
+  const std::string path = dir + "/" + name + ".wasm";
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                               static_cast<std::streamsize>(bytes.size()));
+  return path;
+}
+
+// The guest may end before _start: in its start function or in _initialize.
+// run exits the same way wherever it ends (once it exited 1 for these).
+TEST(Cli, RunExitsWithTheGuestsCodeWhenItEndsBeforeStart) {
+  const std::string dir = test::make_temp_dir();
+  const std::string exit_import =
+      R"((import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32))) (memory (export "memory") 1))";
+  const std::string start_exit = wat_file(dir, "start_exit", "(module " + exit_import + R"(
+      (func $s (call $exit (i32.const 7))) (start $s) (func (export "_start"))))");
+  const std::string start_trap = wat_file(dir, "start_trap", "(module " + exit_import + R"(
+      (func $s unreachable) (start $s) (func (export "_start"))))");
+  const std::string init_exit = wat_file(dir, "init_exit", "(module " + exit_import + R"(
+      (func (export "_initialize") (call $exit (i32.const 9))) (func (export "_start"))))");
+  const std::string init_trap = wat_file(dir, "init_trap", "(module " + exit_import + R"(
+      (func (export "_initialize") unreachable) (func (export "_start"))))");
+
+  CliResult exit7 = run_cli("run " + start_exit);
+  EXPECT_EQ(exit7.exit_code, 7) << exit7.err;
+  CliResult trap = run_cli("run " + start_trap);
+  EXPECT_EQ(trap.exit_code, 134) << trap.err;
+  EXPECT_NE(trap.err.find("unreachable"), std::string::npos) << trap.err;
+  EXPECT_EQ(count_lines(trap.err), 1) << trap.err;
+  CliResult exit9 = run_cli("run " + init_exit);
+  EXPECT_EQ(exit9.exit_code, 9) << exit9.err;
+  CliResult init_trapped = run_cli("run " + init_trap);
+  EXPECT_EQ(init_trapped.exit_code, 134) << init_trapped.err;
+  EXPECT_NE(init_trapped.err.find("unreachable"), std::string::npos) << init_trapped.err;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, TimeoutInterruptsAnEndlessGuestWith134) {
+  const auto t0 = std::chrono::steady_clock::now();
+  CliResult spin = run_cli("run --timeout 300ms " + test::guest_path("traps") + " -- spin");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(spin.exit_code, 134) << spin.err;
+  EXPECT_NE(spin.err.find("trap: interrupted (timeout 300ms)"), std::string::npos) << spin.err;
+  EXPECT_EQ(count_lines(spin.err), 1) << spin.err;
+  EXPECT_LT(seconds, 30.0);
+  // In a start function too: the timeout covers instantiation.
+  const std::string dir = test::make_temp_dir();
+  const std::string start_spin = wat_file(dir, "start_spin", R"((module (memory (export "memory") 1)
+      (func $s (loop $l (br $l))) (start $s) (func (export "_start"))))");
+  CliResult in_start = run_cli("run --timeout 1s " + start_spin);
+  EXPECT_EQ(in_start.exit_code, 134) << in_start.err;
+  EXPECT_NE(in_start.err.find("trap: interrupted (timeout 1s)"), std::string::npos) << in_start.err;
+  // A guest that finishes in time is not disturbed.
+  CliResult quick = run_cli("run --timeout 1m " + test::guest_path("hello"));
+  EXPECT_EQ(quick.exit_code, 0) << quick.err;
+  CliResult bad = run_cli("run --timeout soon " + test::guest_path("hello"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--timeout needs a duration"), std::string::npos) << bad.err;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Cli, ErrorsAreOneClearLine) {

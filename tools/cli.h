@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "samepage/engine.h"
+#include "samepage/limits.h"
 
 namespace samepage::cli {
 
@@ -25,5 +26,8 @@ std::string compile_limits_usage();
 // When args[i] is a compile-limit flag: applies it, advances i past its
 // value and returns 1; on a bad value sets *error and returns -1; else 0.
 int parse_compile_limit_flag(const Args& args, size_t& i, CompileLimits& limits, std::string* error);
+
+// The same for the guest-limit flags of run (--max-*, --timeout).
+int parse_guest_limit_flag(const Args& args, size_t& i, GuestLimits& limits, std::string* error);
 
 }  // namespace samepage::cli

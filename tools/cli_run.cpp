@@ -14,7 +14,8 @@ const char* kRunUsage =
     "usage: samepage run [options] MODULE.wasm|ARTIFACT [--] [ARGS...]\n"
     "\n"
     "Runs a WASI command module; the process exits with the guest's exit code\n"
-    "(134 when the guest traps, 1 when it cannot be loaded). An ARTIFACT from\n"
+    "(134 when the guest traps or is interrupted, 1 when it cannot be loaded),\n"
+    "whether it ends in a start function, _initialize or _start. An ARTIFACT from\n"
     "`samepage compile` is native code: it runs only with --allow-precompiled;\n"
     "use only artifacts that you built yourself or otherwise trust.\n"
     "\n"
@@ -25,6 +26,8 @@ const char* kRunUsage =
     "  --no-cache              rebuild the module even if it is cached\n"
     "  --cache-dir DIR         where compiled modules are kept\n"
     "  --timing                print load and run timings to stderr\n"
+    "  --timeout DURATION      interrupt the guest after DURATION (500ms, 2s, 1m) of\n"
+    "                          instantiation or of _start (trap: interrupted)\n"
     "  --backend NAME          compute backend for the samepage API (default cpu)\n"
     "  --memory-mode MODE      shared (zero-copy, default) or copy (explicit copies)\n"
     "  --allow-precompiled     accept a compiled ARTIFACT (native code: trusted files only)\n"
@@ -42,22 +45,22 @@ const char* kRunUsage =
     "  --max-const-ranges N    separate write-protected const ranges; each costs\n"
     "                          kernel mappings (vm.max_map_count) (default 4096)\n";
 
-// A positive decimal count no larger than max; false otherwise.
-bool parse_count(const std::string* v, uint64_t max, uint64_t* out) {
-  if (v == nullptr || v->empty() || v->size() > 19 || v->find_first_not_of("0123456789") != std::string::npos)
-    return false;
-  const uint64_t n = std::stoull(*v);
-  if (n == 0 || n > max) return false;
-  *out = n;
-  return true;
-}
-
 bool parse_preopen(const std::string& spec, bool writable, WasiConfig::Preopen* out) {
   const size_t sep = spec.find("::");
   out->host_path = spec.substr(0, sep);
   out->guest_path = sep == std::string::npos ? spec : spec.substr(sep + 2);
   out->writable = writable;
   return !out->host_path.empty() && !out->guest_path.empty();
+}
+
+// The process exit code for how the guest ended.
+int exit_code_of(const GuestOutcome& outcome) {
+  switch (outcome.kind) {
+    case GuestOutcome::Kind::Kind_returned: return 0;
+    case GuestOutcome::Kind::Kind_exited: return static_cast<int>(outcome.exit_code & 0xff);
+    case GuestOutcome::Kind::Kind_trapped: return fail("guest " + outcome.message, 134);
+  }
+  return 1;
 }
 
 }  // namespace
@@ -89,6 +92,8 @@ int cmd_run(const Args& args) {
     std::string limit_error;
     if (const int limit = parse_compile_limit_flag(args, i, engine_options.limits, &limit_error); limit != 0) {
       if (limit < 0) return fail(limit_error, 2);
+    } else if (const int guest = parse_guest_limit_flag(args, i, instance_options.limits, &limit_error); guest != 0) {
+      if (guest < 0) return fail(limit_error, 2);
     } else if (a == "--dir" || a == "--dir-rw") {
       const std::string* v = value(a.c_str());
       WasiConfig::Preopen preopen;
@@ -112,17 +117,6 @@ int cmd_run(const Args& args) {
       const std::string* v = value("--memory-mode");
       if (v == nullptr || (*v != "shared" && *v != "copy")) return fail("--memory-mode needs shared or copy", 2);
       instance_options.memory_mode = *v == "copy" ? MemoryMode::MemoryMode_copy : MemoryMode::MemoryMode_shared;
-    } else if (a == "--max-host-mb" || a == "--max-table-elements" || a == "--max-fds" ||
-               a == "--max-const-ranges") {
-      GuestLimits& l = instance_options.limits;
-      const uint64_t max = a == "--max-host-mb" ? (uint64_t{1} << 44) : UINT32_MAX;
-      uint64_t n = 0;
-      if (!parse_count(value(a.c_str()), max, &n))
-        return fail(a + " needs a whole number from 1 to " + std::to_string(max), 2);
-      if (a == "--max-host-mb") l.host_bytes = n << 20;
-      else if (a == "--max-table-elements") l.table_elements = static_cast<uint32_t>(n);
-      else if (a == "--max-fds") l.open_fds = static_cast<uint32_t>(n);
-      else l.const_ranges = static_cast<uint32_t>(n);
     } else if (a == "--allow-precompiled") {
       engine_options.allow_precompiled = true;
     } else if (a == "--no-cache") {
@@ -154,17 +148,18 @@ int cmd_run(const Args& args) {
                  "compile %.1f ms, dlopen %.2f ms\n",
                  module_path.c_str(), s.precompiled ? "precompiled" : (s.cache_hit ? "hit" : "miss"),
                  s.read_ms, s.parse_ms, s.translate_ms, s.compile_ms, s.load_ms);
-  auto instance = Instance::create(module.value(), instance_options);
-  if (!instance) return fail(instance.message());
+  // A start function or _initialize may end the guest already: same exit codes as _start.
+  GuestOutcome ended_in_create;
+  auto instance = Instance::create(module.value(), instance_options, &ended_in_create);
+  std::fflush(stdout);
+  if (!instance) {
+    if (ended_in_create.kind != GuestOutcome::Kind::Kind_returned) return exit_code_of(ended_in_create);
+    return fail(instance.message());
+  }
   auto outcome = instance.value()->run();
   std::fflush(stdout);
   if (!outcome) return fail(outcome.message());
-  switch (outcome->kind) {
-    case GuestOutcome::Kind::Kind_returned: return 0;
-    case GuestOutcome::Kind::Kind_exited: return static_cast<int>(outcome->exit_code & 0xff);
-    case GuestOutcome::Kind::Kind_trapped: return fail("guest " + outcome->message, 134);
-  }
-  return 1;
+  return exit_code_of(*outcome);
 }
 
 }  // namespace samepage::cli

@@ -1,6 +1,6 @@
 // A guest that fails on purpose, one way per argument, for the trap tests:
 //   traps oob | div0 | overflow | unreachable | stack | null_call | bad_signature
-//        | exit N | grow | ok
+//        | exit N | grow | spin | ok
 // Every failure must end only this guest; the host reports it and goes on.
 #include <limits.h>
 #include <stdio.h>
@@ -21,7 +21,7 @@ static void takes_nothing(void) {}
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: traps oob|div0|overflow|unreachable|stack|null_call|bad_signature|exit N|grow|ok\n");
+    fprintf(stderr, "usage: traps oob|div0|overflow|unreachable|stack|null_call|bad_signature|exit N|grow|spin|ok\n");
     return 2;
   }
   const char* what = argv[1];
@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < n; i += 4096) p[i] = (unsigned char)i;
     printf("grew ok\n");
     return 0;
+  } else if (strcmp(what, "spin") == 0) {
+    // Runs until the host interrupts it (run --timeout).
+    for (volatile unsigned i = 0;; i = i + 1) {
+    }
   } else if (strcmp(what, "ok") == 0) {
     printf("ok\n");
     return 0;

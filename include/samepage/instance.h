@@ -11,6 +11,7 @@
 #include "samepage/backend.h"
 #include "samepage/engine.h"
 #include "samepage/host_import.h"
+#include "samepage/interrupt.h"
 #include "samepage/limits.h"
 #include "samepage/linear_memory.h"
 #include "samepage/wasi_config.h"
@@ -28,6 +29,9 @@ struct InstanceOptions {
   std::string backend = "cpu";        // compute backend for the samepage API
   MemoryMode memory_mode = MemoryMode::MemoryMode_shared;
   GuestLimits limits;                 // what this guest may make the host spend
+  // Lets another thread interrupt this instance, even while create() still
+  // runs its start function; create() makes one when none is given.
+  std::shared_ptr<InterruptHandle> interrupt;
 };
 
 // How a guest call ended.
@@ -43,8 +47,12 @@ struct GuestOutcome {
 
 class Instance {
  public:
+  // Fails when instantiation itself ends the guest (proc_exit, a trap or an
+  // interrupt in the start function or _initialize); `ended`, when given,
+  // then says how, as run() would have.
   static Result<std::unique_ptr<Instance>> create(std::shared_ptr<Module> module,
-                                                  const InstanceOptions& options);
+                                                  const InstanceOptions& options,
+                                                  GuestOutcome* ended = nullptr);
   ~Instance();
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
@@ -60,13 +68,22 @@ class Instance {
   class HostApi* host_api() const;
   bool ended() const { return ended_; }
 
+  // Interrupts the running call (or the next one): see InterruptHandle::interrupt.
+  // Safe from any thread.
+  void interrupt() { interrupt_->interrupt(); }
+  const std::shared_ptr<InterruptHandle>& interrupt_handle() const { return interrupt_; }
+
  private:
   Instance() = default;
+  Result<GuestOutcome> call_until(const std::string& export_name, const std::vector<uint64_t>& args,
+                                  uint64_t deadline_ns);
   struct State;
   std::shared_ptr<Module> module_;
   std::unique_ptr<State> state_;
   LinearMemory* memory_ = nullptr;
   uint64_t stack_bytes_ = 0;
+  uint64_t timeout_ms_ = 0;  // per call; 0: none
+  std::shared_ptr<InterruptHandle> interrupt_;
   bool ended_ = false;       // trapped or exited: later calls are refused
   std::atomic<bool> busy_{false};  // a call is running
   std::string end_message_;

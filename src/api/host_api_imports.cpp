@@ -1,11 +1,13 @@
 // The "samepage" import module as wasm2c calls it: Z_samepageZ_<name>, with
 // the GuestContext* first. Each entry point catches everything: no C++
-// exception may unwind into generated C code.
+// exception may unwind into generated C code, and each runs behind the host
+// call gate (guest_call/host_call_gate.h) through guarded().
 #include <new>
 
 #include "api/host_api.h"
 #include "api/host_api_imports.h"
 #include "guest_call/guest_context.h"
+#include "guest_call/host_call_gate.h"
 
 using samepage::ApiStatus_no_memory;
 using samepage::ApiStatus_state;
@@ -18,15 +20,17 @@ namespace {
 
 template <typename Fn>
 uint32_t guarded(GuestContext* ctx, Fn fn) {
-  // Not attached: called from a start function before the memory existed.
-  if (ctx == nullptr || ctx->api == nullptr || !ctx->api->attached()) return static_cast<uint32_t>(ApiStatus_state);
-  try {
-    return static_cast<uint32_t>(fn(*ctx->api));
-  } catch (const std::bad_alloc&) {
-    return static_cast<uint32_t>(ApiStatus_no_memory);
-  } catch (...) {
-    return static_cast<uint32_t>(samepage::ApiStatus_backend);
-  }
+  return samepage::host_call([&]() noexcept -> uint32_t {
+    // Not attached: called from a start function before the memory existed.
+    if (ctx == nullptr || ctx->api == nullptr || !ctx->api->attached()) return static_cast<uint32_t>(ApiStatus_state);
+    try {
+      return static_cast<uint32_t>(fn(*ctx->api));
+    } catch (const std::bad_alloc&) {
+      return static_cast<uint32_t>(ApiStatus_no_memory);
+    } catch (...) {
+      return static_cast<uint32_t>(samepage::ApiStatus_backend);
+    }
+  });
 }
 
 uint32_t submit(GuestContext* ctx, OpCode op, std::initializer_list<uint32_t> handles, float f0 = 0, float f1 = 0,

@@ -1,6 +1,7 @@
 // samepage's implementation of wasm-rt.h (WABT 1.0.32): the runtime that
 // wasm2c-generated code calls into. Memory comes from LinearMemory
-// (wasm_rt_memory.cpp); traps unwind through guarded_call.cpp.
+// (wasm_rt_memory.cpp); traps unwind through guarded_call.cpp. Every function
+// here that does real work (locks, allocation) runs behind the host call gate.
 #include <cstdarg>
 #include <cstdlib>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include "engine/guarded_call.h"
 #include "engine/wasm_rt_memory.h"
+#include "guest_call/host_call_gate.h"
 
 namespace {
 
@@ -139,11 +141,13 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
   for (uint32_t i = 0; i < params; ++i) type.params.push_back(static_cast<wasm_rt_type_t>(va_arg(args, int)));
   for (uint32_t i = 0; i < results; ++i) type.results.push_back(static_cast<wasm_rt_type_t>(va_arg(args, int)));
   va_end(args);
-  std::lock_guard<std::mutex> lock(g_func_types_mutex);
-  for (size_t i = 0; i < g_func_types.size(); ++i)
-    if (g_func_types[i] == type) return static_cast<uint32_t>(i + 1);
-  g_func_types.push_back(std::move(type));
-  return static_cast<uint32_t>(g_func_types.size());  // 0 stays "no type" (null funcref)
+  return samepage::host_call([&] {
+    std::lock_guard<std::mutex> lock(g_func_types_mutex);
+    for (size_t i = 0; i < g_func_types.size(); ++i)
+      if (g_func_types[i] == type) return static_cast<uint32_t>(i + 1);
+    g_func_types.push_back(std::move(type));
+    return static_cast<uint32_t>(g_func_types.size());  // 0 stays "no type" (null funcref)
+  });
 }
 
 const char* wasm_rt_strerror(wasm_rt_trap_t trap) {
@@ -165,23 +169,31 @@ void* wasm_rt_exception(void) { return nullptr; }
 
 void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* table, uint32_t elements,
                                     uint32_t max_elements) {
-  if (!allocate_table<wasm_rt_funcref_table_t, wasm_rt_funcref_t>(table, elements, max_elements))
-    wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+  const bool allocated = samepage::host_call([&] {
+    return allocate_table<wasm_rt_funcref_table_t, wasm_rt_funcref_t>(table, elements, max_elements);
+  });
+  if (!allocated) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
 }
-void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* table) { free_table(table); }
+void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* table) {
+  samepage::host_call([&] { free_table(table); });
+}
 void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t* table, uint32_t elements,
                                       uint32_t max_elements) {
-  if (!allocate_table<wasm_rt_externref_table_t, wasm_rt_externref_t>(table, elements, max_elements))
-    wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+  const bool allocated = samepage::host_call([&] {
+    return allocate_table<wasm_rt_externref_table_t, wasm_rt_externref_t>(table, elements, max_elements);
+  });
+  if (!allocated) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
 }
-void wasm_rt_free_externref_table(wasm_rt_externref_table_t* table) { free_table(table); }
+void wasm_rt_free_externref_table(wasm_rt_externref_table_t* table) {
+  samepage::host_call([&] { free_table(table); });
+}
 uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t* table, uint32_t delta,
                                     wasm_rt_funcref_t init) {
-  return grow_table(table, delta, init);
+  return samepage::host_call([&] { return grow_table(table, delta, init); });
 }
 uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t* table, uint32_t delta,
                                       wasm_rt_externref_t init) {
-  return grow_table(table, delta, init);
+  return samepage::host_call([&] { return grow_table(table, delta, init); });
 }
 
 }  // extern "C"

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "engine/guarded_call.h"
+#include "guest_call/host_call_gate.h"
 
 namespace samepage {
 namespace {
@@ -62,24 +63,7 @@ bool allocate_into(samepage::MemoryScope* scope, wasm_rt_memory_t* memory, uint3
   return true;
 }
 
-}  // namespace
-
-extern "C" void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages,
-                                        uint32_t max_pages) {
-  samepage::MemoryScope* scope = samepage::tls_scope;
-  if (scope == nullptr) samepage::guest_abort("[engine::memory] memory allocated outside instantiation");
-  if (!allocate_into(scope, memory, initial_pages, max_pages)) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
-}
-
-extern "C" uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* memory, uint32_t delta_pages) {
-  samepage::LinearMemory* linear = samepage::linear_memory_of(memory);
-  if (linear == nullptr) return samepage::kGrowFailed;
-  const uint32_t old_pages = linear->grow(delta_pages);
-  if (old_pages != samepage::kGrowFailed) samepage::sync_struct(memory, *linear);
-  return old_pages;
-}
-
-extern "C" void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
+void free_memory(wasm_rt_memory_t* memory) {
   std::unique_ptr<samepage::LinearMemory> owned;
   {
     std::lock_guard<std::mutex> lock(g_registry_mutex);
@@ -91,4 +75,30 @@ extern "C" void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
   memory->data = nullptr;
   memory->size = 0;
   memory->pages = 0;
+}
+
+}  // namespace
+
+extern "C" void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages,
+                                        uint32_t max_pages) {
+  samepage::MemoryScope* scope = samepage::tls_scope;
+  if (scope == nullptr) samepage::guest_abort("[engine::memory] memory allocated outside instantiation");
+  // The trap comes after the gate is left: never from inside host code.
+  const bool allocated =
+      samepage::host_call([&] { return allocate_into(scope, memory, initial_pages, max_pages); });
+  if (!allocated) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+}
+
+extern "C" uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* memory, uint32_t delta_pages) {
+  return samepage::host_call([&] {
+    samepage::LinearMemory* linear = samepage::linear_memory_of(memory);
+    if (linear == nullptr) return samepage::kGrowFailed;
+    const uint32_t old_pages = linear->grow(delta_pages);
+    if (old_pages != samepage::kGrowFailed) samepage::sync_struct(memory, *linear);
+    return old_pages;
+  });
+}
+
+extern "C" void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
+  samepage::host_call([&] { free_memory(memory); });
 }

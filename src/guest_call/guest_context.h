@@ -23,10 +23,4 @@ struct GuestContext {
   GuestMemory guest_memory() const { return GuestMemory(memory, linear); }
 };
 
-// Ends the running guest with an exit code (WASI proc_exit). Unwinds to the
-// Instance's call boundary with longjmp: callers must hold no objects with
-// non-trivial destructors in the frames between. The engine implements it
-// (engine/guarded_call.cpp), which runs every guest call.
-[[noreturn]] void guest_exit(uint32_t exit_code);
-
 }  // namespace samepage

@@ -72,14 +72,21 @@ GuestOutcome outcome_of(const GuardedCall& call) {
   return out;
 }
 
+// The deadline of a call that starts now under `timeout_ms` (0: none).
+uint64_t deadline_after(uint64_t timeout_ms) {
+  return timeout_ms == 0 ? 0 : monotonic_now_ns() + timeout_ms * 1000000ull;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> module,
-                                                   const InstanceOptions& options) {
+                                                   const InstanceOptions& options, GuestOutcome* ended) {
   const char* where = "instance::create";
   std::unique_ptr<Instance> instance(new Instance());
   instance->module_ = module;
   instance->stack_bytes_ = options.stack_bytes;
+  instance->timeout_ms_ = options.limits.timeout_ms;
+  instance->interrupt_ = options.interrupt ? options.interrupt : InterruptHandle::create();
   instance->state_ = std::make_unique<State>();
   State& state = *instance->state_;
   const uint32_t max_live = options.limits.live_instances;
@@ -119,25 +126,34 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     if (state.api) state.api->attach(&state.context, linear);
   };
   InstantiateArgs args{&loaded, instance.get(), state.instance_struct, &state.context, &scope};
+  // One deadline for all of instantiation: the start function and _initialize.
+  const uint64_t deadline_ns = deadline_after(instance->timeout_ms_);
   GuardedCall call;
   call.body = instantiate_body;
   call.arg = &args;
   call.stack_bytes = options.stack_bytes;
+  call.interrupt = instance->interrupt_.get();
+  call.deadline_ns = deadline_ns;
+  call.timeout_ms = instance->timeout_ms_;
   if (Status s = run_guarded(call); !s) return s;
   state.instantiated = true;  // even a trapped instantiation may hold memory to free
   if (!scope.error.empty()) return err(where, scope.error);
-  if (call.end != CallEnd::CallEnd_returned)
+  if (call.end != CallEnd::CallEnd_returned) {
+    const GuestOutcome out = outcome_of(call);
+    if (ended != nullptr) *ended = out;
     return err(where, "instantiation ended the guest: " +
-                          (call.end == CallEnd::CallEnd_exited ? "exit " + std::to_string(call.exit_code)
-                                                               : call.message));
+                          (out.trapped() ? out.message : "exit " + std::to_string(out.exit_code)));
+  }
   if (state.api && scope.allocated == nullptr) state.api->attach(&state.context, nullptr);  // a module without memory
   // WASI reactors initialise themselves (static constructors) in _initialize.
   if (loaded.find_export("_initialize") != nullptr) {
-    auto init = instance->call("_initialize");
+    auto init = instance->call_until("_initialize", {}, deadline_ns);
     if (!init) return init.status();
-    if (init->kind != GuestOutcome::Kind::Kind_returned)
+    if (init->kind != GuestOutcome::Kind::Kind_returned) {
+      if (ended != nullptr) *ended = *init;
       return err(where, "_initialize ended the guest: " +
                             (init->trapped() ? init->message : "exit " + std::to_string(init->exit_code)));
+    }
   }
   return instance;
 }
@@ -156,6 +172,11 @@ Result<GuestOutcome> Instance::run() { return call("_start"); }
 HostApi* Instance::host_api() const { return state_->api.get(); }
 
 Result<GuestOutcome> Instance::call(const std::string& export_name, const std::vector<uint64_t>& args) {
+  return call_until(export_name, args, deadline_after(timeout_ms_));
+}
+
+Result<GuestOutcome> Instance::call_until(const std::string& export_name, const std::vector<uint64_t>& args,
+                                          uint64_t deadline_ns) {
   const char* where = "instance::call";
   if (ended_) return err(where, "the guest has already ended (" + end_message_ + ")");
   // One call at a time: generated code and the host API keep per-instance state.
@@ -174,6 +195,9 @@ Result<GuestOutcome> Instance::call(const std::string& export_name, const std::v
   call.arg = &export_call;
   call.memory = memory_;
   call.stack_bytes = stack_bytes_;
+  call.interrupt = interrupt_.get();
+  call.deadline_ns = deadline_ns;
+  call.timeout_ms = timeout_ms_;
   if (Status s = run_guarded(call); !s) return s;
   GuestOutcome out = outcome_of(call);
   out.result = export_call.result;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "guest_call/guest_context.h"
+#include "guest_call/host_call_gate.h"
 #include "wasi/wasi_abi.h"
 #include "wasi/wasi_context.h"
 
@@ -20,20 +21,24 @@ struct Call {
   GuestMemory memory;
 };
 
-// Runs `body(Call&)`. No C++ exception may unwind into wasm2c's C frames, so
-// every one ends here as an errno. A context without memory or WASI state is
-// an embedder bug; the guest sees ENOSYS rather than a crash.
+// Runs `body(Call&)` behind the host call gate (guest_call/host_call_gate.h):
+// every WASI entry point comes through here, or opens the gate itself. No
+// C++ exception may unwind into wasm2c's C frames, so every one ends here as
+// an errno. A context without memory or WASI state is an embedder bug; the
+// guest sees ENOSYS rather than a crash.
 template <typename Body>
 uint32_t guarded(GuestContext* ctx, Body&& body) noexcept {
-  if (ctx == nullptr || ctx->memory == nullptr || ctx->wasi == nullptr) return kErrnoNosys;
-  try {
-    Call call{*ctx->wasi, ctx->guest_memory()};
-    return body(call);
-  } catch (const std::bad_alloc&) {
-    return kErrnoNomem;
-  } catch (...) {
-    return kErrnoIo;
-  }
+  return host_call([&]() noexcept -> uint32_t {
+    if (ctx == nullptr || ctx->memory == nullptr || ctx->wasi == nullptr) return kErrnoNosys;
+    try {
+      Call call{*ctx->wasi, ctx->guest_memory()};
+      return body(call);
+    } catch (const std::bad_alloc&) {
+      return kErrnoNomem;
+    } catch (...) {
+      return kErrnoIo;
+    }
+  });
 }
 
 // The open entry behind `fd` holding `rights`: kErrnoBadf when not open or a

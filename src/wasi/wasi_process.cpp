@@ -139,20 +139,25 @@ uint32_t Z_wasi_snapshot_preview1Z_random_get(GuestContext* ctx, uint32_t buf, u
   });
 }
 
-// No guarded() here: guest_exit longjmps out, so this frame must hold no
-// object with a destructor.
+// The exit is asked for inside the gate and performed by host_gate_leave,
+// in this frame, which holds no object: the unwind crosses no host code.
 void Z_wasi_snapshot_preview1Z_proc_exit(GuestContext* /*ctx*/, uint32_t exit_code) {
-  samepage::guest_exit(exit_code);
+  samepage::host_gate_enter();
+  samepage::guest_request_exit(exit_code);
+  samepage::host_gate_leave();
+  abort();  // unreachable on a guest thread; off one, guest_request_exit has aborted
 }
 
 // Signals would reach the host process; preview1 dropped proc_raise later on.
 uint32_t Z_wasi_snapshot_preview1Z_proc_raise(GuestContext* /*ctx*/, uint32_t /*sig*/) {
-  return kErrnoNosys;
+  return samepage::host_call([] { return kErrnoNosys; });
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_sched_yield(GuestContext* /*ctx*/) {
-  ::sched_yield();
-  return kErrnoSuccess;
+  return samepage::host_call([] {
+    ::sched_yield();
+    return kErrnoSuccess;
+  });
 }
 
 // Sockets: samepage hands guests no sockets (sock_accept would need a
