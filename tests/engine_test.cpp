@@ -1,6 +1,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "engine/artifact_builder.h"
 #include "samepage/module_info.h"
 #include "test_support.h"
 
@@ -97,6 +98,27 @@ TEST(Engine, ChecksImportsAgainstTheListItIsHanded) {
   ASSERT_FALSE(one.is_ok());
   EXPECT_NE(one.message().find("'wasi_snapshot_preview1'.'proc_exit'"), std::string::npos) << one.message();
   std::filesystem::remove_all(options.cache_dir);
+}
+
+// No build-machine path: wasm-rt.h is found beside the library (the build
+// copies it there), unless $SAMEPAGE_WASM_RT_INCLUDE names another place.
+TEST(Engine, FindsWasmRtHeaderBesideTheLibrary) {
+  const char* saved = std::getenv("SAMEPAGE_WASM_RT_INCLUDE");
+  const std::string saved_value = saved != nullptr ? saved : "";
+  unsetenv("SAMEPAGE_WASM_RT_INCLUDE");
+  auto found = resolve_wasm_rt_include(EngineOptions{});
+  ASSERT_TRUE(found.is_ok()) << found.message();
+  EXPECT_EQ(std::filesystem::path(found.value()).filename(), "wasm-rt");
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(found.value()) / "wasm-rt.h"));
+
+  const std::string empty = test::make_temp_dir();
+  setenv("SAMEPAGE_WASM_RT_INCLUDE", empty.c_str(), 1);
+  auto refused = resolve_wasm_rt_include(EngineOptions{});
+  EXPECT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.message().find("SAMEPAGE_WASM_RT_INCLUDE"), std::string::npos) << refused.message();
+  if (saved != nullptr) setenv("SAMEPAGE_WASM_RT_INCLUDE", saved_value.c_str(), 1);
+  else unsetenv("SAMEPAGE_WASM_RT_INCLUDE");
+  std::filesystem::remove_all(empty);
 }
 
 TEST(Engine, RefusesSimdModules) {
