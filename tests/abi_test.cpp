@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "api/host_api_entries.h"
-#include "runtime/host_import.h"
+#include "api/host_api_imports.h"
 #include "samepage/dtype.h"
 
 namespace samepage {

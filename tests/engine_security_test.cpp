@@ -51,7 +51,7 @@ Bytes module_exporting(const std::vector<std::string>& names, const std::string&
 }
 
 EngineOptions private_cache() {
-  EngineOptions options;
+  EngineOptions options = test::engine_options();
   options.cache_dir = test::make_temp_dir();
   return options;
 }
@@ -153,7 +153,7 @@ TEST(EngineSecurity, SymlinkedCacheDirIsRefused) {
   const std::string dir = test::make_temp_dir();
   fs::create_directory(dir + "/real");
   fs::create_directory_symlink(dir + "/real", dir + "/link");
-  EngineOptions options;
+  EngineOptions options = test::engine_options();
   options.cache_dir = dir + "/link";
   auto module = Engine(options).load_bytes(module_exporting({"f"}), "m");
   ASSERT_FALSE(module.is_ok());
@@ -189,7 +189,7 @@ TEST(EngineSecurity, SymlinkedCacheEntryIsRefused) {
 }
 
 TEST(EngineSecurity, WritableCacheEntryIsRefusedUntilRebuilt) {
-  EngineOptions options;
+  EngineOptions options = test::engine_options();
   auto module = reload_after([](const std::string& entry) { chmod(entry.c_str(), 0666); }, &options);
   ASSERT_FALSE(module.is_ok());
   EXPECT_NE(module.message().find("writable"), std::string::npos) << module.message();
@@ -240,7 +240,7 @@ TEST(EngineSecurity, ArtifactNeedsAllowPrecompiled) {
   auto refused = test::test_engine().load_file(artifact);
   ASSERT_FALSE(refused.is_ok());
   EXPECT_NE(refused.message().find("--allow-precompiled"), std::string::npos) << refused.message();
-  EngineOptions options;
+  EngineOptions options = test::engine_options();
   options.allow_precompiled = true;
   auto allowed = Engine(options).load_file(artifact);
   ASSERT_TRUE(allowed.is_ok()) << allowed.message();
@@ -262,7 +262,7 @@ TEST(EngineSecurity, ForeignSharedObjectIsRefusedBeforeItsConstructorsRun) {
   std::ofstream(dir + "/foreign.c") << "#include <stdlib.h>\n"
                                        "__attribute__((constructor)) static void ran(void) { setenv(\"SP_FOREIGN_RAN\", \"1\", 1); }\n";
   ASSERT_EQ(std::system(("cc -shared -fPIC -o " + dir + "/foreign.so " + dir + "/foreign.c").c_str()), 0);
-  EngineOptions options;
+  EngineOptions options = test::engine_options();
   options.allow_precompiled = true;
   auto module = Engine(options).load_file(dir + "/foreign.so");
   ASSERT_FALSE(module.is_ok());

@@ -1,6 +1,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "engine/artifact_builder.h"
 #include "samepage/module_info.h"
 #include "test_support.h"
 
@@ -22,7 +23,7 @@ TEST(Engine, RunsHelloAndPassesArguments) {
 }
 
 TEST(Engine, SecondLoadComesFromTheCache) {
-  EngineOptions options;
+  EngineOptions options = test::engine_options();
   options.cache_dir = test::make_temp_dir();
   Engine engine(options);
   auto first = engine.load_file(test::guest_path("hello"));
@@ -41,7 +42,7 @@ TEST(Engine, CompiledArtifactRunsWithoutTranslation) {
   const std::string dir = test::make_temp_dir();
   const std::string artifact = dir + "/hello.so";
   ASSERT_TRUE(test::test_engine().compile_to(test::guest_path("hello"), artifact).is_ok());
-  EngineOptions options;
+  EngineOptions options = test::engine_options();
   options.allow_precompiled = true;
   auto module = Engine(options).load_file(artifact);
   ASSERT_TRUE(module.is_ok()) << module.message();
@@ -71,6 +72,53 @@ TEST(Engine, RefusesImportWithWrongType) {
   ASSERT_FALSE(module.is_ok());
   EXPECT_NE(module.message().find("fd_write"), std::string::npos) << module.message();
   EXPECT_NE(module.message().find("type"), std::string::npos) << module.message();
+}
+
+// The engine knows no import of its own: it checks modules against the list
+// its caller hands it, and the runtime's list is one such caller's choice.
+TEST(Engine, ChecksImportsAgainstTheListItIsHanded) {
+  auto wasm = test::wat_to_wasm(R"((module
+      (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") (drop (call 0)))))");
+  EngineOptions options = test::engine_options();
+  options.cache_dir = test::make_temp_dir();
+  EXPECT_TRUE(Engine(options).load_bytes(wasm, "both").is_ok());
+
+  options.host_imports.clear();
+  auto none = Engine(options).load_bytes(wasm, "none");
+  ASSERT_FALSE(none.is_ok());
+  EXPECT_NE(none.message().find("unknown import 'wasi_snapshot_preview1'.'sched_yield'"), std::string::npos)
+      << none.message();
+
+  const ValType i32 = ValType::ValType_i32;
+  options.host_imports = {HostImport{"wasi_snapshot_preview1", "sched_yield", FuncType{{}, {i32}}}};
+  auto one = Engine(options).load_bytes(wasm, "one");
+  ASSERT_FALSE(one.is_ok());
+  EXPECT_NE(one.message().find("'wasi_snapshot_preview1'.'proc_exit'"), std::string::npos) << one.message();
+  std::filesystem::remove_all(options.cache_dir);
+}
+
+// No build-machine path: wasm-rt.h is found beside the library (the build
+// copies it there), unless $SAMEPAGE_WASM_RT_INCLUDE names another place.
+TEST(Engine, FindsWasmRtHeaderBesideTheLibrary) {
+  const char* saved = std::getenv("SAMEPAGE_WASM_RT_INCLUDE");
+  const std::string saved_value = saved != nullptr ? saved : "";
+  unsetenv("SAMEPAGE_WASM_RT_INCLUDE");
+  auto found = resolve_wasm_rt_include(EngineOptions{});
+  ASSERT_TRUE(found.is_ok()) << found.message();
+  EXPECT_EQ(std::filesystem::path(found.value()).filename(), "wasm-rt");
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(found.value()) / "wasm-rt.h"));
+
+  const std::string empty = test::make_temp_dir();
+  setenv("SAMEPAGE_WASM_RT_INCLUDE", empty.c_str(), 1);
+  auto refused = resolve_wasm_rt_include(EngineOptions{});
+  EXPECT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.message().find("SAMEPAGE_WASM_RT_INCLUDE"), std::string::npos) << refused.message();
+  if (saved != nullptr) setenv("SAMEPAGE_WASM_RT_INCLUDE", saved_value.c_str(), 1);
+  else unsetenv("SAMEPAGE_WASM_RT_INCLUDE");
+  std::filesystem::remove_all(empty);
 }
 
 TEST(Engine, RefusesSimdModules) {

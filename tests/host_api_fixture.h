@@ -11,7 +11,7 @@
 
 #include "api/host_api.h"
 #include "api/host_api_entries.h"
-#include "runtime/guest_context.h"
+#include "guest_call/guest_context.h"
 #include "samepage/linear_memory.h"
 
 namespace samepage::test {

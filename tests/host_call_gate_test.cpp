@@ -8,7 +8,7 @@
 #include <string>
 
 #include "engine/guarded_call.h"
-#include "engine/host_call_gate.h"
+#include "guest_call/host_call_gate.h"
 #include "test_support.h"
 #include "test_watchdog.h"
 

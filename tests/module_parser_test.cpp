@@ -344,7 +344,7 @@ TEST(ModuleParser, ParsesClangCxxIostreamGuestLikeWasmObjdump) {
 }
 
 TEST(ModuleParser, ParsesTheBuiltHelloGuest) {
-  const std::string path = std::string(SAMEPAGE_GUEST_DIR) + "/hello.wasm";
+  const std::string path = test::guest_dir() + "/hello.wasm";
   if (access(path.c_str(), R_OK) != 0) GTEST_SKIP() << path << " not built";
   if (std::system("command -v wasm-objdump >/dev/null 2>&1") != 0) GTEST_SKIP() << "wasm-objdump (WABT) not installed";
   expect_guest_matches_objdump(path);

@@ -14,17 +14,25 @@
 
 #include "samepage/engine.h"
 #include "samepage/instance.h"
+#include "test_paths.h"
 
 namespace samepage::test {
 
 inline std::string guest_path(const std::string& name) {
-  return std::string(SAMEPAGE_GUEST_DIR) + "/" + name + ".wasm";
+  return guest_dir() + "/" + name + ".wasm";
+}
+
+// Engine options that accept every import the runtime provides.
+inline EngineOptions engine_options() {
+  EngineOptions options;
+  options.host_imports = host_imports();
+  return options;
 }
 
 // One engine for the whole test binary: the compile cache makes repeated
 // loads of a guest cheap.
 inline Engine& test_engine() {
-  static Engine engine;
+  static Engine engine(engine_options());
   return engine;
 }
 

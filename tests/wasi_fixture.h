@@ -18,7 +18,7 @@
 #include <sstream>
 #include <string>
 
-#include "runtime/guest_context.h"
+#include "guest_call/guest_context.h"
 #include "wasi/wasi_abi.h"
 #include "wasi/wasi_context.h"
 #include "wasi/wasi_functions.h"

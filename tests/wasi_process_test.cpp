@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "runtime/host_import.h"
+#include "wasi/wasi_imports.h"
 #include "wasi_fixture.h"
 
 namespace samepage::test {
@@ -220,13 +220,32 @@ TEST_F(WasiProcess, PollStdoutWritableAndBadFd) {
   EXPECT_EQ(Z_wasi_snapshot_preview1Z_poll_oneoff(&ctx_, in, out, 0, n), w::kErrnoInval);
 }
 
-TEST_F(WasiProcess, SocketsAndSignalsAreUnsupported) {
+// The preview1 test suite expects ENOTSOCK for an fd that is open but not a
+// socket (every fd here: stdio, preopened directories) and EBADF for one that
+// is not open, from each of the four socket calls.
+TEST_F(WasiProcess, SocketCallsOnOpenFdsAnswerNotsock) {
   const uint32_t p = alloc(8);
-  EXPECT_EQ(Z_wasi_snapshot_preview1Z_sock_accept(&ctx_, 1, 0, p), w::kErrnoNotsup);
-  EXPECT_EQ(Z_wasi_snapshot_preview1Z_sock_accept(&ctx_, 99, 0, p), w::kErrnoBadf);
-  EXPECT_EQ(Z_wasi_snapshot_preview1Z_sock_recv(&ctx_, 0, p, 0, 0, p, p), w::kErrnoNotsup);
-  EXPECT_EQ(Z_wasi_snapshot_preview1Z_sock_send(&ctx_, 1, p, 0, 0, p), w::kErrnoNotsup);
-  EXPECT_EQ(Z_wasi_snapshot_preview1Z_sock_shutdown(&ctx_, 1, 3), w::kErrnoNotsup);
+  for (const uint32_t fd : {0u, 1u, 2u, kSandboxFd, kSandboxFd + 1}) {
+    SCOPED_TRACE("fd " + std::to_string(fd));
+    EXPECT_EQ(Z_wasi_snapshot_preview1Z_sock_accept(&ctx_, fd, 0, p), w::kErrnoNotsock);
+    EXPECT_EQ(Z_wasi_snapshot_preview1Z_sock_recv(&ctx_, fd, p, 0, 0, p, p), w::kErrnoNotsock);
+    EXPECT_EQ(Z_wasi_snapshot_preview1Z_sock_send(&ctx_, fd, p, 0, 0, p), w::kErrnoNotsock);
+    EXPECT_EQ(Z_wasi_snapshot_preview1Z_sock_shutdown(&ctx_, fd, 3), w::kErrnoNotsock);
+  }
+}
+
+TEST_F(WasiProcess, SocketCallsOnBadFdsAnswerBadf) {
+  const uint32_t p = alloc(8);
+  for (const uint32_t fd : {99u, 0xffffffffu}) {
+    SCOPED_TRACE("fd " + std::to_string(fd));
+    EXPECT_EQ(Z_wasi_snapshot_preview1Z_sock_accept(&ctx_, fd, 0, p), w::kErrnoBadf);
+    EXPECT_EQ(Z_wasi_snapshot_preview1Z_sock_recv(&ctx_, fd, p, 0, 0, p, p), w::kErrnoBadf);
+    EXPECT_EQ(Z_wasi_snapshot_preview1Z_sock_send(&ctx_, fd, p, 0, 0, p), w::kErrnoBadf);
+    EXPECT_EQ(Z_wasi_snapshot_preview1Z_sock_shutdown(&ctx_, fd, 3), w::kErrnoBadf);
+  }
+}
+
+TEST_F(WasiProcess, SignalsAreUnsupported) {
   EXPECT_EQ(Z_wasi_snapshot_preview1Z_proc_raise(&ctx_, 9), w::kErrnoNosys);
   EXPECT_EQ(Z_wasi_snapshot_preview1Z_sched_yield(&ctx_), 0u);
 }

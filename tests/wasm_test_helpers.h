@@ -16,13 +16,14 @@
 #include <vector>
 
 #include "samepage/module_info.h"
+#include "test_paths.h"
 
 namespace samepage::wasm_test {
 
 using Bytes = std::vector<uint8_t>;
 
 inline std::string fixture_path(const std::string& name) {
-  return std::string(SAMEPAGE_TEST_DATA_DIR) + "/module_parser/" + name;
+  return test::test_data_dir() + "/module_parser/" + name;
 }
 
 inline std::string temp_dir() {

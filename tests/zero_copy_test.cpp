@@ -28,7 +28,7 @@ double number(const std::string& json, const std::string& key) {
 
 TEST(ZeroCopy, BenchShowsPointerIdentityAndNoRssGrowth) {
   int rc = 0;
-  const std::string out = run_command(std::string(SAMEPAGE_BINARY) + " bench zero-copy --size-mb 16 --repeats 3 --json", &rc);
+  const std::string out = run_command(test::samepage_binary() + " bench zero-copy --size-mb 16 --repeats 3 --json", &rc);
   ASSERT_EQ(rc, 0) << out;
   const size_t split = out.find('\n');
   ASSERT_NE(split, std::string::npos) << out;

@@ -93,7 +93,9 @@ int cmd_bench(const Args& args) {
   if (mode != "shared" && mode != "copy" && mode != "both") return fail("--memory-mode must be shared, copy or both", 2);
   if (std::atof(size_mb.c_str()) <= 0) return fail("--size-mb must be a positive number", 2);
 
-  Engine engine;
+  EngineOptions engine_options;
+  engine_options.host_imports = host_imports();
+  Engine engine(engine_options);
   auto module = engine.load_file(guest_dir() + "/zero_copy_bench.wasm");
   if (!module) return fail(module.message());
   std::vector<std::pair<std::string, MemoryMode>> modes;

@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "samepage/engine.h"
+#include "samepage/instance.h"
 #include "samepage/module_info.h"
 
 namespace samepage::cli {
@@ -18,6 +19,7 @@ int cmd_compile(const Args& args) {
   }
   std::string in, out;
   EngineOptions options;
+  options.host_imports = host_imports();
   for (size_t i = 0; i < args.size(); ++i) {
     std::string limit_error;
     if (const int limit = parse_compile_limit_flag(args, i, options.limits, &limit_error); limit != 0) {
@@ -62,7 +64,7 @@ int cmd_inspect(const Args& args) {
   std::string report = describe_module(info.value());
   // The module may be fine and still need imports this host lacks: say so in the verdict.
   const std::string yes = "runnable: yes\n";
-  Status verdict = check_imports(info->imports);
+  Status verdict = check_imports(info->imports, host_imports());
   if (verdict) verdict = check_compile_limits(info.value(), bytes->size(), limits);
   if (!verdict && report.size() >= yes.size() && report.compare(report.size() - yes.size(), yes.size(), yes) == 0)
     report.replace(report.size() - yes.size(), yes.size(), "runnable: no \u2014 " + verdict.message() + "\n");

@@ -77,6 +77,7 @@ int cmd_run(const Args& args) {
     if (a.empty() || a[0] != '-') break;
   }
   EngineOptions engine_options;
+  engine_options.host_imports = host_imports();
   InstanceOptions instance_options;
   bool timing = false;
   std::string module_path;

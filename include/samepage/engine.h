@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "samepage/host_import.h"
 #include "samepage/module_info.h"
 #include "samepage/status.h"
 
@@ -42,6 +43,10 @@ struct EngineOptions {
   // --allow-precompiled).
   bool allow_precompiled = false;
   CompileLimits limits;
+  // The functions the host offers to guests; a module importing anything
+  // else is refused before translation. The engine knows no import of its
+  // own: the runtime's list is samepage::host_imports() (instance.h).
+  std::vector<HostImport> host_imports;
 };
 
 // How a module came to be loaded, for `run --timing` and the cache benchmark.
@@ -92,7 +97,7 @@ class Engine {
 };
 
 // Checks every import against what the host provides (name and type).
-Status check_imports(const std::vector<ImportInfo>& imports);
+Status check_imports(const std::vector<ImportInfo>& imports, const std::vector<HostImport>& host_imports);
 
 // Why a module of `n_bytes` described by `info` is over `limits` (naming the
 // limit and its flag), or an ok status.

@@ -10,12 +10,17 @@
 
 #include "samepage/backend.h"
 #include "samepage/engine.h"
+#include "samepage/host_import.h"
 #include "samepage/interrupt.h"
 #include "samepage/limits.h"
 #include "samepage/linear_memory.h"
 #include "samepage/wasi_config.h"
 
 namespace samepage {
+
+// Every function an Instance offers to guests: WASI preview1 and the
+// samepage tensor API. Hand it to the Engine (EngineOptions::host_imports).
+const std::vector<HostImport>& host_imports();
 
 struct InstanceOptions {
   WasiConfig wasi;

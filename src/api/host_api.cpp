@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "backends/copy_mode_backend.h"
-#include "runtime/guest_context.h"
+#include "guest_call/guest_context.h"
 #include "samepage/linear_memory.h"
 
 namespace samepage {

@@ -2,7 +2,7 @@
 // guest names a file it opened through WASI, so model access stays
 // capability-checked, and the bytes arrive with no copy.
 #include "api/host_api.h"
-#include "runtime/guest_context.h"
+#include "guest_call/guest_context.h"
 #include "samepage/linear_memory.h"
 
 namespace samepage {

@@ -1,16 +1,16 @@
 // The "samepage" import module as wasm2c calls it: Z_samepageZ_<name>, with
 // the GuestContext* first. Each entry point catches everything: no C++
 // exception may unwind into generated C code, and each runs behind the host
-// call gate (engine/host_call_gate.h) through guarded().
+// call gate (guest_call/host_call_gate.h) through guarded().
 #include <new>
 
 #include <type_traits>
 
 #include "api/host_api.h"
 #include "api/host_api_entries.h"
-#include "engine/host_call_gate.h"
-#include "runtime/guest_context.h"
-#include "runtime/host_import.h"
+#include "api/host_api_imports.h"
+#include "guest_call/guest_context.h"
+#include "guest_call/host_call_gate.h"
 
 using samepage::GuestContext;
 using samepage::HostApi;

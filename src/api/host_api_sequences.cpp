@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "api/host_api.h"
-#include "runtime/guest_context.h"
+#include "guest_call/guest_context.h"
 #include "samepage/linear_memory.h"
 
 namespace samepage {

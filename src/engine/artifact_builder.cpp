@@ -1,12 +1,12 @@
 #include "engine/artifact_builder.h"
 
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
 
 #include "engine/elapsed.h"
 #include "engine/glue_writer.h"
@@ -27,16 +27,8 @@ std::string env_or(const char* name, const std::string& fallback) {
 // Identifies a tool binary cheaply (path, size, mtime) without running it, so a
 // cache hit costs no process launch; a compiler upgrade changes the key.
 std::string tool_identity(const std::string& tool) {
-  std::string path = tool;
-  if (tool.find('/') == std::string::npos) {
-    const char* env_path = std::getenv("PATH");
-    std::istringstream dirs(env_path ? env_path : "/usr/bin");
-    std::string dir;
-    while (std::getline(dirs, dir, ':')) {
-      const std::string candidate = dir + "/" + tool;
-      if (access(candidate.c_str(), X_OK) == 0) { path = candidate; break; }
-    }
-  }
+  std::string path = find_program(tool);
+  if (path.empty()) path = tool;
   std::error_code ec;
   const fs::path canonical = fs::canonical(path, ec);
   struct stat st {};
@@ -44,7 +36,43 @@ std::string tool_identity(const std::string& tool) {
   return canonical.string() + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtime);
 }
 
+bool has_wasm_rt_header(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / "wasm-rt.h", ec);
+}
+
+// The directory holding libsamepage_core (or the executable it is linked into).
+fs::path library_dir() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&library_dir), &info) == 0 || info.dli_fname == nullptr) return {};
+  std::error_code ec;
+  const fs::path lib = fs::canonical(info.dli_fname, ec);
+  return ec ? fs::path() : lib.parent_path();
+}
+
 }  // namespace
+
+Result<std::string> resolve_wasm_rt_include(const EngineOptions& options) {
+  if (const char* dir = std::getenv("SAMEPAGE_WASM_RT_INCLUDE"); dir != nullptr && *dir != '\0') {
+    if (has_wasm_rt_header(dir)) return std::string(dir);
+    return err("engine::build", std::string("$SAMEPAGE_WASM_RT_INCLUDE is ") + dir + ", which holds no wasm-rt.h");
+  }
+  std::vector<fs::path> candidates;
+  if (const fs::path lib = library_dir(); !lib.empty()) candidates.push_back(lib / "wasm-rt");
+  if (const std::string wasm2c = find_program(resolve_wasm2c(options)); !wasm2c.empty()) {
+    std::error_code ec;
+    const fs::path bin = fs::canonical(wasm2c, ec).parent_path();
+    if (!ec) candidates.push_back(bin.parent_path() / "include");
+  }
+  candidates.insert(candidates.end(), {"/usr/local/include", "/usr/include"});
+  std::string tried;
+  for (const fs::path& dir : candidates) {
+    if (has_wasm_rt_header(dir)) return dir.string();
+    tried += (tried.empty() ? "" : ", ") + dir.string();
+  }
+  return err("engine::build", "cannot find wasm-rt.h (looked in " + tried +
+                                  "); set $SAMEPAGE_WASM_RT_INCLUDE to the directory that holds it");
+}
 
 std::string resolve_cache_dir(const EngineOptions& options) {
   if (!options.cache_dir.empty()) return options.cache_dir;
@@ -71,7 +99,9 @@ Result<BuiltArtifact> build_artifact(const std::vector<uint8_t>& wasm, const Mod
                                               : std::chrono::steady_clock::now() + std::chrono::seconds(limits.timeout_s);
   const std::string wasm2c = resolve_wasm2c(options);
   const std::string cc = resolve_cc(options);
-  const std::string rt_include = env_or("SAMEPAGE_WASM_RT_INCLUDE", SAMEPAGE_WASM_RT_INCLUDE_DIR);
+  auto rt_include_dir = resolve_wasm_rt_include(options);
+  if (!rt_include_dir) return rt_include_dir.status();
+  const std::string rt_include = std::move(rt_include_dir).value();
 
   Sha256 wasm_hash;
   wasm_hash.update(wasm.data(), wasm.size());

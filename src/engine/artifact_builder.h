@@ -29,5 +29,12 @@ Result<BuiltArtifact> build_artifact(const std::vector<uint8_t>& wasm, const Mod
 std::string resolve_cache_dir(const EngineOptions& options);
 std::string resolve_wasm2c(const EngineOptions& options);
 std::string resolve_cc(const EngineOptions& options);
+// Where wasm-rt.h (WABT's header; samepage implements it) is found when a
+// guest is compiled; the first that holds it wins: $SAMEPAGE_WASM_RT_INCLUDE;
+// wasm-rt/ beside libsamepage_core (the build copies the header it was
+// configured with there, so a carried build tree brings its own); WABT's own
+// layout beside the wasm2c in use (bin/../include); /usr/local/include,
+// /usr/include. No build-machine path is compiled in.
+Result<std::string> resolve_wasm_rt_include(const EngineOptions& options);
 
 }  // namespace samepage

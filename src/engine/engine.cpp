@@ -13,7 +13,6 @@
 #include "engine/artifact_file.h"
 #include "engine/elapsed.h"
 #include "engine/loaded_module.h"
-#include "runtime/host_import.h"
 
 namespace samepage {
 namespace {
@@ -33,12 +32,13 @@ Status module_too_large(uint64_t n_bytes, const CompileLimits& limits) {
 
 // The imports are checked before translation so that only names the host
 // knows (plain identifiers) ever reach wasm2c.
-Result<ModuleInfo> parse_runnable(const std::vector<uint8_t>& wasm, const CompileLimits& limits) {
+Result<ModuleInfo> parse_runnable(const std::vector<uint8_t>& wasm, const EngineOptions& options) {
+  const CompileLimits& limits = options.limits;
   if (wasm.size() > limits.module_bytes) return module_too_large(wasm.size(), limits);
   auto info = parse_module(wasm.data(), wasm.size());
   if (!info) return info.status();
   if (Status s = check_runnable(info.value()); !s) return s;
-  if (Status s = check_imports(info.value().imports); !s) return s;
+  if (Status s = check_imports(info.value().imports, options.host_imports); !s) return s;
   if (Status s = check_compile_limits(info.value(), wasm.size(), limits); !s) return s;
   return info;
 }
@@ -94,8 +94,7 @@ Status copy_artifact(int from_fd, const std::string& out_path) {
 
 }  // namespace
 
-Status check_imports(const std::vector<ImportInfo>& imports) {
-  const std::vector<HostImport>& host = all_host_imports();
+Status check_imports(const std::vector<ImportInfo>& imports, const std::vector<HostImport>& host) {
   for (const ImportInfo& imp : imports) {
     const std::string name = "'" + imp.module + "'.'" + imp.field + "'";
     if (imp.kind != ExternKind::ExternKind_func)
@@ -154,7 +153,7 @@ Result<std::shared_ptr<Module>> Engine::load_bytes(const std::vector<uint8_t>& w
   auto module = std::make_shared<Module>();
   module->name_ = name;
   auto t0 = std::chrono::steady_clock::now();
-  auto info = parse_runnable(wasm, options_.limits);
+  auto info = parse_runnable(wasm, options_);
   if (!info) return info.status();
   module->info_ = std::move(info).value();
   module->stats_.parse_ms = ms_since(t0);
@@ -167,7 +166,7 @@ Result<std::shared_ptr<Module>> Engine::load_bytes(const std::vector<uint8_t>& w
   module->stats_.artifact_path = built->path;
 
   t0 = std::chrono::steady_clock::now();
-  auto loaded = LoadedModule::open(std::move(built->file), built->path);
+  auto loaded = LoadedModule::open(std::move(built->file), built->path, options_.host_imports);
   if (!loaded) return loaded.status();
   module->loaded_ = std::move(loaded).value();
   module->stats_.load_ms = ms_since(t0);
@@ -182,7 +181,7 @@ Result<std::shared_ptr<Module>> Engine::load_artifact(const std::string& path) {
   auto file = open_trusted_file(AT_FDCWD, path, path, TrustedOwner::TrustedOwner_self_or_root);
   if (!file) return file.status();
   if (Status s = check_elf_artifact(file->get(), path); !s) return s;
-  auto loaded = LoadedModule::open(std::move(file).value(), path);
+  auto loaded = LoadedModule::open(std::move(file).value(), path, options_.host_imports);
   if (!loaded) return loaded.status();
   module->loaded_ = std::move(loaded).value();
   module->stats_.precompiled = true;
@@ -196,7 +195,7 @@ Status Engine::compile_to(const std::string& wasm_path, const std::string& out_p
   auto file = read_module_file(wasm_path, options_.limits);
   if (!file) return file.status();
   if (file->is_elf) return err("engine::compile", wasm_path + " is already a compiled artifact");
-  auto info = parse_runnable(file->bytes, options_.limits);
+  auto info = parse_runnable(file->bytes, options_);
   if (!info) return info.status();
   auto built = build_artifact(file->bytes, info.value(), options_);
   if (!built) return built.status();

@@ -16,7 +16,7 @@
 
 #include <wasm-rt.h>
 
-#include "engine/host_call_gate.h"
+#include "guest_call/host_call_gate.h"
 #include "samepage/interrupt.h"
 #include "samepage/linear_memory.h"
 

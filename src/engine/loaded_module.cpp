@@ -47,7 +47,8 @@ Fn lookup(void* handle, const char* symbol) {
 
 }  // namespace
 
-Result<std::shared_ptr<LoadedModule>> LoadedModule::open(OwnedFd fd, const std::string& path) {
+Result<std::shared_ptr<LoadedModule>> LoadedModule::open(OwnedFd fd, const std::string& path,
+                                                          const std::vector<HostImport>& host_imports) {
   const char* where = "engine::load";
   std::lock_guard<std::mutex> lock(g_open_mutex);
   // Lazy first: read the embedded import list without resolving any import.
@@ -68,7 +69,7 @@ Result<std::shared_ptr<LoadedModule>> LoadedModule::open(OwnedFd fd, const std::
                                std::to_string(kGlueAbiVersion) + ": recompile it"));
   auto imports = decode_import_list(imports_text());
   if (!imports) return fail(imports.status());
-  if (Status s = check_imports(imports.value()); !s) return fail(s);
+  if (Status s = check_imports(imports.value(), host_imports); !s) return fail(s);
   // Imports are known good: bind everything now, so nothing resolves mid-run.
   // The lazy probe must be closed first, or dlopen hands back the same,
   // still lazily bound object.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/artifact_file.h"
+#include "samepage/host_import.h"
 #include "samepage/module_info.h"
 #include "samepage/status.h"
 
@@ -22,9 +23,11 @@ class LoadedModule {
  public:
   // Opens the artifact held by `file` (already checked: see artifact_file.h)
   // through /proc/self/fd, never by path. Checks the glue ABI and the
-  // module's imports before binding any symbol, so an unknown import is a
-  // message, not a dlopen error. `shown` names the artifact in messages.
-  static Result<std::shared_ptr<LoadedModule>> open(OwnedFd file, const std::string& shown);
+  // module's imports against `host_imports` before binding any symbol, so an
+  // unknown import is a message, not a dlopen error. `shown` names the
+  // artifact in messages.
+  static Result<std::shared_ptr<LoadedModule>> open(OwnedFd file, const std::string& shown,
+                                                    const std::vector<HostImport>& host_imports);
   ~LoadedModule();
 
   size_t instance_bytes() const { return instance_bytes_; }

@@ -16,10 +16,7 @@
 extern char** environ;
 
 namespace samepage {
-namespace {
 
-// Resolved in the parent: between fork and exec only async-signal-safe calls
-// are allowed, and a PATH search allocates.
 std::string find_program(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
   const char* env_path = std::getenv("PATH");
@@ -31,6 +28,8 @@ std::string find_program(const std::string& name) {
   }
   return "";
 }
+
+namespace {
 
 // The hard limit sits one unit above the soft one: at the soft CPU limit the
 // kernel sends SIGXCPU (reported as such), at the hard one SIGKILL.

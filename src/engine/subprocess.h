@@ -30,6 +30,12 @@ struct ToolRun {
 
 constexpr size_t kToolOutputKeptBytes = 64 * 1024;
 
+// The path of program `name` searched in PATH (as given when it holds a
+// '/'), or "" when none is executable. run_tool resolves argv[0] with it in
+// the parent: between fork and exec only async-signal-safe calls are allowed,
+// and a PATH search allocates.
+std::string find_program(const std::string& name);
+
 // Runs argv[0] (searched in PATH) in its own process group, stdin from
 // /dev/null, stdout and stderr captured together. Fails only when the tool
 // cannot be started; how it ended is in the ToolRun.

@@ -14,7 +14,7 @@
 
 #include "engine/guarded_call.h"
 #include "engine/wasm_rt_memory.h"
-#include "engine/host_call_gate.h"
+#include "guest_call/host_call_gate.h"
 
 namespace {
 

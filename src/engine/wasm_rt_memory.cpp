@@ -4,7 +4,7 @@
 #include <unordered_map>
 
 #include "engine/guarded_call.h"
-#include "engine/host_call_gate.h"
+#include "guest_call/host_call_gate.h"
 
 namespace samepage {
 namespace {

@@ -1,8 +1,10 @@
-#include "runtime/host_import.h"
+#include "api/host_api_imports.h"
+#include "samepage/instance.h"
+#include "wasi/wasi_imports.h"
 
 namespace samepage {
 
-const std::vector<HostImport>& all_host_imports() {
+const std::vector<HostImport>& host_imports() {
   static const std::vector<HostImport> all = [] {
     std::vector<HostImport> v = wasi_host_imports();
     const std::vector<HostImport>& api = samepage_host_imports();

@@ -7,7 +7,7 @@
 #include "engine/guarded_call.h"
 #include "engine/loaded_module.h"
 #include "engine/wasm_rt_memory.h"
-#include "runtime/guest_context.h"
+#include "guest_call/guest_context.h"
 #include "runtime/export_call.h"
 #include "wasi/wasi_context.h"
 

@@ -8,8 +8,8 @@
 #include <new>
 #include <vector>
 
-#include "engine/host_call_gate.h"
-#include "runtime/guest_context.h"
+#include "guest_call/guest_context.h"
+#include "guest_call/host_call_gate.h"
 #include "wasi/wasi_abi.h"
 #include "wasi/wasi_context.h"
 
@@ -21,7 +21,7 @@ struct Call {
   GuestMemory memory;
 };
 
-// Runs `body(Call&)` behind the host call gate (engine/host_call_gate.h):
+// Runs `body(Call&)` behind the host call gate (guest_call/host_call_gate.h):
 // every WASI entry point comes through here, or opens the gate itself. No
 // C++ exception may unwind into wasm2c's C frames, so every one ends here as
 // an errno. A context without memory or WASI state is an embedder bug; the

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "runtime/guest_context.h"
+#include "guest_call/guest_context.h"
 
 #pragma GCC visibility push(default)
 extern "C" {

@@ -3,7 +3,7 @@
 // and the symbols the guest links against cannot disagree.
 #include <type_traits>
 
-#include "runtime/host_import.h"
+#include "wasi/wasi_imports.h"
 #include "wasi/wasi_functions.h"
 
 namespace samepage {

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/guest_memory.h"
+#include "guest_call/guest_memory.h"
 #include "wasi/unique_fd.h"
 #include "wasi/wasi_abi.h"
 

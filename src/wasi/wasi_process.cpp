@@ -161,11 +161,12 @@ uint32_t Z_wasi_snapshot_preview1Z_sched_yield(GuestContext* /*ctx*/) {
 }
 
 // Sockets: samepage hands guests no sockets (sock_accept would need a
-// preopened listener), so every open fd answers ENOTSUP.
+// preopened listener), so every open fd is not a socket: ENOTSOCK, as the
+// preview1 test suite expects; an fd that is not open stays EBADF.
 uint32_t Z_wasi_snapshot_preview1Z_sock_accept(GuestContext* ctx, uint32_t fd, uint32_t /*fdflags*/,
                                                uint32_t /*fd_ptr*/) {
   return guarded(ctx, [&](Call& call) {
-    return call.wasi.fd_get(fd) == nullptr ? kErrnoBadf : kErrnoNotsup;
+    return call.wasi.fd_get(fd) == nullptr ? kErrnoBadf : kErrnoNotsock;
   });
 }
 
@@ -174,7 +175,7 @@ uint32_t Z_wasi_snapshot_preview1Z_sock_recv(GuestContext* ctx, uint32_t fd, uin
                                              uint32_t /*ro_datalen_ptr*/,
                                              uint32_t /*ro_flags_ptr*/) {
   return guarded(ctx, [&](Call& call) {
-    return call.wasi.fd_get(fd) == nullptr ? kErrnoBadf : kErrnoNotsup;
+    return call.wasi.fd_get(fd) == nullptr ? kErrnoBadf : kErrnoNotsock;
   });
 }
 
@@ -182,12 +183,12 @@ uint32_t Z_wasi_snapshot_preview1Z_sock_send(GuestContext* ctx, uint32_t fd, uin
                                              uint32_t /*si_data_len*/, uint32_t /*si_flags*/,
                                              uint32_t /*so_datalen_ptr*/) {
   return guarded(ctx, [&](Call& call) {
-    return call.wasi.fd_get(fd) == nullptr ? kErrnoBadf : kErrnoNotsup;
+    return call.wasi.fd_get(fd) == nullptr ? kErrnoBadf : kErrnoNotsock;
   });
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_sock_shutdown(GuestContext* ctx, uint32_t fd, uint32_t /*how*/) {
   return guarded(ctx, [&](Call& call) {
-    return call.wasi.fd_get(fd) == nullptr ? kErrnoBadf : kErrnoNotsup;
+    return call.wasi.fd_get(fd) == nullptr ? kErrnoBadf : kErrnoNotsock;
   });
 }

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "runtime/guest_memory.h"
+#include "guest_call/guest_memory.h"
 #include "wasi/wasi_abi.h"
 
 namespace samepage::wasi {

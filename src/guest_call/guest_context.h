@@ -8,7 +8,7 @@
 
 #include <wasm-rt.h>
 
-#include "runtime/guest_memory.h"
+#include "guest_call/guest_memory.h"
 #include "samepage/status.h"
 
 namespace samepage {

@@ -1,10 +1,11 @@
 // A function the host offers to guests, for checking a module's imports
 // before it is loaded. The C symbol itself follows wasm2c's mangling
 // (Z_<module>Z_<field>) and takes the GuestContext* as its first argument.
+// The engine is handed the list (EngineOptions::host_imports); the runtime
+// assembles it from the parts that implement imports (host_imports()).
 #pragma once
 
 #include <string>
-#include <vector>
 
 #include "samepage/module_info.h"
 
@@ -15,13 +16,5 @@ struct HostImport {
   std::string field;
   FuncType type;
 };
-
-// Every host import samepage provides (WASI, the samepage tensor API, ...).
-const std::vector<HostImport>& all_host_imports();
-
-// The WASI preview1 functions this runtime implements, with their types.
-const std::vector<HostImport>& wasi_host_imports();
-// The "samepage" tensor API (guest-sdk/include/samepage.h).
-const std::vector<HostImport>& samepage_host_imports();
 
 }  // namespace samepage

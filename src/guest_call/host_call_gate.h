@@ -9,8 +9,10 @@
 // interrupt or end (proc_exit, host error) unwinds at leave, in the import's
 // outermost frame, after the body's objects are destroyed.
 //
-// Lives in engine/, not runtime/: the wasm_rt_* functions are the engine's
-// and the engine may not depend on the layers above it.
+// Part of the guest-call vocabulary, below the engine (whose wasm_rt_*
+// functions pass it) and the parts that implement imports, which may not
+// depend on the engine; the engine implements the out-of-line functions
+// (guarded_call.cpp).
 #pragma once
 
 #include <atomic>
