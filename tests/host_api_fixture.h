@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "api/host_api.h"
@@ -41,8 +42,9 @@ namespace samepage::test {
 
 class FakeGuest {
  public:
+  // backend_name: one of backend_names(); the op test runs each of them.
   explicit FakeGuest(MemoryMode mode = MemoryMode::MemoryMode_shared, uint32_t n_pages = 64,
-                     std::shared_ptr<GuestAccount> account = nullptr) {
+                     std::shared_ptr<GuestAccount> account = nullptr, const std::string& backend_name = "cpu") {
     auto memory = LinearMemory::create(n_pages, n_pages);
     EXPECT_TRUE(memory.is_ok()) << memory.message();
     memory_ = std::move(memory).value();
@@ -50,7 +52,7 @@ class FakeGuest {
     raw_.pages = memory_->pages();
     raw_.max_pages = memory_->max_pages();
     raw_.size = static_cast<uint32_t>(memory_->size_bytes());
-    auto backend = create_backend("cpu");
+    auto backend = create_backend(backend_name);
     EXPECT_TRUE(backend.is_ok()) << backend.message();
     api_ = std::make_unique<HostApi>(std::move(backend).value(), mode, std::move(account));
     context_.memory = &raw_;

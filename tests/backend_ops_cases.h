@@ -1,0 +1,188 @@
+// The case table of the op test over every backend (backend_ops_test.cpp):
+// one OpCase per op × dtypes × shapes × scalars. A new op is a GuestOp value,
+// one line in call_op and rows here.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "samepage/backend.h"
+
+namespace samepage::test {
+
+// The guest entry points under test, one per op (guest-sdk/include/samepage.h).
+enum GuestOp {
+  GuestOp_matmul,
+  GuestOp_rmsnorm,
+  GuestOp_rope,
+  GuestOp_attention,
+  GuestOp_silu_mul,
+  GuestOp_add,
+  GuestOp_scale,
+  GuestOp_embedding,
+  GuestOp_softmax,
+  GuestOp_argmax,
+  GuestOp_copy,
+  GuestOp_count,
+};
+inline const char* guest_op_name(GuestOp op) {
+  static const char* const names[GuestOp_count] = {"matmul", "rmsnorm",   "rope",    "attention", "silu_mul", "add",
+                                                   "scale",  "embedding", "softmax", "argmax",    "copy"};
+  return op < GuestOp_count ? names[op] : "?";
+}
+
+// How an input's values are drawn (a fixed-seed RNG; never all zeros).
+enum Fill {
+  Fill_uniform,   // uniform in [lo, hi), rounded once into the dtype (quant: the reference quantizer)
+  Fill_masked,    // uniform, every third element -inf, as softmax sees a causal mask
+  Fill_ties_nan,  // whole numbers in [lo, hi) (ties everywhere), NaN sprinkled, the last row all NaN
+  Fill_tokens,    // i32 in [lo, hi); the first is lo and the last hi - 1
+};
+
+struct Operand {
+  TensorDType dtype = TensorDType_f32;
+  std::vector<uint32_t> shape;  // outermost first
+  Fill fill = Fill_uniform;
+  float lo = -1.0f, hi = 1.0f;
+  int32_t flags = 0;  // SP_CONST (1) for weights, as a model guest declares them
+};
+
+// Bits of OpCase::param_mask: which i32 scalars are replay parameters.
+constexpr uint32_t kParam0 = 1, kParam1 = 2;
+
+struct OpCase {
+  GuestOp op = GuestOp_count;
+  Operand out;               // argmax: the i32 results, one per row of x
+  std::vector<Operand> in;   // in the entry point's order
+  float f[2] = {0, 0};       // float scalars in the entry point's order
+  int32_t i[2] = {0, 0};     // i32 scalars (positions, modes) for the eager run
+  uint32_t param_mask = 0;   // i[k] is recorded as SP_PARAM(k) when bit k is set
+  // Parameter blocks to replay with (params[k] stands for i[k]); at least two
+  // distinct ones when param_mask is set; none given: two plain replays.
+  std::vector<std::array<int32_t, 2>> replays;
+};
+
+inline Operand f32(std::vector<uint32_t> shape, float lo = -1.0f, float hi = 1.0f) {
+  return Operand{TensorDType_f32, std::move(shape), Fill_uniform, lo, hi, 0};
+}
+inline Operand typed(TensorDType dtype, std::vector<uint32_t> shape, int32_t flags = 0) {
+  return Operand{dtype, std::move(shape), Fill_uniform, -1.0f, 1.0f, flags};
+}
+
+constexpr TensorDType kWeightDtypes[] = {TensorDType_f32,  TensorDType_f16,  TensorDType_bf16,
+                                         TensorDType_q8_0, TensorDType_q4_0, TensorDType_q4_1};
+constexpr TensorDType kFloatDtypes[] = {TensorDType_f32, TensorDType_f16, TensorDType_bf16};
+inline bool is_quant(TensorDType d) { return d == TensorDType_q8_0 || d == TensorDType_q4_0 || d == TensorDType_q4_1; }
+
+inline std::vector<OpCase> backend_op_cases() {
+  std::vector<OpCase> cases;
+  auto add = [&](GuestOp op, Operand out, std::vector<Operand> in) -> OpCase& {
+    OpCase c;
+    c.op = op;
+    c.out = std::move(out);
+    c.in = std::move(in);
+    cases.push_back(std::move(c));
+    return cases.back();
+  };
+
+  // matmul: out (m, n) = x (m, k) · w (n, k)ᵀ. m = 1 is the decode GEMV, m >= 16
+  // the CPU's sgemm path for float weights (15/16/17 straddle it); odd k for
+  // float weights, odd block counts (96, 160) for quant ones; n odd.
+  struct Mnk { uint32_t m, n, k; };
+  for (TensorDType w : kWeightDtypes) {
+    std::vector<Mnk> shapes = {{1, 129, 256}, {7, 17, 96}, {1, 33, 160}, {15, 17, 64}, {17, 31, 128}, {64, 512, 256}};
+    if (!is_quant(w)) shapes.insert(shapes.end(), {{1, 17, 33}, {16, 9, 101}, {3, 1, 7}});
+    for (const Mnk& s : shapes) add(GuestOp_matmul, f32({s.m, s.n}), {f32({s.m, s.k}), typed(w, {s.n, s.k}, 1)});
+  }
+  // Large decode-sized ones, few: a Llama-1B-like projection.
+  add(GuestOp_matmul, f32({1, 8192}), {f32({1, 2048}), typed(TensorDType_q4_0, {8192, 2048}, 1)});
+  add(GuestOp_matmul, f32({1, 2048}), {f32({1, 4096}), typed(TensorDType_bf16, {2048, 4096}, 1)});
+
+  // rmsnorm: rows of x times w, eps.
+  for (std::vector<uint32_t> shape : std::vector<std::vector<uint32_t>>{{1, 4096}, {5, 33}, {3, 1}, {2, 3, 64}}) {
+    const uint32_t n = shape.back();
+    add(GuestOp_rmsnorm, f32(shape), {f32(shape, -4, 4), f32({n}, 0.5f, 2.0f)}).f[0] = 1e-5f;
+  }
+  add(GuestOp_rmsnorm, f32({4, 768}), {f32({4, 768}, -1e-3f, 1e-3f), f32({768})}).f[0] = 1e-6f;
+
+  // rope: x (tokens, heads, head_dim); i = {pos, mode}, f = {freq_base, freq_scale}. pos is a parameter.
+  struct Rope { std::vector<uint32_t> shape; float base, scale; };
+  const Rope ropes[] = {{{1, 32, 128}, 500000.0f, 1.0f}, {{5, 7, 64}, 10000.0f, 1.0f}, {{3, 3, 2}, 10000.0f, 0.25f},
+                        {{17, 5, 80}, 1000000.0f, 1.0f}};
+  for (const Rope& r : ropes)
+    for (int32_t mode : {0, 1}) {
+      OpCase& c = add(GuestOp_rope, f32(r.shape), {f32(r.shape, -2, 2)});
+      c.f[0] = r.base, c.f[1] = r.scale, c.i[0] = 17, c.i[1] = mode;
+      c.param_mask = kParam0;
+      c.replays = {{0, 0}, {4095, 0}, {100000, 0}};
+    }
+  {  // The mode as a parameter too: substitution of the second i32 slot.
+    OpCase& c = add(GuestOp_rope, f32({2, 4, 16}), {f32({2, 4, 16}, -2, 2)});
+    c.f[0] = 10000.0f, c.f[1] = 1.0f, c.i[0] = 3, c.i[1] = 0;
+    c.param_mask = kParam0 | kParam1;
+    c.replays = {{3, 1}, {9, 0}};
+  }
+
+  // attention: q (T, H, D) against k, v caches (C, KVH, D) from position 0 to
+  // pos0 + t; pos0 is a parameter. GQA (H a multiple of KVH), MHA, odd head
+  // counts, visible lengths from 1 to 1000.
+  struct Attn { uint32_t t, h, kvh, d, c; int32_t pos0; std::vector<std::array<int32_t, 2>> replays; };
+  const Attn attns[] = {{1, 8, 2, 64, 1000, 999, {{0, 0}, {500, 0}}},
+                        {7, 6, 3, 32, 64, 0, {{10, 0}, {57, 0}}},
+                        {1, 5, 5, 128, 4, 0, {{3, 0}, {1, 0}}},
+                        {4, 32, 8, 128, 300, 100, {{296, 0}, {0, 0}}},
+                        {3, 9, 1, 16, 20, 2, {{17, 0}, {5, 0}}}};
+  for (TensorDType kv : kFloatDtypes)
+    for (const Attn& a : attns) {
+      OpCase& c = add(GuestOp_attention, f32({a.t, a.h, a.d}),
+                      {f32({a.t, a.h, a.d}), typed(kv, {a.c, a.kvh, a.d}), typed(kv, {a.c, a.kvh, a.d})});
+      c.i[0] = a.pos0;
+      c.param_mask = kParam0;
+      c.replays = a.replays;
+    }
+
+  // Elementwise: any shape, counts matching.
+  for (std::vector<uint32_t> shape : std::vector<std::vector<uint32_t>>{{1}, {33}, {7, 4096}, {3, 5, 7}}) {
+    add(GuestOp_silu_mul, f32(shape), {f32(shape, -8, 8), f32(shape, -2, 2)});
+    add(GuestOp_add, f32(shape), {f32(shape, -8, 8), f32(shape, -8, 8)});
+    add(GuestOp_scale, f32(shape), {f32(shape, -8, 8)}).f[0] = 0.37f;
+  }
+  add(GuestOp_silu_mul, f32({2, 64}), {f32({2, 64}, -100, 100), f32({2, 64})});  // saturation, no NaN
+  add(GuestOp_scale, f32({129}), {f32({129})}).f[0] = -2.5e30f;
+
+  // embedding: rows of a table of every weight dtype, tokens covering both ends.
+  for (TensorDType d : kWeightDtypes)
+    for (uint32_t n_tokens : {1u, 17u}) {
+      const uint32_t vocab = 100, dim = is_quant(d) ? 96 : 33;
+      Operand tokens{TensorDType_i32, {n_tokens}, Fill_tokens, 0, float(vocab), 0};
+      add(GuestOp_embedding, f32({n_tokens, dim}), {typed(d, {vocab, dim}, 1), tokens});
+    }
+
+  // softmax: rows, large values (stability), masked rows.
+  add(GuestOp_softmax, f32({1, 1}), {f32({1, 1})});
+  add(GuestOp_softmax, f32({3, 33}), {f32({3, 33}, -10, 10)});
+  add(GuestOp_softmax, f32({2, 32000}), {f32({2, 32000}, -20, 20)});
+  add(GuestOp_softmax, f32({4, 100}), {f32({4, 100}, 990, 1010)});
+  add(GuestOp_softmax, f32({4, 100}), {f32({4, 100}, -3000, -2900)});
+  add(GuestOp_softmax, f32({5, 77}), {Operand{TensorDType_f32, {5, 77}, Fill_masked, -5, 5, 0}});
+
+  // argmax: first maximum; NaN ignored, an all-NaN row gives 0 (samepage.h).
+  add(GuestOp_argmax, typed(TensorDType_i32, {1}), {f32({1, 32000}, -10, 10)});
+  add(GuestOp_argmax, typed(TensorDType_i32, {5}), {f32({5, 7})});
+  add(GuestOp_argmax, typed(TensorDType_i32, {1}), {f32({1, 1})});
+  add(GuestOp_argmax, typed(TensorDType_i32, {6}), {Operand{TensorDType_f32, {6, 50}, Fill_ties_nan, -3, 3, 0}});
+
+  // copy: every float conversion, and same-dtype byte copies of the others.
+  for (TensorDType from : kFloatDtypes)
+    for (TensorDType to : kFloatDtypes)
+      for (std::vector<uint32_t> shape : std::vector<std::vector<uint32_t>>{{1}, {7, 33}, {4096}})
+        add(GuestOp_copy, typed(to, shape), {typed(from, shape)});
+  for (TensorDType d : {TensorDType_q8_0, TensorDType_q4_0, TensorDType_q4_1})
+    add(GuestOp_copy, typed(d, {3, 64}), {typed(d, {3, 64})});
+  add(GuestOp_copy, typed(TensorDType_i32, {37}), {Operand{TensorDType_i32, {37}, Fill_tokens, -1000, 1000, 0}});
+  return cases;
+}
+
+}  // namespace samepage::test

@@ -1,0 +1,276 @@
+// One op test over every backend (DESIGN.md §1.5 and §5; ggml's
+// test-backend-ops): every case of backend_ops_cases.h runs through the guest
+// entry points on each backend of the build, in shared and copy memory modes,
+// eagerly and recorded then replayed with its positions as parameters, and is
+// compared with the CPU backend (shared memory, eager) on the same random
+// inputs by normalized mean squared error. That the CPU reference itself is
+// right is for the float64 tests (cpu_*_test.cpp, host_api_test.cpp).
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend_ops_cases.h"
+#include "cpu_test_util.h"
+#include "host_api_fixture.h"
+
+namespace samepage::test {
+namespace {
+
+// The largest NMSE = Σ(a − b)² / Σb² a backend may show against the CPU
+// reference, by the least precise dtype a case reads or writes:
+// - f32: only summation order, FMA contraction and exp/rsqrt approximations
+//   differ; relative errors ~ √k·2⁻²⁴ give NMSE ~1e-12 even at k = 8192.
+// - f16/bf16: a backend may compute in the 16-bit type (tensor cores round
+//   activations to bf16: relative 2⁻⁹, NMSE ~1e-6).
+// - q8_0/q4_0/q4_1: the CPU rounds activations to q8 blocks (NMSE ~1.5e-5 for
+//   uniform x), a GPU may multiply by dequantized weights instead; ggml's bound.
+// - i32 (argmax indices, token copies): exact.
+// Conversions (copy) round once to nearest even in every backend: exact.
+// The CPU backend against itself (copy staging, replay, parameter
+// substitution) changes no arithmetic: bit-identical, whatever the dtype.
+constexpr double kMaxNmse[] = {
+    /* f32 */ 1e-7, /* f16 */ 1e-5, /* bf16 */ 1e-5, /* q8_0 */ 5e-4, /* q4_0 */ 5e-4, /* q4_1 */ 5e-4, /* i32 */ 0};
+
+int precision_rank(TensorDType d) { return d == TensorDType_f32 ? 0 : is_quant(d) ? 2 : d == TensorDType_i32 ? -1 : 1; }
+
+double max_nmse(const OpCase& c) {
+  if (c.out.dtype == TensorDType_i32 || c.op == GuestOp_copy) return 0;
+  TensorDType loosest = c.out.dtype;
+  for (const Operand& o : c.in)
+    if (precision_rank(o.dtype) > precision_rank(loosest)) loosest = o.dtype;
+  return kMaxNmse[loosest];
+}
+
+std::string shape_text(const Operand& o) {
+  std::string s = std::string(dtype_label(o.dtype)) + "[";
+  for (size_t i = 0; i < o.shape.size(); ++i) s += (i ? "," : "") + std::to_string(o.shape[i]);
+  return s + "]";
+}
+std::string describe(const OpCase& c) {
+  std::string s = std::string(guest_op_name(c.op)) + " " + shape_text(c.out) + " <-";
+  for (const Operand& o : c.in) s += " " + shape_text(o);
+  return s + " f={" + std::to_string(c.f[0]) + "," + std::to_string(c.f[1]) + "} i={" + std::to_string(c.i[0]) + "," +
+         std::to_string(c.i[1]) + "}";
+}
+
+uint64_t n_elements(const Operand& o) {
+  uint64_t n = 1;
+  for (uint32_t d : o.shape) n *= d;
+  return n;
+}
+uint64_t n_bytes(const Operand& o) {
+  std::vector<int64_t> shape(o.shape.begin(), o.shape.end());
+  return tensor_bytes(o.dtype, int(shape.size()), shape.data());
+}
+
+// The bytes of one input, drawn from seed.
+std::vector<uint8_t> make_input(const Operand& o, uint32_t seed) {
+  const uint64_t n = n_elements(o), row = o.shape.back();
+  std::vector<uint8_t> bytes(n_bytes(o));
+  if (o.dtype == TensorDType_i32) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int32_t> dist(int32_t(o.lo), int32_t(o.hi) - 1);
+    auto* v = reinterpret_cast<int32_t*>(bytes.data());
+    for (uint64_t i = 0; i < n; ++i) v[i] = dist(rng);
+    v[0] = int32_t(o.lo), v[n - 1] = int32_t(o.hi) - 1;
+    return bytes;
+  }
+  if (o.dtype != TensorDType_f32) {  // weights, caches: the reference quantizer's rounding of [-1, 1)
+    EXPECT_EQ(o.fill, Fill_uniform);
+    return cpu::test::random_weights(cpu::DType(o.dtype), int64_t(n / row), int64_t(row), seed, nullptr);
+  }
+  std::vector<float> v = cpu::test::random_floats(n, seed, o.lo, o.hi);
+  if (o.fill == Fill_masked)
+    for (uint64_t i = 1; i < n; i += 3) v[i] = -INFINITY;
+  if (o.fill == Fill_ties_nan) {
+    for (uint64_t i = 0; i < n; ++i) v[i] = i % 7 == 3 ? NAN : std::floor(v[i]);
+    for (uint64_t i = n - row; i < n; ++i) v[i] = NAN;
+  }
+  std::memcpy(bytes.data(), v.data(), bytes.size());
+  return bytes;
+}
+
+// One guest holding a case's tensors: out first, then the inputs.
+struct Placed {
+  std::vector<int32_t> handles;
+  std::vector<uint32_t> at;  // guest offsets of the data
+  uint32_t params_at = 0;
+};
+
+uint32_t pages_for(const OpCase& c) {
+  uint64_t total = 65536 + n_bytes(c.out) + 256 + 64;
+  for (const Operand& o : c.in) total += n_bytes(o) + 256;
+  return uint32_t(total / 65536 + 2);
+}
+
+Placed place(FakeGuest& g, const OpCase& c, const std::vector<std::vector<uint8_t>>& inputs) {
+  Placed p;
+  auto put = [&](const Operand& o, const std::vector<uint8_t>* data) {
+    const uint32_t shape_at = g.alloc(16);
+    std::memcpy(g.base() + shape_at, o.shape.data(), o.shape.size() * 4);
+    const uint32_t data_at = g.alloc(n_bytes(o));
+    // Filled before the view exists: a const view of whole pages becomes read-only.
+    if (data != nullptr) std::memcpy(g.base() + data_at, data->data(), data->size());
+    p.handles.push_back(int32_t(Z_samepageZ_tensor_view(g.ctx(), data_at, uint32_t(o.dtype), uint32_t(o.shape.size()),
+                                                        shape_at, uint32_t(o.flags))));
+    EXPECT_GT(p.handles.back(), 0) << shape_text(o) << ": " << g.last_error();
+    p.at.push_back(data_at);
+  };
+  put(c.out, nullptr);
+  for (size_t k = 0; k < c.in.size(); ++k) put(c.in[k], &inputs[k]);
+  p.params_at = g.alloc(8);
+  return p;
+}
+
+int32_t call_op(FakeGuest& g, const OpCase& c, const Placed& p, const int32_t i[2]) {
+  const auto* h = reinterpret_cast<const uint32_t*>(p.handles.data());
+  GuestContext* ctx = g.ctx();
+  uint32_t rc = uint32_t(ApiStatus_arg);
+  switch (c.op) {
+    case GuestOp_matmul: rc = Z_samepageZ_matmul(ctx, h[0], h[1], h[2]); break;
+    case GuestOp_rmsnorm: rc = Z_samepageZ_rmsnorm(ctx, h[0], h[1], h[2], c.f[0]); break;
+    case GuestOp_rope: rc = Z_samepageZ_rope(ctx, h[0], h[1], uint32_t(i[0]), c.f[0], c.f[1], uint32_t(i[1])); break;
+    case GuestOp_attention: rc = Z_samepageZ_attention(ctx, h[0], h[1], h[2], h[3], uint32_t(i[0])); break;
+    case GuestOp_silu_mul: rc = Z_samepageZ_silu_mul(ctx, h[0], h[1], h[2]); break;
+    case GuestOp_add: rc = Z_samepageZ_add(ctx, h[0], h[1], h[2]); break;
+    case GuestOp_scale: rc = Z_samepageZ_scale(ctx, h[0], h[1], c.f[0]); break;
+    case GuestOp_embedding: rc = Z_samepageZ_embedding(ctx, h[0], h[1], h[2]); break;
+    case GuestOp_softmax: rc = Z_samepageZ_softmax(ctx, h[0], h[1]); break;
+    case GuestOp_argmax: rc = Z_samepageZ_argmax(ctx, h[1], p.at[0]); break;  // results at the out view's bytes
+    case GuestOp_copy: rc = Z_samepageZ_copy(ctx, h[0], h[1]); break;
+    case GuestOp_count: break;
+  }
+  return int32_t(rc);
+}
+
+std::vector<double> decode(TensorDType dtype, const uint8_t* p, uint64_t n) {
+  std::vector<double> out(n);
+  if (dtype == TensorDType_i32) {
+    for (uint64_t i = 0; i < n; ++i) out[i] = reinterpret_cast<const int32_t*>(p)[i];
+    return out;
+  }
+  std::vector<float> f(n);
+  EXPECT_TRUE(cpu::dequantize_row(cpu::DType(dtype), p, f.data(), int64_t(n)).is_ok());
+  for (uint64_t i = 0; i < n; ++i) out[i] = f[i];
+  return out;
+}
+
+double nmse(const std::vector<double>& got, const std::vector<double>& want) {
+  double err = 0, norm = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    err += (got[i] - want[i]) * (got[i] - want[i]);
+    norm += want[i] * want[i];
+  }
+  return norm > 0 ? err / norm : err;  // NaN anywhere (an unwritten output) gives NaN: fails every bound
+}
+
+struct Target {
+  std::string backend;
+  MemoryMode mode;
+  GuestOp op;
+};
+
+struct Tally {
+  int n_cases = 0, n_comparisons = 0;
+  double worst_nmse = 0;
+};
+
+// Runs one case on the backend under test in mode, eagerly and replayed,
+// each run against the reference's eager run with the same scalars.
+void run_case(const Target& target, const OpCase& c, uint32_t seed, Tally* tally) {
+  SCOPED_TRACE(describe(c));
+  std::vector<std::vector<uint8_t>> inputs;
+  for (size_t k = 0; k < c.in.size(); ++k) inputs.push_back(make_input(c.in[k], seed * 16 + uint32_t(k)));
+  const uint32_t n_pages = pages_for(c);
+  FakeGuest ref(MemoryMode::MemoryMode_shared, n_pages, nullptr, "cpu");
+  FakeGuest test(target.mode, n_pages, nullptr, target.backend);
+  const Placed rp = place(ref, c, inputs), tp = place(test, c, inputs);
+  if (::testing::Test::HasFailure()) return;
+  const uint64_t out_bytes = n_bytes(c.out), n_out = n_elements(c.out);
+  const bool self = target.backend == "cpu";
+  const double bound = max_nmse(c);
+
+  // Compares the test guest's output with the reference run with scalars i.
+  auto check = [&](const int32_t i[2], const char* how) {
+    std::memset(ref.base() + rp.at[0], 0, out_bytes);
+    ASSERT_EQ(call_op(ref, c, rp, i), 0) << "reference: " << ref.last_error();
+    const uint8_t* want = ref.base() + rp.at[0];
+    const uint8_t* got = test.base() + tp.at[0];
+    ++tally->n_comparisons;
+    if (self) {
+      EXPECT_EQ(std::memcmp(got, want, out_bytes), 0) << how << " i={" << i[0] << "," << i[1] << "}: not bit-identical";
+      return;
+    }
+    const double e = nmse(decode(c.out.dtype, got, n_out), decode(c.out.dtype, want, n_out));
+    EXPECT_LE(e, bound) << how << " i={" << i[0] << "," << i[1] << "}";
+    if (e > tally->worst_nmse) tally->worst_nmse = e;
+  };
+
+  // Eager.
+  std::memset(test.base() + tp.at[0], 0xff, out_bytes);  // NaN / -1: an unwritten output cannot pass
+  ASSERT_EQ(call_op(test, c, tp, c.i), 0) << "eager: " << test.last_error();
+  check(c.i, "eager");
+  if (::testing::Test::HasFatalFailure()) return;
+
+  // Recorded with the masked scalars as SP_PARAM(k), replayed per parameter block.
+  int32_t recorded[2] = {c.i[0], c.i[1]};
+  for (int k = 0; k < 2; ++k)
+    if (c.param_mask & (1u << k)) recorded[k] = kParamBase - k;
+  ASSERT_EQ(Z_samepageZ_record_begin(test.ctx()), 0u);
+  ASSERT_EQ(call_op(test, c, tp, recorded), 0) << "record: " << test.last_error();
+  const int32_t seq = int32_t(Z_samepageZ_record_end(test.ctx()));
+  ASSERT_GT(seq, 0) << test.last_error();
+  std::vector<std::array<int32_t, 2>> replays = c.replays;
+  EXPECT_TRUE(c.param_mask == 0 || replays.size() >= 2) << "a case with parameters replays at least two values";
+  if (replays.empty()) replays = {{0, 0}, {0, 0}};
+  for (const auto& block : replays) {
+    int32_t used[2];
+    for (int k = 0; k < 2; ++k) used[k] = (c.param_mask & (1u << k)) ? block[k] : c.i[k];
+    std::memcpy(test.base() + tp.params_at, block.data(), 8);
+    std::memset(test.base() + tp.at[0], 0xff, out_bytes);
+    ASSERT_EQ(int32_t(Z_samepageZ_replay(test.ctx(), seq, tp.params_at, 2)), 0) << "replay: " << test.last_error();
+    check(used, "replayed");
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+
+  // No run may write its inputs (copy mode's write-back included).
+  for (size_t k = 0; k < c.in.size(); ++k)
+    EXPECT_EQ(std::memcmp(test.base() + tp.at[k + 1], inputs[k].data(), inputs[k].size()), 0) << "input " << k << " changed";
+  ++tally->n_cases;
+}
+
+class EveryOp : public ::testing::TestWithParam<Target> {};
+
+TEST_P(EveryOp, MatchesCpuReference) {
+  const Target& target = GetParam();
+  const std::vector<OpCase> cases = backend_op_cases();
+  Tally tally;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    if (cases[k].op != target.op) continue;
+    run_case(target, cases[k], uint32_t(k + 1), &tally);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_GT(tally.n_cases, 0) << "no cases for " << guest_op_name(target.op);
+  std::printf("[ BackendOps ] %s/%s %s: %d cases, %d comparisons, worst NMSE %.3g\n", target.backend.c_str(),
+              memory_mode_name(target.mode), guest_op_name(target.op), tally.n_cases, tally.n_comparisons,
+              tally.worst_nmse);
+}
+
+std::vector<Target> every_target() {
+  std::vector<Target> targets;
+  for (const std::string& name : backend_names())
+    for (MemoryMode mode : {MemoryMode::MemoryMode_shared, MemoryMode::MemoryMode_copy})
+      for (int op = 0; op < GuestOp_count; ++op) targets.push_back({name, mode, GuestOp(op)});
+  return targets;
+}
+
+INSTANTIATE_TEST_SUITE_P(BackendOps, EveryOp, ::testing::ValuesIn(every_target()),
+                         [](const ::testing::TestParamInfo<Target>& i) {
+                           return i.param.backend + "_" + memory_mode_name(i.param.mode) + "_" +
+                                  guest_op_name(i.param.op);
+                         });
+
+}  // namespace
+}  // namespace samepage::test
