@@ -62,6 +62,7 @@ struct OpCase {
   // Parameter blocks to replay with (params[k] stands for i[k]); at least two
   // distinct ones when param_mask is set; none given: two plain replays.
   std::vector<std::array<int32_t, 2>> replays;
+  int in_place = -1;  // >= 0: out is the handle of in[in_place] (elementwise ops, rope, norms)
 };
 
 inline Operand f32(std::vector<uint32_t> shape, float lo = -1.0f, float hi = 1.0f) {
@@ -150,6 +151,21 @@ inline std::vector<OpCase> backend_op_cases() {
     add(GuestOp_scale, f32(shape), {f32(shape, -8, 8)}).f[0] = 0.37f;
   }
   add(GuestOp_silu_mul, f32({2, 64}), {f32({2, 64}, -100, 100), f32({2, 64})});  // saturation, no NaN
+  // In place: out is an input's own handle.
+  add(GuestOp_silu_mul, f32({3, 40}), {f32({3, 40}, -8, 8), f32({3, 40})}).in_place = 1;
+  add(GuestOp_add, f32({1000}), {f32({1000}), f32({1000})}).in_place = 0;
+  add(GuestOp_scale, f32({5, 9}), {f32({5, 9})}).in_place = 0;
+  {
+    OpCase& c = add(GuestOp_rmsnorm, f32({3, 64}), {f32({3, 64}), f32({64})});
+    c.f[0] = 1e-5f, c.in_place = 0;
+  }
+  add(GuestOp_softmax, f32({3, 50}), {f32({3, 50}, -5, 5)}).in_place = 0;
+  {
+    OpCase& c = add(GuestOp_rope, f32({2, 3, 32}), {f32({2, 3, 32})});
+    c.f[0] = 10000.0f, c.f[1] = 1.0f, c.i[0] = 5, c.i[1] = 1, c.in_place = 0;
+    c.param_mask = kParam0;
+    c.replays = {{0, 0}, {77, 0}};
+  }
   add(GuestOp_scale, f32({129}), {f32({129})}).f[0] = -2.5e30f;
 
   // embedding: rows of a table of every weight dtype, tokens covering both ends.

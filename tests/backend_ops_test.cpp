@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -118,8 +119,12 @@ Placed place(FakeGuest& g, const OpCase& c, const std::vector<std::vector<uint8_
     EXPECT_GT(p.handles.back(), 0) << shape_text(o) << ": " << g.last_error();
     p.at.push_back(data_at);
   };
-  put(c.out, nullptr);
+  if (c.in_place < 0) put(c.out, nullptr);
   for (size_t k = 0; k < c.in.size(); ++k) put(c.in[k], &inputs[k]);
+  if (c.in_place >= 0) {  // out is that input: its handle and bytes
+    p.handles.insert(p.handles.begin(), p.handles[size_t(c.in_place)]);
+    p.at.insert(p.at.begin(), p.at[size_t(c.in_place)]);
+  }
   p.params_at = g.alloc(8);
   return p;
 }
@@ -172,6 +177,11 @@ struct Target {
   GuestOp op;
 };
 
+// gtest prints the parameter of a failed test with this, not as raw bytes.
+void PrintTo(const Target& t, std::ostream* os) {
+  *os << t.backend << "/" << memory_mode_name(t.mode) << "/" << guest_op_name(t.op);
+}
+
 struct Tally {
   int n_cases = 0, n_comparisons = 0;
   double worst_nmse = 0;
@@ -187,14 +197,21 @@ void run_case(const Target& target, const OpCase& c, uint32_t seed, Tally* tally
   FakeGuest ref(MemoryMode::MemoryMode_shared, n_pages, nullptr, "cpu");
   FakeGuest test(target.mode, n_pages, nullptr, target.backend);
   const Placed rp = place(ref, c, inputs), tp = place(test, c, inputs);
-  if (::testing::Test::HasFailure()) return;
+  for (size_t k = 0; k < rp.handles.size(); ++k)
+    if (rp.handles[k] <= 0 || tp.handles[k] <= 0) return;  // place() said why
   const uint64_t out_bytes = n_bytes(c.out), n_out = n_elements(c.out);
   const bool self = target.backend == "cpu";
   const double bound = max_nmse(c);
 
+  // Before a run: a sentinel in the output (NaN / -1: an unwritten output
+  // cannot pass), or, in place, the input it overwrites again.
+  auto reset_out = [&](FakeGuest& g, const Placed& p, int fill) {
+    if (c.in_place >= 0) std::memcpy(g.base() + p.at[0], inputs[size_t(c.in_place)].data(), out_bytes);
+    else std::memset(g.base() + p.at[0], fill, out_bytes);
+  };
   // Compares the test guest's output with the reference run with scalars i.
   auto check = [&](const int32_t i[2], const char* how) {
-    std::memset(ref.base() + rp.at[0], 0, out_bytes);
+    reset_out(ref, rp, 0);
     ASSERT_EQ(call_op(ref, c, rp, i), 0) << "reference: " << ref.last_error();
     const uint8_t* want = ref.base() + rp.at[0];
     const uint8_t* got = test.base() + tp.at[0];
@@ -209,7 +226,7 @@ void run_case(const Target& target, const OpCase& c, uint32_t seed, Tally* tally
   };
 
   // Eager.
-  std::memset(test.base() + tp.at[0], 0xff, out_bytes);  // NaN / -1: an unwritten output cannot pass
+  reset_out(test, tp, 0xff);
   ASSERT_EQ(call_op(test, c, tp, c.i), 0) << "eager: " << test.last_error();
   check(c.i, "eager");
   if (::testing::Test::HasFatalFailure()) return;
@@ -229,15 +246,17 @@ void run_case(const Target& target, const OpCase& c, uint32_t seed, Tally* tally
     int32_t used[2];
     for (int k = 0; k < 2; ++k) used[k] = (c.param_mask & (1u << k)) ? block[k] : c.i[k];
     std::memcpy(test.base() + tp.params_at, block.data(), 8);
-    std::memset(test.base() + tp.at[0], 0xff, out_bytes);
+    reset_out(test, tp, 0xff);
     ASSERT_EQ(int32_t(Z_samepageZ_replay(test.ctx(), seq, tp.params_at, 2)), 0) << "replay: " << test.last_error();
     check(used, "replayed");
     if (::testing::Test::HasFatalFailure()) return;
   }
 
   // No run may write its inputs (copy mode's write-back included).
-  for (size_t k = 0; k < c.in.size(); ++k)
+  for (size_t k = 0; k < c.in.size(); ++k) {
+    if (int(k) == c.in_place) continue;
     EXPECT_EQ(std::memcmp(test.base() + tp.at[k + 1], inputs[k].data(), inputs[k].size()), 0) << "input " << k << " changed";
+  }
   ++tally->n_cases;
 }
 
