@@ -37,7 +37,8 @@ inline const char* guest_op_name(GuestOp op) {
 enum Fill {
   Fill_uniform,   // uniform in [lo, hi), rounded once into the dtype (quant: the reference quantizer)
   Fill_masked,    // uniform, every third element -inf, as softmax sees a causal mask
-  Fill_ties_nan,  // whole numbers in [lo, hi) (ties everywhere), NaN sprinkled, the last row all NaN
+  Fill_ties_nan,  // whole numbers in [lo, hi) (ties everywhere), NaN sprinkled, the last row all NaN,
+                  // +inf twice in row 0, row 1 nothing but -inf and NaN
   Fill_tokens,    // i32 in [lo, hi); the first is lo and the last hi - 1
 };
 
@@ -93,13 +94,16 @@ inline std::vector<OpCase> backend_op_cases() {
   // float weights, odd block counts (96, 160) for quant ones; n odd.
   struct Mnk { uint32_t m, n, k; };
   for (TensorDType w : kWeightDtypes) {
-    std::vector<Mnk> shapes = {{1, 129, 256}, {7, 17, 96}, {1, 33, 160}, {15, 17, 64}, {17, 31, 128}, {64, 512, 256}};
+    std::vector<Mnk> shapes = {{1, 129, 256}, {7, 17, 96}, {1, 33, 160}, {15, 17, 64}, {17, 31, 128},
+                               {64, 512, 256}, {20, 300, 64}};  // n = 300: the sgemm path widens 256 rows at a time
     if (!is_quant(w)) shapes.insert(shapes.end(), {{1, 17, 33}, {16, 9, 101}, {3, 1, 7}});
     for (const Mnk& s : shapes) add(GuestOp_matmul, f32({s.m, s.n}), {f32({s.m, s.k}), typed(w, {s.n, s.k}, 1)});
   }
   // Large decode-sized ones, few: a Llama-1B-like projection.
   add(GuestOp_matmul, f32({1, 8192}), {f32({1, 2048}), typed(TensorDType_q4_0, {8192, 2048}, 1)});
   add(GuestOp_matmul, f32({1, 2048}), {f32({1, 4096}), typed(TensorDType_bf16, {2048, 4096}, 1)});
+  add(GuestOp_matmul, f32({1, 4096}), {f32({1, 2048}), typed(TensorDType_q8_0, {4096, 2048}, 1)});
+  add(GuestOp_matmul, f32({128, 384}), {f32({128, 512}), typed(TensorDType_f16, {384, 512}, 1)});
 
   // rmsnorm: rows of x times w, eps.
   for (std::vector<uint32_t> shape : std::vector<std::vector<uint32_t>>{{1, 4096}, {5, 33}, {3, 1}, {2, 3, 64}}) {
@@ -134,7 +138,8 @@ inline std::vector<OpCase> backend_op_cases() {
                         {7, 6, 3, 32, 64, 0, {{10, 0}, {57, 0}}},
                         {1, 5, 5, 128, 4, 0, {{3, 0}, {1, 0}}},
                         {4, 32, 8, 128, 300, 100, {{296, 0}, {0, 0}}},
-                        {3, 9, 1, 16, 20, 2, {{17, 0}, {5, 0}}}};
+                        {3, 9, 1, 16, 20, 2, {{17, 0}, {5, 0}}},
+                        {16, 8, 2, 64, 1000, 900, {{984, 0}, {0, 0}}}};  // a prefill chunk late in a long context
   for (TensorDType kv : kFloatDtypes)
     for (const Attn& a : attns) {
       OpCase& c = add(GuestOp_attention, f32({a.t, a.h, a.d}),

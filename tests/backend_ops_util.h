@@ -84,6 +84,10 @@ inline std::vector<uint8_t> make_input(const Operand& o, uint32_t seed) {
   if (o.fill == Fill_ties_nan) {
     for (uint64_t i = 0; i < n; ++i) v[i] = i % 7 == 3 ? NAN : std::floor(v[i]);
     for (uint64_t i = n - row; i < n; ++i) v[i] = NAN;
+    if (n / row >= 3 && row >= 10) {
+      v[5] = v[9] = INFINITY;
+      for (uint64_t i = row; i < 2 * row; ++i) v[i] = i % 7 == 3 ? NAN : -INFINITY;
+    }
   }
   std::memcpy(bytes.data(), v.data(), bytes.size());
   return bytes;
