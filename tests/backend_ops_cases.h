@@ -100,6 +100,9 @@ inline std::vector<OpCase> backend_op_cases() {
     if (!is_quant(w)) shapes.insert(shapes.end(), {{1, 17, 33}, {16, 9, 101}, {3, 1, 7}});
     for (const Mnk& s : shapes) add(GuestOp_matmul, f32({s.m, s.n}), {f32({s.m, s.k}), typed(w, {s.n, s.k}, 1)});
   }
+  // Rank 3 activations: rows are all but the last dim.
+  add(GuestOp_matmul, f32({2, 3, 17}), {f32({2, 3, 64}), typed(TensorDType_q4_1, {17, 64}, 1)});
+  add(GuestOp_matmul, f32({6, 5}), {f32({2, 3, 40}), typed(TensorDType_f16, {5, 40})});
   // Large decode-sized ones, few: a Llama-1B-like projection.
   add(GuestOp_matmul, f32({1, 8192}), {f32({1, 2048}), typed(TensorDType_q4_0, {8192, 2048}, 1)});
   add(GuestOp_matmul, f32({1, 2048}), {f32({1, 4096}), typed(TensorDType_bf16, {2048, 4096}, 1)});
@@ -107,7 +110,8 @@ inline std::vector<OpCase> backend_op_cases() {
   add(GuestOp_matmul, f32({128, 384}), {f32({128, 512}), typed(TensorDType_f16, {384, 512}, 1)});
 
   // rmsnorm: rows of x times w, eps.
-  for (std::vector<uint32_t> shape : std::vector<std::vector<uint32_t>>{{1, 4096}, {5, 33}, {3, 1}, {2, 3, 64}}) {
+  using Shapes = std::vector<std::vector<uint32_t>>;
+  for (const std::vector<uint32_t>& shape : Shapes{{1, 4096}, {5, 33}, {3, 1}, {2, 3, 64}, {2, 2, 2, 48}}) {
     const uint32_t n = shape.back();
     add(GuestOp_rmsnorm, f32(shape), {f32(shape, -4, 4), f32({n}, 0.5f, 2.0f)}).f[0] = 1e-5f;
   }
@@ -159,7 +163,7 @@ inline std::vector<OpCase> backend_op_cases() {
     }
 
   // Elementwise: any shape, counts matching.
-  for (std::vector<uint32_t> shape : std::vector<std::vector<uint32_t>>{{1}, {33}, {7, 4096}, {3, 5, 7}}) {
+  for (const std::vector<uint32_t>& shape : Shapes{{1}, {33}, {7, 4096}, {3, 5, 7}, {2, 3, 4, 5}}) {
     add(GuestOp_silu_mul, f32(shape), {f32(shape, -8, 8), f32(shape, -2, 2)});
     add(GuestOp_add, f32(shape), {f32(shape, -8, 8), f32(shape, -8, 8)});
     add(GuestOp_scale, f32(shape), {f32(shape, -8, 8)}).f[0] = 0.37f;
@@ -190,8 +194,14 @@ inline std::vector<OpCase> backend_op_cases() {
       add(GuestOp_embedding, f32({n_tokens, dim}), {typed(d, {vocab, dim}, 1), tokens});
     }
 
+  {  // Tokens of rank 2, out of rank 3.
+    Operand tokens{TensorDType_i32, {2, 3}, Fill_tokens, 0, 50, 0};
+    add(GuestOp_embedding, f32({2, 3, 64}), {typed(TensorDType_q4_0, {50, 64}), tokens});
+  }
+
   // softmax: rows, large values (stability), masked rows.
   add(GuestOp_softmax, f32({1, 1}), {f32({1, 1})});
+  add(GuestOp_softmax, f32({2, 3, 4, 9}), {f32({2, 3, 4, 9}, -3, 3)});
   add(GuestOp_softmax, f32({3, 33}), {f32({3, 33}, -10, 10)});
   add(GuestOp_softmax, f32({2, 32000}), {f32({2, 32000}, -20, 20)});
   add(GuestOp_softmax, f32({4, 100}), {f32({4, 100}, 990, 1010)});
@@ -202,12 +212,13 @@ inline std::vector<OpCase> backend_op_cases() {
   add(GuestOp_argmax, typed(TensorDType_i32, {1}), {f32({1, 32000}, -10, 10)});
   add(GuestOp_argmax, typed(TensorDType_i32, {5}), {f32({5, 7})});
   add(GuestOp_argmax, typed(TensorDType_i32, {1}), {f32({1, 1})});
+  add(GuestOp_argmax, typed(TensorDType_i32, {6}), {f32({2, 3, 129})});
   add(GuestOp_argmax, typed(TensorDType_i32, {6}), {Operand{TensorDType_f32, {6, 50}, Fill_ties_nan, -3, 3, 0}});
 
   // copy: every float conversion, and same-dtype byte copies of the others.
   for (TensorDType from : kFloatDtypes)
     for (TensorDType to : kFloatDtypes)
-      for (std::vector<uint32_t> shape : std::vector<std::vector<uint32_t>>{{1}, {7, 33}, {4096}})
+      for (const std::vector<uint32_t>& shape : Shapes{{1}, {7, 33}, {4096}})
         add(GuestOp_copy, typed(to, shape), {typed(from, shape)});
   for (TensorDType d : {TensorDType_q8_0, TensorDType_q4_0, TensorDType_q4_1})
     add(GuestOp_copy, typed(d, {3, 64}), {typed(d, {3, 64})});

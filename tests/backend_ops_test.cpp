@@ -159,7 +159,8 @@ void run_case(const Target& target, const OpCase& c, uint32_t seed, Tally* tally
   // No run may write its inputs (copy mode's write-back included).
   for (size_t k = 0; k < c.in.size(); ++k) {
     if (int(k) == c.in_place) continue;
-    EXPECT_EQ(std::memcmp(test.base() + tp.at[k + 1], inputs[k].data(), inputs[k].size()), 0) << "input " << k << " changed";
+    EXPECT_EQ(std::memcmp(test.base() + tp.at[k + 1], inputs[k].data(), inputs[k].size()), 0)
+        << "input " << k << " changed";
   }
   ++tally->n_cases;
 }
