@@ -226,7 +226,9 @@ TEST_P(DecodeStep, MatchesCpuReference) {
     auto run_ref = [&](int32_t pos, int32_t pos0) { ASSERT_EQ(ref.issue(pos, pos0), 0) << ref.guest().last_error(); };
     // Eager on the backend under test.
     test.poison_outputs();
-    ASSERT_EQ(test.issue(5, 5), 0) << test.guest().last_error();
+    const int32_t rc = test.issue(5, 5);
+    if (rc == ApiStatus_unsupported && !self) GTEST_SKIP() << "an op the step needs: " << test.guest().last_error();
+    ASSERT_EQ(rc, 0) << test.guest().last_error();
     run_ref(5, 5);
     worst = std::max(worst, compare(test, ref, self, "eager", 5, 5));
     ++n_comparisons;
