@@ -29,8 +29,8 @@ enum GuestOp {
   GuestOp_count,
 };
 inline const char* guest_op_name(GuestOp op) {
-  static const char* const names[GuestOp_count] = {"matmul", "rmsnorm",   "rope",    "attention", "silu_mul", "add",
-                                                   "scale",  "embedding", "softmax", "argmax",    "copy",     "set_rows"};
+  static const char* const names[GuestOp_count] = {"matmul",    "rmsnorm", "rope",   "attention", "silu_mul", "add",
+                                                   "scale",     "embedding", "softmax", "argmax", "copy", "set_rows"};
   return op < GuestOp_count ? names[op] : "?";
 }
 

@@ -1,8 +1,9 @@
 // A decode step over every backend: one transformer layer and the head, as a
-// model guest records it (K/V rows written into the caches by set_rows, intermediates in runtime-allocated device tensors,
-// weights const, 2-d and 3-d views of the same bytes, in-place adds, positions
-// as replay parameters), replayed at several positions and compared with the
-// CPU backend running the same ops eagerly. Where the per-op table
+// model guest records it (K/V rows written into the caches by set_rows,
+// intermediates in runtime-allocated device tensors, weights const, 2-d and
+// 3-d views of the same bytes, in-place adds, positions as replay
+// parameters), replayed at several positions and compared with the CPU
+// backend running the same ops eagerly. Where the per-op table
 // (backend_ops_test.cpp) checks each op alone, this checks that a backend
 // which compiles a sequence (a CUDA graph) keeps the data flowing between ops.
 #include <algorithm>
