@@ -300,18 +300,21 @@ TEST(HostApi, MisalignedViewsAreRefused) {
 TEST(HostApi, ArgmaxIgnoresNanAndAllNanRowGivesZero) {
   FakeGuest g;
   uint32_t at = 0;
-  const int32_t t = g.view(0, {3, 4}, 3 * 4 * 4, &at);
+  const int32_t t = g.view(0, {5, 4}, 5 * 4 * 4, &at);
   ASSERT_GT(t, 0) << g.last_error();
   const float nan = std::nanf("");
-  const float rows[12] = {nan, nan, nan, nan, nan, -INFINITY, nan, -1.0f, nan, 2.0f, 2.0f, nan};
+  const float rows[20] = {nan,       nan, nan,       nan,       nan,       -INFINITY, nan,      -1.0f,    nan, 2.0f,
+                          2.0f,      nan, -INFINITY, nan,       -INFINITY, nan,       1.0f,     INFINITY, nan, INFINITY};
   std::memcpy(g.at<float>(at), rows, sizeof(rows));
   uint32_t idx = 0;
-  const int32_t tidx = g.view(DType_i32, {3}, 12, &idx);
-  std::memset(g.at<int32_t>(idx), 0x55, 12);
+  const int32_t tidx = g.view(DType_i32, {5}, 20, &idx);
+  std::memset(g.at<int32_t>(idx), 0x55, 20);
   ASSERT_EQ(Z_samepageZ_argmax(g.ctx(), tidx, t), 0u) << g.last_error();
   EXPECT_EQ(g.at<int32_t>(idx)[0], 0);
   EXPECT_EQ(g.at<int32_t>(idx)[1], 3);
   EXPECT_EQ(g.at<int32_t>(idx)[2], 1);
+  EXPECT_EQ(g.at<int32_t>(idx)[3], 0);  // -inf is a value: the first one
+  EXPECT_EQ(g.at<int32_t>(idx)[4], 1);  // the first of two +inf
 }
 
 }  // namespace
