@@ -57,8 +57,9 @@ TEST(Cli, DevicesListsEveryBackendByProbe) {
   EXPECT_NE(devices.out.find("cuda: "), std::string::npos) << devices.out;
   CliResult cuda = run_cli("run --backend cuda " + test::guest_path("api_tour"));
   EXPECT_NE(cuda.exit_code, 0);
-  if (devices.out.find("cuda: unavailable") != std::string::npos)
+  if (devices.out.find("cuda: unavailable") != std::string::npos) {
     EXPECT_NE(cuda.err.find("'cuda' is unavailable"), std::string::npos) << cuda.err;
+  }
 }
 
 TEST(Cli, RunExitsWithTheGuestsExitCode) {
