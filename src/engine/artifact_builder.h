@@ -13,7 +13,7 @@ namespace samepage {
 
 struct BuiltArtifact {
   std::string path;       // the shared object, for messages and --timing
-  OwnedFd file;           // the shared object, opened and checked (artifact_file.h): load this
+  UniqueFd file;           // the shared object, opened and checked (artifact_file.h): load this
   bool cache_hit = false;
   double translate_ms = 0;
   double compile_ms = 0;

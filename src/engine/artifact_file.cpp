@@ -30,7 +30,7 @@ std::string writable_by(mode_t mode) {
 
 }  // namespace
 
-Result<OwnedFd> open_cache_dir(const std::string& path) {
+Result<UniqueFd> open_cache_dir(const std::string& path) {
   // Only the last component is created here, private from the start; parents
   // are the user's own business ($HOME/.cache).
   if (mkdir(path.c_str(), 0700) != 0 && errno == ENOENT) {
@@ -44,7 +44,7 @@ Result<OwnedFd> open_cache_dir(const std::string& path) {
       return err(kWhere, "cache directory " + path + " is a symbolic link or not a directory; refusing it");
     return err(kWhere, "cannot open cache directory " + path + ": " + strerror(errno));
   }
-  OwnedFd dir(fd);
+  UniqueFd dir(fd);
   struct stat st {};
   if (fstat(dir.get(), &st) != 0) return err(kWhere, "cannot stat cache directory " + path + ": " + strerror(errno));
   if (st.st_uid != geteuid())
@@ -56,7 +56,7 @@ Result<OwnedFd> open_cache_dir(const std::string& path) {
   return dir;
 }
 
-Result<OwnedFd> open_trusted_file(int dir_fd, const std::string& name, const std::string& shown,
+Result<UniqueFd> open_trusted_file(int dir_fd, const std::string& name, const std::string& shown,
                                   TrustedOwner owner, bool* missing) {
   if (missing != nullptr) *missing = false;
   // O_NONBLOCK: opening a planted FIFO must not hang; fstat refuses it next.
@@ -66,7 +66,7 @@ Result<OwnedFd> open_trusted_file(int dir_fd, const std::string& name, const std
     if (errno == ELOOP) return err(kWhere, shown + " is a symbolic link; refusing to load native code through it");
     return err(kWhere, "cannot open " + shown + ": " + strerror(errno));
   }
-  OwnedFd file(fd);
+  UniqueFd file(fd);
   struct stat st {};
   if (fstat(file.get(), &st) != 0) return err(kWhere, "cannot stat " + shown + ": " + strerror(errno));
   if (!S_ISREG(st.st_mode)) return err(kWhere, shown + " is not a regular file; refusing to load it");

@@ -11,34 +11,9 @@
 #include <utility>
 
 #include "samepage/status.h"
+#include "samepage/unique_fd.h"
 
 namespace samepage {
-
-// A file descriptor that closes itself (the engine's own: it may not use wasi's).
-class OwnedFd {
- public:
-  OwnedFd() = default;
-  explicit OwnedFd(int fd) : fd_(fd) {}
-  OwnedFd(OwnedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  OwnedFd& operator=(OwnedFd&& other) noexcept {
-    if (this != &other) reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  ~OwnedFd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 // Who may own a file we load native code from.
 enum class TrustedOwner {
@@ -49,13 +24,13 @@ enum class TrustedOwner {
 // Opens the compile cache directory, creating it (mode 0700) when missing.
 // Refuses a symlink, a directory owned by another user, and one that group
 // or others may write (they could plant objects that we would dlopen).
-Result<OwnedFd> open_cache_dir(const std::string& path);
+Result<UniqueFd> open_cache_dir(const std::string& path);
 
 // Opens `name` relative to `dir_fd` (AT_FDCWD for a plain path) with
 // O_NOFOLLOW and checks, on the descriptor, that it is a regular file owned
 // as `owner` allows and writable by no group or other. Fails with ENOENT
 // reported as `*missing` = true when the file does not exist.
-Result<OwnedFd> open_trusted_file(int dir_fd, const std::string& name, const std::string& shown,
+Result<UniqueFd> open_trusted_file(int dir_fd, const std::string& name, const std::string& shown,
                                   TrustedOwner owner, bool* missing = nullptr);
 
 // Checks, before anything is mapped, that `fd` holds a shared object for

@@ -35,7 +35,7 @@ std::map<void*, OpenObject> g_open;
 
 // After a dlclose: if someone still holds the object, `fd`'s name is now
 // one of its names and must live as long as it; otherwise close it.
-void retire_fd(void* handle, OwnedFd fd) {
+void retire_fd(void* handle, UniqueFd fd) {
   auto it = g_open.find(handle);
   if (it != g_open.end()) it->second.fds.push_back(fd.release());
 }
@@ -47,7 +47,7 @@ Fn lookup(void* handle, const char* symbol) {
 
 }  // namespace
 
-Result<std::shared_ptr<LoadedModule>> LoadedModule::open(OwnedFd fd, const std::string& path,
+Result<std::shared_ptr<LoadedModule>> LoadedModule::open(UniqueFd fd, const std::string& path,
                                                           const std::vector<HostImport>& host_imports) {
   const char* where = "engine::load";
   std::lock_guard<std::mutex> lock(g_open_mutex);

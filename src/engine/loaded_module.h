@@ -26,7 +26,7 @@ class LoadedModule {
   // module's imports against `host_imports` before binding any symbol, so an
   // unknown import is a message, not a dlopen error. `shown` names the
   // artifact in messages.
-  static Result<std::shared_ptr<LoadedModule>> open(OwnedFd file, const std::string& shown,
+  static Result<std::shared_ptr<LoadedModule>> open(UniqueFd file, const std::string& shown,
                                                     const std::vector<HostImport>& host_imports);
   ~LoadedModule();
 

@@ -14,7 +14,7 @@
 #include "samepage/limits.h"
 #include "samepage/status.h"
 #include "samepage/wasi_config.h"
-#include "wasi/unique_fd.h"
+#include "samepage/unique_fd.h"
 #include "wasi/wasi_abi.h"
 
 namespace samepage {

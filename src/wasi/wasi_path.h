@@ -10,7 +10,7 @@
 #include <string>
 
 #include "guest_call/guest_memory.h"
-#include "wasi/unique_fd.h"
+#include "samepage/unique_fd.h"
 #include "wasi/wasi_abi.h"
 
 namespace samepage::wasi {

@@ -61,6 +61,7 @@ Errno link_resolved(int object_fd, int new_dir, const std::string& new_name) {
 }  // namespace samepage::wasi
 
 using samepage::GuestContext;
+using samepage::UniqueFd;
 using namespace samepage::wasi;
 
 uint32_t Z_wasi_snapshot_preview1Z_path_create_directory(GuestContext* ctx, uint32_t fd,

@@ -7,7 +7,7 @@
 
 #include <string_view>
 
-#include "wasi/unique_fd.h"
+#include "samepage/unique_fd.h"
 #include "wasi/wasi_context.h"
 
 namespace samepage::wasi {

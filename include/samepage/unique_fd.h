@@ -1,11 +1,12 @@
-// A host file descriptor that closes itself.
+// A host file descriptor that closes itself (the engine, WASI and the host
+// API all hold some).
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace samepage::wasi {
+namespace samepage {
 
 class UniqueFd {
  public:
@@ -32,4 +33,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace samepage::wasi
+}  // namespace samepage
