@@ -168,6 +168,15 @@ TEST(GgufReader, Version2AndDefaultAlignment) {
   EXPECT_EQ(r.value().data_offset(), 64u);
 }
 
+TEST(GgufReader, NoTensorsNeedsNoPadding) {
+  Writer w;
+  w.header(0, 1).kv_u32("llama.context_length", 2048);
+  auto r = parse(w.bytes);
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  EXPECT_EQ(r.value().data_offset(), w.bytes.size());
+  EXPECT_TRUE(r.value().tensors().empty());
+}
+
 TEST(GgufReader, EveryTruncationIsAnError) {
   const std::vector<uint8_t> b = full_file();
   for (size_t n = 0; n < b.size(); ++n) {

@@ -286,8 +286,8 @@ Result<GgufFile> GgufFile::parse(const uint8_t* data, size_t n_bytes) {
   if (n_tensors > cur.left() / 32) {
     return fail("tensor count " + std::to_string(n_tensors) + " is larger than the file allows");
   }
-  file.keys_.reserve(n_kv);
-  file.values_.reserve(n_kv);
+  // No reserve from the counts: the tables grow only as entries really parse,
+  // so memory follows the bytes present, not what the header claims.
   for (uint64_t i = 0; i < n_kv; ++i) {
     std::string_view key;
     uint32_t type = 0;
@@ -314,7 +314,6 @@ Result<GgufFile> GgufFile::parse(const uint8_t* data, size_t n_bytes) {
                   " is not a nonzero power of two");
     }
   }
-  file.tensors_.reserve(n_tensors);
   for (uint64_t i = 0; i < n_tensors; ++i) {
     GgufTensor t;
     s = read_tensor_info(cur, &t);
