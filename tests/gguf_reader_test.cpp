@@ -145,7 +145,8 @@ TEST(GgufReader, ParsesEveryField) {
 }
 
 TEST(GgufReader, TypedGettersNameTheProblem) {
-  auto r = parse(full_file());
+  const std::vector<uint8_t> file = full_file();  // the parsed file views these bytes: keep them alive
+  auto r = parse(file);
   ASSERT_TRUE(r.is_ok());
   auto missing = r.value().get_u32("nope");
   ASSERT_FALSE(missing.is_ok());
