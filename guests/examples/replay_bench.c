@@ -9,28 +9,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "samepage.h"
+#include "bench_guest.h"
 
 enum { kDim = 64, kHeads = 2, kHeadDim = 32 };
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void* a, const void* b) {
-  double x = *(const double*)a, y = *(const double*)b;
-  return (x > y) - (x < y);
-}
-
-static int32_t check(int32_t status, const char* what) {
-  if (status >= 0) return status;
-  char message[256];
-  sp_last_error(message, sizeof message);
-  fprintf(stderr, "%s failed (%d): %s\n", what, status, message);
-  exit(1);
-}
 
 static float g_a[kDim], g_b[kDim], g_c[kDim];
 
@@ -52,30 +33,30 @@ int main(int argc, char** argv) {
   for (int i = 0; i < kDim; ++i) g_a[i] = 0.01f * i, g_b[i] = 1.0f - 0.01f * i;
 
   const uint32_t flat[1] = {kDim}, heads[3] = {1, kHeads, kHeadDim};
-  sp_tensor a = check(sp_tensor_view(g_a, SP_F32, 1, flat, SP_SHARED), "view a");
-  sp_tensor b = check(sp_tensor_view(g_b, SP_F32, 1, flat, SP_SHARED), "view b");
-  sp_tensor c = check(sp_tensor_view(g_c, SP_F32, 1, flat, SP_SHARED), "view c");
-  sp_tensor rope_in = check(sp_tensor_view(g_a, SP_F32, 3, heads, SP_SHARED), "view rope in");
-  sp_tensor rope_out = check(sp_tensor_view(g_c, SP_F32, 3, heads, SP_SHARED), "view rope out");
+  sp_tensor a = bench_check(sp_tensor_view(g_a, SP_F32, 1, flat, SP_SHARED), "view a");
+  sp_tensor b = bench_check(sp_tensor_view(g_b, SP_F32, 1, flat, SP_SHARED), "view b");
+  sp_tensor c = bench_check(sp_tensor_view(g_c, SP_F32, 1, flat, SP_SHARED), "view c");
+  sp_tensor rope_in = bench_check(sp_tensor_view(g_a, SP_F32, 3, heads, SP_SHARED), "view rope in");
+  sp_tensor rope_out = bench_check(sp_tensor_view(g_c, SP_F32, 3, heads, SP_SHARED), "view rope out");
 
-  check(sp_record_begin(), "record_begin");
-  for (int i = 0; i < n_ops; ++i) check(issue(i, a, b, c, rope_in, rope_out, SP_PARAM(0)), "record op");
-  const int32_t seq = check(sp_record_end(), "record_end");
+  bench_check(sp_record_begin(), "record_begin");
+  for (int i = 0; i < n_ops; ++i) bench_check(issue(i, a, b, c, rope_in, rope_out, SP_PARAM(0)), "record op");
+  const int32_t seq = bench_check(sp_record_end(), "record_end");
 
   double* replay_ns = malloc(sizeof(double) * repeats);
   double* eager_ns = malloc(sizeof(double) * repeats);
   for (int r = 0; r < repeats; ++r) {
     const int32_t pos = r % 1024;
-    double t0 = now_ns();
-    check(sp_replay(seq, &pos, 1), "replay");
-    replay_ns[r] = (now_ns() - t0) / n_ops;
-    t0 = now_ns();
-    for (int i = 0; i < n_ops; ++i) check(issue(i, a, b, c, rope_in, rope_out, pos), "eager op");
-    eager_ns[r] = (now_ns() - t0) / n_ops;
+    double t0 = bench_now_ns();
+    bench_check(sp_replay(seq, &pos, 1), "replay");
+    replay_ns[r] = (bench_now_ns() - t0) / n_ops;
+    t0 = bench_now_ns();
+    for (int i = 0; i < n_ops; ++i) bench_check(issue(i, a, b, c, rope_in, rope_out, pos), "eager op");
+    eager_ns[r] = (bench_now_ns() - t0) / n_ops;
   }
-  check(sp_sequence_free(seq), "sequence_free");
-  qsort(replay_ns, repeats, sizeof(double), cmp_double);
-  qsort(eager_ns, repeats, sizeof(double), cmp_double);
+  bench_check(sp_sequence_free(seq), "sequence_free");
+  qsort(replay_ns, repeats, sizeof(double), bench_cmp_double);
+  qsort(eager_ns, repeats, sizeof(double), bench_cmp_double);
   printf("{\"n_ops\": %d, \"repeats\": %d, \"replay_ns_per_op\": %.1f, \"eager_ns_per_op\": %.1f, "
          "\"replay_ns_per_op_p90\": %.1f, \"eager_ns_per_op_p90\": %.1f}\n",
          n_ops, repeats, replay_ns[repeats / 2], eager_ns[repeats / 2], replay_ns[repeats * 9 / 10],

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "samepage.h"
+#include "bench_guest.h"
 
 enum { kRows = 8 };  // activation rows: a small batch, so the weights dominate the bytes
 
@@ -19,25 +19,6 @@ static float next_uniform(void) {  // xorshift64*, in [-1, 1)
   g_rng ^= g_rng << 25;
   g_rng ^= g_rng >> 27;
   return (float)((double)((g_rng * 2685821657736338717ull) >> 11) / 4503599627370496.0 - 1.0);
-}
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void* a, const void* b) {
-  double x = *(const double*)a, y = *(const double*)b;
-  return (x > y) - (x < y);
-}
-
-static int check(int32_t status, const char* what) {
-  if (status >= 0) return status;
-  char message[256];
-  sp_last_error(message, sizeof message);
-  fprintf(stderr, "%s failed (%d): %s\n", what, status, message);
-  exit(1);
 }
 
 int main(int argc, char** argv) {
@@ -60,27 +41,27 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < (size_t)kRows * dim; ++i) out[i] = NAN;  // poison: every element must be written
 
   const uint32_t w_shape[2] = {dim, dim}, x_shape[2] = {kRows, dim};
-  sp_tensor tw = check(sp_tensor_view(w, SP_F32, 2, w_shape, SP_CONST), "view w");
-  sp_tensor tx = check(sp_tensor_view(x, SP_F32, 2, x_shape, SP_SHARED), "view x");
-  sp_tensor tout = check(sp_tensor_view(out, SP_F32, 2, x_shape, SP_SHARED), "view out");
+  sp_tensor tw = bench_check(sp_tensor_view(w, SP_F32, 2, w_shape, SP_CONST), "view w");
+  sp_tensor tx = bench_check(sp_tensor_view(x, SP_F32, 2, x_shape, SP_SHARED), "view x");
+  sp_tensor tout = bench_check(sp_tensor_view(out, SP_F32, 2, x_shape, SP_SHARED), "view out");
 
   sp_stats before, after;
-  check(sp_stats_get(&before), "stats");
-  check(sp_matmul(tout, tx, tw), "matmul");
-  check(sp_stats_get(&after), "stats");
+  bench_check(sp_stats_get(&before), "stats");
+  bench_check(sp_matmul(tout, tx, tw), "matmul");
+  bench_check(sp_stats_get(&after), "stats");
 
   double* times = malloc(sizeof(double) * (repeats > 0 ? repeats : 1));
   for (int r = 0; r < repeats; ++r) {
-    const double t0 = now_ms();
-    check(sp_matmul(tout, tx, tw), "matmul");
-    times[r] = now_ms() - t0;
+    const double t0 = bench_now_ms();
+    bench_check(sp_matmul(tout, tx, tw), "matmul");
+    times[r] = bench_now_ms() - t0;
   }
-  qsort(times, repeats, sizeof(double), cmp_double);
+  qsort(times, repeats, sizeof(double), bench_cmp_double);
   const double median_ms = repeats > 0 ? times[repeats / 2] : 0;
 
   sp_tensor_info wi, oi;
-  check(sp_tensor_info_get(tw, &wi), "info w");
-  check(sp_tensor_info_get(tout, &oi), "info out");
+  bench_check(sp_tensor_info_get(tw, &wi), "info w");
+  bench_check(sp_tensor_info_get(tout, &oi), "info out");
 
   // float64 reference for every output element; tolerance scales with sum |x·w|.
   long errors = 0;
