@@ -1,0 +1,111 @@
+#include "backends/cuda/residency.h"
+
+#include <string>
+
+#include "backends/cuda/cuda_check.h"
+
+namespace samepage::cuda {
+
+TensorStore::~TensorStore() {
+  for (auto& [id, r] : records_)
+    if (r.hbm != nullptr) cudaFree(r.hbm);
+}
+
+Result<void*> TensorStore::allocate(uint64_t n_bytes) {
+  void* p = nullptr;
+  const uint64_t rounded = (n_bytes + 255) / 256 * 256;
+  if (cudaError_t e = cudaMalloc(&p, rounded); e != cudaSuccess) {
+    cudaGetLastError();
+    return cuda_status(e, "cuda::tensor_create", ("cudaMalloc of " + std::to_string(n_bytes) + " bytes").c_str());
+  }
+  // Memory handed to a guest is zeroed (padding too: vector loads may read it).
+  if (cudaError_t e = cudaMemset(p, 0, rounded); e != cudaSuccess) {
+    cudaFree(p);
+    return cuda_status(e, "cuda::tensor_create", "cudaMemset");
+  }
+  hbm_bytes_ += rounded;
+  return p;
+}
+
+Result<void*> TensorStore::create(const TensorDesc& t) {
+  Record r;
+  r.host = t.guest_data;
+  r.n_bytes = t.n_bytes;
+  const bool in_guest = t.guest_data != nullptr && registration_.contains(t.guest_data, t.n_bytes);
+  const bool is_const = t.residency == Residency_const || t.residency == Residency_file_mapped;
+  if (t.guest_data == nullptr) r.where = Where::runtime;
+  else if (is_const) r.where = Where::resident;  // staging too: copied in before the first op that reads it
+  else if (!in_guest) r.where = Where::staged;
+  else if (t.residency == Residency_device) r.where = Where::device;
+  else r.where = Where::in_place;
+  if (r.where != Where::in_place) {
+    auto p = allocate(t.n_bytes);
+    if (!p) return p.status();
+    r.hbm = *p;
+  }
+  if (r.where == Where::device) {  // the guest's bytes now are the tensor's first value
+    if (Status s = cuda_status(cudaMemcpy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice), "cuda::tensor_create",
+                               "upload of a device view");
+        !s) {
+      cudaFree(r.hbm);
+      return s;
+    }
+  }
+  void* answer = r.where == Where::runtime || r.where == Where::device ? r.hbm : r.host;
+  records_[t.id] = r;
+  // A const view answers its guest address: that is what kernels would read
+  // if it were not resident, and the guest's bytes are never copied per call.
+  return answer;
+}
+
+void TensorStore::release(uint64_t id) {
+  auto it = records_.find(id);
+  if (it == records_.end()) return;
+  if (it->second.hbm != nullptr) {
+    cudaFree(it->second.hbm);  // waits for work that may still read it
+    hbm_bytes_ -= (it->second.n_bytes + 255) / 256 * 256;
+  }
+  records_.erase(it);
+}
+
+Result<void*> TensorStore::prepare(const TensorArg& a, cudaStream_t s) {
+  auto it = records_.find(a.id);
+  if (it == records_.end()) return err("cuda::execute", "tensor " + std::to_string(a.id) + " is unknown to the backend");
+  Record& r = it->second;
+  switch (r.where) {
+    case Where::in_place:
+      if (Status st = registration_.ensure(r.host, r.n_bytes); !st) return st;
+      return r.host;
+    case Where::resident:
+      if (!r.uploaded) {
+        // Pageable (or registered, if its chunk is) guest bytes: one upload.
+        SP_CUDA_TRY("cuda::upload", cudaMemcpyAsync(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s));
+        r.uploaded = true;
+      }
+      return r.hbm;
+    case Where::staged:
+      SP_CUDA_TRY("cuda::copy_in", cudaMemcpyAsync(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s));
+      return r.hbm;
+    case Where::device:
+    case Where::runtime:
+      return r.hbm;
+  }
+  return err("cuda::execute", "bad residency");
+}
+
+Status TensorStore::write_back(const TensorArg& out, cudaStream_t s) {
+  auto it = records_.find(out.id);
+  if (it == records_.end() || it->second.where != Where::staged) return Status::ok();
+  const Record& r = it->second;
+  return cuda_status(cudaMemcpyAsync(r.host, r.hbm, r.n_bytes, cudaMemcpyDeviceToHost, s), "cuda::copy_out",
+                     "cudaMemcpyAsync");
+}
+
+Status TensorStore::sync_to_guest(uint64_t id) {
+  auto it = records_.find(id);
+  if (it == records_.end() || it->second.where != Where::device) return Status::ok();
+  const Record& r = it->second;
+  return cuda_status(cudaMemcpy(r.host, r.hbm, r.n_bytes, cudaMemcpyDeviceToHost), "cuda::sync", "cudaMemcpy");
+}
+
+}  // namespace samepage::cuda
