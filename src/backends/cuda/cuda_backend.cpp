@@ -105,18 +105,51 @@ class CudaBackend final : public Backend {
                                       " is outside the vocabulary");
   }
 
-  // x rows for the GEMV must be 16-byte aligned: a misaligned x is copied.
-  Result<const float*> aligned_x(const float* x, uint64_t n_bytes) {
-    if (reinterpret_cast<uintptr_t>(x) % 16 == 0) return x;
+  // Device scratch for one op at a time, grown as needed (stream order keeps
+  // a later op from overwriting it early).
+  Result<uint8_t*> scratch(uint64_t n_bytes) {
     if (n_bytes > scratch_bytes_) {
-      if (scratch_ != nullptr) cudaFree(scratch_);
+      if (scratch_ != nullptr) {
+        cudaStreamSynchronize(stream_);  // work in flight may still read it
+        cudaFree(scratch_);
+      }
       scratch_ = nullptr;
       scratch_bytes_ = 0;
-      SP_CUDA_TRY("cuda::matmul", cudaMalloc(&scratch_, n_bytes));
+      SP_CUDA_TRY("cuda::scratch", cudaMalloc(&scratch_, n_bytes));
       scratch_bytes_ = n_bytes;
     }
-    SP_CUDA_TRY("cuda::matmul", cudaMemcpyAsync(scratch_, x, n_bytes, cudaMemcpyDefault, stream_));
-    return static_cast<const float*>(scratch_);
+    return static_cast<uint8_t*>(scratch_);
+  }
+
+  Status matmul(const TensorArg* t, void* const* p) {
+    const int64_t m = t[1].n_rows(), n = t[2].n_rows(), k = t[1].row_length();
+    const DType dt = t[2].dtype;
+    const auto* x = static_cast<const float*>(p[1]);
+    auto* y = static_cast<float*>(p[0]);
+    QuantizedX xq;
+    if (dtype_is_quantized(dt)) {
+      // x rounded to 8-bit blocks, as the CPU does: qs (m·k), d (m·k/32), and
+      // for the GEMM the rounded floats (m·k).
+      const uint64_t n_x = uint64_t(m * k), qs_bytes = (n_x + 255) / 256 * 256, d_bytes = (n_x / 32 * 4 + 255) / 256 * 256;
+      const bool gemm = m > kGemvMaxRows;
+      auto buf = scratch(qs_bytes + d_bytes + (gemm ? n_x * 4 : 0));
+      if (!buf) return buf.status();
+      xq.qs = reinterpret_cast<int8_t*>(*buf);
+      xq.d = reinterpret_cast<float*>(*buf + qs_bytes);
+      if (gemm) xq.rounded = reinterpret_cast<float*>(*buf + qs_bytes + d_bytes);
+      if (Status s = launch_quantize_x(stream_, x, int64_t(n_x), xq); !s) return s;
+      if (gemm) return launch_gemm(stream_, dt, p[2], xq.rounded, y, m, n, k);
+      return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
+    }
+    if (m > kGemvMaxRows) return launch_gemm(stream_, dt, p[2], x, y, m, n, k);
+    // The float GEMV reads x as float4: a misaligned x is copied first.
+    if (reinterpret_cast<uintptr_t>(x) % 16 != 0) {
+      auto buf = scratch(uint64_t(m * k) * 4);
+      if (!buf) return buf.status();
+      SP_CUDA_TRY("cuda::matmul", cudaMemcpyAsync(*buf, x, uint64_t(m * k) * 4, cudaMemcpyDefault, stream_));
+      x = reinterpret_cast<const float*>(*buf);
+    }
+    return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
   }
 
   Status enqueue(const OpArgs& op) {
@@ -124,24 +157,16 @@ class CudaBackend final : public Backend {
     void* p[4] = {};
     for (int k = 0; k < 4; ++k) {
       if (t[k].data == nullptr) continue;
-      auto at = store_.prepare(t[k], stream_);
+      // t[0] is the output (written in place); an in-place op's input is
+      // the same tensor again, read from its mirror.
+      auto at = store_.prepare(t[k], k > 0, stream_);
       if (!at) return at.status();
       p[k] = *at;
     }
     auto f32 = [&](int k) { return static_cast<float*>(p[k]); };
     Status s = Status::ok();
     switch (op.op) {
-      case OpCode_matmul: {
-        const int64_t m = t[1].n_rows(), n = t[2].n_rows(), k = t[1].row_length();
-        if (m <= kGemvMaxRows) {
-          auto x = aligned_x(f32(1), uint64_t(m * k) * sizeof(float));
-          if (!x) return x.status();
-          s = launch_gemv(stream_, t[2].dtype, p[2], *x, f32(0), m, n, k);
-        } else {
-          s = launch_gemm(stream_, t[2].dtype, p[2], f32(1), f32(0), m, n, k);
-        }
-        break;
-      }
+      case OpCode_matmul: s = matmul(t, p); break;
       case OpCode_rmsnorm:
         launch_rmsnorm(stream_, f32(1), f32(2), f32(0), t[1].n_rows(), t[1].row_length(), op.f[0]);
         break;
@@ -202,6 +227,11 @@ Result<std::unique_ptr<Backend>> create_cuda_backend(const BackendCaps& caps) {
   void* error = nullptr;
   cudaError_t e = cudaMalloc(&error, 4 * sizeof(int32_t));
   if (e == cudaSuccess) e = cudaMemset(error, 0, 4 * sizeof(int32_t));
+  // One pageable copy each way now, so the driver's staging buffers exist
+  // before the guest's first op (whose memory the benchmarks account).
+  int32_t probe[4] = {};
+  if (e == cudaSuccess) e = cudaMemcpy(error, probe, sizeof probe, cudaMemcpyHostToDevice);
+  if (e == cudaSuccess) e = cudaMemcpy(probe, error, sizeof probe, cudaMemcpyDeviceToHost);
   if (e != cudaSuccess) {
     if (error != nullptr) cudaFree(error);
     cudaStreamDestroy(stream);

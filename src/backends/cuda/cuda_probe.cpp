@@ -3,6 +3,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace samepage::cuda {
@@ -21,6 +22,11 @@ std::string gib_text(size_t bytes) {
 BackendProbe probe_device() {
   BackendProbe probe;
   int n_devices = 0;
+  // Kernels load with the context, not at their first launch (CUDA's lazy
+  // default): a guest's first op then costs only its own work and memory
+  // (the zero-copy benchmark measures RSS across it). A caller's own
+  // setting wins. Must precede the driver's initialisation, just below.
+  setenv("CUDA_MODULE_LOADING", "EAGER", 0);
   // Initialises the driver, creates no context.
   if (cudaError_t e = cudaGetDeviceCount(&n_devices); e != cudaSuccess) {
     probe.unavailable = std::string("no usable CUDA driver or GPU: ") + cudaGetErrorName(e) + " (" +

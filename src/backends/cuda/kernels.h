@@ -13,14 +13,26 @@
 
 namespace samepage::cuda {
 
+// quantize_x.cu: x rounded to 8-bit blocks as the CPU does before a product
+// with quant weights: qs (n) int8, d (n/32) scales, and, when rounded is not
+// null, the rounded values qs * d as floats (n).
+struct QuantizedX {
+  int8_t* qs = nullptr;
+  float* d = nullptr;
+  float* rounded = nullptr;
+};
+Status launch_quantize_x(cudaStream_t s, const float* x, int64_t n, QuantizedX out);
+
 // matmul_gemv.cu: y (m, n) = x (m, k) · W (n, k)ᵀ for m <= kGemvMaxRows: one
-// warp per output column, weights read once for all m rows. x must be
-// 16-byte aligned (the backend stages it otherwise).
+// warp per output column, weights read once for all m rows. Float weights
+// take x as it is (16-byte aligned: the backend stages it otherwise); quant
+// weights take xq (x quantized, 8-bit dot products as the CPU's).
 inline constexpr int64_t kGemvMaxRows = 8;
-Status launch_gemv(cudaStream_t s, DType w_dtype, const void* w, const float* x, float* y, int64_t m, int64_t n,
-                   int64_t k);
+Status launch_gemv(cudaStream_t s, DType w_dtype, const void* w, const float* x, const QuantizedX& xq, float* y,
+                   int64_t m, int64_t n, int64_t k);
 // matmul_gemm.cu: the same for any m, tiled through shared memory, weights
-// decoded element by element (the simple prefill path).
+// decoded element by element (the simple prefill path). For quant weights x
+// is xq.rounded, as the CPU rounds it.
 Status launch_gemm(cudaStream_t s, DType w_dtype, const void* w, const float* x, float* y, int64_t m, int64_t n,
                    int64_t k);
 

@@ -1,8 +1,9 @@
 // Batch-1 (and small-batch) GEMV: memory-bound, so every weight byte is read
 // once, coalesced: one warp per output column j, its lanes walking W row j in
 // consecutive "units" (16 bytes of a float row, or a quarter of a quant
-// block) while reading the matching x elements as float4. Each lane keeps
-// one partial sum per x row; a warp shuffle reduces them.
+// block) while reading the matching x elements (float4s, or for quant
+// weights the 8-bit activation blocks of quantize_x.cu). Each lane keeps one
+// partial sum per x row; a warp shuffle reduces them.
 #include <cuda_runtime.h>
 
 #include "backends/cuda/cuda_check.h"
@@ -13,6 +14,14 @@ namespace samepage::cuda {
 namespace {
 
 constexpr int kWarpsPerBlock = 8;
+
+// What a policy reads of x: the floats, or their 8-bit blocks.
+struct XIn {
+  const float* x;
+  const int8_t* qs;
+  const float* d;
+  int64_t k;
+};
 
 __device__ __forceinline__ float dot4(float4 a, float4 b) { return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w; }
 
@@ -29,7 +38,9 @@ __device__ __forceinline__ float4 widen_bf16(uint32_t lo, uint32_t hi) {
 // Each policy: elements per unit, and acc[r] += unit u of the row · x row r.
 struct F32Vec {
   static constexpr int kElems = 4;
-  __device__ static void add(const uint8_t* row, int64_t u, const float* x, int64_t k, int m, float* acc) {
+  __device__ static void add(const uint8_t* row, int64_t u, const XIn& xin, int m, float* acc) {
+    const float* x = xin.x;
+    const int64_t k = xin.k;
     const float4 w = reinterpret_cast<const float4*>(row)[u];
 #pragma unroll
     for (int r = 0; r < kGemvMaxRows; ++r)
@@ -39,7 +50,9 @@ struct F32Vec {
 template <bool kBf16>
 struct Half8 {
   static constexpr int kElems = 8;
-  __device__ static void add(const uint8_t* row, int64_t u, const float* x, int64_t k, int m, float* acc) {
+  __device__ static void add(const uint8_t* row, int64_t u, const XIn& xin, int m, float* acc) {
+    const float* x = xin.x;
+    const int64_t k = xin.k;
     const uint4 raw = reinterpret_cast<const uint4*>(row)[u];
     const float4 w0 = kBf16 ? widen_bf16(raw.x, raw.y) : widen_f16(raw.x, raw.y);
     const float4 w1 = kBf16 ? widen_bf16(raw.z, raw.w) : widen_f16(raw.z, raw.w);
@@ -55,33 +68,34 @@ struct Half8 {
 template <DType kDt>
 struct Scalar {
   static constexpr int kElems = 1;
-  __device__ static void add(const uint8_t* row, int64_t u, const float* x, int64_t k, int m, float* acc) {
+  __device__ static void add(const uint8_t* row, int64_t u, const XIn& xin, int m, float* acc) {
+    const float* x = xin.x;
+    const int64_t k = xin.k;
     const float w = load_element(kDt, row, u);
     for (int r = 0; r < m; ++r) acc[r] += w * x[r * k + u];
   }
 };
-// Quant blocks in quarters: unit u is quarter u % 4 of block u / 4.
+// Quant blocks in quarters: unit u is quarter u % 4 of block u / 4, against
+// the 8-bit activations (xq): integer dot products (dp4a), then the two
+// scales, as the CPU's dot_q* do per block.
+__device__ __forceinline__ uint32_t load_u32_2(const uint8_t* p) {  // 2-byte aligned
+  const uint16_t* h = reinterpret_cast<const uint16_t*>(p);
+  return uint32_t(h[0]) | (uint32_t(h[1]) << 16);
+}
 struct Q8_0 {
   static constexpr int kElems = 8;
-  __device__ static void add(const uint8_t* row, int64_t u, const float* x, int64_t k, int m, float* acc) {
+  __device__ static void add(const uint8_t* row, int64_t u, const XIn& x, int m, float* acc) {
     const uint8_t* b = row + (u >> 2) * kQ8_0Bytes;
     const int s = int(u & 3);
-    const uint16_t* q16 = reinterpret_cast<const uint16_t*>(b + 2 + 8 * s);
-    float w[8];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const uint16_t v = q16[i];
-      w[2 * i] = float(int8_t(v & 0xff));
-      w[2 * i + 1] = float(int8_t(v >> 8));
-    }
-    const float d = block_scale(b);
+    const int w0 = int(load_u32_2(b + 2 + 8 * s)), w1 = int(load_u32_2(b + 6 + 8 * s));
+    const float dw = block_scale(b);
 #pragma unroll
     for (int r = 0; r < kGemvMaxRows; ++r) {
       if (r >= m) break;
-      const float4* xr = reinterpret_cast<const float4*>(x + r * k + (u >> 2) * 32 + 8 * s);
-      const float4 a = xr[0], c = xr[1];
-      acc[r] += d * (w[0] * a.x + w[1] * a.y + w[2] * a.z + w[3] * a.w + w[4] * c.x + w[5] * c.y + w[6] * c.z +
-                     w[7] * c.w);
+      const int64_t at = r * x.k + (u >> 2) * 32 + 8 * s;
+      const int2 q = *reinterpret_cast<const int2*>(x.qs + at);
+      const int isum = __dp4a(w1, q.y, __dp4a(w0, q.x, 0));
+      acc[r] += float(isum) * (dw * x.d[(r * x.k >> 5) + (u >> 2)]);
     }
   }
 };
@@ -89,46 +103,39 @@ struct Q8_0 {
 template <bool kHasMin>
 struct Q4 {
   static constexpr int kElems = 8;
-  __device__ static void add(const uint8_t* row, int64_t u, const float* x, int64_t k, int m, float* acc) {
+  __device__ static void add(const uint8_t* row, int64_t u, const XIn& x, int m, float* acc) {
     constexpr int kBytes = kHasMin ? kQ4_1Bytes : kQ4_0Bytes;
     constexpr int kQs = kHasMin ? 4 : 2;
     const uint8_t* b = row + (u >> 2) * kBytes;
     const int s = int(u & 3);
-    const uint16_t* q16 = reinterpret_cast<const uint16_t*>(b + kQs + 4 * s);
-    const uint32_t q = uint32_t(q16[0]) | (uint32_t(q16[1]) << 16);
-    const float off = kHasMin ? 0.0f : -8.0f;
-    float lo[4], hi[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      lo[i] = float((q >> (8 * i)) & 15) + off;
-      hi[i] = float((q >> (8 * i + 4)) & 15) + off;
-    }
-    const float d = block_scale(b);
-    const float mn = kHasMin ? block_scale(b, 2) : 0.0f;
+    const uint32_t q = load_u32_2(b + kQs + 4 * s);
+    const int lo = int(q & 0x0f0f0f0fu), hi = int((q >> 4) & 0x0f0f0f0fu);
+    const float dw = block_scale(b);
+    const float mw = kHasMin ? block_scale(b, 2) : 0.0f;
 #pragma unroll
     for (int r = 0; r < kGemvMaxRows; ++r) {
       if (r >= m) break;
-      const float* xb = x + r * k + (u >> 2) * 32;
-      const float4 a = reinterpret_cast<const float4*>(xb)[s];
-      const float4 c = reinterpret_cast<const float4*>(xb + 16)[s];
-      float sum = lo[0] * a.x + lo[1] * a.y + lo[2] * a.z + lo[3] * a.w + hi[0] * c.x + hi[1] * c.y + hi[2] * c.z +
-                  hi[3] * c.w;
-      acc[r] += d * sum;
-      if (kHasMin) acc[r] += mn * (a.x + a.y + a.z + a.w + c.x + c.y + c.z + c.w);
+      const int8_t* xb = x.qs + r * x.k + (u >> 2) * 32;
+      const int xa = *reinterpret_cast<const int*>(xb + 4 * s), xc = *reinterpret_cast<const int*>(xb + 16 + 4 * s);
+      const int isum = __dp4a(hi, xc, __dp4a(lo, xa, 0));
+      const int xsum = __dp4a(0x01010101, xc, __dp4a(0x01010101, xa, 0));
+      const float dx = x.d[(r * x.k >> 5) + (u >> 2)];
+      if (kHasMin) acc[r] += float(isum) * (dw * dx) + mw * (float(xsum) * dx);
+      else acc[r] += float(isum - 8 * xsum) * (dw * dx);
     }
   }
 };
 
 template <typename P>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    gemv_kernel(const uint8_t* __restrict__ w, size_t row_bytes, const float* __restrict__ x, float* __restrict__ y,
-                int m, int64_t n, int64_t k, int64_t n_units) {
+    gemv_kernel(const uint8_t* __restrict__ w, size_t row_bytes, XIn x, float* __restrict__ y, int m, int64_t n,
+                int64_t n_units) {
   const int64_t j = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
   const int lane = threadIdx.x & 31;
   if (j >= n) return;
   const uint8_t* row = w + size_t(j) * row_bytes;
   float acc[kGemvMaxRows] = {};
-  for (int64_t u = lane; u < n_units; u += 32) P::add(row, u, x, k, m, acc);
+  for (int64_t u = lane; u < n_units; u += 32) P::add(row, u, x, m, acc);
 #pragma unroll
   for (int r = 0; r < kGemvMaxRows; ++r) {
     if (r >= m) break;
@@ -138,37 +145,37 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 }
 
 template <typename P>
-Status launch(cudaStream_t s, const void* w, size_t row_bytes, const float* x, float* y, int64_t m, int64_t n,
-              int64_t k) {
+Status launch(cudaStream_t s, const void* w, size_t row_bytes, const XIn& x, float* y, int64_t m, int64_t n) {
   const int64_t blocks = (n + kWarpsPerBlock - 1) / kWarpsPerBlock;
   if (blocks > int64_t(INT32_MAX)) return err("cuda::matmul", "too many output columns");
   gemv_kernel<P><<<unsigned(blocks), kWarpsPerBlock * 32, 0, s>>>(static_cast<const uint8_t*>(w), row_bytes, x, y,
-                                                                  int(m), n, k, k / P::kElems);
+                                                                  int(m), n, x.k / P::kElems);
   return cuda_status(cudaGetLastError(), "cuda::matmul", "gemv launch");
 }
 
 }  // namespace
 
-Status launch_gemv(cudaStream_t s, DType dt, const void* w, const float* x, float* y, int64_t m, int64_t n,
-                   int64_t k) {
+Status launch_gemv(cudaStream_t s, DType dt, const void* w, const float* xf, const QuantizedX& xq, float* y,
+                   int64_t m, int64_t n, int64_t k) {
+  const XIn x{xf, xq.qs, xq.d, k};
   if (m < 1 || m > kGemvMaxRows) return err("cuda::matmul", "gemv takes 1 to 8 rows");
   const size_t row_bytes = dtype_row_bytes(dt, k);
   // The vector paths need 16-byte aligned rows of W (and x, which the caller stages).
   const bool aligned = reinterpret_cast<uintptr_t>(w) % 16 == 0 && row_bytes % 16 == 0 &&
-                       reinterpret_cast<uintptr_t>(x) % 16 == 0;
+                       reinterpret_cast<uintptr_t>(xf) % 16 == 0;
   switch (dt) {
     case DType_f32:
-      return aligned ? launch<F32Vec>(s, w, row_bytes, x, y, m, n, k)
-                     : launch<Scalar<DType_f32>>(s, w, row_bytes, x, y, m, n, k);
+      return aligned ? launch<F32Vec>(s, w, row_bytes, x, y, m, n)
+                     : launch<Scalar<DType_f32>>(s, w, row_bytes, x, y, m, n);
     case DType_f16:
-      return aligned ? launch<Half8<false>>(s, w, row_bytes, x, y, m, n, k)
-                     : launch<Scalar<DType_f16>>(s, w, row_bytes, x, y, m, n, k);
+      return aligned ? launch<Half8<false>>(s, w, row_bytes, x, y, m, n)
+                     : launch<Scalar<DType_f16>>(s, w, row_bytes, x, y, m, n);
     case DType_bf16:
-      return aligned ? launch<Half8<true>>(s, w, row_bytes, x, y, m, n, k)
-                     : launch<Scalar<DType_bf16>>(s, w, row_bytes, x, y, m, n, k);
-    case DType_q8_0: return launch<Q8_0>(s, w, row_bytes, x, y, m, n, k);
-    case DType_q4_0: return launch<Q4<false>>(s, w, row_bytes, x, y, m, n, k);
-    case DType_q4_1: return launch<Q4<true>>(s, w, row_bytes, x, y, m, n, k);
+      return aligned ? launch<Half8<true>>(s, w, row_bytes, x, y, m, n)
+                     : launch<Scalar<DType_bf16>>(s, w, row_bytes, x, y, m, n);
+    case DType_q8_0: return launch<Q8_0>(s, w, row_bytes, x, y, m, n);
+    case DType_q4_0: return launch<Q4<false>>(s, w, row_bytes, x, y, m, n);
+    case DType_q4_1: return launch<Q4<true>>(s, w, row_bytes, x, y, m, n);
     default: return err("cuda::matmul", std::string("unsupported weight dtype ") + dtype_name(dt));
   }
 }

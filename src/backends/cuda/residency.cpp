@@ -68,14 +68,21 @@ void TensorStore::release(uint64_t id) {
   records_.erase(it);
 }
 
-Result<void*> TensorStore::prepare(const TensorArg& a, cudaStream_t s) {
+Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t s) {
   auto it = records_.find(a.id);
   if (it == records_.end()) return err("cuda::execute", "tensor " + std::to_string(a.id) + " is unknown to the backend");
   Record& r = it->second;
   switch (r.where) {
     case Where::in_place:
       if (Status st = registration_.ensure(r.host, r.n_bytes); !st) return st;
-      return r.host;
+      if (!input) return r.host;
+      if (r.hbm == nullptr) {
+        auto p = allocate(r.n_bytes);
+        if (!p) return p.status();
+        r.hbm = *p;
+      }
+      SP_CUDA_TRY("cuda::dma_in", cudaMemcpyAsync(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s));
+      return r.hbm;
     case Where::resident:
       if (!r.uploaded) {
         // Pageable (or registered, if its chunk is) guest bytes: one upload.

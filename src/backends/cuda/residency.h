@@ -1,6 +1,10 @@
 // Where each tensor's bytes are for kernels (DESIGN.md §3), by tensor id:
-//   in_place  a shared view inside registered guest memory: kernels use the
-//             guest address itself (device pointer = host pointer);
+//   in_place  a shared view inside registered guest memory: kernels write
+//             it at the guest address itself (device pointer = host
+//             pointer); as an input it is first moved by DMA, straight from
+//             the registered pages, into an HBM mirror, because kernels that
+//             re-read an operand (every warp of a GEMV reads all of x) would
+//             otherwise cross the bus each time;
 //   resident  a const view: one HBM copy, uploaded at its first use (the
 //             guest promised not to write it) and reused until it is freed;
 //   device    an SP_DEVICE view: an HBM copy uploaded when it is created,
@@ -32,8 +36,9 @@ class TensorStore {
   Result<void*> create(const TensorDesc& t);
   void release(uint64_t id);
   // The device address of an operand for an op enqueued next on s, after
-  // whatever must happen first (registration, first upload, copy in).
-  Result<void*> prepare(const TensorArg& a, cudaStream_t s);
+  // whatever must happen first (registration, first upload, copy in, DMA
+  // into the mirror of an input).
+  Result<void*> prepare(const TensorArg& a, bool input, cudaStream_t s);
   // After the op: a staged output goes back to its host bytes.
   Status write_back(const TensorArg& out, cudaStream_t s);
   // sp_sync: a device view's guest bytes from its HBM copy.
@@ -46,7 +51,7 @@ class TensorStore {
   struct Record {
     Where where;
     void* host = nullptr;  // guest or staging bytes (views)
-    void* hbm = nullptr;   // owned device memory
+    void* hbm = nullptr;   // owned device memory (in_place: the input mirror, made at first use)
     uint64_t n_bytes = 0;
     bool uploaded = false;  // resident: the HBM copy holds the bytes
   };
