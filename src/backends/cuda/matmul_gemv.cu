@@ -38,10 +38,11 @@ __device__ __forceinline__ float4 widen_bf16(uint32_t lo, uint32_t hi) {
 // Each policy: elements per unit, and acc[r] += unit u of the row · x row r.
 struct F32Vec {
   static constexpr int kElems = 4;
-  __device__ static void add(const uint8_t* row, int64_t u, const XIn& xin, int m, float* acc) {
+  using Raw = float4;
+  __device__ static Raw load(const uint8_t* row, int64_t u) { return reinterpret_cast<const float4*>(row)[u]; }
+  __device__ static void add(const Raw& w, int64_t u, const XIn& xin, int m, float* acc) {
     const float* x = xin.x;
     const int64_t k = xin.k;
-    const float4 w = reinterpret_cast<const float4*>(row)[u];
 #pragma unroll
     for (int r = 0; r < kGemvMaxRows; ++r)
       if (r < m) acc[r] += dot4(w, reinterpret_cast<const float4*>(x + r * k)[u]);
@@ -50,10 +51,11 @@ struct F32Vec {
 template <bool kBf16>
 struct Half8 {
   static constexpr int kElems = 8;
-  __device__ static void add(const uint8_t* row, int64_t u, const XIn& xin, int m, float* acc) {
+  using Raw = uint4;
+  __device__ static Raw load(const uint8_t* row, int64_t u) { return reinterpret_cast<const uint4*>(row)[u]; }
+  __device__ static void add(const Raw& raw, int64_t u, const XIn& xin, int m, float* acc) {
     const float* x = xin.x;
     const int64_t k = xin.k;
-    const uint4 raw = reinterpret_cast<const uint4*>(row)[u];
     const float4 w0 = kBf16 ? widen_bf16(raw.x, raw.y) : widen_f16(raw.x, raw.y);
     const float4 w1 = kBf16 ? widen_bf16(raw.z, raw.w) : widen_f16(raw.z, raw.w);
 #pragma unroll
@@ -68,10 +70,11 @@ struct Half8 {
 template <DType kDt>
 struct Scalar {
   static constexpr int kElems = 1;
-  __device__ static void add(const uint8_t* row, int64_t u, const XIn& xin, int m, float* acc) {
+  using Raw = float;
+  __device__ static Raw load(const uint8_t* row, int64_t u) { return load_element(kDt, row, u); }
+  __device__ static void add(const Raw& w, int64_t u, const XIn& xin, int m, float* acc) {
     const float* x = xin.x;
     const int64_t k = xin.k;
-    const float w = load_element(kDt, row, u);
     for (int r = 0; r < m; ++r) acc[r] += w * x[r * k + u];
   }
 };
@@ -84,11 +87,19 @@ __device__ __forceinline__ uint32_t load_u32_2(const uint8_t* p) {  // 2-byte al
 }
 struct Q8_0 {
   static constexpr int kElems = 8;
-  __device__ static void add(const uint8_t* row, int64_t u, const XIn& x, int m, float* acc) {
+  struct Raw {
+    int w0, w1;
+    float dw;
+  };
+  __device__ static Raw load(const uint8_t* row, int64_t u) {
     const uint8_t* b = row + (u >> 2) * kQ8_0Bytes;
     const int s = int(u & 3);
-    const int w0 = int(load_u32_2(b + 2 + 8 * s)), w1 = int(load_u32_2(b + 6 + 8 * s));
-    const float dw = block_scale(b);
+    return {int(load_u32_2(b + 2 + 8 * s)), int(load_u32_2(b + 6 + 8 * s)), block_scale(b)};
+  }
+  __device__ static void add(const Raw& raw, int64_t u, const XIn& x, int m, float* acc) {
+    const int s = int(u & 3);
+    const int w0 = raw.w0, w1 = raw.w1;
+    const float dw = raw.dw;
 #pragma unroll
     for (int r = 0; r < kGemvMaxRows; ++r) {
       if (r >= m) break;
@@ -103,15 +114,21 @@ struct Q8_0 {
 template <bool kHasMin>
 struct Q4 {
   static constexpr int kElems = 8;
-  __device__ static void add(const uint8_t* row, int64_t u, const XIn& x, int m, float* acc) {
+  struct Raw {
+    uint32_t q;
+    float dw, mw;
+  };
+  __device__ static Raw load(const uint8_t* row, int64_t u) {
     constexpr int kBytes = kHasMin ? kQ4_1Bytes : kQ4_0Bytes;
     constexpr int kQs = kHasMin ? 4 : 2;
     const uint8_t* b = row + (u >> 2) * kBytes;
+    return {load_u32_2(b + kQs + 4 * int(u & 3)), block_scale(b), kHasMin ? block_scale(b, 2) : 0.0f};
+  }
+  __device__ static void add(const Raw& raw, int64_t u, const XIn& x, int m, float* acc) {
     const int s = int(u & 3);
-    const uint32_t q = load_u32_2(b + kQs + 4 * s);
+    const uint32_t q = raw.q;
     const int lo = int(q & 0x0f0f0f0fu), hi = int((q >> 4) & 0x0f0f0f0fu);
-    const float dw = block_scale(b);
-    const float mw = kHasMin ? block_scale(b, 2) : 0.0f;
+    const float dw = raw.dw, mw = raw.mw;
 #pragma unroll
     for (int r = 0; r < kGemvMaxRows; ++r) {
       if (r >= m) break;
@@ -126,30 +143,56 @@ struct Q4 {
   }
 };
 
+// Warps per output column: enough warps in all to keep every SM's memory
+// pipeline busy (a narrow matrix splits its rows' k among up to 8 warps,
+// whose partial sums meet in shared memory); each lane keeps 4 units' loads
+// in flight before it uses them.
 template <typename P>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     gemv_kernel(const uint8_t* __restrict__ w, size_t row_bytes, XIn x, float* __restrict__ y, int m, int64_t n,
-                int64_t n_units) {
-  const int64_t j = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
-  const int lane = threadIdx.x & 31;
-  if (j >= n) return;
-  const uint8_t* row = w + size_t(j) * row_bytes;
+                int64_t n_units, int warps_per_row) {
+  __shared__ float partial[kWarpsPerBlock][kGemvMaxRows];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
+  const int64_t j = int64_t(blockIdx.x) * (kWarpsPerBlock / warps_per_row) + warp / warps_per_row;
+  const int sub = warp % warps_per_row;
   float acc[kGemvMaxRows] = {};
-  for (int64_t u = lane; u < n_units; u += 32) P::add(row, u, x, m, acc);
+  if (j < n) {
+    const uint8_t* row = w + size_t(j) * row_bytes;
+    const int64_t stride = 32 * int64_t(warps_per_row);
+    int64_t u = int64_t(sub) * 32 + lane;
+    for (; u + 3 * stride < n_units; u += 4 * stride) {
+      const typename P::Raw r0 = P::load(row, u), r1 = P::load(row, u + stride), r2 = P::load(row, u + 2 * stride),
+                            r3 = P::load(row, u + 3 * stride);
+      P::add(r0, u, x, m, acc);
+      P::add(r1, u + stride, x, m, acc);
+      P::add(r2, u + 2 * stride, x, m, acc);
+      P::add(r3, u + 3 * stride, x, m, acc);
+    }
+    for (; u < n_units; u += stride) P::add(P::load(row, u), u, x, m, acc);
+  }
 #pragma unroll
   for (int r = 0; r < kGemvMaxRows; ++r) {
     if (r >= m) break;
     const float v = warp_sum(acc[r]);
-    if (lane == 0) y[r * n + j] = v;
+    if (lane == 0) partial[warp][r] = v;
+  }
+  __syncthreads();
+  if (j < n && sub == 0 && lane < m) {
+    float sum = 0.0f;
+    for (int s = 0; s < warps_per_row; ++s) sum += partial[warp + s][lane];
+    y[lane * n + j] = sum;
   }
 }
 
 template <typename P>
 Status launch(cudaStream_t s, const void* w, size_t row_bytes, const XIn& x, float* y, int64_t m, int64_t n) {
-  const int64_t blocks = (n + kWarpsPerBlock - 1) / kWarpsPerBlock;
+  int warps_per_row = 1;
+  while (warps_per_row < kWarpsPerBlock && n * warps_per_row < 16384) warps_per_row *= 2;
+  const int64_t rows_per_block = kWarpsPerBlock / warps_per_row;
+  const int64_t blocks = (n + rows_per_block - 1) / rows_per_block;
   if (blocks > int64_t(INT32_MAX)) return err("cuda::matmul", "too many output columns");
   gemv_kernel<P><<<unsigned(blocks), kWarpsPerBlock * 32, 0, s>>>(static_cast<const uint8_t*>(w), row_bytes, x, y,
-                                                                  int(m), n, x.k / P::kElems);
+                                                                  int(m), n, x.k / P::kElems, warps_per_row);
   return cuda_status(cudaGetLastError(), "cuda::matmul", "gemv launch");
 }
 
