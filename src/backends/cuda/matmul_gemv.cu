@@ -40,11 +40,12 @@ struct F32Vec {
   static constexpr int kElems = 4;
   using Raw = float4;
   __device__ static Raw load(const uint8_t* row, int64_t u) { return reinterpret_cast<const float4*>(row)[u]; }
+  template <int kM>
   __device__ static void add(const Raw& w, int64_t u, const XIn& xin, int m, float* acc) {
     const float* x = xin.x;
     const int64_t k = xin.k;
 #pragma unroll
-    for (int r = 0; r < kGemvMaxRows; ++r)
+    for (int r = 0; r < kM; ++r)
       if (r < m) acc[r] += dot4(w, reinterpret_cast<const float4*>(x + r * k)[u]);
   }
 };
@@ -53,13 +54,14 @@ struct Half8 {
   static constexpr int kElems = 8;
   using Raw = uint4;
   __device__ static Raw load(const uint8_t* row, int64_t u) { return reinterpret_cast<const uint4*>(row)[u]; }
+  template <int kM>
   __device__ static void add(const Raw& raw, int64_t u, const XIn& xin, int m, float* acc) {
     const float* x = xin.x;
     const int64_t k = xin.k;
     const float4 w0 = kBf16 ? widen_bf16(raw.x, raw.y) : widen_f16(raw.x, raw.y);
     const float4 w1 = kBf16 ? widen_bf16(raw.z, raw.w) : widen_f16(raw.z, raw.w);
 #pragma unroll
-    for (int r = 0; r < kGemvMaxRows; ++r) {
+    for (int r = 0; r < kM; ++r) {
       if (r >= m) break;
       const float4* xr = reinterpret_cast<const float4*>(x + r * k) + 2 * u;
       acc[r] += dot4(w0, xr[0]) + dot4(w1, xr[1]);
@@ -72,10 +74,11 @@ struct Scalar {
   static constexpr int kElems = 1;
   using Raw = float;
   __device__ static Raw load(const uint8_t* row, int64_t u) { return load_element(kDt, row, u); }
+  template <int kM>
   __device__ static void add(const Raw& w, int64_t u, const XIn& xin, int m, float* acc) {
     const float* x = xin.x;
     const int64_t k = xin.k;
-    for (int r = 0; r < m; ++r) acc[r] += w * x[r * k + u];
+    for (int r = 0; r < kM && r < m; ++r) acc[r] += w * x[r * k + u];
   }
 };
 // Quant blocks in quarters: unit u is quarter u % 4 of block u / 4, against
@@ -96,12 +99,13 @@ struct Q8_0 {
     const int s = int(u & 3);
     return {int(load_u32_2(b + 2 + 8 * s)), int(load_u32_2(b + 6 + 8 * s)), block_scale(b)};
   }
+  template <int kM>
   __device__ static void add(const Raw& raw, int64_t u, const XIn& x, int m, float* acc) {
     const int s = int(u & 3);
     const int w0 = raw.w0, w1 = raw.w1;
     const float dw = raw.dw;
 #pragma unroll
-    for (int r = 0; r < kGemvMaxRows; ++r) {
+    for (int r = 0; r < kM; ++r) {
       if (r >= m) break;
       const int64_t at = r * x.k + (u >> 2) * 32 + 8 * s;
       const int2 q = *reinterpret_cast<const int2*>(x.qs + at);
@@ -124,13 +128,14 @@ struct Q4 {
     const uint8_t* b = row + (u >> 2) * kBytes;
     return {load_u32_2(b + kQs + 4 * int(u & 3)), block_scale(b), kHasMin ? block_scale(b, 2) : 0.0f};
   }
+  template <int kM>
   __device__ static void add(const Raw& raw, int64_t u, const XIn& x, int m, float* acc) {
     const int s = int(u & 3);
     const uint32_t q = raw.q;
     const int lo = int(q & 0x0f0f0f0fu), hi = int((q >> 4) & 0x0f0f0f0fu);
     const float dw = raw.dw, mw = raw.mw;
 #pragma unroll
-    for (int r = 0; r < kGemvMaxRows; ++r) {
+    for (int r = 0; r < kM; ++r) {
       if (r >= m) break;
       const int8_t* xb = x.qs + r * x.k + (u >> 2) * 32;
       const int xa = *reinterpret_cast<const int*>(xb + 4 * s), xc = *reinterpret_cast<const int*>(xb + 16 + 4 * s);
@@ -147,7 +152,7 @@ struct Q4 {
 // pipeline busy (a narrow matrix splits its rows' k among up to 8 warps,
 // whose partial sums meet in shared memory); each lane keeps 4 units' loads
 // in flight before it uses them.
-template <typename P>
+template <typename P, int kM>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     gemv_kernel(const uint8_t* __restrict__ w, size_t row_bytes, XIn x, float* __restrict__ y, int m, int64_t n,
                 int64_t n_units, int warps_per_row) {
@@ -155,7 +160,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
   const int64_t j = int64_t(blockIdx.x) * (kWarpsPerBlock / warps_per_row) + warp / warps_per_row;
   const int sub = warp % warps_per_row;
-  float acc[kGemvMaxRows] = {};
+  float acc[kM] = {};
   if (j < n) {
     const uint8_t* row = w + size_t(j) * row_bytes;
     const int64_t stride = 32 * int64_t(warps_per_row);
@@ -163,15 +168,15 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     for (; u + 3 * stride < n_units; u += 4 * stride) {
       const typename P::Raw r0 = P::load(row, u), r1 = P::load(row, u + stride), r2 = P::load(row, u + 2 * stride),
                             r3 = P::load(row, u + 3 * stride);
-      P::add(r0, u, x, m, acc);
-      P::add(r1, u + stride, x, m, acc);
-      P::add(r2, u + 2 * stride, x, m, acc);
-      P::add(r3, u + 3 * stride, x, m, acc);
+      P::template add<kM>(r0, u, x, m, acc);
+      P::template add<kM>(r1, u + stride, x, m, acc);
+      P::template add<kM>(r2, u + 2 * stride, x, m, acc);
+      P::template add<kM>(r3, u + 3 * stride, x, m, acc);
     }
-    for (; u < n_units; u += stride) P::add(P::load(row, u), u, x, m, acc);
+    for (; u < n_units; u += stride) P::template add<kM>(P::load(row, u), u, x, m, acc);
   }
 #pragma unroll
-  for (int r = 0; r < kGemvMaxRows; ++r) {
+  for (int r = 0; r < kM; ++r) {
     if (r >= m) break;
     const float v = warp_sum(acc[r]);
     if (lane == 0) partial[warp][r] = v;
@@ -191,8 +196,14 @@ Status launch(cudaStream_t s, const void* w, size_t row_bytes, const XIn& x, flo
   const int64_t rows_per_block = kWarpsPerBlock / warps_per_row;
   const int64_t blocks = (n + rows_per_block - 1) / rows_per_block;
   if (blocks > int64_t(INT32_MAX)) return err("cuda::matmul", "too many output columns");
-  gemv_kernel<P><<<unsigned(blocks), kWarpsPerBlock * 32, 0, s>>>(static_cast<const uint8_t*>(w), row_bytes, x, y,
-                                                                  int(m), n, x.k / P::kElems, warps_per_row);
+  // One row (decode) gets a kernel of its own: 8 accumulators a lane would
+  // cost registers, and so occupancy, for nothing.
+  if (m == 1)
+    gemv_kernel<P, 1><<<unsigned(blocks), kWarpsPerBlock * 32, 0, s>>>(static_cast<const uint8_t*>(w), row_bytes, x,
+                                                                       y, 1, n, x.k / P::kElems, warps_per_row);
+  else
+    gemv_kernel<P, kGemvMaxRows><<<unsigned(blocks), kWarpsPerBlock * 32, 0, s>>>(
+        static_cast<const uint8_t*>(w), row_bytes, x, y, int(m), n, x.k / P::kElems, warps_per_row);
   return cuda_status(cudaGetLastError(), "cuda::matmul", "gemv launch");
 }
 
