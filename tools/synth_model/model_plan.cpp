@@ -13,7 +13,13 @@ constexpr float kNormHalfWidth = 0.2f;
 constexpr float kBiasHalfWidth = 0.1f;
 // Embedding rows +-4/sqrt(n_embd): with a tied output the logits then spread
 // with a standard deviation near 2.3, so greedy steps have clear winners.
-constexpr float kEmbdScale = 4.0f;
+constexpr float kEmbdScale = f;
+constexpr float kInputProjGain = f;
+constexpr float kOutputNormCenter = f;
+// Attention and FFN outputs (attn_output, ffn_down) drawn wider, so the layers
+// outweigh the token's own embedding in the residual stream: with a tied
+// output a model would otherwise just repeat its last token.
+constexpr float kOutputProjGain = f;
 
 TensorPlan tensor(std::string name, std::vector<uint64_t> dims, Dtype type, float center,
                   float half_width) {
@@ -28,9 +34,9 @@ TensorPlan tensor(std::string name, std::vector<uint64_t> dims, Dtype type, floa
   return t;
 }
 
-TensorPlan matrix(std::string name, uint64_t fan_in, uint64_t rows, Dtype type) {
+TensorPlan matrix(std::string name, uint64_t fan_in, uint64_t rows, Dtype type, float gain = 1.0f) {
   return tensor(std::move(name), {fan_in, rows}, type, 0.0f,
-                1.0f / std::sqrt(static_cast<float>(fan_in)));
+                gain / std::sqrt(static_cast<float>(fan_in)));
 }
 
 // Llama 3's per-frequency divisors of the RoPE angle (convert_hf_to_gguf's
@@ -84,19 +90,19 @@ std::vector<TensorPlan> plan_tensors(const Options& o, std::string* error) {
   for (uint32_t l = 0; l < s.n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     plan.push_back(tensor(b + "attn_norm.weight", {n_embd}, DTYPE_F32, 1, kNormHalfWidth));
-    plan.push_back(matrix(b + "ffn_down.weight", n_ff, n_embd, o.dtype));    // (n_embd, n_ff)
-    plan.push_back(matrix(b + "ffn_gate.weight", n_embd, n_ff, o.dtype));    // (n_ff, n_embd)
-    plan.push_back(matrix(b + "ffn_up.weight", n_embd, n_ff, o.dtype));      // (n_ff, n_embd)
+    plan.push_back(matrix(b + "ffn_down.weight", n_ff, n_embd, o.dtype, kOutputProjGain));    // (n_embd, n_ff)
+    plan.push_back(matrix(b + "ffn_gate.weight", n_embd, n_ff, o.dtype, kInputProjGain));    // (n_ff, n_embd)
+    plan.push_back(matrix(b + "ffn_up.weight", n_embd, n_ff, o.dtype, kInputProjGain));      // (n_ff, n_embd)
     plan.push_back(tensor(b + "ffn_norm.weight", {n_embd}, DTYPE_F32, 1, kNormHalfWidth));
     if (o.qkv_bias) plan.push_back(tensor(b + "attn_k.bias", {n_kv}, DTYPE_F32, 0, kBiasHalfWidth));
-    plan.push_back(matrix(b + "attn_k.weight", n_embd, n_kv, o.dtype));      // (n_kv, n_embd)
-    plan.push_back(matrix(b + "attn_output.weight", n_embd, n_embd, o.dtype));
+    plan.push_back(matrix(b + "attn_k.weight", n_embd, n_kv, o.dtype, kInputProjGain));      // (n_kv, n_embd)
+    plan.push_back(matrix(b + "attn_output.weight", n_embd, n_embd, o.dtype, kOutputProjGain));
     if (o.qkv_bias) plan.push_back(tensor(b + "attn_q.bias", {n_embd}, DTYPE_F32, 0, kBiasHalfWidth));
-    plan.push_back(matrix(b + "attn_q.weight", n_embd, n_embd, o.dtype));    // (n_embd, n_embd)
+    plan.push_back(matrix(b + "attn_q.weight", n_embd, n_embd, o.dtype, kInputProjGain));    // (n_embd, n_embd)
     if (o.qkv_bias) plan.push_back(tensor(b + "attn_v.bias", {n_kv}, DTYPE_F32, 0, kBiasHalfWidth));
-    plan.push_back(matrix(b + "attn_v.weight", n_embd, n_kv, o.dtype));      // (n_kv, n_embd)
+    plan.push_back(matrix(b + "attn_v.weight", n_embd, n_kv, o.dtype, kInputProjGain));      // (n_kv, n_embd)
   }
-  plan.push_back(tensor("output_norm.weight", {n_embd}, DTYPE_F32, 1, kNormHalfWidth));
+  plan.push_back(tensor("output_norm.weight", {n_embd}, DTYPE_F32, kOutputNormCenter, kNormHalfWidth));
   if (o.untied) plan.push_back(tensor("output.weight", {n_embd, s.n_vocab}, o.embd_dtype, 0, embd_hw));
 
   uint64_t offset = 0;
