@@ -7,6 +7,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/build.sh"
 # A private compile cache, so tests measure a cold cache and leave none behind.
 export SAMEPAGE_CACHE_DIR="${SAMEPAGE_CACHE_DIR:-$root/build/test-cache}"
+# The independent LLM references (tests/llm/*.py) and the real model they check.
+export SAMEPAGE_PYTHON="$("$root/scripts/pyenv.sh")"
+export SAMEPAGE_MODEL_DIR="$(dirname "$("$root/scripts/fetch_model.sh")")"
 (cd "$root/build" && ctest --output-on-failure -j"$(nproc)" "$@")
 
 # DESIGN.md §6: every host-API entry point fuzzed under AddressSanitizer; the op

@@ -7,19 +7,18 @@
 namespace synth {
 namespace {
 
-// Uniform +-1/sqrt(fan_in) keeps each projection's output at the scale of its
-// input; norms near 1 as trained models have them.
-constexpr float kNormHalfWidth = 0.2f;
+// Scales, uniform +-gain/sqrt(fan_in), chosen so greedy decoding of a random
+// model wanders through the vocabulary instead of repeating its last token
+// (checked with tests/llm/reference_forward.py): the layers' outputs
+// (attn_output, ffn_down) outweigh the token's own embedding in the residual
+// stream, as in trained models (SmolLM2-135M: rms*sqrt(fan_in) is 1.5 for
+// attn_output, 7.6 for ffn_down, 3.3 for token_embd; output_norm ~1.8).
+constexpr float kInputProjGain = 2.0f;   // q, k, v, gate, up
+constexpr float kOutputProjGain = 8.0f;  // attn_output, ffn_down
+constexpr float kEmbdScale = 2.0f;       // token_embd and output: logits' std near 2.3
+constexpr float kOutputNormCenter = 2.0f;
+constexpr float kNormHalfWidth = 0.2f;   // norms in center +- 0.2 (1 for layers)
 constexpr float kBiasHalfWidth = 0.1f;
-// Embedding rows +-4/sqrt(n_embd): with a tied output the logits then spread
-// with a standard deviation near 2.3, so greedy steps have clear winners.
-constexpr float kEmbdScale = f;
-constexpr float kInputProjGain = f;
-constexpr float kOutputNormCenter = f;
-// Attention and FFN outputs (attn_output, ffn_down) drawn wider, so the layers
-// outweigh the token's own embedding in the residual stream: with a tied
-// output a model would otherwise just repeat its last token.
-constexpr float kOutputProjGain = f;
 
 TensorPlan tensor(std::string name, std::vector<uint64_t> dims, Dtype type, float center,
                   float half_width) {

@@ -48,12 +48,13 @@ Vocab make_vocab(uint32_t n_vocab, uint64_t seed) {
   // a word start ("Ġ" = space, or letters) followed by a run of letters.
   std::vector<uint32_t> starts;  // ids that may begin a merged token
   std::vector<uint32_t> tails;   // ids made of letters only
+  // Letters by English frequency, lower case first: merges drawn early (the
+  // draw favours the front of each list) then apply to ordinary text.
+  const char* letters = "etaoinshrdlcumwfgypbvkjxqzETAOINSHRDLCUMWFGYPBVKJXQZ";
   starts.push_back(kNumControlTokens + ' ');
-  for (uint32_t b = 0; b < 256; ++b) {
-    if (is_letter(static_cast<uint8_t>(b))) {
-      starts.push_back(kNumControlTokens + b);
-      tails.push_back(kNumControlTokens + b);
-    }
+  for (const char* c = letters; *c != '\0'; ++c) {
+    starts.push_back(kNumControlTokens + static_cast<uint8_t>(*c));
+    tails.push_back(kNumControlTokens + static_cast<uint8_t>(*c));
   }
   std::unordered_set<std::string> seen(v.tokens.begin(), v.tokens.end());
   Rng rng(mix64(seed ^ 0x766f636162756c61ull));
