@@ -5,7 +5,6 @@
 // dequantizes every block to the drawn values and the float64 reference
 // forward runs on every dtype.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
@@ -22,32 +21,16 @@
 #include "synth_model.h"
 #include "test_paths.h"
 #include "vocab.h"
+#include "wasm_test_helpers.h"
 
 namespace {
 
 using samepage::test::beside_test_binary;
 
-std::string make_temp_dir() {
-  std::string tmpl = ::testing::TempDir() + "samepage-synth-XXXXXX";
-  if (mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-  return tmpl;
-}
+using samepage::wasm_test::run_command;
+using samepage::wasm_test::temp_dir;
 
-std::vector<uint8_t> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-int run(const std::string& command, std::string* output) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buf[4096];
-  size_t n = 0;
-  output->clear();
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output->append(buf, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+std::vector<uint8_t> read_file(const std::string& path) { return samepage::wasm_test::read_bytes(path); }
 
 synth::Options tiny_options(synth::Dtype dtype) {
   synth::Options o;
@@ -69,7 +52,7 @@ const uint32_t kAllDtypes[] = {synth::DTYPE_F32, synth::DTYPE_F16, synth::DTYPE_
                                synth::DTYPE_Q8_0, synth::DTYPE_Q4_0, synth::DTYPE_Q4_1};
 
 TEST(SynthModel, TinyInEveryDtypeParsesWithItsShapesTypesAndMetadata) {
-  const std::string dir = make_temp_dir();
+  const std::string dir = temp_dir();
   for (uint32_t d : kAllDtypes) {
     const auto dtype = static_cast<synth::Dtype>(d);
     SCOPED_TRACE(synth::dtype_traits(dtype).name);
@@ -132,7 +115,7 @@ TEST(SynthModel, TinyInEveryDtypeParsesWithItsShapesTypesAndMetadata) {
 }
 
 TEST(SynthModel, QkvBiasMakesQwen2AndUntiedAddsOutput) {
-  const std::string dir = make_temp_dir();
+  const std::string dir = temp_dir();
   synth::Options o = tiny_options(synth::DTYPE_Q8_0);
   o.qkv_bias = true;
   o.untied = true;
@@ -154,7 +137,7 @@ TEST(SynthModel, QkvBiasMakesQwen2AndUntiedAddsOutput) {
 }
 
 TEST(SynthModel, SameBytesForAnyThreadCountAndOtherBytesForAnotherSeed) {
-  const std::string dir = make_temp_dir();
+  const std::string dir = temp_dir();
   synth::Options o = tiny_options(synth::DTYPE_Q4_1);
   o.n_threads = 1;
   const std::vector<uint8_t> one = read_file(write_tiny(dir, o, "t1"));
@@ -189,7 +172,7 @@ TEST(SynthModel, QuantizedRowsMustFillBlocks) {
   std::string error;
   EXPECT_TRUE(synth::plan_tensors(o, &error).empty());
   EXPECT_NE(error.find("do not fill q8_0 blocks"), std::string::npos) << error;
-  EXPECT_NE(synth::write_synth_model(o, make_temp_dir() + "/x.gguf", nullptr), "");
+  EXPECT_NE(synth::write_synth_model(o, temp_dir() + "/x.gguf", nullptr), "");
 }
 
 TEST(SynthModel, EncodersHitKnownBitPatterns) {
@@ -245,15 +228,15 @@ TEST(SynthModel, VocabMergesJoinEarlierTokens) {
 TEST(SynthModel, CliRefusesBadArgumentsWithAMessage) {
   const std::string bin = beside_test_binary(SAMEPAGE_TEST_SYNTH_BINARY);
   std::string out;
-  EXPECT_EQ(run("'" + bin + "' --shape nope -o /dev/null", &out), 2);
+  EXPECT_EQ(run_command("'" + bin + "' --shape nope -o /dev/null", &out), 2);
   EXPECT_NE(out.find("unknown shape nope"), std::string::npos) << out;
-  EXPECT_EQ(run("'" + bin + "' --shape tiny --dtype q5_k -o /dev/null", &out), 2);
+  EXPECT_EQ(run_command("'" + bin + "' --shape tiny --dtype q5_k -o /dev/null", &out), 2);
   EXPECT_NE(out.find("unknown dtype q5_k"), std::string::npos) << out;
-  EXPECT_EQ(run("'" + bin + "' --shape tiny --seed -1 -o /dev/null", &out), 2);
-  EXPECT_EQ(run("'" + bin + "' --shape tiny -o /nonexistent-dir/x.gguf", &out), 1);
+  EXPECT_EQ(run_command("'" + bin + "' --shape tiny --seed -1 -o /dev/null", &out), 2);
+  EXPECT_EQ(run_command("'" + bin + "' --shape tiny -o /nonexistent-dir/x.gguf", &out), 1);
   EXPECT_NE(out.find("[synth] cannot create"), std::string::npos) << out;
-  const std::string path = make_temp_dir() + "/cli.gguf";
-  EXPECT_EQ(run("'" + bin + "' --shape tiny --dtype bf16 --threads 2 -o '" + path + "'", &out), 0) << out;
+  const std::string path = temp_dir() + "/cli.gguf";
+  EXPECT_EQ(run_command("'" + bin + "' --shape tiny --dtype bf16 --threads 2 -o '" + path + "'", &out), 0) << out;
   EXPECT_NE(out.find("20 tensors"), std::string::npos) << out;
 }
 
@@ -266,7 +249,7 @@ std::string python_or_skip() {
 TEST(SynthModelPython, GgufPackageReadsEveryDtypeWithinItsEncodingBound) {
   const std::string py = python_or_skip();
   if (py.empty()) GTEST_SKIP() << "SAMEPAGE_PYTHON unset (scripts/test.sh sets it to scripts/pyenv.sh's python)";
-  const std::string dir = make_temp_dir();
+  const std::string dir = temp_dir();
   for (bool untied : {false, true}) {
     std::string files;
     std::string reference;
@@ -284,7 +267,7 @@ TEST(SynthModelPython, GgufPackageReadsEveryDtypeWithinItsEncodingBound) {
     }
     std::string out;
     const std::string script = beside_test_binary(SAMEPAGE_TEST_LLM_SCRIPTS_DIR) + "/check_synth_gguf.py";
-    EXPECT_EQ(run("'" + py + "' '" + script + "' --reference" + reference + files, &out), 0) << out;
+    EXPECT_EQ(run_command("'" + py + "' '" + script + "' --reference" + reference + files, &out), 0) << out;
     EXPECT_NE(out.find(" 0 failures"), std::string::npos) << out;
   }
 }
@@ -308,7 +291,7 @@ std::vector<double> json_array(const std::string& text, const std::string& key) 
 TEST(SynthModelPython, ReferenceForwardGivesFiniteLogitsForEveryDtype) {
   const std::string py = python_or_skip();
   if (py.empty()) GTEST_SKIP() << "SAMEPAGE_PYTHON unset (scripts/test.sh sets it to scripts/pyenv.sh's python)";
-  const std::string dir = make_temp_dir();
+  const std::string dir = temp_dir();
   const std::string script = beside_test_binary(SAMEPAGE_TEST_LLM_SCRIPTS_DIR) + "/reference_forward.py";
   for (uint32_t d : kAllDtypes) {
     synth::Options o = tiny_options(static_cast<synth::Dtype>(d));
@@ -317,7 +300,7 @@ TEST(SynthModelPython, ReferenceForwardGivesFiniteLogitsForEveryDtype) {
     const std::string model = write_tiny(dir, o, synth::dtype_traits(o.dtype).name);
     const std::string json = model + ".json";
     std::string out;
-    ASSERT_EQ(run("'" + py + "' '" + script + "' --model '" + model + "' --ids 1,300,301,302 --greedy 8 --out '" +
+    ASSERT_EQ(run_command("'" + py + "' '" + script + "' --model '" + model + "' --ids 1,300,301,302 --greedy 8 --out '" +
                       json + "'",
                   &out),
               0)
