@@ -15,6 +15,15 @@ uint32_t bits_of(float x) {
 
 void put_u16(uint8_t* out, uint16_t v) { std::memcpy(out, &v, 2); }
 
+// Round to nearest, ties to even, for |v| < 2^22 (quantized values stay within
+// +-128): adding 1.5 * 2^23 leaves no fraction bits, so the FPU's default
+// rounding does the work, without a libm call per element.
+float round_even(float v) {
+  constexpr float kMagic = 12582912.0f;
+  const float shifted = v + kMagic;  // exact IEEE order: we never build with -ffast-math
+  return shifted - kMagic;
+}
+
 // d as stored (f16) and as the reader will see it, so the integers are chosen
 // against the scale that dequantization really uses.
 float rounded_scale(float d, uint8_t* out) {
@@ -78,7 +87,7 @@ void quantize_q8_0(const float* x, size_t n, uint8_t* out) {
     const float d = rounded_scale(amax / 127.0f, out);
     const float inv = d != 0 ? 1.0f / d : 0.0f;
     for (size_t j = 0; j < kQuantBlock; ++j) {
-      const float q = std::clamp(std::nearbyint(x[j] * inv), -127.0f, 127.0f);
+      const float q = std::clamp(round_even(x[j] * inv), -127.0f, 127.0f);
       out[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(q));
     }
   }
@@ -95,7 +104,7 @@ void quantize_q4_0(const float* x, size_t n, uint8_t* out) {
     const float inv = d != 0 ? 1.0f / d : 0.0f;
     uint8_t q[kQuantBlock];
     for (size_t j = 0; j < kQuantBlock; ++j) {
-      q[j] = static_cast<uint8_t>(std::clamp(std::nearbyint(x[j] * inv) + 8.0f, 0.0f, 15.0f));
+      q[j] = static_cast<uint8_t>(std::clamp(round_even(x[j] * inv) + 8.0f, 0.0f, 15.0f));
     }
     for (size_t j = 0; j < 16; ++j) out[2 + j] = static_cast<uint8_t>(q[j] | (q[j + 16] << 4));
   }
@@ -113,7 +122,7 @@ void quantize_q4_1(const float* x, size_t n, uint8_t* out) {
     const float inv = d != 0 ? 1.0f / d : 0.0f;
     uint8_t q[kQuantBlock];
     for (size_t j = 0; j < kQuantBlock; ++j) {
-      q[j] = static_cast<uint8_t>(std::clamp(std::nearbyint((x[j] - m) * inv), 0.0f, 15.0f));
+      q[j] = static_cast<uint8_t>(std::clamp(round_even((x[j] - m) * inv), 0.0f, 15.0f));
     }
     for (size_t j = 0; j < 16; ++j) out[4 + j] = static_cast<uint8_t>(q[j] | (q[j + 16] << 4));
   }
