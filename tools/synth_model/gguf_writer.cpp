@@ -65,7 +65,7 @@ void GgufHeaderWriter::add_tensor(std::string_view name, const std::vector<uint6
 std::vector<uint8_t> GgufHeaderWriter::finish() const {
   std::vector<uint8_t> out;
   out.reserve(24 + kv_.size() + tensors_.size() + kGgufAlignment);
-  out.insert(out.end(), {'G', 'G', 'U', 'F'});
+  put<uint32_t>(&out, 0x46554747u);  // "GGUF" in file byte order
   put<uint32_t>(&out, 3);
   put<uint64_t>(&out, n_tensors_);
   put<uint64_t>(&out, n_kv_);
