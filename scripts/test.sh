@@ -6,6 +6,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh"
 # A private compile cache, so tests measure a cold cache and leave none behind.
+# The real model for the LLM guest tests (fetched into a cache outside git once).
+export SAMEPAGE_MODEL_DIR="$(dirname "$("$root/scripts/fetch_model.sh")")"
 export SAMEPAGE_CACHE_DIR="${SAMEPAGE_CACHE_DIR:-$root/build/test-cache}"
 (cd "$root/build" && ctest --output-on-failure -j"$(nproc)" "$@")
 

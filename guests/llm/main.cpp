@@ -129,8 +129,10 @@ void print_timings(const Session& s, const Timings& t) {
   std::fflush(stdout);
 }
 
+// The prompt's ids: parsed from text under --ids, unless tokenizing is the point.
 Result<std::vector<int32_t>> prompt_tokens(const Session& s, const std::string& text) {
-  if (s.opts.ids) return parse_ids(text);
+  if (s.opts.ids && s.opts.mode != Mode::Mode_tokenize) return parse_ids(text);
+  if (!s.tokenizer) return Status::error("[llm] the model has no usable tokenizer");
   std::vector<int32_t> ids;
   if (s.tokenizer->add_bos() && s.tokenizer->bos_id() >= 0) ids.push_back(s.tokenizer->bos_id());
   std::vector<int32_t> body = s.tokenizer->encode(text, /*parse_special=*/true);
