@@ -69,6 +69,31 @@ TEST(MapFile, AGuestWriteToTheMappingTraps) {
   std::system(("rm -rf " + file.dir).c_str());
 }
 
+// A guest that can write the file it mapped truncates it: reads past the new
+// end raise SIGBUS, in guest code or inside a host kernel (on pool threads
+// too). Only that guest ends, with a named trap; the host goes on.
+void expect_shrink_traps(const char* mode) {
+  const MappedFile file = write_file(4u << 20);
+  auto module = test::load_guest("map_file");
+  ASSERT_TRUE(module);
+  InstanceOptions options = test::with_args({"map_file", "/models/model.bin", std::to_string(4u << 20), mode});
+  options.wasi.preopens.push_back({file.dir, "/models", true});
+  auto run = test::run_captured(module, std::move(options));
+  ASSERT_TRUE(run.outcome.is_ok()) << run.outcome.message();
+  EXPECT_TRUE(run.outcome->trapped()) << run.stdout_text;
+  EXPECT_NE(run.outcome->message.find("shrank under its mapping"), std::string::npos) << run.outcome->message;
+  EXPECT_EQ(run.stdout_text.find("did not trap"), std::string::npos) << run.stdout_text;
+  std::system(("rm -rf " + file.dir).c_str());
+}
+
+TEST(MapFile, AFileTruncatedUnderItsMappingTrapsTheGuestReadingIt) { expect_shrink_traps("shrink-guest"); }
+
+TEST(MapFile, AFileTruncatedUnderItsMappingTrapsTheGuestWhoseHostOpReadsIt) {
+  expect_shrink_traps("shrink-host");
+  // The same process runs the next guest as before.
+  expect_shrink_traps("shrink-guest");
+}
+
 TEST(MapFile, AFileOutsideThePreopensCannotBeOpenedToBeginWith) {
   const MappedFile file = write_file(4096);
   auto module = test::load_guest("map_file");

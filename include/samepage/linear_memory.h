@@ -7,6 +7,8 @@
 // moves, so backends may keep registrations of it for the guest's lifetime.
 #pragma once
 
+#include <atomic>
+#include <csignal>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -103,6 +105,19 @@ class LinearMemory {
   Status unmap_file(uint64_t guest_offset);
   const std::vector<FileMapping>& file_mappings() const { return file_mappings_; }
 
+  // A mapped file can shrink under its mapping (truncated through another fd,
+  // by this guest or anyone), and a read past its new end raises SIGBUS, in
+  // guest code or inside a host kernel on any thread. absorb_lost_file_page()
+  // (below) then replaces the mapping from that page on with zeroed read-only
+  // pages and raises this flag, so the call running on this memory ends at
+  // its next host-call gate. nullptr when no call runs.
+  void set_fault_flag(volatile sig_atomic_t* flag, sig_atomic_t bit) {
+    fault_flag_bit_.store(bit, std::memory_order_relaxed);
+    fault_flag_.store(flag, std::memory_order_release);
+  }
+  // Pages of file mappings replaced by zeros after their file shrank.
+  uint64_t lost_file_bytes() const { return lost_file_bytes_.load(std::memory_order_relaxed); }
+
   // Write-protects [offset, offset + n_bytes) for a const tensor, so a guest
   // write there traps (DESIGN.md §3). Only a range of whole host pages is
   // protected: Protection_none says a range that is not; file-mapped pages
@@ -147,7 +162,18 @@ class LinearMemory {
   Status set_writable(uint64_t lo, uint64_t hi, bool writable);
   void count_runs(size_t runs_before);  // the process-wide count follows runs_
   void forget_runs();                   // the reservation goes: so do its runs
+  friend bool absorb_lost_file_page(const void* host_address);
+  bool absorb_lost_file_page_here(const uint8_t* address);
+  std::atomic<volatile sig_atomic_t*> fault_flag_{nullptr};
+  std::atomic<sig_atomic_t> fault_flag_bit_{0};
+  std::atomic<uint64_t> lost_file_bytes_{0};
 };
+
+// For the SIGBUS handler (async-signal-safe): true when host_address is in a
+// file mapping of a live LinearMemory, which is then made readable as zeros
+// from that page to the mapping's end and its fault flag raised; the faulting
+// access may be retried. False for any other address.
+bool absorb_lost_file_page(const void* host_address);
 
 // Process accounting for benchmarks and tests, read from /proc/self/status.
 struct ProcessMemory {

@@ -89,6 +89,13 @@ void chain_to_previous(int sig, siginfo_t* info, void* ucontext) {
 
 void on_fault(int sig, siginfo_t* info, void* ucontext) {
   ActiveCall* active = tls_active;
+  // A mapped file that shrank: on any thread (a pool worker in a kernel too),
+  // its pages past the end become zeros. Guest code traps now; host code goes
+  // on reading zeros and the guest call ends at its gate.
+  if (sig == SIGBUS && info->si_code > 0 && absorb_lost_file_page(info->si_addr)) {
+    if (active != nullptr && active->gate.host_depth == 0) jump_to_call(active, kTrapFileShrank);
+    return;
+  }
   if (active == nullptr) return chain_to_previous(sig, info, ucontext);
   if (info->si_code <= 0) return chain_to_previous(sig, info, ucontext);  // sent by kill, not a fault
   if (active->gate.host_depth > 0)
@@ -220,6 +227,7 @@ void* guest_thread_main(void* arg) {
   // Before the timer: a deadline already past fires at once and must find the call.
   tls_active = active;
   tls_gate = &active->gate;
+  if (call->memory != nullptr) call->memory->set_fault_flag(&active->gate.pending, kGatePendingFileShrank);
   timer_t timer{};
   const bool timed = call->deadline_ns != 0;
   if (timed && !arm_deadline(call->deadline_ns, &timer)) {
@@ -236,6 +244,7 @@ void* guest_thread_main(void* arg) {
     if (attached) InterruptAccess::detach(call->interrupt, self);
     if (timed) timer_delete(timer);
   }
+  if (call->memory != nullptr) call->memory->set_fault_flag(nullptr, 0);
   tls_gate = nullptr;
   tls_active = nullptr;  // a signal still queued for this thread now finds no call
   stack_t disable{};
@@ -324,6 +333,8 @@ std::string trap_message(int trap_code) {
     case kTrapReadOnlyWrite: return "trap: write to read-only guest memory (file-mapped or const)";
     case kTrapHostError: return "trap: ended by the host";
     case kTrapInterrupted: return "trap: interrupted";
+    case kTrapFileShrank:
+      return "trap: a file mapped into guest memory shrank under its mapping (the lost pages now read as zeros)";
     default: return "trap: unknown code " + std::to_string(trap_code);
   }
 }
@@ -341,7 +352,9 @@ std::string format_duration_ms(uint64_t ms) {
 }
 
 void guarded_call_set_memory(LinearMemory* memory) {
-  if (tls_active != nullptr) tls_active->call->memory = memory;
+  if (tls_active == nullptr) return;
+  tls_active->call->memory = memory;
+  if (memory != nullptr) memory->set_fault_flag(&tls_active->gate.pending, kGatePendingFileShrank);
 }
 
 // ---- unwinding ------------------------------------------------------------
@@ -392,7 +405,10 @@ void host_gate_refuse() {
 
 void host_gate_unwind() {
   ActiveCall* active = tls_active;
-  const int code = (active->gate.pending & kGatePendingEnd) ? active->end_code : kTrapInterrupted;
+  const sig_atomic_t pending = active->gate.pending;
+  const int code = (pending & kGatePendingEnd)          ? active->end_code
+                   : (pending & kGatePendingFileShrank) ? kTrapFileShrank
+                                                        : kTrapInterrupted;
   unwind_to_call(code, "host_gate_unwind inside host code");
 }
 

@@ -31,6 +31,7 @@ constexpr int kTrapReadOnlyWrite = 64;  // write to file-mapped or const pages
 constexpr int kTrapHostError = 65;      // the host ended the guest; see message
 constexpr int kTrapExit = 66;           // proc_exit (not a trap: CallEnd_exited)
 constexpr int kTrapInterrupted = 67;    // a deadline or an InterruptHandle stopped the guest
+constexpr int kTrapFileShrank = 68;     // a file mapped into guest memory shrank under its mapping
 
 class InterruptHandle;
 

@@ -35,6 +35,7 @@ struct GateState {
 };
 constexpr sig_atomic_t kGatePendingInterrupt = 1;
 constexpr sig_atomic_t kGatePendingEnd = 2;  // proc_exit or a host error: see guest_request_*
+constexpr sig_atomic_t kGatePendingFileShrank = 4;  // a mapped file shrank under host code (LinearMemory::set_fault_flag)
 
 // initial-exec: read by the signal handlers, which must not allocate;
 // constinit: no lazy-init check on every import call.

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "memory/live_memories.h"
 #include "memory/map_count.h"
 #include "samepage/linear_memory.h"
 
@@ -90,6 +91,35 @@ Status LinearMemory::unmap_file(uint64_t guest_offset) {
     return Status::ok();
   }
   return err("memory::unmap_file", "no file is mapped at guest offset " + std::to_string(guest_offset));
+}
+
+bool LinearMemory::absorb_lost_file_page_here(const uint8_t* address) {
+  // Runs in a signal handler: file_mappings_ cannot change meanwhile, since it
+  // changes only in a host call of the one guest call that runs on this memory,
+  // and that call is the one blocked on (or making) the faulting access.
+  for (const FileMapping& m : file_mappings_) {
+    uint8_t* lo = base_ + m.guest_offset;
+    uint8_t* hi = lo + m.n_mapped_bytes;
+    if (address < lo || address >= hi) continue;
+    const uint64_t page = host_page_bytes();
+    auto* from = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(address) & ~(page - 1));
+    // Everything past a shrunk file's end faults alike: replace it all at once
+    // (one kernel mapping, not one per page). Still read-only, as file pages were.
+    if (mmap(from, static_cast<size_t>(hi - from), PROT_READ,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+      return false;
+    lost_file_bytes_.fetch_add(static_cast<uint64_t>(hi - from), std::memory_order_relaxed);
+    volatile sig_atomic_t* flag = fault_flag_.load(std::memory_order_acquire);
+    if (flag != nullptr)
+      __atomic_or_fetch(flag, fault_flag_bit_.load(std::memory_order_relaxed), __ATOMIC_SEQ_CST);
+    return true;
+  }
+  return false;
+}
+
+bool absorb_lost_file_page(const void* host_address) {
+  LinearMemory* memory = live_memory_containing(host_address);
+  return memory != nullptr && memory->absorb_lost_file_page_here(static_cast<const uint8_t*>(host_address));
 }
 
 }  // namespace samepage

@@ -1,3 +1,4 @@
+#include "memory/live_memories.h"
 #include "memory/map_count.h"
 #include "samepage/linear_memory.h"
 
@@ -49,12 +50,15 @@ Result<std::unique_ptr<LinearMemory>> LinearMemory::create(uint32_t initial_page
   if (tail > 0) munmap(reinterpret_cast<uint8_t*>(aligned) + memory->reserved_bytes_, tail);
   memory->base_ = reinterpret_cast<uint8_t*>(aligned);
   memory->max_pages_ = max_pages;
+  if (!live_memories_add(memory.get()))
+    return err(where, "the process already holds " + std::to_string(kMaxLiveMemories) + " guest memories");
   if (initial_pages > 0 && memory->grow(initial_pages) == kGrowFailed)
     return err(where, "committing " + std::to_string(initial_pages) + " initial pages failed");
   return memory;
 }
 
 LinearMemory::~LinearMemory() {
+  live_memories_remove(this);  // before the pages go: the fault handler scans live memories
   if (base_ != nullptr) notify({MemoryEventKind::MemoryEvent_release, 0, reserved_bytes_});
   forget_runs();
   g_process_read_only_ranges.fetch_sub(file_mappings_.size());  // they go with the reservation
