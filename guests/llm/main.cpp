@@ -125,7 +125,7 @@ void print_timings(const Session& s, const Timings& t) {
       "\"host_ms_per_token\": %.4f, \"guest_ms_per_token\": %.4f, \"guest_share\": %.4f, \"n_ctx\": %u}\n",
       s.load_ms, t.prompt_tokens, t.prefill_ms, t.prefill_ms > 0 ? double(t.prompt_tokens) * 1e3 / t.prefill_ms : 0.0,
       t.generated, t.decode_steps, t.decode_ms, t.decode_ms > 0 ? double(t.decode_steps) * 1e3 / t.decode_ms : 0.0,
-      host_ms / steps, guest_ms / steps, t.decode_ms > 0 ? guest_ms / t.decode_ms : 0.0, s.model->n_ctx());
+      host_ms / steps, guest_ms / steps, t.decode_steps > 0 && t.decode_ms > 0 ? guest_ms / t.decode_ms : 0.0, s.model->n_ctx());
   std::fflush(stdout);
 }
 
