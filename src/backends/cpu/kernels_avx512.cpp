@@ -84,6 +84,17 @@ SP_AVX512 inline float hsum128(__m128 s) {
 // One conversion for four blocks instead of four scalar ones.
 template <typename Block>
 SP_AVX512 inline __m128 load_f16_field4(const Block* blocks, size_t offset) {
+  // q4 blocks are small enough that the four fields lie in the first 64
+  // bytes of the four blocks: one load and one word permute gather them.
+  if (3 * sizeof(Block) + offset + 2 <= 64 && (sizeof(Block) % 2 == 0) && (offset % 2 == 0)) {
+    constexpr int kStride = int(sizeof(Block) / 2);
+    const int first = int(offset / 2);
+    const __m512i words = _mm512_loadu_si512(blocks);  // 4 blocks are >= 72 bytes: inside the row
+    const __m512i index = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                           0, 0, 0, 0, short(first + 3 * kStride), short(first + 2 * kStride),
+                                           short(first + kStride), short(first));
+    return _mm_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi16(index, words)));
+  }
   const auto field = [&](int i) {
     uint16_t h;
     __builtin_memcpy(&h, reinterpret_cast<const uint8_t*>(blocks + i) + offset, 2);
