@@ -16,6 +16,9 @@ int cmd_compile(const Args& args);
 int cmd_inspect(const Args& args);
 int cmd_bench(const Args& args);
 int cmd_devices(const Args& args);
+int cmd_generate(const Args& args);
+int cmd_tokenize(const Args& args);
+int cmd_chat(const Args& args);
 
 // One clear line on stderr; returns the exit code to use.
 int fail(const std::string& message, int exit_code = 1);

@@ -31,6 +31,9 @@ const char* kUsage =
     "usage: samepage <command> [options]\n"
     "\n"
     "commands:\n"
+    "  generate  continue a prompt with a GGUF model (the LLM guest)\n"
+    "  chat      talk with a GGUF model in its chat template\n"
+    "  tokenize  print a model's tokens for a text\n"
     "  run       run a WebAssembly (WASI) module or a compiled artifact\n"
     "  compile   translate and build a module ahead of time\n"
     "  inspect   show a module's imports, exports, memory and features\n"
@@ -65,5 +68,8 @@ int main(int argc, char** argv) {
   if (command == "inspect") return cmd_inspect(rest);
   if (command == "bench") return cmd_bench(rest);
   if (command == "devices") return cmd_devices(rest);
+  if (command == "generate") return cmd_generate(rest);
+  if (command == "tokenize") return cmd_tokenize(rest);
+  if (command == "chat") return cmd_chat(rest);
   return fail("unknown command '" + command + "' (see samepage --help)", 2);
 }

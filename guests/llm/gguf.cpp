@@ -194,7 +194,7 @@ Status read_tensor_info(Cursor& cur, GgufTensor* t) {
   const GgmlTypeInfo& info = kGgmlTypes[type];
   if (!info.supported) {
     return fail("tensor " + quoted(t->name) + " has type " + info.name + " (" +
-                std::to_string(type) + "), which samepage does not support yet");
+                std::to_string(type) + "), which samepage does not support yet (supported: F32 F16 BF16 Q8_0 Q4_0 Q4_1)");
   }
   t->type = static_cast<GgmlType>(type);
   // Blocks run along dim 0 (ggml's rule), so each row holds whole blocks.

@@ -1,0 +1,253 @@
+// The llm guest: `llm generate|tokenize|chat -m MODEL ...` (see options.h).
+// Loads the model through WASI, runs it through the host tensor API and
+// streams text to stdout; errors go to stderr with exit code 1 (2 for usage).
+#include <cstdio>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chat_template.h"
+#include "host_timer.h"
+#include "model.h"
+#include "options.h"
+#include "sampler.h"
+#include "tokenizer.h"
+#include "utf8_stream.h"
+
+namespace llm {
+namespace {
+
+int report(const Status& s) {
+  std::fprintf(stderr, "llm: %s\n", s.message().c_str());
+  return 1;
+}
+
+void emit(const std::string& text) {
+  if (text.empty()) return;
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+struct Session {
+  Options opts;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tokenizer;  // null only in --ids mode when the file has none
+  double load_ms = 0;
+  FILE* dump = nullptr;  // --dump-logits
+};
+
+// What one generate call measured.
+struct Timings {
+  size_t prompt_tokens = 0;
+  double prefill_ms = 0;
+  size_t generated = 0;      // tokens sampled
+  size_t decode_steps = 0;   // forward steps after the prefill
+  double decode_ms = 0;
+  uint64_t decode_host_ns = 0;  // of decode_ms, inside sp_* calls
+};
+
+Status load(Session& s) {
+  const uint64_t t0 = now_ns();
+  Result<std::unique_ptr<Model>> m = Model::load(s.opts.model_path, s.opts.model);
+  if (!m.is_ok()) return m.status();
+  s.model = std::move(m.value());
+  Result<Tokenizer> tok = Tokenizer::from_gguf(s.model->gguf());
+  if (tok.is_ok()) {
+    s.tokenizer = std::make_unique<Tokenizer>(std::move(tok.value()));
+  } else if (!s.opts.ids) {
+    return tok.status();
+  }
+  s.load_ms = double(now_ns() - t0) / 1e6;
+  if (!s.opts.dump_logits.empty()) {
+    s.dump = std::fopen(s.opts.dump_logits.c_str(), "wb");
+    if (s.dump == nullptr)
+      return Status::error("[llm] cannot write " + s.opts.dump_logits + ": " + std::strerror(errno));
+  }
+  return Status::ok();
+}
+
+Status dump_logits(Session& s) {
+  if (s.dump == nullptr) return Status::ok();
+  Result<const float*> l = s.model->logits();
+  if (!l.is_ok()) return l.status();
+  const size_t n = s.model->config().vocab_size;
+  if (std::fwrite(l.value(), sizeof(float), n, s.dump) != n) return Status::error("[llm] writing logits failed");
+  return Status::ok();
+}
+
+// Prefills prompt (at the model's current position) and samples up to
+// n_predict tokens, calling on_token(id) for each kept one; false from
+// on_token stops. Tokens fed back are appended to *fed.
+template <typename OnToken>
+Status generate(Session& s, Sampler& sampler, const std::vector<int32_t>& prompt, int32_t n_predict,
+                std::vector<int32_t>* fed, Timings* t, OnToken on_token) {
+  Model& model = *s.model;
+  for (int32_t id : prompt) sampler.accept(id);
+  t->prompt_tokens = prompt.size();
+  uint64_t t0 = now_ns();
+  if (Status st = model.prefill(prompt.data(), prompt.size()); !st.is_ok()) return st;
+  fed->insert(fed->end(), prompt.begin(), prompt.end());
+  t->prefill_ms = double(now_ns() - t0) / 1e6;
+  t0 = now_ns();
+  const uint64_t host0 = model.host_timer().ns();
+  for (int32_t i = 0; n_predict < 0 || i < n_predict; ++i) {
+    if (Status st = dump_logits(s); !st.is_ok()) return st;
+    int32_t token = model.greedy_token();
+    if (!sampler.device_argmax_suffices()) {
+      Result<const float*> logits = model.logits();
+      if (!logits.is_ok()) return logits.status();
+      token = sampler.sample(logits.value(), model.config().vocab_size);
+    }
+    sampler.accept(token);
+    ++t->generated;
+    if (s.tokenizer && s.tokenizer->is_end_of_generation(token)) break;
+    if (!on_token(token)) break;
+    if (n_predict >= 0 && i + 1 >= n_predict) break;  // the last token needs no forward step
+    if (model.n_past() >= model.n_ctx()) break;       // context full: stop, as llama.cpp does
+    if (Status st = model.decode(token); !st.is_ok()) return st;
+    fed->push_back(token);
+    ++t->decode_steps;
+  }
+  t->decode_ms = double(now_ns() - t0) / 1e6;
+  t->decode_host_ns = model.host_timer().ns() - host0;
+  return Status::ok();
+}
+
+void print_timings(const Session& s, const Timings& t) {
+  const double steps = t.decode_steps ? double(t.decode_steps) : 1.0;
+  const double host_ms = double(t.decode_host_ns) / 1e6;
+  const double guest_ms = t.decode_ms > host_ms ? t.decode_ms - host_ms : 0.0;
+  std::printf(
+      "{\"load_ms\": %.2f, \"prompt_tokens\": %zu, \"prefill_ms\": %.2f, \"prefill_tok_s\": %.2f, "
+      "\"generated_tokens\": %zu, \"decode_steps\": %zu, \"decode_ms\": %.2f, \"decode_tok_s\": %.2f, "
+      "\"host_ms_per_token\": %.4f, \"guest_ms_per_token\": %.4f, \"guest_share\": %.4f, \"n_ctx\": %u}\n",
+      s.load_ms, t.prompt_tokens, t.prefill_ms, t.prefill_ms > 0 ? double(t.prompt_tokens) * 1e3 / t.prefill_ms : 0.0,
+      t.generated, t.decode_steps, t.decode_ms, t.decode_ms > 0 ? double(t.decode_steps) * 1e3 / t.decode_ms : 0.0,
+      host_ms / steps, guest_ms / steps, t.decode_steps > 0 && t.decode_ms > 0 ? guest_ms / t.decode_ms : 0.0, s.model->n_ctx());
+  std::fflush(stdout);
+}
+
+// The prompt's ids: parsed from text under --ids, unless tokenizing is the point.
+Result<std::vector<int32_t>> prompt_tokens(const Session& s, const std::string& text) {
+  if (s.opts.ids && s.opts.mode != Mode::Mode_tokenize) return parse_ids(text);
+  if (!s.tokenizer) return Status::error("[llm] the model has no usable tokenizer");
+  std::vector<int32_t> ids;
+  if (s.tokenizer->add_bos() && s.tokenizer->bos_id() >= 0) ids.push_back(s.tokenizer->bos_id());
+  std::vector<int32_t> body = s.tokenizer->encode(text, /*parse_special=*/true);
+  ids.insert(ids.end(), body.begin(), body.end());
+  return ids;
+}
+
+int run_tokenize(Session& s) {
+  Result<std::vector<int32_t>> ids = prompt_tokens(s, s.opts.prompt);
+  if (!ids.is_ok()) return report(ids.status());
+  if (s.opts.ids) {
+    std::printf("[");
+    for (size_t i = 0; i < ids.value().size(); ++i) std::printf("%s%d", i ? ", " : "", ids.value()[i]);
+    std::printf("]\n");
+    return 0;
+  }
+  for (int32_t id : ids.value()) {
+    const std::string piece = s.tokenizer ? s.tokenizer->decode_token(id, true) : "";
+    std::printf("%6d -> '%s'\n", id, piece.c_str());
+  }
+  return 0;
+}
+
+int run_generate(Session& s) {
+  Result<std::vector<int32_t>> prompt = prompt_tokens(s, s.opts.prompt);
+  if (!prompt.is_ok()) return report(prompt.status());
+  if (prompt.value().empty()) return report(Status::error("[llm] the prompt has no tokens"));
+  Sampler sampler(s.opts.sampler);
+  Utf8Stream utf8;
+  StopStrings stops(s.opts.stops);
+  std::vector<int32_t> fed;
+  Timings t;
+  bool first = true;
+  Status st = generate(s, sampler, prompt.value(), s.opts.n_predict, &fed, &t, [&](int32_t id) {
+    if (s.opts.ids || !s.tokenizer) {
+      std::printf(first ? "%d" : " %d", id);
+      std::fflush(stdout);
+      first = false;
+      return true;
+    }
+    emit(stops.push(utf8.push(s.tokenizer->decode_token(id))));
+    return !stops.stopped();
+  });
+  if (!s.opts.ids && s.tokenizer) emit(stops.push(utf8.flush()) + stops.flush());
+  std::printf("\n");
+  if (!st.is_ok()) return report(st);
+  if (s.opts.json) print_timings(s, t);
+  return 0;
+}
+
+// Interactive chat: the whole conversation is rendered each turn, and only the
+// tokens after the part already in the KV cache are run.
+int run_chat(Session& s) {
+  if (!s.tokenizer) return report(Status::error("[llm] chat needs the model's tokenizer"));
+  Result<ChatFamily> family = chat_family_from_gguf(s.model->gguf());
+  if (!family.is_ok()) return report(family.status());
+  std::vector<ChatMessage> messages;
+  if (!s.opts.system.empty()) messages.push_back({"system", s.opts.system});
+  std::vector<int32_t> cached;  // tokens at KV positions 0 .. n_past - 1
+  Sampler sampler(s.opts.sampler);
+  char line[8192];
+  for (;;) {
+    if (s.opts.tty) emit("> ");
+    if (std::fgets(line, sizeof line, stdin) == nullptr) break;
+    std::string text(line);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    if (text.empty()) continue;
+    messages.push_back({"user", text});
+    Result<std::vector<int32_t>> ids = prompt_tokens(s, apply_chat_template(family.value(), messages, true));
+    if (!ids.is_ok()) return report(ids.status());
+    size_t common = 0;
+    while (common < cached.size() && common < ids.value().size() && cached[common] == ids.value()[common]) ++common;
+    if (common == ids.value().size()) --common;  // at least one token to run, for fresh logits
+    s.model->truncate(uint32_t(common));
+    cached.resize(common);
+    const std::vector<int32_t> rest(ids.value().begin() + long(common), ids.value().end());
+    Utf8Stream utf8;
+    std::string reply;
+    Timings t;
+    sampler.reset();
+    Status st = generate(s, sampler, rest, s.opts.n_predict, &cached, &t, [&](int32_t id) {
+      const std::string piece = s.tokenizer->decode_token(id);
+      reply += piece;
+      emit(utf8.push(piece));
+      return true;
+    });
+    emit(utf8.flush() + "\n");
+    if (!st.is_ok()) return report(st);
+    messages.push_back({"assistant", reply});
+    if (s.opts.json) print_timings(s, t);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace llm
+
+int main(int argc, char** argv) {
+  using namespace llm;
+  std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  Result<Options> opts = parse_options(args);
+  if (!opts.is_ok()) {
+    std::fprintf(stderr, "llm: %s\n", opts.message().c_str());
+    return 2;
+  }
+  Session s;
+  s.opts = std::move(opts.value());
+  if (s.opts.mode == Mode::Mode_tokenize) s.opts.model.n_ctx = s.opts.model.n_batch = 1;  // no forward pass
+  if (Status st = load(s); !st.is_ok()) return report(st);
+  int rc = 0;
+  switch (s.opts.mode) {
+    case Mode::Mode_tokenize: rc = run_tokenize(s); break;
+    case Mode::Mode_generate: rc = run_generate(s); break;
+    case Mode::Mode_chat: rc = run_chat(s); break;
+  }
+  if (s.dump != nullptr) std::fclose(s.dump);
+  return rc;
+}

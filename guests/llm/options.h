@@ -1,0 +1,38 @@
+// The llm guest's command line (the host's `samepage generate|tokenize|chat`
+// passes its flags through): one struct, parsed with every value checked.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model.h"
+#include "sampler.h"
+#include "status.h"
+
+namespace llm {
+
+enum class Mode { Mode_generate, Mode_tokenize, Mode_chat };
+
+struct Options {
+  Mode mode = Mode::Mode_generate;
+  std::string model_path;        // -m, a path inside a preopen
+  std::string prompt;            // -p
+  bool has_prompt = false;
+  int32_t n_predict = 256;       // -n; -1: until end of generation or a full context
+  bool ids = false;              // --ids: prompt and output are token ids
+  bool json = false;             // --json: a timing line at the end
+  bool tty = false;              // --tty: stdin is a terminal (chat prompts)
+  std::string system;            // --system: chat system message
+  std::string dump_logits;       // --dump-logits PATH: f32 logits of every step, appended
+  std::vector<std::string> stops;  // --stop TEXT (repeatable)
+  ModelOptions model;            // -c, --batch, --kv-f32
+  SamplerOptions sampler;        // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed
+};
+
+// args excludes argv[0]; args[0] is the mode. Errors name the flag.
+Result<Options> parse_options(const std::vector<std::string>& args);
+
+// "1 2 3" or "1,2,3" → ids; an error names the bad entry.
+Result<std::vector<int32_t>> parse_ids(const std::string& text);
+
+}  // namespace llm
