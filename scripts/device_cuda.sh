@@ -4,7 +4,9 @@
 #   tests     every test over the CUDA backend (BackendOps op test, sequences)
 #   memcheck  the same under compute-sanitizer --tool memcheck, when installed
 #   bench     samepage bench zero-copy --backend cuda, and bench gemv if built
-# Usage: scripts/device_cuda.sh [tests] [memcheck] [bench]  (none: all three).
+#   llm       the LLM guest on synthetic models written here (no network):
+#             greedy ids on cpu and cuda side by side, with their timings
+# Usage: scripts/device_cuda.sh [tests] [memcheck] [bench] [llm]  (none: all).
 # Logs go under $OUT (the device tool's folder) or /tmp/samepage-out.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -14,7 +16,7 @@ mkdir -p "$out"
 export PATH="$root/.devcarry/bin:$PATH"
 export SAMEPAGE_CACHE_DIR=/tmp/samepage-cache
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(tests memcheck bench)
+[ ${#steps[@]} -eq 0 ] && steps=(tests memcheck bench llm)
 filter='*cuda*'
 
 sanitizer() {
@@ -47,6 +49,25 @@ sanitizer() {
         "$build/samepage" bench zero-copy --backend cuda --size-mb 16 --repeats 20
         "$build/samepage" bench zero-copy --backend cuda --size-mb 256 --repeats 20
         if [ -x "$build/bench/cuda_gemv_bench" ]; then echo "## gemv"; "$build/bench/cuda_gemv_bench"; fi
+        ;;
+      llm)
+        echo "## llm (greedy, 64 tokens after 8 prompt ids)"
+        for spec in "smollm2-135m q4_0" "smollm2-135m bf16" "llama-3.2-1b bf16" "llama-3.2-1b q4_0"; do
+          set -- $spec
+          model="/tmp/synth-$1-$2.gguf"
+          "$build/samepage-synth-model" --shape "$1" --dtype "$2" --threads "$(nproc)" -o "$model" >/dev/null || continue
+          for be in cpu cuda; do
+            timeout 300 "$build/samepage" generate -m "$model" --ids -p "1 2 3 4 5 6 7 8" -n 64 --backend "$be" \
+              --json >"$out/gen-$1-$2-$be.txt" 2>&1
+            echo "$1 $2 $be: exit $? $(grep '^{' "$out/gen-$1-$2-$be.txt" | tail -1)"
+          done
+          if cmp -s <(grep -v '^{' "$out/gen-$1-$2-cpu.txt") <(grep -v '^{' "$out/gen-$1-$2-cuda.txt"); then
+            echo "$1 $2: cpu and cuda ids identical"
+          else
+            echo "$1 $2: cpu and cuda ids DIFFER"; diff <(grep -v '^{' "$out/gen-$1-$2-cpu.txt") \
+              <(grep -v '^{' "$out/gen-$1-$2-cuda.txt") | head -6
+          fi
+        done
         ;;
       *) echo "unknown step $step";;
     esac
