@@ -17,7 +17,7 @@ export PATH="$root/.devcarry/bin:$PATH"
 export SAMEPAGE_CACHE_DIR=/tmp/samepage-cache
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(tests memcheck bench llm)
-filter='*cuda*'
+filter='*cuda*:CudaBackend.*'
 
 sanitizer() {
   command -v compute-sanitizer 2>/dev/null && return
