@@ -14,6 +14,7 @@
 // when next touched; release unregisters everything.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <vector>
@@ -42,6 +43,29 @@ class HostRegistration {
   // Called with every memory event; the caller has finished all GPU work
   // that may touch the pages (events arrive between host calls).
   void on_event(const MemoryEvent& event);
+
+  // [p, p + n) cut where a registration begins or ends: the CUDA runtime
+  // refuses a copy whose host range is partly registered, or spans two
+  // registrations (cudaErrorInvalidValue). Calls f(offset into the range,
+  // bytes) for each piece, in order; bytes outside guest memory come whole.
+  template <typename F>
+  void for_each_segment(const void* p, uint64_t n, F f) const {
+    const auto* b = static_cast<const uint8_t*>(p);
+    if (base_ == nullptr || b < base_ || uint64_t(b - base_) >= reserved_) return void(f(uint64_t{0}, n));
+    const uint64_t lo = uint64_t(b - base_), hi = lo + n;
+    uint64_t at = lo;
+    while (at < hi) {
+      uint64_t next = std::min(hi, (at / kChunkBytes + 1) * kChunkBytes);
+      auto c = chunks_.find(at / kChunkBytes);
+      if (c != chunks_.end())
+        for (const Piece& piece : c->second.pieces) {
+          if (piece.lo > at && piece.lo < next) next = piece.lo;
+          if (piece.hi > at && piece.hi < next) next = piece.hi;
+        }
+      f(at - lo, next - at);
+      at = next;
+    }
+  }
 
   uint64_t registered_bytes() const;
   uint64_t n_registrations() const;

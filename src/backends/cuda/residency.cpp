@@ -27,6 +27,18 @@ Result<void*> TensorStore::allocate(uint64_t n_bytes) {
   return p;
 }
 
+Status TensorStore::copy(void* dst, const void* src, uint64_t n_bytes, cudaMemcpyKind kind, cudaStream_t s,
+                         const char* where) {
+  const void* host = kind == cudaMemcpyHostToDevice ? src : dst;
+  cudaError_t e = cudaSuccess;
+  registration_.for_each_segment(host, n_bytes, [&](uint64_t at, uint64_t len) {
+    if (e == cudaSuccess)
+      e = cudaMemcpyAsync(static_cast<uint8_t*>(dst) + at, static_cast<const uint8_t*>(src) + at, len, kind, s);
+  });
+  if (e != cudaSuccess) cudaGetLastError();
+  return cuda_status(e, where, "cudaMemcpyAsync");
+}
+
 Result<void*> TensorStore::create(const TensorDesc& t) {
   Record r;
   r.host = t.guest_data;
@@ -44,9 +56,9 @@ Result<void*> TensorStore::create(const TensorDesc& t) {
     r.hbm = *p;
   }
   if (r.where == Where::device) {  // the guest's bytes now are the tensor's first value
-    if (Status s = cuda_status(cudaMemcpy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice), "cuda::tensor_create",
-                               "upload of a device view");
-        !s) {
+    Status s = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, nullptr, "cuda::tensor_create");
+    if (s) s = cuda_status(cudaStreamSynchronize(nullptr), "cuda::tensor_create", "upload of a device view");
+    if (!s) {
       cudaFree(r.hbm);
       return s;
     }
@@ -81,12 +93,12 @@ Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t 
         if (!p) return p.status();
         r.hbm = *p;
       }
-      SP_CUDA_TRY("cuda::dma_in", cudaMemcpyAsync(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s));
+      if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::dma_in"); !st) return st;
       return r.hbm;
     case Where::resident:
       if (!r.uploaded) {
         // Pageable (or registered, if its chunk is) guest bytes: one upload.
-        SP_CUDA_TRY("cuda::upload", cudaMemcpyAsync(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s));
+        if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::upload"); !st) return st;
         r.uploaded = true;
       }
       return r.hbm;
@@ -112,7 +124,8 @@ Status TensorStore::sync_to_guest(uint64_t id) {
   auto it = records_.find(id);
   if (it == records_.end() || it->second.where != Where::device) return Status::ok();
   const Record& r = it->second;
-  return cuda_status(cudaMemcpy(r.host, r.hbm, r.n_bytes, cudaMemcpyDeviceToHost), "cuda::sync", "cudaMemcpy");
+  if (Status s = copy(r.host, r.hbm, r.n_bytes, cudaMemcpyDeviceToHost, nullptr, "cuda::sync"); !s) return s;
+  return cuda_status(cudaStreamSynchronize(nullptr), "cuda::sync", "cudaStreamSynchronize");
 }
 
 }  // namespace samepage::cuda

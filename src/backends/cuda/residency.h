@@ -56,6 +56,9 @@ class TensorStore {
     bool uploaded = false;  // resident: the HBM copy holds the bytes
   };
   Result<void*> allocate(uint64_t n_bytes);
+  // A copy between HBM and guest (or staging) bytes, cut at registration
+  // boundaries (HostRegistration::for_each_segment).
+  Status copy(void* dst, const void* src, uint64_t n_bytes, cudaMemcpyKind kind, cudaStream_t s, const char* where);
 
   HostRegistration& registration_;
   std::unordered_map<uint64_t, Record> records_;
