@@ -56,12 +56,18 @@ sanitizer() {
           set -- $spec
           model="/tmp/synth-$1-$2.gguf"
           "$build/samepage-synth-model" --shape "$1" --dtype "$2" --threads "$(nproc)" -o "$model" >/dev/null || continue
+          failed=0
           for be in cpu cuda; do
             timeout 300 "$build/samepage" generate -m "$model" --ids -p "1 2 3 4 5 6 7 8" -n 64 --backend "$be" \
               --json >"$out/gen-$1-$2-$be.txt" 2>&1
-            echo "$1 $2 $be: exit $? $(grep '^{' "$out/gen-$1-$2-$be.txt" | tail -1)"
+            rc=$?
+            [ $rc -ne 0 ] && failed=1
+            echo "$1 $2 $be: exit $rc $(grep '^{' "$out/gen-$1-$2-$be.txt" | tail -1)"
+            [ $rc -ne 0 ] && head -c 300 "$out/gen-$1-$2-$be.txt" && echo
           done
-          if cmp -s <(grep -v '^{' "$out/gen-$1-$2-cpu.txt") <(grep -v '^{' "$out/gen-$1-$2-cuda.txt"); then
+          if [ $failed -ne 0 ]; then
+            echo "$1 $2: not compared (a run failed)"
+          elif cmp -s <(grep -v '^{' "$out/gen-$1-$2-cpu.txt") <(grep -v '^{' "$out/gen-$1-$2-cuda.txt"); then
             echo "$1 $2: cpu and cuda ids identical"
           else
             echo "$1 $2: cpu and cuda ids DIFFER"; diff <(grep -v '^{' "$out/gen-$1-$2-cpu.txt") \
