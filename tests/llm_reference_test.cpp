@@ -37,10 +37,14 @@ constexpr Tolerance kFloatWeights = {0.02, 0.005, 0.05};
 // Quantized weights, tiny and SmolLM2-shaped synthetic models: measured max
 // 0.21, rms 0.043 of the spread; top-2 pair errors up to ~0.3 logits.
 constexpr Tolerance kQuantWeights = {0.35, 0.08, 0.6};
-// The real SmolLM2 (Q4_1, Q8_0 embedding), 30 layers of rounding noise:
-// measured max 0.37, rms 0.185 of the spread (max abs 1.3 logits, spread
-// std 2.6 to 4.6); top-2 pair errors up to ~0.5 logits.
-constexpr Tolerance kSmolLM2 = {0.6, 0.3, 1.0};
+// The real SmolLM2 (Q4_1, Q8_0 embedding), 30 layers of chaotic rounding
+// noise: measured worst steps max 0.61, rms 0.26 of the spread (max abs 2.05
+// logits, spread std 2.6 to 4.6), top-2 pair errors up to 0.99 logits; with
+// main's AVX-512 dot kernels of 2026-12-02 (exact against the emulation, see
+// SynthSmolLM2ShapeQ4_1...) the same prompts gave max 0.37 / rms 0.19:
+// float32 summation order alone moves the chaotic part. Guest tokens that
+// differed from the reference's argmax were 0.01 to 0.22 below its top.
+constexpr Tolerance kSmolLM2 = {1.0, 0.4, 1.0};
 // Against --emulate-cpu (tiny models), a run "agrees" when all its steps are
 // within kEmulatedMaxAbs (measured ~1e-5). Not every run does: where a value
 // computed in float32 lies right at a rounding boundary of the 8-bit
@@ -52,9 +56,14 @@ constexpr Tolerance kSmolLM2 = {0.6, 0.3, 1.0};
 // run out of agreement at step 0, so kEmulatedPrompts short runs must have at
 // least kEmulatedMinAgreeing in agreement (P < 0.001 that chance alone fails).
 constexpr double kEmulatedMaxAbs = 2e-3;
-constexpr int kEmulatedPrompts = 12;
-constexpr int kEmulatedSteps = 4;
-constexpr int kEmulatedMinAgreeing = 2;
+struct EmulatedCheck {
+  int prompts, min_len, max_len, steps, min_agreeing;
+};
+constexpr EmulatedCheck kTinyEmulated = {12, 2, 80, 4, 2};
+// SmolLM2's shape has 30 layers of 576 to 1536 wide rows, so many more
+// values that can round the other way: one-token prompts, one step; measured
+// 5 of 12 in agreement (P = 0.6^12 = 0.002 that none is by chance).
+constexpr EmulatedCheck kSmolLM2ShapeEmulated = {12, 1, 1, 1, 1};
 
 struct Env {
   std::string python, model_dir, dir;
@@ -110,16 +119,17 @@ std::vector<Measured> check_model(const Env& env, const std::string& name, const
   return out;
 }
 
-// Short runs from pseudo-random prompts (2 to 80 tokens) against --emulate-cpu.
-void check_emulated(const Env& env, const std::string& name, const std::string& model, const Tolerance& tol) {
-  std::vector<GuestRun> runs(kEmulatedPrompts);
+// Short runs from pseudo-random prompts against --emulate-cpu.
+void check_emulated(const Env& env, const std::string& name, const std::string& model, const Tolerance& tol,
+                    const EmulatedCheck& check) {
+  std::vector<GuestRun> runs(size_t(check.prompts));
   uint32_t state = 12345;
   auto next = [&] { return (state = state * 1664525u + 1013904223u) >> 8; };
-  for (int i = 0; i < kEmulatedPrompts; ++i) {
+  for (int i = 0; i < check.prompts; ++i) {
     runs[size_t(i)].what = name + " prompt " + std::to_string(i);
-    const uint32_t len = 2 + next() % 79;
+    const uint32_t len = uint32_t(check.min_len) + next() % uint32_t(check.max_len - check.min_len + 1);
     for (uint32_t k = 0; k < len; ++k) runs[size_t(i)].prompt.push_back(int32_t(10 + next() % 490));
-    test::run_guest(model, env.dir, &runs[size_t(i)], kEmulatedSteps);
+    test::run_guest(model, env.dir, &runs[size_t(i)], check.steps);
     if (testing::Test::HasFatalFailure()) return;
   }
   std::vector<std::vector<double>> emulated;
@@ -134,8 +144,8 @@ void check_emulated(const Env& env, const std::string& name, const std::string& 
     worst = std::max(worst, m.max_abs);
   }
   std::printf("[ ref ] %s vs --emulate-cpu: %d of %d runs (%d steps) within %.0e; max abs error per run %.3g to %.3g\n",
-              name.c_str(), agreeing, kEmulatedPrompts, kEmulatedSteps, kEmulatedMaxAbs, best, worst);
-  EXPECT_GE(agreeing, kEmulatedMinAgreeing) << name << ": the guest is not the emulated rounding of float64";
+              name.c_str(), agreeing, check.prompts, check.steps, kEmulatedMaxAbs, best, worst);
+  EXPECT_GE(agreeing, check.min_agreeing) << name << ": the guest is not the emulated rounding of float64";
 }
 
 TEST(LlmGuestReference, SmolLM2TeacherForced64Tokens) {
@@ -184,7 +194,7 @@ TEST(LlmGuestReference, TinyEveryDtypeAndQwen2TeacherForced64Tokens) {
     runs[1].prompt = range_ids(3, 70);
     check_model(env, name, model, runs, 64, v.tol);
     if (HasFatalFailure()) return;
-    check_emulated(env, name, model, v.tol);
+    check_emulated(env, name, model, v.tol, kTinyEmulated);
     if (HasFatalFailure()) return;
   }
   std::filesystem::remove_all(env.dir);
@@ -206,6 +216,18 @@ void check_smollm2_shape(const char* dtype, const Tolerance& tol) {
 
 TEST(LlmGuestReference, SynthSmolLM2ShapeBf16TeacherForced16Tokens) { check_smollm2_shape("bf16", kFloatWeights); }
 TEST(LlmGuestReference, SynthSmolLM2ShapeQ4_0TeacherForced16Tokens) { check_smollm2_shape("q4_0", kQuantWeights); }
+
+// The real model's weight types (Q4_1, Q8_0 embedding) at its shapes,
+// against --emulate-cpu: the dot kernels at k = 576 and 1536 are exact up to
+// float32, which the real model's chaotic noise cannot show.
+TEST(LlmGuestReference, SynthSmolLM2ShapeQ4_1MatchesEmulatedCpuRounding) {
+  Env env;
+  std::string why;
+  if (!get_env(false, &env, &why)) GTEST_SKIP() << why;
+  const std::string model = write_synthetic(env, "smollm2-135m", "q4_1", "");
+  check_emulated(env, "smollm2-135m-shaped q4_1", model, kQuantWeights, kSmolLM2ShapeEmulated);
+  std::filesystem::remove_all(env.dir);
+}
 
 }  // namespace
 }  // namespace samepage
