@@ -364,7 +364,7 @@ TEST(CpuMatmul, EveryDtypeAndIsaMatchesFloat64Reference) {
   for (int64_t k : {1, 7, 31, 33, 100, 4096}) {
     for (int64_t n : {1, 7, 33, 100}) float_cases.push_back({1, n, k});
   }
-  for (int64_t k : {32, 64, 96, 4096}) {
+  for (int64_t k : {32, 64, 96, 192, 576, 4096}) {
     for (int64_t n : {1, 7, 33, 100}) quant_cases.push_back({1, n, k});
   }
   // Prefill shapes: more x rows than one activation block (16) too.

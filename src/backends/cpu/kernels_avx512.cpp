@@ -84,6 +84,17 @@ SP_AVX512 inline float hsum128(__m128 s) {
 // One conversion for four blocks instead of four scalar ones.
 template <typename Block>
 SP_AVX512 inline __m128 load_f16_field4(const Block* blocks, size_t offset) {
+  // q4 blocks are small enough that the four fields lie in the first 64
+  // bytes of the four blocks: one load and one word permute gather them.
+  if (3 * sizeof(Block) + offset + 2 <= 64 && (sizeof(Block) % 2 == 0) && (offset % 2 == 0)) {
+    constexpr int kStride = int(sizeof(Block) / 2);
+    const int first = int(offset / 2);
+    const __m512i words = _mm512_loadu_si512(blocks);  // 4 blocks are >= 72 bytes: inside the row
+    const __m512i index = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                           0, 0, 0, 0, short(first + 3 * kStride), short(first + 2 * kStride),
+                                           short(first + kStride), short(first));
+    return _mm_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi16(index, words)));
+  }
   const auto field = [&](int i) {
     uint16_t h;
     __builtin_memcpy(&h, reinterpret_cast<const uint8_t*>(blocks + i) + offset, 2);
@@ -94,6 +105,24 @@ SP_AVX512 inline __m128 load_f16_field4(const Block* blocks, size_t offset) {
   h = _mm_insert_epi16(h, field(2), 2);
   h = _mm_insert_epi16(h, field(3), 3);
   return _mm_cvtph_ps(h);
+}
+
+// The same for two blocks (lanes 2 and 3 are 0): a row's last two blocks,
+// where reading four would run past the row.
+template <typename Block>
+SP_AVX512 inline __m128 load_f16_field2(const Block* blocks, size_t offset) {
+  uint16_t h0, h1;
+  __builtin_memcpy(&h0, reinterpret_cast<const uint8_t*>(blocks) + offset, 2);
+  __builtin_memcpy(&h1, reinterpret_cast<const uint8_t*>(blocks + 1) + offset, 2);
+  return _mm_cvtph_ps(_mm_insert_epi16(_mm_cvtsi32_si128(int(h0)), int(h1), 1));
+}
+
+// Two floats (or int32s) into lanes 0 and 1, zeros above.
+SP_AVX512 inline __m128 load_2_ps(const float* p) {
+  return _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+SP_AVX512 inline __m128 load_2_i32_as_ps(const int32_t* p) {
+  return _mm_cvtepi32_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
 }
 
 // 4 block scales → [s0 x8, s1 x8] and [s2 x8, s3 x8], lined up with the
@@ -145,6 +174,12 @@ SP_AVX512 float dot_q8_0(const void* w_row, const XRow& x, int64_t k) {
     acc0 = _mm512_fmadd_ps(s.s01, _mm512_cvtepi32_ps(dot_q8_pair(blocks + b, x.qs + b * kQuantBlock)), acc0);
     acc1 = _mm512_fmadd_ps(s.s23, _mm512_cvtepi32_ps(dot_q8_pair(blocks + b + 2, x.qs + (b + 2) * kQuantBlock)), acc1);
   }
+  // Rows of 576 (18 blocks) end in two: one 512-bit step, not two 256-bit ones.
+  if (b + 2 <= n_blocks) {
+    const Scales4 s = spread_scales(_mm_mul_ps(load_f16_field2(blocks + b, 0), load_2_ps(x.d + b)));
+    acc0 = _mm512_fmadd_ps(s.s01, _mm512_cvtepi32_ps(dot_q8_pair(blocks + b, x.qs + b * kQuantBlock)), acc0);
+    b += 2;
+  }
   float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
   for (; b < n_blocks; ++b) {
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs));
@@ -185,6 +220,22 @@ SP_AVX512 float dot_q4(const void* w_row, const XRow& x, int64_t k) {
     } else {
       acc_sum = _mm_fmadd_ps(s4, xsum, acc_sum);
     }
+  }
+  // Two blocks left (rows of 576): one 512-bit step; lanes 2 and 3 of the
+  // 128-bit terms are zero.
+  if (b + 2 <= n_blocks) {
+    const __m128 dx = load_2_ps(x.d + b);
+    const __m128 s2 = _mm_mul_ps(load_f16_field2(blocks + b, 0), dx);
+    const __m512i p01 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), unpack_nibbles_2(blocks[b].qs, blocks[b + 1].qs),
+                                            _mm512_loadu_si512(x.qs + b * kQuantBlock));
+    acc0 = _mm512_fmadd_ps(spread_scales(s2).s01, _mm512_cvtepi32_ps(p01), acc0);
+    const __m128 xsum = load_2_i32_as_ps(x.sum + b);
+    if constexpr (kHasMin) {
+      acc_sum = _mm_fmadd_ps(_mm_mul_ps(load_f16_field2(blocks + b, kMinOffset), dx), xsum, acc_sum);
+    } else {
+      acc_sum = _mm_fmadd_ps(s2, xsum, acc_sum);
+    }
+    b += 2;
   }
   float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
   float sum_term = hsum128(acc_sum);
