@@ -107,7 +107,7 @@ class Step {
         Z_samepageZ_matmul(c, u(k2_), u(h_), u(in_[Input_wk])),
         Z_samepageZ_matmul(c, u(out_[Output_v].handle), u(h_), u(in_[Input_wv])),
         Z_samepageZ_add(c, u(q2_), u(q2_), u(in_[Input_bq])),
-        Z_samepageZ_rope_ext(c, u(q3_), u(q2_), u(in_[Input_rope_freqs]), u(pos), 10000.0f, 1.0f, 0),
+        Z_samepageZ_rope_ext(c, u(q2_), u(q3_), u(in_[Input_rope_freqs]), u(pos), 10000.0f, 1.0f, 0),
         Z_samepageZ_rope(c, u(k3_), u(k3_), u(pos), 10000.0f, 1.0f, 0),
         Z_samepageZ_set_rows(c, u(in_[Input_kc]), u(k2_), u(pos)),
         Z_samepageZ_set_rows(c, u(in_[Input_vc]), u(out_[Output_v].handle), u(pos)),
