@@ -113,7 +113,8 @@ SP_ABI_ASSERT(sizeof(sp_stats) == 48 && offsetof(sp_stats, copy_mode) == 40);
   X(int32_t, rope, sp_rope,                                                                                    \
     (sp_tensor out, sp_tensor x, int32_t pos, float freq_base, float freq_scale, int32_t mode))                \
   /* rope with per-pair frequency factors (Llama 3.1+ rope_freqs.weight): factors is f32 (head_dim / 2), and  \
-   * pair i turns by pos * freq_scale * freq_base^(-2i/head_dim) / factors[i]. Factors are read as they are (0 or NaN give NaN, never a fault). */ \
+   * pair i turns by pos * freq_scale * freq_base^(-2i/head_dim) / factors[i]. Factors are used as they are:  \
+   * 0 or NaN give NaN results, never a fault. */                                                              \
   X(int32_t, rope_ext, sp_rope_ext,                                                                            \
     (sp_tensor out, sp_tensor x, sp_tensor factors, int32_t pos, float freq_base, float freq_scale, int32_t mode)) \
   X(int32_t, attention, sp_attention, (sp_tensor out, sp_tensor q, sp_tensor k_cache, sp_tensor v_cache, int32_t pos0)) \
