@@ -69,6 +69,7 @@ class Model {
   struct LayerViews {
     sp::Tensor attn_norm;         // (dim) f32
     sp::Tensor wq, wk, wv;        // (n_heads*head_dim, dim), (n_kv_heads*head_dim, dim) x2
+    sp::Tensor bq, bk, bv;        // qwen2: (n_heads*head_dim), (n_kv_heads*head_dim) x2, added to every row
     sp::Tensor wo;                // (dim, n_heads*head_dim)
     sp::Tensor ffn_norm;          // (dim) f32
     sp::Tensor w_gate, w_up;      // (ffn_dim, dim)
@@ -89,10 +90,7 @@ class Model {
   sp::Tensor output_norm_;       // (dim) f32
   sp::Tensor output_;            // (vocab, dim); the token_embd view when tied
   std::vector<LayerViews> layers_;
-  // qwen2: per layer, bq, bk and bv each repeated n_batch times (add takes no
-  // broadcast), so a batch of n rows adds a view of the first n copies.
-  std::vector<float> bias_rows_;
-  std::vector<size_t> bias_offsets_;  // (n_layers * 3) start of each repeated bias in bias_rows_
+  sp::Tensor rope_freqs_;        // (head_dim / 2) f32 RoPE frequency divisors (Llama 3.1+), or none
   sp::Tensor logits_;            // (1, vocab) f32, runtime
   std::vector<float> logits_host_;  // (vocab) f32: logits_ copied here for sampling
   sp::Tensor logits_host_view_;  // view of logits_host_
