@@ -116,6 +116,7 @@ Status Model::make_weight_views() {
     const GgufTensor* sources[] = {g.attn_norm, g.wq, g.wk, g.wv, g.wo, g.ffn_norm, g.w_gate, g.w_up, g.w_down};
     sp::Tensor* targets[] = {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down};
     for (size_t k = 0; k < 9 && s.is_ok(); ++k) s = make(sources[k], targets[k]);
+    if (progress_ != nullptr) progress_(progress_ctx_, i + 1, t.layers.size());
   }
   for (size_t i = 0; i < t.layers.size() && s.is_ok() && spec_.config.has_qkv_bias; ++i) {
     const LayerTensors& g = t.layers[i];
@@ -157,6 +158,8 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& path, const ModelO
   }
   m->n_batch_ = options.n_batch == 0 ? 1 : options.n_batch;
   m->kv_f16_ = options.kv_f16;
+  m->progress_ = options.progress;
+  m->progress_ctx_ = options.progress_ctx;
   if (Status s = m->make_weight_views(); !s.is_ok()) return s;
   if (Status s = m->make_caches(); !s.is_ok()) return s;
   return m;

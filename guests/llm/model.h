@@ -23,6 +23,9 @@ struct ModelOptions {
   uint32_t n_ctx = 0;     // KV-cache positions; 0: min(4096, the training context)
   uint32_t n_batch = 64;  // prefill tokens per step
   bool kv_f16 = true;     // f16 KV cache (else f32)
+  // Called as layers' weights are bound (done of total): a loading bar.
+  void (*progress)(void* ctx, size_t done, size_t total) = nullptr;
+  void* progress_ctx = nullptr;
 };
 
 // Runtime tensors of one forward step over n tokens, and its recording.
@@ -84,6 +87,8 @@ class Model {
   uint32_t n_ctx_ = 0;
   uint32_t n_batch_ = 0;
   bool kv_f16_ = true;
+  void (*progress_)(void*, size_t, size_t) = nullptr;  // ModelOptions::progress, during load only
+  void* progress_ctx_ = nullptr;
   uint32_t n_past_ = 0;
 
   sp::Tensor token_embd_;        // (vocab, dim)
