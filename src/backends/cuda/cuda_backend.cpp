@@ -172,7 +172,7 @@ class CudaBackend final : public Backend {
         break;
       case OpCode_rope:
         launch_rope(stream_, f32(1), f32(0), t[1].shape[0], t[1].shape[1], t[1].shape[2], op.i[0], op.f[0], op.f[1],
-                    op.i[1]);
+                    op.i[1], f32(2));  // f32(2): the frequency factors, null when none
         break;
       case OpCode_attention: {
         AttentionArgs a{f32(1), p[2], p[3], f32(0), t[2].dtype, t[1].shape[0], t[1].shape[1],
@@ -181,7 +181,7 @@ class CudaBackend final : public Backend {
         break;
       }
       case OpCode_silu_mul: launch_silu_mul(stream_, f32(1), f32(2), f32(0), t[0].n_elements()); break;
-      case OpCode_add: launch_add(stream_, f32(1), f32(2), f32(0), t[0].n_elements()); break;
+      case OpCode_add: launch_add(stream_, f32(1), f32(2), f32(0), t[0].n_elements(), t[2].n_elements()); break;
       case OpCode_scale: launch_scale(stream_, f32(1), op.f[0], f32(0), t[0].n_elements()); break;
       case OpCode_embedding:
         launch_embedding(stream_, t[1].dtype, p[1], t[1].n_rows(), t[1].row_length(),

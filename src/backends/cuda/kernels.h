@@ -41,8 +41,9 @@ void launch_rmsnorm(cudaStream_t s, const float* x, const float* w, float* y, in
 
 // rope.cu: x, y (n_tokens, n_heads, head_dim), token t at position pos0 + t;
 // mode 0 pairs (2i, 2i+1), mode 1 pairs (i, i + head_dim/2). y may be x.
+// factors (head_dim/2 f32, or null) divide each pair's frequency (rope_ext).
 void launch_rope(cudaStream_t s, const float* x, float* y, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
-                 int64_t pos0, float freq_base, float freq_scale, int32_t mode);
+                 int64_t pos0, float freq_base, float freq_scale, int32_t mode, const float* factors);
 
 // attention.cu: causal GQA of q (T, H, D) f32 over k, v (C, KVH, D) of kv_dtype.
 struct AttentionArgs {
@@ -57,7 +58,8 @@ Status launch_attention(cudaStream_t s, const AttentionArgs& a);
 
 // elementwise.cu
 void launch_silu_mul(cudaStream_t s, const float* a, const float* b, float* y, int64_t n);
-void launch_add(cudaStream_t s, const float* a, const float* b, float* y, int64_t n);
+// b has n elements, or is one row (b_n elements) added to every row of a.
+void launch_add(cudaStream_t s, const float* a, const float* b, float* y, int64_t n, int64_t b_n);
 void launch_scale(cudaStream_t s, const float* x, float f, float* y, int64_t n);
 
 // embedding.cu: y (n_tokens, dim) = rows of table (n_vocab, dim). A token
