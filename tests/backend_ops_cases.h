@@ -27,12 +27,13 @@ enum GuestOp {
   GuestOp_copy,
   GuestOp_set_rows,
   GuestOp_rope_ext,  // rope with frequency factors: in = {x, factors}
+  GuestOp_get_rows,  // rows of a cache read out (converted): out = in[0] rows [i[0], ...)
   GuestOp_count,
 };
 inline const char* guest_op_name(GuestOp op) {
   static const char* const names[GuestOp_count] = {"matmul",    "rmsnorm", "rope",   "attention", "silu_mul", "add",
                                                    "scale",     "embedding", "softmax", "argmax", "copy", "set_rows",
-                                                   "rope_ext"};
+                                                   "rope_ext", "get_rows"};
   return op < GuestOp_count ? names[op] : "?";
 }
 
@@ -284,6 +285,21 @@ inline std::vector<OpCase> backend_op_cases() {
       c.replays = r.replays;
       c.in_place = 0;
     }
+  // get_rows: a cache's rows [row0, row0 + out rows) read out, converted into
+  // every float dtype (the session snapshot saves in the cache's own dtype).
+  struct Read { std::vector<uint32_t> out, src; int32_t row0; std::vector<std::array<int32_t, 2>> replays; };
+  const Read reads[] = {{{1, 2, 32}, {64, 2, 32}, 5, {{0, 0}, {63, 0}}},
+                        {{7, 64}, {64, 2, 32}, 9, {{57, 0}, {0, 0}}},
+                        {{24, 3, 64}, {2048, 3, 64}, 2000, {{0, 0}, {1024, 0}}},
+                        {{33, 5}, {33, 5}, 0, {{0, 0}, {0, 0}}}};
+  for (DType from : kFloatDtypes)
+    for (DType to : kFloatDtypes)
+      for (const Read& r : reads) {
+        OpCase& c = add(GuestOp_get_rows, typed(to, r.out), {Operand{from, r.src, Fill_uniform, -2, 2, 0}});
+        c.i[0] = r.row0;
+        c.param_mask = kParam0;
+        c.replays = r.replays;
+      }
   return cases;
 }
 

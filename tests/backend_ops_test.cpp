@@ -80,6 +80,7 @@ int32_t call_op(FakeGuest& g, const OpCase& c, const Placed& p, const int32_t i[
     case GuestOp_argmax: rc = Z_samepageZ_argmax(ctx, h[0], h[1]); break;
     case GuestOp_copy: rc = Z_samepageZ_copy(ctx, h[0], h[1]); break;
     case GuestOp_set_rows: rc = Z_samepageZ_set_rows(ctx, h[0], h[2], uint32_t(i[0])); break;  // h[1] is h[0]
+    case GuestOp_get_rows: rc = Z_samepageZ_get_rows(ctx, h[0], h[1], uint32_t(i[0])); break;
     case GuestOp_rope_ext:
       rc = Z_samepageZ_rope_ext(ctx, h[0], h[1], h[2], uint32_t(i[0]), c.f[0], c.f[1], uint32_t(i[1]));
       break;

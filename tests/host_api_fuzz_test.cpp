@@ -53,7 +53,7 @@ class Fuzzer {
   void step() {
     GuestContext* ctx = g_.ctx();
     int32_t rc = 0;
-    switch (uniform(0, 28)) {
+    switch (uniform(0, 29)) {
       case 0: {
         const uint32_t n = pick({1, 2, 3, 4, 0, 5, 0xffffffffu});
         rc = static_cast<int32_t>(Z_samepageZ_tensor_view(ctx, offset(), dtype(), n, shape(n), pick({0, 1, 2, 3, 7})));
@@ -156,6 +156,10 @@ class Fuzzer {
         rc = static_cast<int32_t>(Z_samepageZ_rope_ext(ctx, handle(), handle(), handle(),
                                                        pick({0, 1, 100, 0xffffffffu, 0xc0000000u}), scalar(), scalar(),
                                                        pick({0, 1, 2})));
+        break;
+      case 29:
+        rc = static_cast<int32_t>(Z_samepageZ_get_rows(ctx, handle(), handle(),
+                                                       pick({0, 1, 3, 0xffffffffu, 0x7fffffffu, 0xc0000000u})));
         break;
     }
     ++n_calls_;

@@ -52,6 +52,59 @@ TEST(HostApiSequence, SetRowsWritesConvertedRowsAtAParameter) {
   EXPECT_EQ(rc_of(Z_samepageZ_set_rows(g.ctx(), tquant, src32, 0)), SP_ERR_DTYPE);
 }
 
+// get_rows reads a runtime cache's rows back out (a session snapshot): in its
+// own dtype bit for bit, into f32 exactly, at a parameter; hostile rows,
+// shapes and dtypes are refused with a code and a message.
+TEST(HostApiSequence, GetRowsReadsRuntimeRowsBackAtAParameter) {
+  FakeGuest g;
+  std::mt19937 rng(32);
+  float* src;
+  const uint32_t n_ctx = 6, n_kv = 2, dim = 4, row = n_kv * dim;
+  const int32_t tsrc = g.random_f32({n_ctx, n_kv, dim}, rng, &src);
+  const uint32_t shape_at = g.alloc(12);
+  const uint32_t shape[3] = {n_ctx, n_kv, dim};
+  std::memcpy(g.base() + shape_at, shape, sizeof shape);
+  const int32_t tcache = rc_of(Z_samepageZ_tensor_alloc(g.ctx(), uint32_t(DType_f16), 3, shape_at, 0));
+  ASSERT_GT(tcache, 0) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), tcache, tsrc, 0), 0u) << g.last_error();
+  uint32_t half_at = 0, full_at = 0;
+  const int32_t thalf = g.view(DType_f16, {2, n_kv, dim}, 2 * row * 2, &half_at);
+  const int32_t tfull = g.view(DType_f32, {2, n_kv, dim}, 2 * row * 4, &full_at);
+  ASSERT_GT(thalf, 0);
+  ASSERT_GT(tfull, 0);
+  ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
+  ASSERT_EQ(Z_samepageZ_get_rows(g.ctx(), thalf, tcache, param(0)), 0u) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_get_rows(g.ctx(), tfull, tcache, param(0)), 0u) << g.last_error();
+  const int32_t seq = rc_of(Z_samepageZ_record_end(g.ctx()));
+  ASSERT_GT(seq, 0) << g.last_error();
+  const uint32_t params_at = g.alloc(4);
+  for (int32_t row0 : {4, 0, 3}) {
+    *g.at<int32_t>(params_at) = row0;
+    ASSERT_EQ(Z_samepageZ_replay(g.ctx(), seq, params_at, 1), 0u) << g.last_error();
+    for (uint32_t i = 0; i < 2 * row; ++i) {
+      const uint16_t h = cpu::f32_to_f16(src[row0 * row + i]);
+      EXPECT_EQ(g.at<uint16_t>(half_at)[i], h) << row0 << " " << i;
+      EXPECT_EQ(g.at<float>(full_at)[i], cpu::f16_to_f32(h)) << row0 << " " << i;
+    }
+  }
+  for (int32_t row0 : {5, -1, INT32_MAX}) {
+    *g.at<int32_t>(params_at) = row0;
+    EXPECT_EQ(rc_of(Z_samepageZ_replay(g.ctx(), seq, params_at, 1)), SP_ERR_ARG) << row0;
+    EXPECT_NE(g.last_error().find("[0, 4]"), std::string::npos) << g.last_error();
+  }
+  EXPECT_EQ(rc_of(Z_samepageZ_get_rows(g.ctx(), thalf, tcache, 5)), SP_ERR_ARG);
+  EXPECT_EQ(rc_of(Z_samepageZ_get_rows(g.ctx(), thalf, tcache, -1)), SP_ERR_ARG);
+  const int32_t wide = g.view(DType_f32, {1, n_kv, dim + 2}, row * 4 + 8);
+  EXPECT_EQ(rc_of(Z_samepageZ_get_rows(g.ctx(), wide, tcache, 0)), SP_ERR_SHAPE);
+  const int32_t tall = g.view(DType_f32, {7, n_kv, dim}, 7 * row * 4);
+  EXPECT_EQ(rc_of(Z_samepageZ_get_rows(g.ctx(), tall, tcache, 0)), SP_ERR_SHAPE);
+  const int32_t tokens = g.view(DType_i32, {2, row}, 2 * row * 4);
+  EXPECT_EQ(rc_of(Z_samepageZ_get_rows(g.ctx(), tokens, tcache, 0)), SP_ERR_DTYPE);
+  EXPECT_EQ(rc_of(Z_samepageZ_get_rows(g.ctx(), thalf, 9999, 0)), SP_ERR_HANDLE);
+  EXPECT_EQ(rc_of(Z_samepageZ_get_rows(g.ctx(), tcache, tcache, 0)), SP_ERR_ARG);  // overlaps itself
+  EXPECT_FALSE(g.last_error().empty());
+}
+
 TEST(HostApiSequence, ParameterRangesAreTheIntersectionOfTheirOps) {
   FakeGuest g;
   std::mt19937 rng(31);

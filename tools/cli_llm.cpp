@@ -46,6 +46,12 @@ const char* kGenerateUsage =
     "  --batch N               prompt tokens per forward step (default 64)\n"
     "  --ids                   the prompt is token ids (\"1 2 3\"); prints ids\n"
     "  --json                  end with one JSON line of timings\n"
+    "  --save-session FILE     save the state at the end (tokens, KV cache, sampler)\n"
+    "                          as a safetensors file; its directory is opened writable\n"
+    "  --load-session FILE     continue a saved state (-p is then optional: its text is\n"
+    "                          appended); refused unless model, KV dtype and context fit\n"
+    "  --session-hash SCOPE    what of the model file a saved session hashes: header\n"
+    "                          (default: GGUF header + tensor infos) or file (every byte)\n"
     "  --help                  this text\n";
 
 const char* kTokenizeUsage =
@@ -61,12 +67,14 @@ const char* kChatUsage =
     "On a terminal it prompts with '> '; on a pipe every line is one user turn.\n"
     "The KV cache is kept across turns: only new tokens are computed. Ends at\n"
     "end of input. Options as for generate (-n is per reply), plus:\n"
-    "  --system TEXT           a system message\n";
+    "  --system TEXT           a system message\n"
+    "  --save-session FILE     save the conversation after every turn\n"
+    "  --load-session FILE     continue a saved conversation\n";
 
 // Flags of the guest that take a value: their values are passed on unread.
 const std::set<std::string> kValueFlags = {"-p", "--prompt", "-n", "--n-predict", "-c", "--ctx-size", "--temp",
                                            "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n",
-                                           "--seed", "--batch", "--system", "--stop"};
+                                           "--seed", "--batch", "--system", "--stop", "--session-hash"};
 
 // Guests are installed next to the binary (build/guests/), or where $SAMEPAGE_GUEST_DIR says.
 std::string llm_guest_dir() {
@@ -118,7 +126,7 @@ int run_llm(const std::string& mode, const Args& args) {
     std::fputs(usage, stdout);
     return 0;
   }
-  std::string model, backend = "auto", dump;
+  std::string model, backend = "auto", dump, save_session, load_session;
   int n_threads = 0;
   std::vector<std::string> pass;  // flags for the guest
   for (size_t i = 0; i < args.size(); ++i) {
@@ -141,6 +149,9 @@ int run_llm(const std::string& mode, const Args& args) {
       if (v.empty() || *end != '\0' || n < 1 || n > kMaxBackendThreads)
         return fail(a + " needs a thread count from 1 to " + std::to_string(kMaxBackendThreads) + ", got '" + v + "'", 2);
       n_threads = int(n);
+    } else if (a == "--save-session" || a == "--load-session") {
+      if (!has_value) return fail(a + " needs a file (see samepage " + mode + " --help)", 2);
+      (a == "--save-session" ? save_session : load_session) = args[++i];
     } else if (a == "--dump-logits" && has_value) {
       dump = args[++i];  // hidden: f32 logits of every step, for the reference tests
     } else if (kValueFlags.count(a) != 0) {
@@ -170,6 +181,22 @@ int run_llm(const std::string& mode, const Args& args) {
     const std::filesystem::path out = std::filesystem::absolute(dump, ec);
     options.wasi.preopens.push_back({out.parent_path().string(), "/out", true});
     options.wasi.args.insert(options.wasi.args.end(), {"--dump-logits", "/out/" + out.filename().string()});
+  }
+  // A session file is reached through its directory only: read-only to load,
+  // writable to save (the guest writes FILE.tmp there, then renames it).
+  if (!load_session.empty()) {
+    const std::filesystem::path in = std::filesystem::canonical(load_session, ec);
+    if (ec || !std::filesystem::is_regular_file(in, ec)) return fail("session " + load_session + ": no such file", 1);
+    options.wasi.preopens.push_back({in.parent_path().string(), "/session-in", false});
+    options.wasi.args.insert(options.wasi.args.end(), {"--load-session", "/session-in/" + in.filename().string()});
+  }
+  if (!save_session.empty()) {
+    const std::filesystem::path out = std::filesystem::weakly_canonical(std::filesystem::absolute(save_session, ec), ec);
+    if (ec || out.filename().empty() || out.filename() == "." || out.filename() == ".." ||
+        !std::filesystem::is_directory(out.parent_path(), ec))
+      return fail("--save-session " + save_session + ": not a file name in an existing directory", 1);
+    options.wasi.preopens.push_back({out.parent_path().string(), "/session-out", true});
+    options.wasi.args.insert(options.wasi.args.end(), {"--save-session", "/session-out/" + out.filename().string()});
   }
   if (mode == "chat" && isatty(STDIN_FILENO)) options.wasi.args.push_back("--tty");
   options.wasi.args.insert(options.wasi.args.end(), pass.begin(), pass.end());

@@ -110,6 +110,10 @@ inline Status argmax(const Tensor& out, const Tensor& x) { return Status{sp_argm
 inline Status set_rows(const Tensor& dst, const Tensor& src, int32_t row0) {
   return Status{sp_set_rows(dst.handle(), src.handle(), row0)};
 }
+// dst = src rows [row0, row0 + dst rows), converted to dst's dtype; row0 may be param(i).
+inline Status get_rows(const Tensor& dst, const Tensor& src, int32_t row0) {
+  return Status{sp_get_rows(dst.handle(), src.handle(), row0)};
+}
 
 // A scalar argument that names replay parameter i (SP_PARAM(i)).
 constexpr int32_t param(int32_t i) { return SP_PARAM(i); }

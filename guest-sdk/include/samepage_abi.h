@@ -133,6 +133,9 @@ SP_ABI_ASSERT(sizeof(sp_stats) == 48 && offsetof(sp_stats, copy_mode) == 40);
    * writes. A row is one index of the outermost dimension; the rest of the shapes must hold as many          \
    * elements. row0 may be SP_PARAM(i). */                                                                       \
   X(int32_t, set_rows, sp_set_rows, (sp_tensor dst, sp_tensor src, int32_t row0))                              \
+  /* Reads rows [row0, row0 + dst rows) of src (f32/f16/bf16) into dst (f32/f16/bf16, converted as copy does): \
+   * the filled part of a K/V cache, for a session snapshot. Rows as for set_rows; row0 may be SP_PARAM(i). */ \
+  X(int32_t, get_rows, sp_get_rows, (sp_tensor dst, sp_tensor src, int32_t row0))                              \
   /* Copies (and converts between f32/f16/bf16) src into dst, across residencies. */                          \
   X(int32_t, copy, sp_copy, (sp_tensor dst, sp_tensor src))                                                    \
   /* Recorded sequences: ops between begin and end are recorded, not run. */                                   \

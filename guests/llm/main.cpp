@@ -14,6 +14,7 @@
 #include "options.h"
 #include "progress_bar.h"
 #include "sampler.h"
+#include "session_io.h"
 #include "tokenizer.h"
 #include "utf8_stream.h"
 
@@ -36,6 +37,8 @@ struct Session {
   std::unique_ptr<Model> model;
   std::unique_ptr<Tokenizer> tokenizer;  // null only in --ids mode when the file has none
   double load_ms = 0;
+  double session_load_ms = 0;  // --load-session: read, check, restore
+  double session_save_ms = 0;  // --save-session: the last save
   FILE* dump = nullptr;  // --dump-logits
 };
 
@@ -82,14 +85,16 @@ Status dump_logits(Session& s) {
   return Status::ok();
 }
 
-// Prefills prompt (at the model's current position) and samples up to
-// n_predict tokens, calling on_token(id) for each kept one; false from
-// on_token stops. Tokens fed back are appended to *fed.
+// Prefills prompt (at the model's current position; the caller has shown
+// its tokens to the sampler) and samples up to n_predict tokens, calling
+// on_token(id) for each kept one; false from on_token stops. Tokens fed back
+// are appended to *fed; *pending is the last sampled token when it was not
+// fed (-1 if none): a saved session runs it first when it continues.
 template <typename OnToken>
 Status generate(Session& s, Sampler& sampler, const std::vector<int32_t>& prompt, int32_t n_predict,
-                std::vector<int32_t>* fed, Timings* t, OnToken on_token) {
+                std::vector<int32_t>* fed, int32_t* pending, Timings* t, OnToken on_token) {
   Model& model = *s.model;
-  for (int32_t id : prompt) sampler.accept(id);
+  *pending = -1;
   t->prompt_tokens = prompt.size();
   uint64_t t0 = now_ns();
   if (Status st = model.prefill(prompt.data(), prompt.size()); !st.is_ok()) return st;
@@ -107,12 +112,14 @@ Status generate(Session& s, Sampler& sampler, const std::vector<int32_t>& prompt
     }
     sampler.accept(token);
     ++t->generated;
+    *pending = token;
     if (!s.opts.ignore_eos && s.tokenizer && s.tokenizer->is_end_of_generation(token)) break;
     if (!on_token(token)) break;
     if (n_predict >= 0 && i + 1 >= n_predict) break;  // the last token needs no forward step
     if (model.n_past() >= model.n_ctx()) break;       // context full: stop, as llama.cpp does
     if (Status st = model.decode(token); !st.is_ok()) return st;
     fed->push_back(token);
+    *pending = -1;
     ++t->decode_steps;
   }
   t->decode_ms = double(now_ns() - t0) / 1e6;
@@ -127,19 +134,22 @@ void print_timings(const Session& s, const Timings& t) {
   std::printf(
       "{\"load_ms\": %.2f, \"prompt_tokens\": %zu, \"prefill_ms\": %.2f, \"prefill_tok_s\": %.2f, "
       "\"generated_tokens\": %zu, \"decode_steps\": %zu, \"decode_ms\": %.2f, \"decode_tok_s\": %.2f, "
-      "\"host_ms_per_token\": %.4f, \"guest_ms_per_token\": %.4f, \"guest_share\": %.4f, \"n_ctx\": %u}\n",
+      "\"host_ms_per_token\": %.4f, \"guest_ms_per_token\": %.4f, \"guest_share\": %.4f, \"n_ctx\": %u, "
+      "\"n_past\": %u, \"session_load_ms\": %.2f, \"session_save_ms\": %.2f}\n",
       s.load_ms, t.prompt_tokens, t.prefill_ms, t.prefill_ms > 0 ? double(t.prompt_tokens) * 1e3 / t.prefill_ms : 0.0,
       t.generated, t.decode_steps, t.decode_ms, t.decode_ms > 0 ? double(t.decode_steps) * 1e3 / t.decode_ms : 0.0,
-      host_ms / steps, guest_ms / steps, t.decode_steps > 0 && t.decode_ms > 0 ? guest_ms / t.decode_ms : 0.0, s.model->n_ctx());
+      host_ms / steps, guest_ms / steps, t.decode_steps > 0 && t.decode_ms > 0 ? guest_ms / t.decode_ms : 0.0, s.model->n_ctx(),
+      s.model->n_past(), s.session_load_ms, s.session_save_ms);
   std::fflush(stdout);
 }
 
 // The prompt's ids: parsed from text under --ids, unless tokenizing is the point.
-Result<std::vector<int32_t>> prompt_tokens(const Session& s, const std::string& text) {
+// add_bos false: text that continues a restored session.
+Result<std::vector<int32_t>> prompt_tokens(const Session& s, const std::string& text, bool add_bos = true) {
   if (s.opts.ids && s.opts.mode != Mode::Mode_tokenize) return parse_ids(text);
   if (!s.tokenizer) return Status::error("[llm] the model has no usable tokenizer");
   std::vector<int32_t> ids;
-  if (s.tokenizer->add_bos() && s.tokenizer->bos_id() >= 0) ids.push_back(s.tokenizer->bos_id());
+  if (add_bos && s.tokenizer->add_bos() && s.tokenizer->bos_id() >= 0) ids.push_back(s.tokenizer->bos_id());
   std::vector<int32_t> body = s.tokenizer->encode(text, /*parse_special=*/true);
   ids.insert(ids.end(), body.begin(), body.end());
   return ids;
@@ -161,17 +171,53 @@ int run_tokenize(Session& s) {
   return 0;
 }
 
+// --load-session: the restored history, split into what the cache holds
+// (*fed) and what still waits to run (*to_run: the token sampled last).
+Status restore(Session& s, Sampler& sampler, std::vector<int32_t>* fed, std::vector<int32_t>* to_run,
+               SessionState* state) {
+  const uint64_t t0 = now_ns();
+  Result<SessionState> loaded = load_session_file(s.opts.load_session, *s.model, sampler);
+  if (!loaded.is_ok()) return loaded.status();
+  *state = std::move(loaded.value());
+  fed->assign(state->tokens.begin(), state->tokens.begin() + long(state->n_past));
+  to_run->assign(state->tokens.begin() + long(state->n_past), state->tokens.end());
+  s.session_load_ms = double(now_ns() - t0) / 1e6;
+  return Status::ok();
+}
+
+Status save(Session& s, const Sampler& sampler, SessionState state, const char* mode) {
+  const uint64_t t0 = now_ns();
+  Status st = save_session_file(s.opts.save_session, *s.model, sampler, std::move(state), s.opts.session_hash, mode);
+  s.session_save_ms = double(now_ns() - t0) / 1e6;
+  return st;
+}
+
 int run_generate(Session& s) {
-  Result<std::vector<int32_t>> prompt = prompt_tokens(s, s.opts.prompt);
-  if (!prompt.is_ok()) return report(prompt.status());
-  if (prompt.value().empty()) return report(Status::error("[llm] the prompt has no tokens"));
   Sampler sampler(s.opts.sampler);
+  std::vector<int32_t> fed, prompt;  // in the KV cache; to run
+  if (!s.opts.load_session.empty()) {
+    SessionState restored;
+    if (Status st = restore(s, sampler, &fed, &prompt, &restored); !st.is_ok()) return report(st);
+  }
+  if (s.opts.has_prompt) {  // after a session: appended, without a BOS
+    Result<std::vector<int32_t>> ids = prompt_tokens(s, s.opts.prompt, fed.empty() && prompt.empty());
+    if (!ids.is_ok()) return report(ids.status());
+    for (int32_t id : ids.value()) sampler.accept(id);
+    prompt.insert(prompt.end(), ids.value().begin(), ids.value().end());
+  }
+  if (prompt.empty() && !fed.empty()) {
+    // Everything is cached (a session chat saved): its last token again, for logits.
+    prompt.push_back(fed.back());
+    fed.pop_back();
+    s.model->truncate(uint32_t(fed.size()));
+  }
+  if (prompt.empty()) return report(Status::error("[llm] the prompt has no tokens"));
   Utf8Stream utf8;
   StopStrings stops(s.opts.stops);
-  std::vector<int32_t> fed;
   Timings t;
+  int32_t pending = -1;
   bool first = true;
-  Status st = generate(s, sampler, prompt.value(), s.opts.n_predict, &fed, &t, [&](int32_t id) {
+  Status st = generate(s, sampler, prompt, s.opts.n_predict, &fed, &pending, &t, [&](int32_t id) {
     if (s.opts.ids || !s.tokenizer) {
       std::printf(first ? "%d" : " %d", id);
       std::fflush(stdout);
@@ -184,6 +230,12 @@ int run_generate(Session& s) {
   if (!s.opts.ids && s.tokenizer) emit(stops.push(utf8.flush()) + stops.flush());
   std::printf("\n");
   if (!st.is_ok()) return report(st);
+  if (!s.opts.save_session.empty()) {
+    SessionState state;
+    state.tokens = fed;
+    if (pending >= 0) state.tokens.push_back(pending);
+    if (Status saved = save(s, sampler, std::move(state), "generate"); !saved.is_ok()) return report(saved);
+  }
   if (s.opts.json) print_timings(s, t);
   return 0;
 }
@@ -195,9 +247,18 @@ int run_chat(Session& s) {
   Result<ChatFamily> family = chat_family_from_gguf(s.model->gguf());
   if (!family.is_ok()) return report(family.status());
   std::vector<ChatMessage> messages;
-  if (!s.opts.system.empty()) messages.push_back({"system", s.opts.system});
   std::vector<int32_t> cached;  // tokens at KV positions 0 .. n_past - 1
   Sampler sampler(s.opts.sampler);
+  if (!s.opts.load_session.empty()) {  // the conversation so far; --system is its own
+    SessionState restored;
+    std::vector<int32_t> unused;
+    if (Status st = restore(s, sampler, &cached, &unused, &restored); !st.is_ok()) return report(st);
+    if (!restored.has_chat)
+      return report(Status::error("[session] " + s.opts.load_session + " was saved by generate: it has no conversation"));
+    messages = std::move(restored.messages);
+  } else if (!s.opts.system.empty()) {
+    messages.push_back({"system", s.opts.system});
+  }
   char line[8192];
   for (;;) {
     if (s.opts.tty) emit("> ");
@@ -218,7 +279,9 @@ int run_chat(Session& s) {
     std::string reply;
     Timings t;
     sampler.reset();
-    Status st = generate(s, sampler, rest, s.opts.n_predict, &cached, &t, [&](int32_t id) {
+    for (int32_t id : rest) sampler.accept(id);
+    int32_t pending = -1;
+    Status st = generate(s, sampler, rest, s.opts.n_predict, &cached, &pending, &t, [&](int32_t id) {
       const std::string piece = s.tokenizer->decode_token(id);
       reply += piece;
       emit(utf8.push(piece));
@@ -227,6 +290,13 @@ int run_chat(Session& s) {
     emit(utf8.flush() + "\n");
     if (!st.is_ok()) return report(st);
     messages.push_back({"assistant", reply});
+    if (!s.opts.save_session.empty()) {  // after every turn: the conversation so far
+      SessionState state;
+      state.tokens = cached;
+      state.has_chat = true;
+      state.messages = messages;
+      if (Status saved = save(s, sampler, std::move(state), "chat"); !saved.is_ok()) return report(saved);
+    }
     if (s.opts.json) print_timings(s, t);
   }
   return 0;

@@ -57,6 +57,17 @@ class Model {
   // The last logits, copied into guest memory: (vocab) f32.
   Result<const float*> logits();
 
+  // Sessions (session.h; model_session.cpp). The SHA-256 of the model file's
+  // "header" (GGUF header, metadata and tensor infos) or whole "file".
+  Result<std::string> content_hash(const std::string& scope) const;
+  bool kv_f16() const { return kv_f16_; }
+  // Each layer's K and V rows [0, n_past) into k[l], v[l]: (n_past, n_kv_heads,
+  // head_dim) in the cache dtype, bit for bit (sp_get_rows).
+  Status read_kv(const std::vector<uint8_t*>& k, const std::vector<uint8_t*>& v);
+  // The reverse, n_past rows, then n_past = n_past. Exact for f16 caches too
+  // (f16 -> f32 -> f16 is the identity).
+  Status write_kv(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v, uint32_t n_past);
+
   // Time spent inside sp_* calls since load (guest-side clock).
   HostTimer& host_timer() { return host_timer_; }
 
@@ -103,6 +114,7 @@ class Model {
   sp::Tensor next_token_view_;
   std::vector<std::unique_ptr<Activations>> acts_;  // one per batch size in use
   HostTimer host_timer_;
+  mutable std::string hash_header_, hash_file_;  // content_hash, computed once each
 };
 
 }  // namespace llm

@@ -82,6 +82,14 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
       if (s = need("a system message"); s.is_ok()) o.system = *v;
     } else if (a == "--stop") {
       if (s = need("a stop string"); s.is_ok()) o.stops.push_back(*v);
+    } else if (a == "--save-session") {
+      if (s = need("a path"); s.is_ok()) o.save_session = *v;
+    } else if (a == "--load-session") {
+      if (s = need("a path"); s.is_ok()) o.load_session = *v;
+    } else if (a == "--session-hash") {
+      if (s = need("header or file"); s.is_ok() && *v != "header" && *v != "file")
+        s = fail("--session-hash must be header or file, got '" + *v + "'");
+      if (s.is_ok()) o.session_hash = *v;
     } else if (a == "--dump-logits") {
       if (s = need("a path"); s.is_ok()) o.dump_logits = *v;
     } else if (a == "-n" || a == "--n-predict") {
@@ -120,7 +128,11 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
     if (!s.is_ok()) return s;
   }
   if (o.model_path.empty()) return fail("-m MODEL is required");
-  if (o.mode != Mode::Mode_chat && !o.has_prompt) return fail("-p PROMPT (or -f FILE) is required");
+  if (o.mode == Mode::Mode_generate && !o.has_prompt && o.load_session.empty())
+    return fail("-p PROMPT (or -f FILE, or --load-session FILE) is required");
+  if (o.mode == Mode::Mode_tokenize && !o.has_prompt) return fail("-p PROMPT (or -f FILE) is required");
+  if (o.mode == Mode::Mode_tokenize && (!o.save_session.empty() || !o.load_session.empty()))
+    return fail("tokenize has no session to save or load");
   return o;
 }
 

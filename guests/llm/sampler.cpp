@@ -24,6 +24,14 @@ void Sampler::accept(int32_t token) {
   if (history_.size() > size_t(options_.repeat_last_n)) history_.erase(history_.begin());
 }
 
+void Sampler::restore(uint64_t rng_state, const std::vector<int32_t>& window) {
+  rng_.set_state(rng_state);
+  history_.clear();
+  const size_t keep = options_.repeat_last_n > 0 ? size_t(options_.repeat_last_n) : 0;
+  const size_t skip = window.size() > keep ? window.size() - keep : 0;
+  history_.assign(window.begin() + long(skip), window.end());
+}
+
 int32_t Sampler::sample(const float* logits, size_t n_vocab) {
   if (n_vocab == 0) return 0;
   const float* l = logits;

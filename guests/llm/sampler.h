@@ -28,6 +28,8 @@ class Rng {
   explicit Rng(uint64_t seed) : state_(seed) {}
   uint64_t next_u64();
   double next_unit();  // uniform in [0, 1)
+  uint64_t state() const { return state_; }  // a session saves it and restores it
+  void set_state(uint64_t state) { state_ = state; }
 
  private:
   uint64_t state_;
@@ -44,6 +46,11 @@ class Sampler {
   // Adds a token (prompt or generated) to the penalty's history.
   void accept(int32_t token);
   void reset() { history_.clear(); }
+  // A session's sampler state: the PRNG and the penalty's window (trimmed to
+  // this sampler's repeat_last_n, newest kept).
+  uint64_t rng_state() const { return rng_.state(); }
+  const std::vector<int32_t>& window() const { return history_; }
+  void restore(uint64_t rng_state, const std::vector<int32_t>& window);
 
  private:
   struct Candidate {

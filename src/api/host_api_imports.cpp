@@ -111,6 +111,9 @@ uint32_t Z_samepageZ_argmax(GuestContext* ctx, uint32_t out, uint32_t x) {
 uint32_t Z_samepageZ_set_rows(GuestContext* ctx, uint32_t dst, uint32_t src, uint32_t row0) {
   return submit(ctx, samepage::OpCode_set_rows, {dst, src}, 0, 0, static_cast<int32_t>(row0));
 }
+uint32_t Z_samepageZ_get_rows(GuestContext* ctx, uint32_t dst, uint32_t src, uint32_t row0) {
+  return submit(ctx, samepage::OpCode_get_rows, {dst, src}, 0, 0, static_cast<int32_t>(row0));
+}
 uint32_t Z_samepageZ_copy(GuestContext* ctx, uint32_t dst, uint32_t src) {
   return submit(ctx, samepage::OpCode_copy, {dst, src});
 }

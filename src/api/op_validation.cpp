@@ -227,6 +227,23 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
       else c.no_overlap(0, 1);
       break;
     }
+    case OpCode_get_rows: {
+      // dst (S, ...) f32/f16/bf16 = src (R, ...) f32/f16/bf16 rows [row0, row0 + S)
+      if (!dtype_is_float(t[0]->dtype) || !dtype_is_float(t[1]->dtype)) {
+        c.fail(SP_ERR_DTYPE, "dst and src must be f32, f16 or bf16, got " + shape_text(*t[0]) + " from " +
+                                 shape_text(*t[1]));
+        break;
+      }
+      const int64_t dst_rows = t[0]->shape[0], src_rows = t[1]->shape[0];
+      if (n_elements(*t[0]) / dst_rows != n_elements(*t[1]) / src_rows || dst_rows > src_rows)
+        c.fail(SP_ERR_SHAPE, "dst rows must hold as many elements as src rows, and be no more of them: " +
+                                 shape_text(*t[1]) + " into " + shape_text(*t[0]));
+      else if (req.i[0] < 0 || req.i[0] > src_rows - dst_rows)
+        c.fail(SP_ERR_ARG, "row0 " + std::to_string(req.i[0]) + " + " + std::to_string(dst_rows) +
+                               " rows exceeds src's " + std::to_string(src_rows) + " rows");
+      else c.no_overlap(0, 1);
+      break;
+    }
     case OpCode_copy:
       if (!c.same_count(0, 1)) break;
       if (t[0]->dtype != t[1]->dtype && !(dtype_is_float(t[0]->dtype) && dtype_is_float(t[1]->dtype)))
@@ -253,8 +270,12 @@ int32_t op_param_range(const OpRequest& req, Tensor* const t[4], ParamRange* ran
     case OpCode_set_rows:  // row0 + src rows <= dst rows
       *range = {0, t[0]->shape[0] - t[1]->shape[0], true};
       return SP_OK;
+    case OpCode_get_rows:  // row0 + dst rows <= src rows
+      *range = {0, t[1]->shape[0] - t[0]->shape[0], true};
+      return SP_OK;
     default:
-      *message = std::string(op_name(req.op)) + ": takes no SP_PARAM (positions of rope, attention and set_rows do)";
+      *message = std::string(op_name(req.op)) +
+                 ": takes no SP_PARAM (positions of rope, attention, set_rows and get_rows do)";
       return SP_ERR_ARG;
   }
 }

@@ -45,7 +45,8 @@ const char* residency_name(Residency residency) {
 
 const char* op_name(OpCode op) {
   static const char* names[] = {"matmul", "rmsnorm", "rope",    "attention", "silu_mul", "add",
-                                "scale",  "embedding", "softmax", "argmax",    "copy",     "set_rows"};
+                                "scale",  "embedding", "softmax", "argmax",    "copy",     "set_rows",
+                                "get_rows"};
   static_assert(sizeof(names) / sizeof(names[0]) == OpCode_count);
   return op >= 0 && op < OpCode_count ? names[op] : "?";
 }

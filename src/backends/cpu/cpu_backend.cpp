@@ -125,6 +125,12 @@ class CpuBackend final : public Backend {
         auto* dst = static_cast<uint8_t*>(t[0].data) + int64_t{op.i[0]} * int64_t(dtype_row_bytes(t[0].dtype, row_elements));
         return cpu::convert(DType_f32, t[1].data, t[0].dtype, dst, t[1].n_elements());
       }
+      case OpCode_get_rows: {
+        // Validated: row0 + dst rows <= src rows, and rows hold the same element count.
+        const int64_t row_elements = t[1].n_elements() / t[1].shape[0];
+        const auto* src = static_cast<const uint8_t*>(t[1].data) + int64_t{op.i[0]} * int64_t(dtype_row_bytes(t[1].dtype, row_elements));
+        return cpu::convert(t[1].dtype, src, t[0].dtype, t[0].data, t[0].n_elements());
+      }
       case OpCode_count: break;
     }
     return err("cpu::execute", "unknown op");

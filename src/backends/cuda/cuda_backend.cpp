@@ -8,6 +8,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/cuda_probe.h"
+#include "backends/cuda/get_rows.h"
 #include "backends/cuda/host_registration.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/residency.h"
@@ -201,6 +202,9 @@ class CudaBackend final : public Backend {
         s = launch_convert(stream_, DType_f32, p[1], t[0].dtype, dst, t[1].n_elements());
         break;
       }
+      case OpCode_get_rows:
+        s = launch_get_rows(stream_, t[1].dtype, p[1], op.i[0], t[0].dtype, p[0], t[0].shape[0], t[0].n_elements() / t[0].shape[0]);
+        break;
       case OpCode_count: return err("cuda::execute", "unknown op");
     }
     if (!s) return s;

@@ -1,0 +1,24 @@
+// A session saved to and loaded from a file the guest reaches through WASI
+// (the host preopens the file's directory): the model's K/V rows and the
+// sampler's state go in and out here; session.h is the format.
+#pragma once
+
+#include <string>
+
+#include "model.h"
+#include "sampler.h"
+#include "session.h"
+
+namespace llm {
+
+// Writes state (tokens, n_past = model.n_past(), chat messages) with the
+// model's K/V rows and the sampler's state to path, through path.tmp and a
+// rename: a failed save leaves an older file whole.
+Status save_session_file(const std::string& path, Model& model, const Sampler& sampler, SessionState state,
+                         const std::string& hash_scope, const std::string& mode);
+
+// Reads and checks path against the model (all of it, before anything
+// changes), then restores the K/V rows, n_past and the sampler's state.
+Result<SessionState> load_session_file(const std::string& path, Model& model, Sampler& sampler);
+
+}  // namespace llm

@@ -1,0 +1,16 @@
+// get_rows: the filled rows of a K/V cache read out for a session snapshot.
+// It is copy's conversion (convert.cu) started row0 rows into the source: a
+// same-dtype read is one device-to-device memcpy, so an f16 cache stays
+// lossless.
+#include "backends/cuda/get_rows.h"
+#include "backends/cuda/kernels.h"
+
+namespace samepage::cuda {
+
+Status launch_get_rows(cudaStream_t s, DType src_dtype, const void* src, int64_t row0, DType dst_dtype, void* dst,
+                       int64_t n_rows, int64_t row_elements) {
+  const auto* first = static_cast<const uint8_t*>(src) + row0 * int64_t(dtype_row_bytes(src_dtype, row_elements));
+  return launch_convert(s, src_dtype, first, dst_dtype, dst, n_rows * row_elements);
+}
+
+}  // namespace samepage::cuda
