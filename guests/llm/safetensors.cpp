@@ -16,6 +16,7 @@ constexpr uint64_t kMaxJsonInteger = uint64_t{1} << 53;
 struct Json {
   const char* p;
   const char* end;
+  const char* start;  // for offsets in messages
   Status error = Status::ok();
 
   bool failed(const std::string& what) {
@@ -38,7 +39,6 @@ struct Json {
     return p < end && *p == c;
   }
   size_t offset() const { return size_t(p - start); }
-  const char* start;
 
   static void put_utf8(uint32_t cp, std::string* out) {
     if (cp < 0x80) {
@@ -260,8 +260,8 @@ Result<SafetensorsFile> SafetensorsFile::parse(const uint8_t* bytes, size_t n_by
                 std::to_string(n_bytes) + " bytes (truncated or not a safetensors file)");
   const uint8_t* data = bytes + 8 + header_bytes;
   const uint64_t n_data = n_bytes - 8 - header_bytes;
-  Json j{reinterpret_cast<const char*>(bytes + 8), reinterpret_cast<const char*>(data)};
-  j.start = j.p;
+  const char* header = reinterpret_cast<const char*>(bytes + 8);
+  Json j{header, reinterpret_cast<const char*>(data), header};
   SafetensorsFile file;
   bool has_metadata = false;
   std::string key;

@@ -1,0 +1,175 @@
+// Session snapshots end to end through the CLI on the real model
+// (SmolLM2-135M-Instruct, $SAMEPAGE_MODEL_DIR): a run saved after k tokens
+// and continued from the file produces, token for token, what one
+// uninterrupted run does (greedy, f16 and f32 caches, and seeded sampling
+// with a repetition penalty: the sampler's state travels too); a chat
+// continues its conversation; bad, mismatched or missing files exit 1 with
+// a message and change nothing.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "test_support.h"
+
+namespace samepage {
+namespace {
+
+using test::CliResult;
+using test::run_cli;
+
+std::string model_path() {
+  const char* dir = std::getenv("SAMEPAGE_MODEL_DIR");
+  if (dir == nullptr || *dir == '\0') return "";
+  return std::string(dir) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+#define REQUIRE_MODEL(path)                                                                   \
+  const std::string path = model_path();                                                      \
+  if (path.empty()) GTEST_SKIP() << "SAMEPAGE_MODEL_DIR is unset (scripts/test.sh sets it)"; \
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run scripts/fetch_model.sh"
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), long(bytes.size()));
+}
+
+// "The capital of France is", as ids (with BOS).
+constexpr const char* kPrompt = "--ids -p '1 504 3575 282 4649 314'";
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// A = prompt + n tokens; B = prompt + k tokens saved, then n - k loaded: A == B.
+void expect_split_equals_whole(const std::string& model, const std::string& flags, int n, int k) {
+  const std::string dir = test::make_temp_dir();
+  const std::string base = "generate -m " + model + " " + kPrompt + " --ignore-eos " + flags;
+  CliResult whole = run_cli(base + " -n " + std::to_string(n));
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  CliResult first = run_cli(base + " -n " + std::to_string(k) + " --save-session " + dir + "/s.safetensors");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  CliResult rest = run_cli("generate -m " + model + " --ids --ignore-eos " + flags + " -n " + std::to_string(n - k) +
+                           " --load-session " + dir + "/s.safetensors --json");
+  ASSERT_EQ(rest.exit_code, 0) << rest.err;
+  const size_t json = rest.out.find("{\"load_ms\"");
+  ASSERT_NE(json, std::string::npos) << rest.out;
+  EXPECT_EQ(trimmed(whole.out), trimmed(first.out) + " " + trimmed(rest.out.substr(0, json))) << flags;
+  EXPECT_NE(rest.out.find("\"session_load_ms\"", json), std::string::npos);
+  EXPECT_NE(rest.out.find("\"prompt_tokens\": 1,", json), std::string::npos) << "only the pending token is run again";
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LlmSession, GreedyContinuationEqualsAnUninterruptedRun) {
+  REQUIRE_MODEL(model);
+  expect_split_equals_whole(model, "", 24, 9);
+}
+
+TEST(LlmSession, F32CacheContinuationEqualsAnUninterruptedRun) {
+  REQUIRE_MODEL(model);
+  expect_split_equals_whole(model, "--kv-f32", 16, 5);
+}
+
+TEST(LlmSession, SampledContinuationCarriesTheSamplerState) {
+  REQUIRE_MODEL(model);
+  // Seeded draws and a penalty window: both must resume where they were.
+  expect_split_equals_whole(model, "--temp 0.9 --top-k 40 --seed 11 --repeat-penalty 1.3 --repeat-last-n 8", 20, 7);
+}
+
+TEST(LlmSession, ChatContinuesTheConversation) {
+  REQUIRE_MODEL(model);
+  const std::string dir = test::make_temp_dir();
+  const std::string chat = "chat -m " + model + " -n 24";
+  CliResult whole = run_cli(chat, "What is the capital of France?\nAnd of Italy?\n");
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  CliResult first = run_cli(chat + " --save-session " + dir + "/c.st", "What is the capital of France?\n");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  CliResult second = run_cli(chat + " --load-session " + dir + "/c.st --save-session " + dir + "/c.st", "And of Italy?\n");
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(whole.out, first.out + second.out);
+  EXPECT_NE(second.out.find("Rome"), std::string::npos) << second.out;
+  // A chat session continued by generate: its last token runs again for logits.
+  CliResult gen = run_cli("generate -m " + model + " --load-session " + dir + "/c.st -n 4 --json");
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  // A generate session has no conversation for chat.
+  CliResult made = run_cli("generate -m " + model + " " + kPrompt + " -n 2 --save-session " + dir + "/g.st");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  CliResult refused = run_cli(chat + " --load-session " + dir + "/g.st", "hi\n");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("has no conversation"), std::string::npos) << refused.err;
+  std::filesystem::remove_all(dir);
+}
+
+// Each bad file: exit 1, a message naming the problem, no output, and the
+// file (also the --save-session target) left exactly as it was.
+TEST(LlmSession, BadFilesAreRefusedAndChangeNothing) {
+  REQUIRE_MODEL(model);
+  const std::string dir = test::make_temp_dir();
+  const std::string good = dir + "/good.st";
+  CliResult made = run_cli("generate -m " + model + " " + kPrompt + " -n 12 --save-session " + good);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::vector<uint8_t> bytes = read_bytes(good);
+  ASSERT_GT(bytes.size(), 1000u);
+  std::vector<uint8_t> truncated(bytes.begin(), bytes.begin() + long(bytes.size() / 2));
+  std::vector<uint8_t> garbage(bytes.size(), 0x41);
+  std::vector<uint8_t> other_model = bytes, other_version = bytes;
+  const std::string hash_key = "\"model_sha256\":\"";
+  auto at = std::search(other_model.begin(), other_model.end(), hash_key.begin(), hash_key.end());
+  ASSERT_NE(at, other_model.end());
+  at[long(hash_key.size())] = at[long(hash_key.size())] == '0' ? '1' : '0';  // one hex digit of the model's hash
+  const std::string version = "\"version\":\"1\"";
+  auto v = std::search(other_version.begin(), other_version.end(), version.begin(), version.end());
+  ASSERT_NE(v, other_version.end());
+  v[long(version.size()) - 2] = '7';
+  struct Case { std::string name; std::vector<uint8_t> bytes; std::string flags, want; };
+  const Case cases[] = {
+      {"truncated", truncated, "", "outside the data"},
+      {"garbage", garbage, "", "header length"},
+      {"other-model", other_model, "", "another model file"},
+      {"other-version", other_version, "", "format version 7"},
+      {"f32-run", bytes, "--kv-f32", "F16 KV cache; this run's is F32"},
+      {"small-context", bytes, "-c 8", "n_past 17 exceeds this run's context of 8"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = dir + "/" + c.name + ".st";
+    write_bytes(path, c.bytes);
+    CliResult r = run_cli("generate -m " + model + " --ids -n 4 " + c.flags + " --load-session " + path +
+                          " --save-session " + path);
+    EXPECT_EQ(r.exit_code, 1) << c.name << ": " << r.err;
+    EXPECT_NE(r.err.find(c.want), std::string::npos) << c.name << ": " << r.err;
+    EXPECT_TRUE(r.out.empty()) << c.name << ": " << r.out;
+    EXPECT_EQ(read_bytes(path), c.bytes) << c.name << ": the file changed";
+    EXPECT_FALSE(std::filesystem::exists(path + ".tmp")) << c.name;
+  }
+  CliResult missing = run_cli("generate -m " + model + " --load-session " + dir + "/none.st");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("no such file"), std::string::npos) << missing.err;
+  CliResult no_dir = run_cli("generate -m " + model + " " + kPrompt + " -n 1 --save-session " + dir + "/no/dir/s.st");
+  EXPECT_EQ(no_dir.exit_code, 1);
+  EXPECT_NE(no_dir.err.find("existing directory"), std::string::npos) << no_dir.err;
+  CliResult no_value = run_cli("generate -m " + model + " " + kPrompt + " --save-session");
+  EXPECT_EQ(no_value.exit_code, 2);
+  std::filesystem::remove_all(dir);
+}
+
+// The guest writes only inside the session's directory, read-only when it
+// only loads: the file is reached through a preopen, never a host path.
+TEST(LlmSession, TheFileIsReachedThroughItsDirectoryOnly) {
+  REQUIRE_MODEL(model);
+  const std::string dir = test::make_temp_dir();
+  CliResult made = run_cli("generate -m " + model + " " + kPrompt + " -n 3 --save-session " + dir + "/s.st --json");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.out.find("\"session_save_ms\""), std::string::npos);
+  // Only the session (its .tmp renamed away) is left in the directory.
+  size_t n_files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) n_files += e.is_regular_file() ? 1 : 0;
+  EXPECT_EQ(n_files, 1u);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace samepage
