@@ -135,11 +135,11 @@ void print_timings(const Session& s, const Timings& t) {
       "{\"load_ms\": %.2f, \"prompt_tokens\": %zu, \"prefill_ms\": %.2f, \"prefill_tok_s\": %.2f, "
       "\"generated_tokens\": %zu, \"decode_steps\": %zu, \"decode_ms\": %.2f, \"decode_tok_s\": %.2f, "
       "\"host_ms_per_token\": %.4f, \"guest_ms_per_token\": %.4f, \"guest_share\": %.4f, \"n_ctx\": %u, "
-      "\"n_past\": %u, \"session_load_ms\": %.2f, \"session_save_ms\": %.2f}\n",
+      "\"n_past\": %u, \"session_load_ms\": %.2f, \"session_save_ms\": %.2f, \"session_hash_ms\": %.2f}\n",
       s.load_ms, t.prompt_tokens, t.prefill_ms, t.prefill_ms > 0 ? double(t.prompt_tokens) * 1e3 / t.prefill_ms : 0.0,
       t.generated, t.decode_steps, t.decode_ms, t.decode_ms > 0 ? double(t.decode_steps) * 1e3 / t.decode_ms : 0.0,
       host_ms / steps, guest_ms / steps, t.decode_steps > 0 && t.decode_ms > 0 ? guest_ms / t.decode_ms : 0.0, s.model->n_ctx(),
-      s.model->n_past(), s.session_load_ms, s.session_save_ms);
+      s.model->n_past(), s.session_load_ms, s.session_save_ms, s.model->content_hash_ms());
   std::fflush(stdout);
 }
 

@@ -60,6 +60,7 @@ class Model {
   // Sessions (session.h; model_session.cpp). The SHA-256 of the model file's
   // "header" (GGUF header, metadata and tensor infos) or whole "file".
   Result<std::string> content_hash(const std::string& scope) const;
+  double content_hash_ms() const { return hash_ms_; }
   bool kv_f16() const { return kv_f16_; }
   // Each layer's K and V rows [0, n_past) into k[l], v[l]: (n_past, n_kv_heads,
   // head_dim) in the cache dtype, bit for bit (sp_get_rows).
@@ -115,6 +116,7 @@ class Model {
   std::vector<std::unique_ptr<Activations>> acts_;  // one per batch size in use
   HostTimer host_timer_;
   mutable std::string hash_header_, hash_file_;  // content_hash, computed once each
+  mutable double hash_ms_ = 0;                   // time content_hash spent hashing
 };
 
 }  // namespace llm

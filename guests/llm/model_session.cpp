@@ -17,7 +17,11 @@ Result<std::string> Model::content_hash(const std::string& scope) const {
   const auto* bytes = static_cast<const uint8_t*>(mapping_.data());
   if (scope != "file" && scope != "header") return fail("unknown hash scope '" + scope + "' (header or file)");
   std::string& cached = scope == "file" ? hash_file_ : hash_header_;
-  if (cached.empty()) cached = sha256_hex(bytes, scope == "file" ? mapping_.n_bytes() : size_t(gguf_.data_offset()));
+  if (cached.empty()) {
+    const uint64_t t0 = now_ns();
+    cached = sha256_hex(bytes, scope == "file" ? mapping_.n_bytes() : size_t(gguf_.data_offset()));
+    hash_ms_ += double(now_ns() - t0) / 1e6;
+  }
   return cached;
 }
 
