@@ -4,6 +4,8 @@
 // and graphs).
 #include "samepage/backend.h"
 
+#include <cstring>
+
 namespace samepage {
 namespace {
 
@@ -24,6 +26,20 @@ Result<void*> Backend::tensor_create(const TensorDesc& tensor) {
 }
 
 void Backend::tensor_release(uint64_t) {}
+
+Status Backend::tensor_read(const TensorArg& tensor, void* out) {
+  if (Status s = sync(); !s) return s;
+  if (tensor.data == nullptr) return err("backend::tensor_read", "tensor " + std::to_string(tensor.id) + " has no bytes");
+  std::memcpy(out, tensor.data, tensor.n_bytes);
+  return Status::ok();
+}
+
+Status Backend::tensor_write(const TensorArg& tensor, const void* in) {
+  if (Status s = sync(); !s) return s;
+  if (tensor.data == nullptr) return err("backend::tensor_write", "tensor " + std::to_string(tensor.id) + " has no bytes");
+  std::memcpy(tensor.data, in, tensor.n_bytes);
+  return Status::ok();
+}
 
 Result<std::unique_ptr<CompiledSequence>> Backend::compile(const std::vector<SequenceOp>& ops) {
   return std::unique_ptr<CompiledSequence>(new OpList(ops));
