@@ -40,6 +40,8 @@ struct GuestOutcome {
   Kind kind = Kind::Kind_returned;
   uint32_t exit_code = 0;   // proc_exit code (0 when it returned)
   uint64_t result = 0;      // the export's i32/i64 result, when it returned one
+  bool has_result = false;  // the export returns a value
+  bool result_is_i32 = false;
   std::string message;      // the trap, when trapped
 
   bool trapped() const { return kind == Kind::Kind_trapped; }

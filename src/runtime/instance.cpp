@@ -209,6 +209,8 @@ Result<GuestOutcome> Instance::call_until(const std::string& export_name, const 
   if (Status s = run_guarded(call); !s) return s;
   GuestOutcome out = outcome_of(call);
   out.result = export_call.result;
+  out.has_result = export_call.returns_value;
+  out.result_is_i32 = export_call.result_is_i32;
   if (out.kind != GuestOutcome::Kind::Kind_returned) {
     ended_ = true;
     end_message_ = out.trapped() ? out.message : "exited with code " + std::to_string(out.exit_code);

@@ -16,7 +16,7 @@
 //                 u32 free handle * n_free, u32 n_sequences u32 id * n,
 //                 u32 n_tensors, then {i32 handle u8 is_view u8 dtype
 //                 u8 n_dims u8 0 i32 flags i64 shape[4] u64 guest_offset
-//                 u64 n_bytes, runtime tensors: n_bytes bytes}
+//                 u64 n_bytes (60 bytes), runtime tensors: n_bytes bytes}
 //   trailer  u8[32] SHA-256 of everything before it
 // str: u32 length then bytes (no NUL, at most kMaxSnapshotPath).
 #pragma once

@@ -260,7 +260,7 @@ Status read_host_api(Reader& r, SnapshotImage& image) {
       return r.fail("sequence id " + std::to_string(id) + " is out of range or not ascending");
     api.sequences.push_back(static_cast<int32_t>(id));
   }
-  SNAP_TRY(r.count(&n_tensors, 64, api.n_slots, "tensors"));
+  SNAP_TRY(r.count(&n_tensors, 60, api.n_slots, "tensors"));
   if (n_tensors + n_free != api.n_slots) return r.fail("live and free handles do not add up to the table's size");
   api.tensors.resize(n_tensors);
   for (uint32_t i = 0; i < n_tensors; ++i) {

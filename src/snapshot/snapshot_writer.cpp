@@ -31,6 +31,8 @@ struct Out {
   Status put(const Fields& f) { return put(f.bytes.data(), f.bytes.size()); }
 };
 
+constexpr uint64_t kTensorRecordBytes = 60;  // tensor_fields()
+
 uint64_t memory_bytes(const SnapshotImage& image) {
   uint64_t n = 16;
   for (const SnapshotChunk& c : image.chunks) n += 16 + c.n_bytes;
@@ -86,7 +88,7 @@ uint64_t api_bytes(const SnapshotHostApi& api, Fields* head) {
   for (int32_t s : api.sequences) head->u32(static_cast<uint32_t>(s));
   head->u32(static_cast<uint32_t>(api.tensors.size()));
   uint64_t n = head->bytes.size();
-  for (const SnapshotTensor& t : api.tensors) n += 64 + (t.is_view ? 0 : t.n_bytes);
+  for (const SnapshotTensor& t : api.tensors) n += kTensorRecordBytes + (t.is_view ? 0 : t.n_bytes);
   return n;
 }
 
