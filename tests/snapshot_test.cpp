@@ -209,6 +209,31 @@ TEST(SnapshotRestore, CorruptOrTruncatedFilesAreRefused) {
   EXPECT_NE(missing.message().find("cannot open"), std::string::npos);
 }
 
+TEST(SnapshotRestore, FdsBeyondThePreopensComeBackClosed) {
+  Saved s = saved_counter();
+  ASSERT_TRUE(s.instance);
+  const int32_t fd = call_i32(*s.instance, "open_keep");
+  ASSERT_GT(fd, 3);
+  EXPECT_EQ(call_i32(*s.instance, "read_fd", {static_cast<uint64_t>(fd)}), 1);
+  auto bytes = s.instance->snapshot_bytes();
+  ASSERT_TRUE(bytes.is_ok()) << bytes.message();
+  auto restored = Instance::restore_bytes(s.module, options_for(s.data_dir), bytes->data(), bytes->size());
+  ASSERT_TRUE(restored.is_ok()) << restored.message();
+  constexpr int32_t kWasiEbadf = 8;  // wasi-libc's errno value
+  EXPECT_EQ(call_i32(*restored.value(), "read_fd", {static_cast<uint64_t>(fd)}), -kWasiEbadf);
+}
+
+TEST(SnapshotRestore, OpenRecordingIsRefused) {
+  Saved s = saved_counter();
+  ASSERT_TRUE(s.instance);
+  EXPECT_EQ(call_i32(*s.instance, "record_open"), 0);
+  auto refused = s.instance->snapshot_bytes();
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.message().find("being recorded"), std::string::npos) << refused.message();
+  EXPECT_GT(call_i32(*s.instance, "record_close"), 0);
+  EXPECT_TRUE(s.instance->snapshot_bytes().is_ok());
+}
+
 TEST(SnapshotRestore, EndedGuestIsNotSnapshotted) {
   auto module = test::load_guest("exports");
   ASSERT_TRUE(module);
@@ -223,17 +248,18 @@ TEST(SnapshotRestore, EndedGuestIsNotSnapshotted) {
 
 // Globals of every type and a funcref table changed at run time (table.set,
 // a funcref global): their values and entries come back as function indices.
+// Exported ones too (wasm2c names those after the export).
 TEST(SnapshotRestore, GlobalsAndTablesOfEveryTypeRoundTrip) {
   auto wasm = test::wat_to_wasm(R"((module
       (type $r (func (result i32)))
       (memory (export "memory") 1)
-      (global $a (mut i32) (i32.const 1))
+      (global $a (export "ga") (mut i32) (i32.const 1))
       (global $b (mut i64) (i64.const 2))
       (global $c (mut f32) (f32.const 3))
       (global $d (mut f64) (f64.const 4))
       (global $k i32 (i32.const 5))
       (global $f (mut funcref) (ref.null func))
-      (table $t 2 10 funcref)
+      (table $t (export "tab") 2 10 funcref)
       (elem (i32.const 0) $one)
       (elem declare func $two $three)
       (func $one (result i32) (i32.const 1))

@@ -8,6 +8,7 @@
 //   step()   one step: counter += 1, acc += mapped floats (replayed; once
 //            re-recorded after a restore, which drops recordings), the
 //            operation applied; returns a checksum of everything
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -95,3 +96,14 @@ __attribute__((export_name("probe"))) int32_t probe(int32_t i) {
   memcpy(&bits, &g_readback[i & (kFloats - 1)], 4);
   return bits;
 }
+// An fd beyond the preopens, kept open: a snapshot does not carry it.
+__attribute__((export_name("open_keep"))) int32_t open_keep(void) { return open("/data/blob.bin", O_RDONLY); }
+// Reads one byte from fd: 1, or -errno.
+__attribute__((export_name("read_fd"))) int32_t read_fd(int32_t fd) {
+  char c;
+  const ssize_t n = read(fd, &c, 1);
+  return n < 0 ? -errno : (int32_t)n;
+}
+// A recording left open across calls (a snapshot refuses it), and closed.
+__attribute__((export_name("record_open"))) int32_t record_open(void) { return sp_record_begin(); }
+__attribute__((export_name("record_close"))) int32_t record_close(void) { return sp_record_end(); }

@@ -125,6 +125,60 @@ Result<std::vector<std::string>> defined_function_symbols(const std::string& sou
   return out;
 }
 
+// The fields of wasm2c's instance struct that hold the module's globals and
+// tables, in index order: "  TYPE NAME;" lines between "typedef struct
+// Z_guest_instance_t {" and its end. A global or table that is exported is
+// named after its (generated) export, so names are read, not guessed; each
+// global's C type must be its value type's.
+struct StateFields {
+  std::vector<std::string> globals, tables;
+};
+const char* c_type_of(ValType t) {
+  switch (t) {
+    case ValType::ValType_i32: return "u32";
+    case ValType::ValType_i64: return "u64";
+    case ValType::ValType_f32: return "f32";
+    case ValType::ValType_f64: return "f64";
+    case ValType::ValType_funcref: return "wasm_rt_funcref_t";
+    case ValType::ValType_externref: return "wasm_rt_externref_t";
+    default: return "?";
+  }
+}
+Result<StateFields> state_fields(const std::string& header, const ModuleInfo& info) {
+  const std::string open = std::string("typedef struct Z_") + kGuestModuleName + "_instance_t {\n";
+  const size_t begin = header.find(open);
+  const size_t end = begin == std::string::npos ? begin : header.find("\n}", begin);
+  StateFields out;
+  if (end == std::string::npos) {
+    if (info.globals.empty() && info.tables.empty()) return out;  // nothing to find
+    return err("engine::glue", "wasm2c output has no instance struct");
+  }
+  std::istringstream lines(header.substr(begin + open.size(), end - begin - open.size()));
+  std::string line;
+  while (std::getline(lines, line)) {
+    const size_t type_begin = line.find_first_not_of(' ');
+    const size_t space = line.find(' ', type_begin);
+    if (type_begin == std::string::npos || space == std::string::npos || line.back() != ';') continue;
+    const std::string type = line.substr(type_begin, space - type_begin);
+    const std::string name = line.substr(space + 1, line.size() - space - 2);
+    if (!is_c_identifier(name)) continue;  // e.g. "struct X* Y;" import contexts
+    if (type == "wasm_rt_funcref_table_t" || type == "wasm_rt_externref_table_t") {
+      out.tables.push_back(name);
+    } else if (type == "u32" || type == "u64" || type == "f32" || type == "f64" || type == "wasm_rt_funcref_t" ||
+               type == "wasm_rt_externref_t") {
+      const size_t i = out.globals.size();
+      if (i >= info.globals.size() || type != c_type_of(info.globals[i].type))
+        return err("engine::glue", "wasm2c's instance struct does not hold the module's globals as expected");
+      out.globals.push_back(name);
+    }
+  }
+  if (out.globals.size() != info.globals.size() || out.tables.size() != info.tables.size())
+    return err("engine::glue", "wasm2c's instance struct holds " + std::to_string(out.globals.size()) + " globals and " +
+                                   std::to_string(out.tables.size()) + " tables, the module " +
+                                   std::to_string(info.globals.size()) + " and " + std::to_string(info.tables.size()));
+  return out;
+}
+
 size_t global_bytes(ValType t) {
   switch (t) {
     case ValType::ValType_i32: case ValType::ValType_f32: return 4;
@@ -136,30 +190,28 @@ size_t global_bytes(ValType t) {
 // The tables a snapshot reads and writes state through (glue ABI 3): every
 // defined global (type, mutability, where it lives in the instance struct),
 // every defined table, and every function of the index space as the funcref
-// wasm2c would make of it. Names follow wasm2c 1.0.32 for a module without
-// a name section (rewrite_for_translation drops it): w2c_g<global index>,
-// w2c_T<table index>, w2c_f<function index>; a mismatch fails to compile.
+// wasm2c would make of it. Names are read from wasm2c's output (the
+// instance struct, the forward declarations); a mismatch fails to compile.
 Status write_state_tables(std::ostringstream& c, const std::string& header, const std::string& source,
                           const ModuleInfo& info) {
   const std::string prefix = std::string("Z_") + kGuestModuleName + "_instance_t";
-  uint32_t n_imported_globals = 0, n_imported_funcs = 0;
-  for (const ImportInfo& imp : info.imports) {
-    n_imported_globals += imp.kind == ExternKind::ExternKind_global;
-    n_imported_funcs += imp.kind == ExternKind::ExternKind_func;
-  }
+  uint32_t n_imported_funcs = 0;
+  for (const ImportInfo& imp : info.imports) n_imported_funcs += imp.kind == ExternKind::ExternKind_func;
+  auto fields = state_fields(header, info);
+  if (!fields) return fields.status();
   c << "typedef struct { char type; unsigned char is_mutable; size_t offset; } sp_glue_global;\n"
     << "typedef struct { char elem_type; size_t offset; } sp_glue_table;\n"
     << "typedef struct { const char* signature; wasm_rt_function_ptr_t fn; size_t module_offset; const u32* type_id; } sp_glue_function;\n"
     << "static const sp_glue_global g_globals[] = {\n";
   for (size_t i = 0; i < info.globals.size(); ++i) {
-    const std::string field = "w2c_g" + std::to_string(n_imported_globals + i);
+    const std::string& field = fields->globals[i];
     const GlobalInfo& g = info.globals[i];
     c << "  {'" << type_letter(g.type) << "', " << (g.is_mutable ? 1 : 0) << ", offsetof(" << prefix << ", " << field
       << ")},\n";
   }
   c << "  {0, 0, 0}\n};\n";
   for (size_t i = 0; i < info.globals.size(); ++i) {
-    const std::string field = "((" + prefix + "*)0)->w2c_g" + std::to_string(n_imported_globals + i);
+    const std::string field = "((" + prefix + "*)0)->" + fields->globals[i];
     const ValType t = info.globals[i].type;
     const std::string size = global_bytes(t) != 0 ? std::to_string(global_bytes(t))
                              : t == ValType::ValType_funcref ? "sizeof(wasm_rt_funcref_t)" : "sizeof(wasm_rt_externref_t)";
@@ -167,7 +219,7 @@ Status write_state_tables(std::ostringstream& c, const std::string& header, cons
   }
   c << "static const sp_glue_table g_tables[] = {\n";
   for (size_t i = 0; i < info.tables.size(); ++i)
-    c << "  {'" << type_letter(info.tables[i].elem_type) << "', offsetof(" << prefix << ", w2c_T" << i << ")},\n";
+    c << "  {'" << type_letter(info.tables[i].elem_type) << "', offsetof(" << prefix << ", " << fields->tables[i] << ")},\n";
   c << "  {0, 0}\n};\n";
   auto imports = imported_symbols(header);
   if (!imports) return imports.status();
