@@ -38,6 +38,7 @@ const char* kGenerateUsage =
     "  --repeat-last-n N       tokens the penalty looks back over (default 64)\n"
     "  --seed S                sampling seed (default 0; same seed, same tokens)\n"
     "  --stop TEXT             stop when TEXT is generated (repeatable)\n"
+    "  --ignore-eos            go on past end-of-generation tokens (for tests, benchmarks)\n"
     "  --backend NAME          cpu, cuda or auto (default auto: cuda when available)\n"
     "  --batch N               prompt tokens per forward step (default 64)\n"
     "  --ids                   the prompt is token ids (\"1 2 3\"); prints ids\n"

@@ -102,7 +102,7 @@ Status generate(Session& s, Sampler& sampler, const std::vector<int32_t>& prompt
     }
     sampler.accept(token);
     ++t->generated;
-    if (s.tokenizer && s.tokenizer->is_end_of_generation(token)) break;
+    if (!s.opts.ignore_eos && s.tokenizer && s.tokenizer->is_end_of_generation(token)) break;
     if (!on_token(token)) break;
     if (n_predict >= 0 && i + 1 >= n_predict) break;  // the last token needs no forward step
     if (model.n_past() >= model.n_ctx()) break;       // context full: stop, as llama.cpp does

@@ -71,6 +71,7 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
     Status s = Status::ok();
     if (a == "--ids") { o.ids = true; continue; }
     if (a == "--json") { o.json = true; continue; }
+    if (a == "--ignore-eos") { o.ignore_eos = true; continue; }
     if (a == "--tty") { o.tty = true; continue; }
     if (a == "--kv-f32") { o.model.kv_f16 = false; continue; }
     if (a == "-m" || a == "--model") {

@@ -21,6 +21,7 @@ struct Options {
   int32_t n_predict = 256;       // -n; -1: until end of generation or a full context
   bool ids = false;              // --ids: prompt and output are token ids
   bool json = false;             // --json: a timing line at the end
+  bool ignore_eos = false;       // --ignore-eos: end-of-generation tokens do not stop generate
   bool tty = false;              // --tty: stdin is a terminal (chat prompts)
   std::string system;            // --system: chat system message
   std::string dump_logits;       // --dump-logits PATH: f32 logits of every step, appended

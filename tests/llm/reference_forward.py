@@ -21,9 +21,16 @@ permuted at conversion so the rotation pairs adjacent elements (x[2i], x[2i+1]);
 "qwen2" rotates NEOX-style halves (x[i], x[i + n_rot/2]).
 
 Usage:
-  reference_forward.py --model F.gguf (--ids 1,2,3 | --tokens The,Ġcapital)
+  reference_forward.py --model F.gguf (--ids 1,2,3 [--ids 4,5 ...] | --tokens The,Ġcapital)
                        [--greedy N] [--all-logits] [--step-logits] [--top K]
-                       [--out result.json]
+                       [--out result.json] [--all-logits-bin FILE]
+
+--all-logits-bin FILE: for every --ids sequence in turn (each run from an empty
+cache, the model loaded once), the logits of all its positions as raw
+little-endian float64, (positions, V) row-major, the sequences one after
+another. A teacher-forced check feeds the prompt plus another implementation's
+greedy tokens and compares every step's logits. The JSON describes the first
+sequence only.
 
 JSON written to --out (every float a float64 rounded to 9 significant digits):
   {
@@ -42,6 +49,12 @@ JSON written to --out (every float a float64 rounded to 9 significant digits):
     },
     "seconds": {"load": t, "prefill": t, "greedy": t}
   }
+--emulate-cpu: everything stays float64 except two documented roundings of
+samepage's CPU backend (and llama.cpp's): before a matmul with a Q8_0/Q4_0/Q4_1
+weight the activations are quantized to 8 bits in blocks of 32, and K and V are
+stored in an f16 cache. What is left between the guest and this mode is float32
+arithmetic, so a kernel bug cannot hide inside the quantization error.
+
 A greedy divergence from another implementation is meaningful only at steps
 whose top2_gap exceeds the logit tolerance of the comparison.
 """
@@ -73,7 +86,9 @@ def field(reader, key, default=None):
 
 
 class Model:
-    def __init__(self, path):
+    def __init__(self, path, emulate_cpu=False):
+        self.emulate_cpu = emulate_cpu
+        self.quantized = set()  # names of tensors stored as Q8_0 / Q4_0 / Q4_1
         r = gguf.GGUFReader(path)
         self.arch = field(r, "general.architecture")
         if self.arch not in SUPPORTED_ARCHS:
@@ -90,16 +105,37 @@ class Model:
         self.n_ctx = int(field(r, f"{a}.context_length"))
         self.vocab = list(field(r, "tokenizer.ggml.tokens"))
         self.w = {}
+        quant_types = (gguf.GGMLQuantizationType.Q8_0, gguf.GGMLQuantizationType.Q4_0,
+                       gguf.GGMLQuantizationType.Q4_1)
         for t in r.tensors:
+            if t.tensor_type in quant_types:
+                self.quantized.add(t.name)
             # dequantize gives (..., ne[0]); numpy shape is the GGUF dims reversed.
             x = gguf.quants.dequantize(t.data, t.tensor_type)
             shape = tuple(int(d) for d in reversed(t.shape.tolist()))
             self.w[t.name] = np.asarray(x, dtype=np.float64).reshape(shape)
-        self.out_w = self.w.get("output.weight", self.w["token_embd.weight"])  # (V, n_embd)
+        self.out_name = "output.weight" if "output.weight" in self.w else "token_embd.weight"
+        self.out_w = self.w[self.out_name]  # (V, n_embd)
         self.n_vocab = self.out_w.shape[0]
         factors = self.w.get("rope_freqs.weight", np.ones(self.n_rot // 2))
         i = np.arange(self.n_rot // 2, dtype=np.float64)
         self.inv_freq = self.rope_base ** (-2.0 * i / self.n_rot) / factors  # (n_rot/2)
+
+    def linear(self, x, name):
+        """x W^T for the weight named name, (T, in) -> (T, out). With
+        emulate_cpu, x is first rounded the way samepage's CPU matmul (like
+        llama.cpp's) quantizes activations for quantized weights: blocks of
+        32, scale d = amax/127 in float32, q = round-half-even(x/d) in int8."""
+        if self.emulate_cpu and name in self.quantized:
+            blocks = x.reshape(-1, 32).astype(np.float32)
+            d = np.abs(blocks).max(axis=1, keepdims=True) / np.float32(127)
+            inv = np.where(d != 0, np.float32(1) / np.where(d != 0, d, np.float32(1)), np.float32(0))
+            x = (np.round(blocks * inv).astype(np.float64) * d.astype(np.float64)).reshape(x.shape)
+        return x @ (self.out_w if name == self.out_name else self.w[name]).T
+
+    def kv_rounded(self, x):
+        """With emulate_cpu, K and V as the f16 KV cache stores them."""
+        return x.astype(np.float16).astype(np.float64) if self.emulate_cpu else x
 
     def rmsnorm(self, x, weight):
         return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self.eps) * weight
@@ -132,16 +168,16 @@ class Model:
         for l in range(self.n_layer):
             p = f"blk.{l}."
             h = self.rmsnorm(x, self.w[p + "attn_norm.weight"])
-            q = h @ self.w[p + "attn_q.weight"].T
-            k = h @ self.w[p + "attn_k.weight"].T
-            v = h @ self.w[p + "attn_v.weight"].T
+            q = self.linear(h, p + "attn_q.weight")
+            k = self.linear(h, p + "attn_k.weight")
+            v = self.linear(h, p + "attn_v.weight")
             if p + "attn_q.bias" in self.w:
                 q = q + self.w[p + "attn_q.bias"]
                 k = k + self.w[p + "attn_k.bias"]
                 v = v + self.w[p + "attn_v.bias"]
             q = self.rope(q.reshape(T, self.n_head, hd), positions)
-            k = self.rope(k.reshape(T, self.n_head_kv, hd), positions)
-            v = v.reshape(T, self.n_head_kv, hd)
+            k = self.kv_rounded(self.rope(k.reshape(T, self.n_head_kv, hd), positions))
+            v = self.kv_rounded(v.reshape(T, self.n_head_kv, hd))
             if l < len(cache):
                 k = np.concatenate([cache[l][0], k])
                 v = np.concatenate([cache[l][1], v])
@@ -155,12 +191,12 @@ class Model:
             probs = np.exp(scores)
             probs /= probs.sum(axis=-1, keepdims=True)
             attn = np.einsum("hts,shd->thd", probs, vv).reshape(T, self.n_embd)
-            x = x + attn @ self.w[p + "attn_output.weight"].T
+            x = x + self.linear(attn, p + "attn_output.weight")
             h = self.rmsnorm(x, self.w[p + "ffn_norm.weight"])
-            gate = h @ self.w[p + "ffn_gate.weight"].T
-            up = h @ self.w[p + "ffn_up.weight"].T
-            x = x + (gate / (1.0 + np.exp(-gate)) * up) @ self.w[p + "ffn_down.weight"].T
-        return self.rmsnorm(x, self.w["output_norm.weight"]) @ self.out_w.T
+            gate = self.linear(h, p + "ffn_gate.weight")
+            up = self.linear(h, p + "ffn_up.weight")
+            x = x + self.linear(gate / (1.0 + np.exp(-gate)) * up, p + "ffn_down.weight")
+        return self.linear(self.rmsnorm(x, self.w["output_norm.weight"]), self.out_name)
 
     def decode(self, ids):
         """Byte-level (GPT-2 alphabet) token texts back to a string."""
@@ -187,12 +223,13 @@ def rounded(values):
     return [float(f"{v:.9g}") for v in np.asarray(values, dtype=np.float64).ravel()]
 
 
-def parse_prompt(args, model):
-    if args.ids:
+def parse_prompt(args, model, text=None):
+    if text is not None or args.ids:
+        text = args.ids[0] if text is None else text
         try:
-            ids = [int(s) for s in args.ids.split(",") if s != ""]
+            ids = [int(s) for s in text.split(",") if s != ""]
         except ValueError:
-            fail(f"--ids must be comma-separated integers, got {args.ids!r}")
+            fail(f"--ids must be comma-separated integers, got {text!r}")
     else:
         index = {t: i for i, t in enumerate(model.vocab)}
         missing = [t for t in args.tokens.split(",") if t not in index]
@@ -210,19 +247,24 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True)
     src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--ids", help="comma-separated token ids")
+    src.add_argument("--ids", action="append", help="comma-separated token ids (repeatable)")
     src.add_argument("--tokens", help="comma-separated token texts, looked up in the vocabulary")
     ap.add_argument("--greedy", type=int, default=0, help="greedy tokens to generate")
     ap.add_argument("--all-logits", action="store_true", help="logits of every prompt position")
     ap.add_argument("--step-logits", action="store_true", help="logits of every greedy step")
     ap.add_argument("--top", type=int, default=0, help="print the top K tokens and the greedy text")
     ap.add_argument("--out", help="JSON result file")
+    ap.add_argument("--all-logits-bin", help="float64 logits of every position of every --ids sequence")
+    ap.add_argument("--emulate-cpu", action="store_true",
+                    help="round as samepage's CPU backend does (8-bit activations for quantized weights, f16 K/V)")
     args = ap.parse_args()
     if args.greedy < 0:
         fail("--greedy must be >= 0")
+    if args.ids and len(args.ids) > 1 and not args.all_logits_bin:
+        fail("several --ids sequences need --all-logits-bin")
 
     t0 = time.perf_counter()
-    model = Model(args.model)
+    model = Model(args.model, emulate_cpu=args.emulate_cpu)
     ids = parse_prompt(args, model)
     t1 = time.perf_counter()
     cache = []
@@ -243,6 +285,15 @@ def main():
     last = prompt_logits[-1]
     if not np.all(np.isfinite(prompt_logits)):
         fail("non-finite logits")
+    if args.all_logits_bin:
+        with open(args.all_logits_bin, "wb") as f:
+            f.write(np.ascontiguousarray(prompt_logits, dtype="<f8").tobytes())
+            for text in args.ids[1:] if args.ids else []:
+                more = model.forward(parse_prompt(args, model, text), [], 0)
+                if not np.all(np.isfinite(more)):
+                    fail("non-finite logits")
+                f.write(np.ascontiguousarray(more, dtype="<f8").tobytes())
+    t4 = time.perf_counter()
     result = {
         "format": FORMAT, "model": args.model, "architecture": model.arch,
         "n_vocab": model.n_vocab, "n_ctx": model.n_ctx, "prompt_ids": ids,
@@ -255,7 +306,7 @@ def main():
                             "text": model.decode(greedy)}
         if args.step_logits:
             result["greedy"]["step_logits"] = steps
-    result["seconds"] = {"load": t1 - t0, "prefill": t2 - t1, "greedy": t3 - t2}
+    result["seconds"] = {"load": t1 - t0, "prefill": t2 - t1, "greedy": t3 - t2, "all_logits_bin": t4 - t3}
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f)
