@@ -26,11 +26,13 @@ enum GuestOp {
   GuestOp_argmax,
   GuestOp_copy,
   GuestOp_set_rows,
+  GuestOp_rope_ext,  // rope with frequency factors: in = {x, factors}
   GuestOp_count,
 };
 inline const char* guest_op_name(GuestOp op) {
   static const char* const names[GuestOp_count] = {"matmul",    "rmsnorm", "rope",   "attention", "silu_mul", "add",
-                                                   "scale",     "embedding", "softmax", "argmax", "copy", "set_rows"};
+                                                   "scale",     "embedding", "softmax", "argmax", "copy", "set_rows",
+                                                   "rope_ext"};
   return op < GuestOp_count ? names[op] : "?";
 }
 
@@ -49,6 +51,9 @@ struct Operand {
   Fill fill = Fill_uniform;
   float lo = -1.0f, hi = 1.0f;
   int32_t flags = 0;  // SP_CONST (1) for weights, as a model guest declares them
+  // Non-empty: the op gets an alias of the view with this shape (sp_tensor_reshape),
+  // and the view's own handle is freed first: the alias alone keeps the bytes.
+  std::vector<uint32_t> reshape = {};
 };
 
 // Bits of OpCase::param_mask: which i32 scalars are replay parameters.
@@ -180,6 +185,44 @@ inline std::vector<OpCase> backend_op_cases() {
     c.replays = {{0, 0}, {77, 0}};
   }
   add(GuestOp_scale, f32({129}), {f32({129})}).f[0] = -2.5e30f;
+  // add broadcasting one row of b (a bias, {d} or {1, d}) over a's rows, in place too.
+  add(GuestOp_add, f32({7, 4096}), {f32({7, 4096}, -8, 8), f32({4096}, -8, 8)});
+  add(GuestOp_add, f32({3, 5, 7}), {f32({3, 5, 7}), f32({1, 7})});
+  add(GuestOp_add, f32({1, 33}), {f32({1, 33}), f32({33})});
+  add(GuestOp_add, f32({9, 64}), {f32({9, 64}), f32({64})}).in_place = 0;
+
+  // Reshaped aliases: a matmul's (n, heads*head_dim) roped as (n, heads, head_dim)
+  // in place, and an elementwise op on a 2-d alias of 3-d bytes.
+  {
+    Operand x = f32({3, 4 * 32}, -2, 2);
+    x.reshape = {3, 4, 32};
+    OpCase& c = add(GuestOp_rope, f32({3, 4, 32}), {x});
+    c.f[0] = 10000.0f, c.f[1] = 1.0f, c.i[0] = 9, c.i[1] = 1, c.in_place = 0;
+    c.param_mask = kParam0;
+    c.replays = {{0, 0}, {300, 0}};
+  }
+  {
+    Operand a = f32({2, 3, 8});
+    a.reshape = {6, 8};
+    add(GuestOp_add, f32({6, 8}), {a, f32({8})}).in_place = 0;
+  }
+
+  // rope_ext: rope with per-pair factors (head_dim / 2) f32, as Llama 3.1+'s
+  // rope_freqs.weight (1 for short wavelengths up to 32 for long ones).
+  for (int32_t mode : {0, 1})
+    for (const Rope& r : {Rope{{1, 32, 64}, 500000.0f, 1.0f}, Rope{{5, 3, 128}, 10000.0f, 0.5f}}) {
+      const uint32_t n_pairs = r.shape.back() / 2;
+      OpCase& c = add(GuestOp_rope_ext, f32(r.shape), {f32(r.shape, -2, 2), f32({n_pairs}, 1.0f, 32.0f)});
+      c.f[0] = r.base, c.f[1] = r.scale, c.i[0] = 17, c.i[1] = mode;
+      c.param_mask = kParam0;
+      c.replays = {{0, 0}, {8191, 0}};
+    }
+  {
+    OpCase& c = add(GuestOp_rope_ext, f32({2, 4, 16}), {f32({2, 4, 16}), f32({8}, 0.25f, 4.0f)});
+    c.f[0] = 10000.0f, c.f[1] = 1.0f, c.i[0] = 3, c.i[1] = 0, c.in_place = 0;
+    c.param_mask = kParam0;
+    c.replays = {{1, 0}, {40, 0}};
+  }
 
   // embedding: rows of a table of every weight dtype, tokens covering both ends.
   for (DType d : kWeightDtypes)

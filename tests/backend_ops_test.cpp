@@ -42,6 +42,15 @@ Placed place(FakeGuest& g, const OpCase& c, const std::vector<std::vector<uint8_
     p.handles.push_back(int32_t(Z_samepageZ_tensor_view(g.ctx(), data_at, uint32_t(o.dtype), uint32_t(o.shape.size()),
                                                         shape_at, uint32_t(o.flags))));
     EXPECT_GT(p.handles.back(), 0) << shape_text(o) << ": " << g.last_error();
+    if (!o.reshape.empty() && p.handles.back() > 0) {  // the alias replaces the view, which goes
+      const uint32_t alias_shape_at = g.alloc(16);
+      std::memcpy(g.base() + alias_shape_at, o.reshape.data(), o.reshape.size() * 4);
+      const int32_t view = p.handles.back();
+      p.handles.back() = int32_t(Z_samepageZ_tensor_reshape(g.ctx(), uint32_t(view), uint32_t(o.reshape.size()),
+                                                            alias_shape_at));
+      EXPECT_GT(p.handles.back(), 0) << "reshape: " << g.last_error();
+      EXPECT_EQ(Z_samepageZ_tensor_free(g.ctx(), uint32_t(view)), 0u) << g.last_error();
+    }
     p.at.push_back(data_at);
   };
   if (c.in_place < 0) put(c.out, nullptr);
@@ -71,6 +80,9 @@ int32_t call_op(FakeGuest& g, const OpCase& c, const Placed& p, const int32_t i[
     case GuestOp_argmax: rc = Z_samepageZ_argmax(ctx, h[0], h[1]); break;
     case GuestOp_copy: rc = Z_samepageZ_copy(ctx, h[0], h[1]); break;
     case GuestOp_set_rows: rc = Z_samepageZ_set_rows(ctx, h[0], h[2], uint32_t(i[0])); break;  // h[1] is h[0]
+    case GuestOp_rope_ext:
+      rc = Z_samepageZ_rope_ext(ctx, h[0], h[1], h[2], uint32_t(i[0]), c.f[0], c.f[1], uint32_t(i[1]));
+      break;
     case GuestOp_count: break;
   }
   return int32_t(rc);

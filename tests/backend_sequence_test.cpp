@@ -1,7 +1,9 @@
 // A decode step over every backend: one transformer layer and the head, as a
 // model guest records it (K/V rows written into the caches by set_rows,
 // intermediates in runtime-allocated device tensors, weights const, 2-d and
-// 3-d views of the same bytes, in-place adds, positions as replay
+// 3-d views of the same bytes and reshaped aliases of runtime tensors
+// (sp_tensor_reshape), a broadcast bias add, rope with frequency factors
+// (sp_rope_ext), in-place adds, positions as replay
 // parameters), replayed at several positions and compared with the CPU
 // backend running the same ops eagerly. Where the per-op table
 // (backend_ops_test.cpp) checks each op alone, this checks that a backend
@@ -23,7 +25,7 @@ constexpr int32_t kFlagsConst = 1, kFlagsDevice = 2;
 // The step's inputs, in the order Step creates them.
 enum Input {
   Input_tokens, Input_emb, Input_wn1, Input_wn2, Input_wnf, Input_wq, Input_wk, Input_wv, Input_wo,
-  Input_wg, Input_wu, Input_wd, Input_wout, Input_kc, Input_vc, Input_count,
+  Input_wg, Input_wu, Input_wd, Input_wout, Input_kc, Input_vc, Input_bq, Input_rope_freqs, Input_count,
 };
 std::vector<Operand> step_inputs(uint32_t n_tokens) {
   const uint32_t q_dim = kHeads * kHeadDim, kv_dim = kKvHeads * kHeadDim;
@@ -43,6 +45,8 @@ std::vector<Operand> step_inputs(uint32_t n_tokens) {
       typed(DType_f16, {kVocab, kDim}, kFlagsConst),
       typed(DType_f16, {kCtx, kKvHeads, kHeadDim}),
       typed(DType_f16, {kCtx, kKvHeads, kHeadDim}),
+      Operand{DType_f32, {q_dim}, Fill_uniform, -1.0f, 1.0f, kFlagsConst},                // one row, every row gets it
+      Operand{DType_f32, {kHeadDim / 2}, Fill_uniform, 0.5f, 8.0f, kFlagsConst},       // Llama 3 style divisors
   };
 }
 
@@ -64,14 +68,15 @@ class Step {
     out_[Output_kc] = Out{in_[Input_kc], in_at[Input_kc], in[Input_kc]};
     out_[Output_vc] = Out{in_[Input_vc], in_at[Input_vc], in[Input_vc]};
     const uint32_t q_dim = kHeads * kHeadDim, kv_dim = kKvHeads * kHeadDim;
-    uint32_t at = 0;
-    q2_ = view(f32({t_, q_dim}), nullptr, &at);
-    q3_ = twin(at, {t_, kHeads, kHeadDim});
+    // q as the model guest holds it: a runtime tensor and its reshaped alias;
+    // the first handle is dropped at once (the alias keeps the storage).
+    q3_ = reshape(alloc({t_, q_dim}), {t_, kHeads, kHeadDim}, /*free_base=*/true);
+    q2_ = reshape(q3_, {t_, q_dim}, false);
     out_[Output_k].handle = k2_ = view(f32({t_, kv_dim}), nullptr, &out_[Output_k].at);
     k3_ = twin(out_[Output_k].at, {t_, kKvHeads, kHeadDim});
     out_[Output_v].handle = view(f32({t_, kv_dim}), nullptr, &out_[Output_v].at);
-    att3_ = view(f32({t_, kHeads, kHeadDim}), nullptr, &at);
-    att2_ = twin(at, {t_, q_dim});
+    att3_ = alloc({t_, kHeads, kHeadDim});
+    att2_ = reshape(att3_, {t_, q_dim}, false);
     x_ = alloc({t_, kDim});
     h_ = alloc({t_, kDim});
     o_ = alloc({t_, kDim});
@@ -101,7 +106,8 @@ class Step {
         Z_samepageZ_matmul(c, u(q2_), u(h_), u(in_[Input_wq])),
         Z_samepageZ_matmul(c, u(k2_), u(h_), u(in_[Input_wk])),
         Z_samepageZ_matmul(c, u(out_[Output_v].handle), u(h_), u(in_[Input_wv])),
-        Z_samepageZ_rope(c, u(q3_), u(q3_), u(pos), 10000.0f, 1.0f, 0),
+        Z_samepageZ_add(c, u(q2_), u(q2_), u(in_[Input_bq])),
+        Z_samepageZ_rope_ext(c, u(q2_), u(q3_), u(in_[Input_rope_freqs]), u(pos), 10000.0f, 1.0f, 0),
         Z_samepageZ_rope(c, u(k3_), u(k3_), u(pos), 10000.0f, 1.0f, 0),
         Z_samepageZ_set_rows(c, u(in_[Input_kc]), u(k2_), u(pos)),
         Z_samepageZ_set_rows(c, u(in_[Input_vc]), u(out_[Output_v].handle), u(pos)),
@@ -159,6 +165,15 @@ class Step {
     const uint32_t shape_at = g_.alloc(16);
     std::memcpy(g_.base() + shape_at, shape.data(), shape.size() * 4);
     return check(int32_t(Z_samepageZ_tensor_view(g_.ctx(), at, 0, uint32_t(shape.size()), shape_at, 0)));
+  }
+  // An alias of handle with shape (sp_tensor_reshape); free_base frees handle after.
+  int32_t reshape(int32_t handle, std::vector<uint32_t> shape, bool free_base) {
+    const uint32_t shape_at = g_.alloc(16);
+    std::memcpy(g_.base() + shape_at, shape.data(), shape.size() * 4);
+    const int32_t alias = check(int32_t(Z_samepageZ_tensor_reshape(g_.ctx(), uint32_t(handle), uint32_t(shape.size()),
+                                                                   shape_at)));
+    if (free_base) EXPECT_EQ(Z_samepageZ_tensor_free(g_.ctx(), uint32_t(handle)), 0u) << g_.last_error();
+    return alias;
   }
   // A runtime-allocated f32 tensor that may live on the device.
   int32_t alloc(std::vector<uint32_t> shape) {

@@ -53,7 +53,7 @@ class Fuzzer {
   void step() {
     GuestContext* ctx = g_.ctx();
     int32_t rc = 0;
-    switch (uniform(0, 25)) {
+    switch (uniform(0, 28)) {
       case 0: {
         const uint32_t n = pick({1, 2, 3, 4, 0, 5, 0xffffffffu});
         rc = static_cast<int32_t>(Z_samepageZ_tensor_view(ctx, offset(), dtype(), n, shape(n), pick({0, 1, 2, 3, 7})));
@@ -130,6 +130,33 @@ class Fuzzer {
         }
         break;
       }
+      case 26:
+      case 27: {
+        // Aliases: mostly a shape of the same element count (so they live, get
+        // freed in either order and feed ops), sometimes a random one.
+        const uint32_t h = handle();
+        uint32_t n = pick({1, 2, 3, 4, 0, 5});
+        uint32_t at = shape(n);
+        const uint32_t info_at = g_.alloc(sizeof(sp_tensor_info));
+        if (uniform(0, 3) != 0 && Z_samepageZ_tensor_info(ctx, h, info_at) == 0) {
+          const sp_tensor_info info = *g_.at<sp_tensor_info>(info_at);
+          uint64_t count = 1;
+          for (int32_t d = 0; d < info.n_dims; ++d) count *= info.shape[d];
+          const uint32_t split = count % 64 == 0 ? 2 : 1;
+          const uint32_t dims[4] = {split, uint32_t(count / split), 1, 1};
+          at = g_.alloc(16);
+          for (int d = 0; d < 4; ++d) g_.at<uint32_t>(at)[d] = dims[d];
+          n = pick({2, 3, 4});
+        }
+        rc = static_cast<int32_t>(Z_samepageZ_tensor_reshape(ctx, h, n, at));
+        if (rc > 0) live_.push_back(rc);
+        break;
+      }
+      case 28:
+        rc = static_cast<int32_t>(Z_samepageZ_rope_ext(ctx, handle(), handle(), handle(),
+                                                       pick({0, 1, 100, 0xffffffffu, 0xc0000000u}), scalar(), scalar(),
+                                                       pick({0, 1, 2})));
+        break;
     }
     ++n_calls_;
     if (rc < 0) {

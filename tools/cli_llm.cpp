@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -40,6 +41,8 @@ const char* kGenerateUsage =
     "  --stop TEXT             stop when TEXT is generated (repeatable)\n"
     "  --ignore-eos            go on past end-of-generation tokens (for tests, benchmarks)\n"
     "  --backend NAME          cpu, cuda or auto (default auto: cuda when available)\n"
+    "  -t, --threads N         CPU backend threads, the caller included (default: every\n"
+    "                          CPU this process may run on)\n"
     "  --batch N               prompt tokens per forward step (default 64)\n"
     "  --ids                   the prompt is token ids (\"1 2 3\"); prints ids\n"
     "  --json                  end with one JSON line of timings\n"
@@ -116,6 +119,7 @@ int run_llm(const std::string& mode, const Args& args) {
     return 0;
   }
   std::string model, backend = "auto", dump;
+  int n_threads = 0;
   std::vector<std::string> pass;  // flags for the guest
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -130,6 +134,13 @@ int run_llm(const std::string& mode, const Args& args) {
       pass.insert(pass.end(), {"-p", text.str()});
     } else if (a == "--backend" && has_value) {
       backend = args[++i];
+    } else if (a == "-t" || a == "--threads") {
+      const std::string v = has_value ? args[++i] : "";
+      char* end = nullptr;
+      const long n = v.empty() ? -1 : std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1 || n > kMaxBackendThreads)
+        return fail(a + " needs a thread count from 1 to " + std::to_string(kMaxBackendThreads) + ", got '" + v + "'", 2);
+      n_threads = int(n);
     } else if (a == "--dump-logits" && has_value) {
       dump = args[++i];  // hidden: f32 logits of every step, for the reference tests
     } else if (kValueFlags.count(a) != 0) {
@@ -151,6 +162,7 @@ int run_llm(const std::string& mode, const Args& args) {
 
   InstanceOptions options;
   options.backend = pick_backend(backend);
+  options.backend_options.n_threads = n_threads;
   // The guest sees only the model's directory, read-only, as /model.
   options.wasi.preopens.push_back({model_path.parent_path().string(), "/model", false});
   options.wasi.args = {"llm", mode, "-m", "/model/" + model_path.filename().string()};

@@ -42,6 +42,14 @@ class Tensor {
     for (uint32_t d : shape) if (n < 4) dims[n++] = d;
     return Tensor(sp_tensor_alloc(dtype, n, dims, flags));
   }
+  // Another handle on this tensor's bytes with another shape of the same
+  // element count (samepage.h: sp_tensor_reshape); it keeps them alive.
+  Tensor reshape(std::initializer_list<uint32_t> shape) const {
+    uint32_t dims[4] = {1, 1, 1, 1};
+    int32_t n = 0;
+    for (uint32_t d : shape) if (n < 4) dims[n++] = d;
+    return Tensor(sp_tensor_reshape(handle_, n, dims));
+  }
   ~Tensor() { reset(); }
   Tensor(Tensor&& other) : handle_(other.handle_) { other.handle_ = 0; }
   Tensor& operator=(Tensor&& other) {
@@ -76,6 +84,11 @@ inline Status rmsnorm(const Tensor& out, const Tensor& x, const Tensor& w, float
 }
 inline Status rope(const Tensor& out, const Tensor& x, int32_t pos, float base, float scale, sp_rope_mode mode) {
   return Status{sp_rope(out.handle(), x.handle(), pos, base, scale, mode)};
+}
+// rope with per-pair frequency factors: (head_dim / 2) f32 divisors of the angles.
+inline Status rope_ext(const Tensor& out, const Tensor& x, const Tensor& factors, int32_t pos, float base, float scale,
+                       sp_rope_mode mode) {
+  return Status{sp_rope_ext(out.handle(), x.handle(), factors.handle(), pos, base, scale, mode)};
 }
 inline Status attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v, int32_t pos0) {
   return Status{sp_attention(out.handle(), q.handle(), k.handle(), v.handle(), pos0)};

@@ -99,6 +99,12 @@ SP_ABI_ASSERT(sizeof(sp_stats) == 48 && offsetof(sp_stats, copy_mode) == 40);
   /* A zeroed tensor the runtime owns (device memory on a GPU). */                                             \
   X(int32_t, tensor_alloc, sp_tensor_alloc, (int32_t dtype, int32_t n_dims, const uint32_t* shape, int32_t flags)) \
   X(int32_t, tensor_free, sp_tensor_free, (sp_tensor t))                                                       \
+  /* A new handle on t's bytes with another shape of the same element count (same dtype; rows of quant types  \
+   * stay multiples of 32), for a view or a runtime tensor: a matmul's (n, heads*head_dim) as rope's          \
+   * (n, heads, head_dim). The alias keeps the storage alive: freeing t or the alias frees only that handle,  \
+   * the bytes (and a const view's protection) go with the last handle on them. Ops treat the two as the      \
+   * same bytes (an in-place op may take one as out and the other as input). */                                 \
+  X(int32_t, tensor_reshape, sp_tensor_reshape, (sp_tensor t, int32_t n_dims, const uint32_t* shape))          \
   /* Brings the guest bytes of a device-resident view up to date. */                                           \
   X(int32_t, sync, sp_sync, (sp_tensor t))                                                                     \
   /* Ops: out first, then inputs, then scalars. */                                                             \
@@ -106,8 +112,15 @@ SP_ABI_ASSERT(sizeof(sp_stats) == 48 && offsetof(sp_stats, copy_mode) == 40);
   X(int32_t, rmsnorm, sp_rmsnorm, (sp_tensor out, sp_tensor x, sp_tensor w, float eps))                        \
   X(int32_t, rope, sp_rope,                                                                                    \
     (sp_tensor out, sp_tensor x, int32_t pos, float freq_base, float freq_scale, int32_t mode))                \
+  /* rope with per-pair frequency factors (Llama 3.1+ rope_freqs.weight): factors is f32 (head_dim / 2), and  \
+   * pair i turns by pos * freq_scale * freq_base^(-2i/head_dim) / factors[i]. Factors are used as they are:  \
+   * 0 or NaN give NaN results, never a fault. */                                                              \
+  X(int32_t, rope_ext, sp_rope_ext,                                                                            \
+    (sp_tensor out, sp_tensor x, sp_tensor factors, int32_t pos, float freq_base, float freq_scale, int32_t mode)) \
   X(int32_t, attention, sp_attention, (sp_tensor out, sp_tensor q, sp_tensor k_cache, sp_tensor v_cache, int32_t pos0)) \
   X(int32_t, silu_mul, sp_silu_mul, (sp_tensor out, sp_tensor a, sp_tensor b))                                 \
+  /* out = a + b. b has a's element count, or is one row of a's row length (shape {d} or {1, d}): then it is \
+   * added to every row of a (a bias). */                                                                      \
   X(int32_t, add, sp_add, (sp_tensor out, sp_tensor a, sp_tensor b))                                           \
   X(int32_t, scale, sp_scale, (sp_tensor out, sp_tensor x, float s))                                           \
   X(int32_t, embedding, sp_embedding, (sp_tensor out, sp_tensor table, sp_tensor tokens))                      \

@@ -12,6 +12,7 @@
 #include "host_timer.h"
 #include "model.h"
 #include "options.h"
+#include "progress_bar.h"
 #include "sampler.h"
 #include "tokenizer.h"
 #include "utf8_stream.h"
@@ -50,7 +51,11 @@ struct Timings {
 
 Status load(Session& s) {
   const uint64_t t0 = now_ns();
-  Result<std::unique_ptr<Model>> m = Model::load(s.opts.model_path, s.opts.model);
+  ProgressBar bar("loading");
+  ModelOptions options = s.opts.model;
+  options.progress = ProgressBar::callback;
+  options.progress_ctx = &bar;
+  Result<std::unique_ptr<Model>> m = Model::load(s.opts.model_path, options);
   if (!m.is_ok()) return m.status();
   s.model = std::move(m.value());
   Result<Tokenizer> tok = Tokenizer::from_gguf(s.model->gguf());

@@ -19,15 +19,14 @@ struct Activations {
   sp::Tensor last_row_view;     // view of last_row
   sp::Tensor x;                 // (n, dim) residual stream
   sp::Tensor xn;                // (n, dim) normalized
-  sp::Tensor q2, q3;            // (n, q_dim) from matmul; (n, n_heads, head_dim) for rope/attention
-  sp::Tensor k2, k3;            // (n, kv_dim); (n, n_kv_heads, head_dim)
+  sp::Tensor q2, q3;            // (n, q_dim) from matmul; q3 its alias (n, n_heads, head_dim) for rope/attention
+  sp::Tensor k2, k3;            // (n, kv_dim); alias (n, n_kv_heads, head_dim)
   sp::Tensor v2;                // (n, kv_dim)
   sp::Tensor att;               // (n, q_dim) attention output
   sp::Tensor o;                 // (n, dim) attention / ffn projection
   sp::Tensor gate, up;          // (n, ffn_dim)
   sp::Tensor x_last;            // (1, dim): row n - 1 of x (n > 1 only)
   sp::Tensor xn_last;           // (1, dim)
-  std::vector<sp::Tensor> biases;  // qwen2: per layer bq (n, q_dim), bk, bv (n, kv_dim)
   sp::Sequence step;            // the whole step, position = parameter 0
 };
 
@@ -76,6 +75,7 @@ Model::~Model() {
   token_embd_.reset();
   output_norm_.reset();
   output_.reset();
+  rope_freqs_.reset();
   mapping_.reset();
   if (fd_ >= 0) close(fd_);
 }
@@ -108,6 +108,7 @@ Status Model::make_weight_views() {
   Status s = make(t.token_embd, &token_embd_);
   if (s.is_ok()) s = make(t.output_norm, &output_norm_);
   if (s.is_ok()) s = make(t.output, &output_);
+  if (s.is_ok() && t.rope_freqs != nullptr) s = make(t.rope_freqs, &rope_freqs_);
   layers_.resize(t.layers.size());
   for (size_t i = 0; i < t.layers.size() && s.is_ok(); ++i) {
     const LayerTensors& g = t.layers[i];
@@ -115,20 +116,16 @@ Status Model::make_weight_views() {
     const GgufTensor* sources[] = {g.attn_norm, g.wq, g.wk, g.wv, g.wo, g.ffn_norm, g.w_gate, g.w_up, g.w_down};
     sp::Tensor* targets[] = {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down};
     for (size_t k = 0; k < 9 && s.is_ok(); ++k) s = make(sources[k], targets[k]);
+    if (progress_ != nullptr) progress_(progress_ctx_, i + 1, t.layers.size());
   }
-  if (!s.is_ok() || !spec_.config.has_qkv_bias) return s;
-  // Biases repeated n_batch times (see bias_rows_).
-  const ModelConfig& c = spec_.config;
-  const size_t q_dim = size_t(c.n_heads) * c.head_dim, kv_dim = size_t(c.n_kv_heads) * c.head_dim;
-  bias_rows_.resize(size_t(c.n_layers) * n_batch_ * (q_dim + 2 * kv_dim));
-  size_t at = 0;
-  for (const LayerTensors& g : t.layers) {
-    for (const GgufTensor* b : {g.bq, g.bk, g.bv}) {
-      bias_offsets_.push_back(at);
-      for (uint32_t r = 0; r < n_batch_; ++r, at += b->n_elems) std::memcpy(&bias_rows_[at], b->data, b->n_bytes);
-    }
+  for (size_t i = 0; i < t.layers.size() && s.is_ok() && spec_.config.has_qkv_bias; ++i) {
+    const LayerTensors& g = t.layers[i];
+    LayerViews& l = layers_[i];
+    s = make(g.bq, &l.bq);
+    if (s.is_ok()) s = make(g.bk, &l.bk);
+    if (s.is_ok()) s = make(g.bv, &l.bv);
   }
-  return Status::ok();
+  return s;
 }
 
 Status Model::make_caches() {
@@ -161,6 +158,8 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& path, const ModelO
   }
   m->n_batch_ = options.n_batch == 0 ? 1 : options.n_batch;
   m->kv_f16_ = options.kv_f16;
+  m->progress_ = options.progress;
+  m->progress_ctx_ = options.progress_ctx;
   if (Status s = m->make_weight_views(); !s.is_ok()) return s;
   if (Status s = m->make_caches(); !s.is_ok()) return s;
   return m;
@@ -170,6 +169,11 @@ Status Model::record_step(Activations& a) {
   const ModelConfig& c = spec_.config;
   const int32_t pos = sp::param(0);
   const sp_rope_mode mode = c.rope_neox ? SP_ROPE_NEOX : SP_ROPE_NORMAL;
+  // In place on the (n, heads, head_dim) alias, with the file's frequency factors when it has them.
+  auto rope = [&](const sp::Tensor& x) {
+    return rope_freqs_.valid() ? sp::rope_ext(x, x, rope_freqs_, pos, c.rope_freq_base, 1.0f, mode)
+                               : sp::rope(x, x, pos, c.rope_freq_base, 1.0f, mode);
+  };
   OpChain ok;
   a.step = sp::Sequence::record([&] {
     ok(sp::embedding(a.x, token_embd_, a.tokens_view), "embedding");
@@ -179,12 +183,9 @@ Status Model::record_step(Activations& a) {
       ok(sp::rmsnorm(a.xn, a.x, l.attn_norm, c.rms_eps), "attn_norm") && ok(sp::matmul(a.q2, a.xn, l.wq), "wq") &&
           ok(sp::matmul(a.k2, a.xn, l.wk), "wk") && ok(sp::matmul(a.v2, a.xn, l.wv), "wv");
       if (c.has_qkv_bias) {
-        ok(sp::add(a.q2, a.q2, a.biases[3 * i]), "bq") && ok(sp::add(a.k2, a.k2, a.biases[3 * i + 1]), "bk") &&
-            ok(sp::add(a.v2, a.v2, a.biases[3 * i + 2]), "bv");
+        ok(sp::add(a.q2, a.q2, l.bq), "bq") && ok(sp::add(a.k2, a.k2, l.bk), "bk") && ok(sp::add(a.v2, a.v2, l.bv), "bv");
       }
-      // The copies only reshape (n, heads*head_dim) to (n, heads, head_dim): see the report on reshape.
-      ok(sp::copy(a.q3, a.q2), "q reshape") && ok(sp::rope(a.q3, a.q3, pos, c.rope_freq_base, 1.0f, mode), "rope q") &&
-          ok(sp::copy(a.k3, a.k2), "k reshape") && ok(sp::rope(a.k3, a.k3, pos, c.rope_freq_base, 1.0f, mode), "rope k") &&
+      ok(rope(a.q3), "rope q") && ok(rope(a.k3), "rope k") &&
           ok(sp::set_rows(l.k_cache, a.k3, pos), "k cache") && ok(sp::set_rows(l.v_cache, a.v2, pos), "v cache") &&
           ok(sp::attention(a.att, a.q3, l.k_cache, l.v_cache, pos), "attention") &&
           ok(sp::matmul(a.o, a.att, l.wo), "wo") && ok(sp::add(a.x, a.x, a.o), "attn residual");
@@ -226,9 +227,9 @@ Result<Activations*> Model::activations_for(uint32_t n) {
   a->x = sp::Tensor::alloc(SP_F32, {n, c.dim});
   a->xn = sp::Tensor::alloc(SP_F32, {n, c.dim});
   a->q2 = sp::Tensor::alloc(SP_F32, {n, q_dim});
-  a->q3 = sp::Tensor::alloc(SP_F32, {n, c.n_heads, c.head_dim});
+  a->q3 = a->q2.reshape({n, c.n_heads, c.head_dim});
   a->k2 = sp::Tensor::alloc(SP_F32, {n, kv_dim});
-  a->k3 = sp::Tensor::alloc(SP_F32, {n, c.n_kv_heads, c.head_dim});
+  a->k3 = a->k2.reshape({n, c.n_kv_heads, c.head_dim});
   a->v2 = sp::Tensor::alloc(SP_F32, {n, kv_dim});
   a->att = sp::Tensor::alloc(SP_F32, {n, q_dim});
   a->o = sp::Tensor::alloc(SP_F32, {n, c.dim});
@@ -241,13 +242,6 @@ Result<Activations*> Model::activations_for(uint32_t n) {
   for (const sp::Tensor* t : all)
     if (!t->valid()) return host_fail("activations for " + std::to_string(n) + " tokens");
   if (n > 1 && !a->x_last.valid()) return host_fail("activations");
-  if (c.has_qkv_bias) {
-    for (size_t i = 0; i < bias_offsets_.size(); ++i) {
-      const uint32_t width = i % 3 == 0 ? q_dim : kv_dim;
-      a->biases.push_back(sp::Tensor::view(&bias_rows_[bias_offsets_[i]], SP_F32, {n, width}));
-      if (!a->biases.back().valid()) return host_fail("bias view");
-    }
-  }
   if (Status s = record_step(*a); !s.is_ok()) return s;
   acts_.push_back(std::move(a));
   return acts_.back().get();

@@ -23,6 +23,9 @@ struct ModelOptions {
   uint32_t n_ctx = 0;     // KV-cache positions; 0: min(4096, the training context)
   uint32_t n_batch = 64;  // prefill tokens per step
   bool kv_f16 = true;     // f16 KV cache (else f32)
+  // Called as layers' weights are bound (done of total): a loading bar.
+  void (*progress)(void* ctx, size_t done, size_t total) = nullptr;
+  void* progress_ctx = nullptr;
 };
 
 // Runtime tensors of one forward step over n tokens, and its recording.
@@ -69,6 +72,7 @@ class Model {
   struct LayerViews {
     sp::Tensor attn_norm;         // (dim) f32
     sp::Tensor wq, wk, wv;        // (n_heads*head_dim, dim), (n_kv_heads*head_dim, dim) x2
+    sp::Tensor bq, bk, bv;        // qwen2: (n_heads*head_dim), (n_kv_heads*head_dim) x2, added to every row
     sp::Tensor wo;                // (dim, n_heads*head_dim)
     sp::Tensor ffn_norm;          // (dim) f32
     sp::Tensor w_gate, w_up;      // (ffn_dim, dim)
@@ -83,16 +87,15 @@ class Model {
   uint32_t n_ctx_ = 0;
   uint32_t n_batch_ = 0;
   bool kv_f16_ = true;
+  void (*progress_)(void*, size_t, size_t) = nullptr;  // ModelOptions::progress, during load only
+  void* progress_ctx_ = nullptr;
   uint32_t n_past_ = 0;
 
   sp::Tensor token_embd_;        // (vocab, dim)
   sp::Tensor output_norm_;       // (dim) f32
   sp::Tensor output_;            // (vocab, dim); the token_embd view when tied
   std::vector<LayerViews> layers_;
-  // qwen2: per layer, bq, bk and bv each repeated n_batch times (add takes no
-  // broadcast), so a batch of n rows adds a view of the first n copies.
-  std::vector<float> bias_rows_;
-  std::vector<size_t> bias_offsets_;  // (n_layers * 3) start of each repeated bias in bias_rows_
+  sp::Tensor rope_freqs_;        // (head_dim / 2) f32 RoPE frequency divisors (Llama 3.1+), or none
   sp::Tensor logits_;            // (1, vocab) f32, runtime
   std::vector<float> logits_host_;  // (vocab) f32: logits_ copied here for sampling
   sp::Tensor logits_host_view_;  // view of logits_host_

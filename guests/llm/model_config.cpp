@@ -120,10 +120,6 @@ Status read_config(const GgufFile& gguf, ModelConfig* c) {
       return fail("rope scaling '" + std::string(type.value()) + "' is not supported");
     }
   }
-  if (gguf.find_tensor("rope_freqs.weight") != nullptr) {
-    return fail("per-dimension RoPE frequency factors (rope_freqs.weight, Llama 3.1+) are not supported: the host "
-                "rope op takes no frequency factors");
-  }
   return Status::ok();
 }
 
@@ -149,6 +145,8 @@ Result<ModelSpec> model_spec_from_gguf(const GgufFile& gguf) {
   m.token_embd = embd;
   m.output_norm = f.find("output_norm.weight", c.dim, 0);
   m.output = f.find("output.weight", c.dim, c.vocab_size, /*required=*/false);
+  // Llama 3.1+: per-pair RoPE frequency divisors, one set for every layer.
+  m.rope_freqs = f.find("rope_freqs.weight", c.head_dim / 2, 0, /*required=*/false);
   if (!f.status.is_ok()) return f.status;
   c.tied_output = m.output == nullptr;
   if (c.tied_output) m.output = m.token_embd;

@@ -54,6 +54,7 @@ struct ModelTensors {
   const GgufTensor* token_embd = nullptr;   // (vocab, dim)
   const GgufTensor* output_norm = nullptr;  // (dim) f32
   const GgufTensor* output = nullptr;       // (vocab, dim); token_embd when tied
+  const GgufTensor* rope_freqs = nullptr;   // (head_dim / 2) f32 RoPE frequency divisors, Llama 3.1+; optional
   std::vector<LayerTensors> layers;         // n_layers
 };
 

@@ -39,7 +39,7 @@ struct TensorArg {
   int n_dims = 0;
   int64_t shape[4] = {1, 1, 1, 1};
   uint64_t n_bytes = 0;
-  uint64_t id = 0;  // the tensor's identity (TensorDesc::id)
+  uint64_t id = 0;  // the storage's identity (TensorDesc::id), shared by reshaped aliases
 
   int64_t n_elements() const {
     int64_t n = 1;
@@ -53,10 +53,11 @@ struct TensorArg {
 enum OpCode : int32_t {
   OpCode_matmul,     // t0 = t1 (m, k) f32 × t2 (n, k)ᵀ any weight dtype → (m, n) f32
   OpCode_rmsnorm,    // t0 = rmsnorm(t1 rows) * t2, f[0] = eps
-  OpCode_rope,       // t0 = rope(t1 (tokens, heads, head_dim)), i[0] = pos, f = base, scale, i[1] = mode
+  OpCode_rope,       // t0 = rope(t1 (tokens, heads, head_dim)), i[0] = pos, f = base, scale, i[1] = mode;
+                     // t2: f32 (head_dim / 2) frequency factors (angle_i / t2[i]), or data null: none
   OpCode_attention,  // t0 = attention(q t1, k t2, v t3), i[0] = pos0
   OpCode_silu_mul,   // t0 = silu(t1) * t2
-  OpCode_add,        // t0 = t1 + t2
+  OpCode_add,        // t0 = t1 + t2; t2 may be one row of t1's row length, added to every row
   OpCode_scale,      // t0 = t1 * f[0]
   OpCode_embedding,  // t0 (tokens, dim) f32 = rows t2 (i32 tokens) of table t1
   OpCode_softmax,    // t0 = softmax(t1 rows)
@@ -152,6 +153,12 @@ class Backend {
 // The backends samepage knows, in one list (backends/backend_registry.cpp):
 // probing says what a backend can do without creating it (listing devices
 // creates no GPU context); one that is not in this build says so, by name.
+// How a backend is made; each backend takes what applies to it.
+struct BackendOptions {
+  int n_threads = 0;  // CPU worker threads counting the caller (cpu); 0: the CPUs this process may run on
+};
+constexpr int kMaxBackendThreads = 1024;  // a bound on n_threads: each is an OS thread
+
 struct BackendProbe {
   bool available = false;
   BackendCaps caps;         // when available
@@ -160,10 +167,10 @@ struct BackendProbe {
 struct BackendEntry {
   const char* name;
   BackendProbe (*probe)();
-  Result<std::unique_ptr<Backend>> (*create)();
+  Result<std::unique_ptr<Backend>> (*create)(const BackendOptions& options);
 };
 const std::vector<BackendEntry>& backend_registry();
 std::vector<std::string> backend_names();
-Result<std::unique_ptr<Backend>> create_backend(const std::string& name);
+Result<std::unique_ptr<Backend>> create_backend(const std::string& name, const BackendOptions& options = {});
 
 }  // namespace samepage

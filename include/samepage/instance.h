@@ -27,6 +27,7 @@ struct InstanceOptions {
   MemoryOptions memory;
   uint64_t stack_bytes = 8ull << 20;  // native stack for generated code
   std::string backend = "cpu";        // compute backend for the samepage API
+  BackendOptions backend_options;     // how it is made (CPU threads)
   MemoryMode memory_mode = MemoryMode::MemoryMode_shared;
   GuestLimits limits;                 // what this guest may make the host spend
   // Lets another thread interrupt this instance, even while create() still

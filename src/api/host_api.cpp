@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <set>
 
 #include "backends/copy_mode_backend.h"
 #include "guest_call/guest_context.h"
@@ -30,7 +31,11 @@ HostApi::~HostApi() {
   // release now, and no event reaches it after.
   sequences_.clear();  // compiled sequences name tensors: they go first
   recording_sequence_ = Sequence{};
-  tensors_.for_each([&](const Tensor& t) { backend_->tensor_release(t.id); });
+  // Each storage once, however many handles (reshaped aliases) share it.
+  std::set<uint64_t> released;
+  tensors_.for_each([&](const Tensor& t) {
+    if (released.insert(t.storage->id).second) backend_->tensor_release(t.storage->id);
+  });
   if (memory_ != nullptr) {
     memory_->remove_event_listener(memory_listener_);
     backend_->memory_event({MemoryEventKind::MemoryEvent_release, 0, memory_->reserved_bytes()});
@@ -56,7 +61,7 @@ void HostApi::attach(GuestContext* context, LinearMemory* memory) {
 
 int32_t HostApi::create_in_backend(const char* what, Tensor* t) {
   TensorDesc desc;
-  desc.id = t->id;
+  desc.id = t->storage->id;
   desc.dtype = t->dtype;
   desc.n_dims = t->n_dims;
   for (int d = 0; d < 4; ++d) desc.shape[d] = t->shape[d];
@@ -76,7 +81,7 @@ TensorArg HostApi::tensor_arg(const Tensor& t) {
   a.n_dims = t.n_dims;
   for (int d = 0; d < 4; ++d) a.shape[d] = t.shape[d];
   a.n_bytes = t.n_bytes;
-  a.id = t.id;
+  a.id = t.storage->id;  // aliases share their storage's identity: one buffer in the backend
   return a;
 }
 
@@ -129,8 +134,10 @@ int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32
   t.id = next_tensor_id_++;
   t.guest_offset = ptr;
   const bool copy = mode_ == MemoryMode::MemoryMode_copy;
-  t.charge = BytesCharge(account_.get(), copy ? t.n_bytes : 0);  // copy mode: the backend's staging
-  if (!t.charge.ok()) return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("copy mode: staging", t.n_bytes));
+  t.storage = std::make_shared<TensorStorage>();
+  t.storage->id = t.id;
+  t.storage->charge = BytesCharge(account_.get(), copy ? t.n_bytes : 0);  // copy mode: the backend's staging
+  if (!t.storage->charge.ok()) return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("copy mode: staging", t.n_bytes));
   if (flags & SP_CONST) {
     // Whole pages are write-protected (a guest write traps); a view that is
     // not stays writable to the guest and says so in sp_tensor_info.
@@ -162,9 +169,11 @@ int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32
 int32_t HostApi::tensor_alloc(int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags) {
   Tensor t;
   if (int32_t rc = describe_tensor("tensor_alloc", dtype, n_dims, shape_ptr, flags, &t); rc != SP_OK) return rc;
-  t.charge = BytesCharge(account_.get(), t.n_bytes);
-  if (!t.charge.ok()) return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("tensor_alloc", t.n_bytes));
   t.id = next_tensor_id_++;
+  t.storage = std::make_shared<TensorStorage>();
+  t.storage->id = t.id;
+  t.storage->charge = BytesCharge(account_.get(), t.n_bytes);
+  if (!t.storage->charge.ok()) return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("tensor_alloc", t.n_bytes));
   if (int32_t rc = create_in_backend("tensor_alloc", &t); rc != SP_OK) return rc;  // zeroed, the backend's
   const uint64_t id = t.id;
   const int32_t handle = tensors_.add(std::move(t));
@@ -178,23 +187,54 @@ int32_t HostApi::tensor_alloc(int32_t dtype, int32_t n_dims, uint32_t shape_ptr,
 int32_t HostApi::tensor_free(int32_t handle) {
   Tensor* t = tensors_.find(handle);
   if (t == nullptr) return fail(SP_ERR_HANDLE, "tensor_free: " + std::to_string(handle) + " is not a live tensor");
-  Status reopened = Status::ok();
-  if (t->write_protected) reopened = memory_->unprotect(t->guest_offset, t->n_bytes, account_->limits().const_ranges);
-  if (t->is_view && (t->flags & SP_CONST) && !t->write_protected) --n_unprotected_const_;
-  if (t->is_view && mode_ == MemoryMode::MemoryMode_copy) staged_bytes_ -= t->n_bytes;
   invalidate_sequences(*t, handle);
-  backend_->tensor_release(t->id);
-  tensors_.remove(handle);  // releases its charge
+  // Other handles (reshaped aliases) on the same bytes keep them, their
+  // protection and their charge; the last one releases all of it.
+  Status reopened = Status::ok();
+  if (t->storage.use_count() == 1) {
+    if (t->write_protected) reopened = memory_->unprotect(t->guest_offset, t->n_bytes, account_->limits().const_ranges);
+    if (t->is_view && (t->flags & SP_CONST) && !t->write_protected) --n_unprotected_const_;
+    if (t->is_view && mode_ == MemoryMode::MemoryMode_copy) staged_bytes_ -= t->n_bytes;
+    backend_->tensor_release(t->storage->id);
+  }
+  tensors_.remove(handle);  // releases its charge with the last handle
   // The handle is gone either way; pages the kernel would not reopen stay read-only.
   if (!reopened) return fail(SP_ERR_NO_MEMORY, "tensor_free: freed, but its pages stay read-only: " + reopened.message());
   return SP_OK;
+}
+
+int32_t HostApi::tensor_reshape(int32_t handle, int32_t n_dims, uint32_t shape_ptr) {
+  const Tensor* base = tensors_.find(handle);
+  if (base == nullptr) return fail(SP_ERR_HANDLE, "tensor_reshape: " + std::to_string(handle) + " is not a live tensor");
+  Tensor t;
+  if (int32_t rc = describe_tensor("tensor_reshape", base->dtype, n_dims, shape_ptr, base->flags, &t); rc != SP_OK)
+    return rc;
+  // Equal bytes, not only equal counts: quant rows must stay whole blocks.
+  int64_t n_base = 1, n_new = 1;
+  for (int d = 0; d < base->n_dims; ++d) n_base *= base->shape[d];
+  for (int d = 0; d < t.n_dims; ++d) n_new *= t.shape[d];
+  if (n_new != n_base || t.n_bytes != base->n_bytes)
+    return fail(SP_ERR_SHAPE, "tensor_reshape: " + std::to_string(n_new) + " elements (" + std::to_string(t.n_bytes) +
+                                  " bytes) for a tensor of " + std::to_string(n_base) + " (" +
+                                  std::to_string(base->n_bytes) + " bytes)");
+  t.id = next_tensor_id_++;  // a handle of its own (sequences name it), on the same storage
+  t.is_view = base->is_view;
+  t.guest_offset = base->guest_offset;
+  t.backend_data = base->backend_data;
+  t.storage = base->storage;
+  t.write_protected = base->write_protected;
+  t.touched = base->touched;
+  t.file_mapped = base->file_mapped;
+  const int32_t alias = tensors_.add(std::move(t));
+  if (alias == 0) return fail(SP_ERR_NO_MEMORY, "tensor_reshape: too many tensors");
+  return alias;
 }
 
 int32_t HostApi::sync(int32_t handle) {
   Tensor* t = tensors_.find(handle);
   if (t == nullptr) return fail(SP_ERR_HANDLE, "sync: not a live tensor");
   if (Status s = backend_->sync(); !s) return fail(SP_ERR_BACKEND, s.message());
-  if (Status s = backend_->tensor_sync(t->id); !s) return fail(SP_ERR_BACKEND, s.message());
+  if (Status s = backend_->tensor_sync(t->storage->id); !s) return fail(SP_ERR_BACKEND, s.message());
   return SP_OK;
 }
 

@@ -89,6 +89,8 @@ class HostApi {
   int32_t tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags);
   int32_t tensor_alloc(int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags);
   int32_t tensor_free(int32_t handle);
+  // A new handle on handle's storage with another shape of the same bytes.
+  int32_t tensor_reshape(int32_t handle, int32_t n_dims, uint32_t shape_ptr);
   int32_t sync(int32_t handle);
   int32_t tensor_info(int32_t handle, uint32_t out_ptr);
   int32_t stats(uint32_t out_ptr);

@@ -64,6 +64,11 @@ uint32_t Z_samepageZ_tensor_alloc(GuestContext* ctx, uint32_t dtype, uint32_t n_
 uint32_t Z_samepageZ_tensor_free(GuestContext* ctx, uint32_t t) {
   return guarded(ctx, [&](HostApi& a) { return a.tensor_free(static_cast<int32_t>(t)); });
 }
+uint32_t Z_samepageZ_tensor_reshape(GuestContext* ctx, uint32_t t, uint32_t n_dims, uint32_t shape) {
+  return guarded(ctx, [&](HostApi& a) {
+    return a.tensor_reshape(static_cast<int32_t>(t), static_cast<int32_t>(n_dims), shape);
+  });
+}
 uint32_t Z_samepageZ_sync(GuestContext* ctx, uint32_t t) {
   return guarded(ctx, [&](HostApi& a) { return a.sync(static_cast<int32_t>(t)); });
 }
@@ -76,6 +81,11 @@ uint32_t Z_samepageZ_rmsnorm(GuestContext* ctx, uint32_t out, uint32_t x, uint32
 uint32_t Z_samepageZ_rope(GuestContext* ctx, uint32_t out, uint32_t x, uint32_t pos, float base, float scale,
                           uint32_t mode) {
   return submit(ctx, samepage::OpCode_rope, {out, x}, base, scale, static_cast<int32_t>(pos), static_cast<int32_t>(mode));
+}
+uint32_t Z_samepageZ_rope_ext(GuestContext* ctx, uint32_t out, uint32_t x, uint32_t factors, uint32_t pos, float base,
+                              float scale, uint32_t mode) {
+  return submit(ctx, samepage::OpCode_rope, {out, x, factors}, base, scale, static_cast<int32_t>(pos),
+                static_cast<int32_t>(mode));
 }
 uint32_t Z_samepageZ_attention(GuestContext* ctx, uint32_t out, uint32_t q, uint32_t k, uint32_t v, uint32_t pos0) {
   return submit(ctx, samepage::OpCode_attention, {out, q, k, v}, 0, 0, static_cast<int32_t>(pos0));

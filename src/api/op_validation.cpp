@@ -26,8 +26,11 @@ int64_t n_rows(const Tensor& t) { return n_elements(t) / row_length(t); }
 constexpr int64_t kMaxContext = int64_t{1} << 20;
 constexpr int64_t kMaxHeadDim = int64_t{1} << 16;
 
+// One storage: the same handle, or a tensor and its reshaped alias.
+bool same_storage(const Tensor& a, const Tensor& b) { return &a == &b || (a.storage && a.storage == b.storage); }
+
 bool overlaps(const Tensor& a, const Tensor& b) {
-  if (&a == &b) return true;
+  if (same_storage(a, b)) return true;
   if (!a.is_view || !b.is_view) return false;
   return a.guest_offset < b.guest_offset + b.n_bytes && b.guest_offset < a.guest_offset + a.n_bytes;
 }
@@ -62,7 +65,8 @@ struct Checker {
   bool alias_or_disjoint(int out, int in) {
     const Tensor& a = *t[out];
     const Tensor& b = *t[in];
-    if (&a == &b || !overlaps(a, b) || (a.guest_offset == b.guest_offset && a.n_bytes == b.n_bytes)) return true;
+    if (same_storage(a, b) || !overlaps(a, b) || (a.guest_offset == b.guest_offset && a.n_bytes == b.n_bytes))
+      return true;
     return fail(SP_ERR_ARG, "output " + shape_text(a) + " partly overlaps input " + shape_text(b));
   }
   bool rank(int i, int want, const char* role) {
@@ -115,17 +119,21 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
       else c.alias_or_disjoint(0, 1) && c.no_overlap(0, 2);
       break;
     case OpCode_rope:
-      // x (tokens, heads, head_dim); out the same shape, may be x itself.
+      // x (tokens, heads, head_dim); out the same count, may be x's bytes;
+      // factors (head_dim / 2) f32 when given (rope_ext).
       if (!c.dtype(0, DType_f32, "out") || !c.dtype(1, DType_f32, "x") || !c.rank(1, 3, "x") ||
           !c.same_count(0, 1))
         break;
       if (t[1]->shape[2] % 2 != 0 || t[1]->shape[2] > kMaxHeadDim)
         c.fail(SP_ERR_SHAPE, "head_dim must be even and at most " + std::to_string(kMaxHeadDim));
+      else if (req.n_handles > 2 && (!c.dtype(2, DType_f32, "factors") || n_elements(*t[2]) != t[1]->shape[2] / 2))
+        c.fail(SP_ERR_SHAPE, "factors must hold head_dim / 2 = " + std::to_string(t[1]->shape[2] / 2) +
+                                 " elements, got " + shape_text(*t[2]));
       else if (req.i[0] < 0 || req.i[0] > INT32_MAX - t[1]->shape[0])
         c.fail(SP_ERR_ARG, "position must be >= 0, and position + tokens an int32");
       else if (req.i[1] != 0 && req.i[1] != 1) c.fail(SP_ERR_ARG, "mode must be SP_ROPE_NORMAL or SP_ROPE_NEOX");
       else if (!(req.f[0] > 0.0f) || !(req.f[1] > 0.0f)) c.fail(SP_ERR_ARG, "freq_base and freq_scale must be > 0");
-      else if (t[0] != t[1]) c.no_overlap(0, 1);
+      else if (c.alias_or_disjoint(0, 1) && req.n_handles > 2) c.no_overlap(0, 2);
       break;
     case OpCode_attention: {
       // q (T, H, D) f32; k, v (C, KVH, D) f32/f16/bf16; out (T, H, D) f32
@@ -156,10 +164,21 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
       break;
     }
     case OpCode_silu_mul:
-    case OpCode_add:
       if (c.dtype(0, DType_f32, "out") && c.dtype(1, DType_f32, "a") &&
           c.dtype(2, DType_f32, "b") && c.same_count(0, 1) && c.same_count(0, 2))
         c.alias_or_disjoint(0, 1) && c.alias_or_disjoint(0, 2);
+      break;
+    case OpCode_add:
+      // b: a's count, or one row of a's row length, added to every row (a bias).
+      if (!c.dtype(0, DType_f32, "out") || !c.dtype(1, DType_f32, "a") || !c.dtype(2, DType_f32, "b") ||
+          !c.same_count(0, 1))
+        break;
+      if (n_elements(*t[2]) == n_elements(*t[1])) c.alias_or_disjoint(0, 1) && c.alias_or_disjoint(0, 2);
+      else if (n_elements(*t[2]) == row_length(*t[1]) && row_length(*t[2]) == row_length(*t[1]))
+        c.alias_or_disjoint(0, 1) && c.no_overlap(0, 2);
+      else
+        c.fail(SP_ERR_SHAPE, "b must have a's element count or be one row of its length: " + shape_text(*t[1]) +
+                                 " + " + shape_text(*t[2]));
       break;
     case OpCode_scale:
       if (c.dtype(0, DType_f32, "out") && c.dtype(1, DType_f32, "x") && c.same_count(0, 1))
@@ -213,7 +232,7 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
       if (t[0]->dtype != t[1]->dtype && !(dtype_is_float(t[0]->dtype) && dtype_is_float(t[1]->dtype)))
         c.fail(SP_ERR_DTYPE, std::string("cannot convert ") + dtype_name(t[1]->dtype) + " to " +
                                     dtype_name(t[0]->dtype));
-      else if (t[0] != t[1]) c.no_overlap(0, 1);
+      else if (!same_storage(*t[0], *t[1])) c.no_overlap(0, 1);
       break;
     case OpCode_count:
       c.fail(SP_ERR_ARG, "unknown op");

@@ -12,8 +12,15 @@
 
 namespace samepage {
 
+// The bytes behind one or more handles (a tensor and its reshaped aliases):
+// the backend knows them by id, and they go when the last handle does.
+struct TensorStorage {
+  uint64_t id = 0;                  // the backend's identity (TensorDesc::id, TensorArg::id)
+  BytesCharge charge;               // runtime storage or copy-mode staging, charged to the guest
+};
+
 struct Tensor {
-  uint64_t id = 0;                  // unique for the guest's lifetime, never reused
+  uint64_t id = 0;                  // this handle's identity, unique for the guest's lifetime, never reused
   DType dtype = DType_f32;
   int n_dims = 0;
   int64_t shape[4] = {1, 1, 1, 1};  // outermost first
@@ -22,7 +29,7 @@ struct Tensor {
   bool is_view = false;
   uint64_t guest_offset = 0;        // views: where the bytes are in guest memory
   void* backend_data = nullptr;     // where kernels address it (tensor_create's answer)
-  BytesCharge charge;               // runtime storage or copy-mode staging, charged to the guest
+  std::shared_ptr<TensorStorage> storage;  // shared with the aliases of sp_tensor_reshape
   bool write_protected = false;     // const views of whole pages: a guest write traps
   bool touched = false;             // the backend has computed on it
   bool file_mapped = false;         // a view of file-mapped pages (when it was made)

@@ -7,7 +7,8 @@ namespace samepage {
 const std::vector<BackendEntry>& backend_registry() {
   static const std::vector<BackendEntry> entries = {
       {"cpu", cpu_backend_probe, cpu_backend_create},
-      {"cuda", cuda_backend_probe, cuda_backend_create},  // backends/no_cuda when not built
+      // backends/no_cuda when not built; takes no options yet
+      {"cuda", cuda_backend_probe, [](const BackendOptions&) { return cuda_backend_create(); }},
   };
   return entries;
 }
@@ -18,12 +19,15 @@ std::vector<std::string> backend_names() {
   return names;
 }
 
-Result<std::unique_ptr<Backend>> create_backend(const std::string& name) {
+Result<std::unique_ptr<Backend>> create_backend(const std::string& name, const BackendOptions& options) {
+  if (options.n_threads < 0 || options.n_threads > kMaxBackendThreads)
+    return err("backend", "thread count must be 0 (all CPUs) to " + std::to_string(kMaxBackendThreads) + ", got " +
+                              std::to_string(options.n_threads));
   for (const BackendEntry& e : backend_registry()) {
     if (name != e.name) continue;
     BackendProbe probe = e.probe();
     if (!probe.available) return err("backend", "backend '" + name + "' is unavailable: " + probe.unavailable);
-    return e.create();
+    return e.create(options);
   }
   std::string known;
   for (const std::string& n : backend_names()) known += (known.empty() ? "" : ", ") + n;

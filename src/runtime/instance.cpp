@@ -113,7 +113,7 @@ Result<std::unique_ptr<Instance>> Instance::create_impl(std::shared_ptr<Module> 
   bool imports_api = false;
   for (const ImportInfo& imp : module->info().imports) imports_api |= imp.module == "samepage";
   if (imports_api) {
-    auto backend = create_backend(options.backend);
+    auto backend = create_backend(options.backend, options.backend_options);
     if (!backend) return backend.status();
     state.api = std::make_unique<HostApi>(std::move(backend).value(), options.memory_mode, state.account);
     state.context.api = state.api.get();

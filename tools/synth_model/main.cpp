@@ -2,7 +2,7 @@
 // weights and a working byte-level BPE vocabulary, for tests and benchmarks
 // on machines without network.
 //
-//   samepage-synth-model --shape tiny|smollm2-135m|llama-3.2-1b
+//   samepage-synth-model --shape tiny|tiny-llama3|smollm2-135m|llama-3.2-1b
 //       [--dtype f32|f16|bf16|q8_0|q4_0|q4_1] [--embd-dtype DTYPE] [--seed S]
 //       [--qkv-bias] [--untied] [--threads N] -o FILE
 #include <chrono>

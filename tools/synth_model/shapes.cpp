@@ -12,6 +12,13 @@ const std::vector<Shape>& shapes() {
     tiny.n_ff = 128, tiny.n_vocab = 512, tiny.n_ctx = 256;
     s.push_back(tiny);
 
+    // tiny with Llama 3 RoPE scaling over a short original context, so the
+    // factors (1, smooth, 8) reach pairs that turn visibly within a few tokens.
+    Shape tiny_llama3 = tiny;
+    tiny_llama3.name = "tiny-llama3";
+    tiny_llama3.rope_scaling = {8.0f, 1.0f, 4.0f, 64};
+    s.push_back(tiny_llama3);
+
     Shape smol;  // SmolLM2-135M-Instruct.Q4_1.gguf's llama.* metadata
     smol.name = "smollm2-135m";
     smol.n_embd = 576, smol.n_layer = 30, smol.n_head = 9, smol.n_head_kv = 3;

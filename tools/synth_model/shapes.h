@@ -36,7 +36,7 @@ struct Shape {
 
 // nullptr for an unknown name.
 const Shape* find_shape(std::string_view name);
-// "tiny, smollm2-135m, llama-3.2-1b", for messages.
+// "tiny, tiny-llama3, smollm2-135m, llama-3.2-1b", for messages.
 std::string shape_names();
 
 }  // namespace synth

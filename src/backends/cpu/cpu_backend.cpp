@@ -43,7 +43,7 @@ struct FreeBytes {
 // time) per guest instance; a guest makes one host call at a time.
 class CpuBackend final : public Backend {
  public:
-  CpuBackend() : caps_(cpu_caps(ctx_.n_threads(), ctx_.isa())) {}
+  explicit CpuBackend(int n_threads) : ctx_(n_threads), caps_(cpu_caps(ctx_.n_threads(), ctx_.isa())) {}
 
   // Views are used in place; runtime tensors are zeroed host memory.
   Result<void*> tensor_create(const TensorDesc& t) override {
@@ -78,6 +78,7 @@ class CpuBackend final : public Backend {
         p.freq_base = op.f[0];
         p.freq_scale = op.f[1];
         p.mode = static_cast<cpu::RopeMode>(op.i[1]);
+        p.factors = static_cast<const float*>(t[2].data);  // null: none
         return cpu::rope(p, f32(t[1]), f32(t[0]), t[1].shape[0], op.i[0]);
       }
       case OpCode_attention: {
@@ -94,7 +95,12 @@ class CpuBackend final : public Backend {
         cpu::silu_mul(f32(t[1]), f32(t[2]), f32(t[0]), t[0].n_elements());
         return Status::ok();
       case OpCode_add:
-        cpu::add(f32(t[1]), f32(t[2]), f32(t[0]), t[0].n_elements());
+        if (t[2].n_elements() == t[0].n_elements()) {
+          cpu::add(f32(t[1]), f32(t[2]), f32(t[0]), t[0].n_elements());
+        } else {  // validated: t2 is one row of t1's row length, added to each row
+          const int64_t n = t[1].row_length();
+          for (int64_t r = 0; r < t[1].n_rows(); ++r) cpu::add(f32(t[1]) + r * n, f32(t[2]), f32(t[0]) + r * n, n);
+        }
         return Status::ok();
       case OpCode_scale:
         cpu::scale(f32(t[1]), op.f[0], f32(t[0]), t[0].n_elements());
@@ -139,6 +145,8 @@ BackendProbe cpu_backend_probe() {
   return probe;
 }
 
-Result<std::unique_ptr<Backend>> cpu_backend_create() { return std::unique_ptr<Backend>(new CpuBackend()); }
+Result<std::unique_ptr<Backend>> cpu_backend_create(const BackendOptions& options) {
+  return std::unique_ptr<Backend>(new CpuBackend(options.n_threads));
+}
 
 }  // namespace samepage

@@ -19,6 +19,7 @@ Status rope(const RopeParams& params, const float* x, float* y, int64_t n_tokens
   std::vector<double> inv_freq(static_cast<size_t>(n_pairs));
   for (int64_t i = 0; i < n_pairs; ++i) {
     inv_freq[size_t(i)] = std::pow(double(params.freq_base), -2.0 * double(i) / double(head_dim));
+    if (params.factors != nullptr) inv_freq[size_t(i)] /= double(params.factors[i]);
   }
   std::vector<float> cos_table(static_cast<size_t>(n_pairs)), sin_table(static_cast<size_t>(n_pairs));
 

@@ -1,7 +1,8 @@
 // CPU backend: rotary position embedding (RoPE), both GGUF layouts.
 //
 // Pair i (0 <= i < head_dim/2) of a head is rotated by the angle
-//   theta_i = position * freq_scale * freq_base^(-2i / head_dim)
+//   theta_i = position * freq_scale * freq_base^(-2i / head_dim) / factors[i]
+// (factors: Llama 3.1+ rope_freqs.weight, absent: 1)
 // (freq_scale < 1 is linear position interpolation). Pairs are
 //   RopeMode_normal: elements (2i, 2i + 1)          — GGUF Llama
 //   RopeMode_neox:   elements (i, i + head_dim / 2)  — GPT-NeoX, Qwen, ...
@@ -25,6 +26,7 @@ struct RopeParams {
   float freq_base = 10000.0f;
   float freq_scale = 1.0f;
   RopeMode mode = RopeMode_normal;
+  const float* factors = nullptr;  // (head_dim / 2) per-pair divisors of the angle, or null
 };
 
 // x, y: (n_tokens, n_heads, head_dim); token t is at position pos0 + t.

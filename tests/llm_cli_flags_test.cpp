@@ -1,0 +1,88 @@
+// `samepage generate -t/--threads N` (the CPU backend's thread count, through
+// InstanceOptions::backend_options, no global state) and `--ignore-eos`
+// (exactly -n tokens, for benchmarks), on the real model where one is needed
+// ($SAMEPAGE_MODEL_DIR, set by scripts/test.sh).
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "samepage/backend.h"
+#include "test_support.h"
+
+namespace samepage {
+namespace {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out, err;
+};
+CliRun run(const std::string& args) {
+  const std::string dir = test::make_temp_dir();
+  const std::string cmd = test::samepage_binary() + " " + args + " >" + dir + "/out 2>" + dir + "/err </dev/null";
+  const int status = std::system(cmd.c_str());
+  CliRun r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = test::read_text(dir + "/out");
+  r.err = test::read_text(dir + "/err");
+  std::filesystem::remove_all(dir);
+  return r;
+}
+size_t count_words(const std::string& text) {
+  std::istringstream in(text);
+  size_t n = 0;
+  for (std::string w; in >> w;) ++n;
+  return n;
+}
+
+TEST(BackendOptions, CpuThreadCountIsTheOneAskedFor) {
+  for (int n : {1, 3}) {
+    BackendOptions options;
+    options.n_threads = n;
+    auto backend = create_backend("cpu", options);
+    ASSERT_TRUE(backend.is_ok()) << backend.message();
+    EXPECT_EQ(backend.value()->caps().device.rfind(std::to_string(n) + " threads,", 0), 0u)
+        << backend.value()->caps().device;
+  }
+  for (int bad : {-1, kMaxBackendThreads + 1}) {
+    BackendOptions options;
+    options.n_threads = bad;
+    auto backend = create_backend("cpu", options);
+    ASSERT_FALSE(backend.is_ok());
+    EXPECT_NE(backend.message().find("thread count"), std::string::npos) << backend.message();
+  }
+}
+
+TEST(LlmCliFlags, BadThreadCountsAreUsageErrors) {
+  for (const char* bad : {"0", "-2", "1025", "four", "3x"}) {
+    const CliRun r = run(std::string("generate -m /nonexistent.gguf -p hi -t ") + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("thread count"), std::string::npos) << r.err;
+  }
+  const CliRun r = run("generate -m /nonexistent.gguf -p hi --threads");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
+TEST(LlmCliFlags, IgnoreEosGivesExactlyNTokensOnAnyThreadCount) {
+  const char* dir = std::getenv("SAMEPAGE_MODEL_DIR");
+  if (dir == nullptr || *dir == '\0') GTEST_SKIP() << "SAMEPAGE_MODEL_DIR is unset (scripts/test.sh sets it)";
+  const std::string model = std::string(dir) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+  // Greedy, this prompt ends its answer (an end-of-generation token) after 29 tokens.
+  const std::string base = "generate -m '" + model + "' --ids -p '504 3575 282 4649 314' -n 40";
+  const CliRun stops = run(base + " -t 1");
+  ASSERT_EQ(stops.exit_code, 0) << stops.err;
+  EXPECT_LT(count_words(stops.out), 40u) << stops.out;
+  const CliRun one = run(base + " -t 1 --ignore-eos");
+  const CliRun two = run(base + " --threads 2 --ignore-eos");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_EQ(count_words(one.out), 40u) << one.out;
+  // The thread count changes who computes which rows, not the result.
+  EXPECT_EQ(one.out, two.out);
+  EXPECT_EQ(one.out.rfind(stops.out.substr(0, stops.out.find_last_not_of(" \n") + 1), 0), 0u)
+      << "the same tokens up to the end of generation";
+}
+
+}  // namespace
+}  // namespace samepage
