@@ -40,7 +40,7 @@ void fill_sample(Sample& s) {
   im.globals = {{0, 'i', 7}, {2, 'I', uint64_t{1} << 40}, {3, 'r', 5}, {4, 'e', kSnapshotNullFunc}};
   im.tables = {{'r', {0, kSnapshotNullFunc, 3}}, {'e', {kSnapshotNullFunc, kSnapshotNullFunc}}};
   im.api.present = true;
-  im.api.n_slots = 3;
+  im.api.n_slots = 4;
   im.api.next_sequence = 3;
   im.api.free_handles = {2};
   im.api.sequences = {1};
@@ -59,7 +59,14 @@ void fill_sample(Sample& s) {
   runtime.shape[1] = 4;
   runtime.n_bytes = 64;
   runtime.bytes = s.tensor.data();
-  im.api.tensors = {view, runtime};
+  SnapshotTensor alias = runtime;  // a reshape of handle 3: no bytes of its own
+  alias.handle = 4;
+  alias.alias_of = 3;
+  alias.n_dims = 1;
+  alias.shape[0] = 16;
+  alias.shape[1] = 1;
+  alias.bytes = nullptr;
+  im.api.tensors = {view, runtime, alias};
 }
 
 Bytes encode(const SnapshotImage& image) {
@@ -148,8 +155,10 @@ TEST(SnapshotFormat, RoundTripKeepsEveryField) {
   EXPECT_EQ(im.tables[0].entries, (std::vector<uint32_t>{0, kSnapshotNullFunc, 3}));
   EXPECT_EQ(im.api.free_handles, std::vector<int32_t>{2});
   EXPECT_EQ(im.api.sequences, std::vector<int32_t>{1});
-  ASSERT_EQ(im.api.tensors.size(), 2u);
+  ASSERT_EQ(im.api.tensors.size(), 3u);
   EXPECT_EQ(im.api.tensors[1].shape[1], 4);
+  EXPECT_EQ(im.api.tensors[2].alias_of, 3);
+  EXPECT_EQ(im.api.tensors[2].bytes, nullptr);
   EXPECT_EQ(0, std::memcmp(im.api.tensors[1].bytes, s.tensor.data(), 64));
 }
 
@@ -225,7 +234,7 @@ TEST(SnapshotFormat, HugeCountsAreRefusedBeforeAnythingIsReserved) {
       {s[3] + 16, false, 0x0000ffffu, "cannot fit"},                      // tables
       {s[3] + 16 + 4 + 4, false, 0xffffffffu, "cannot fit"},              // table 0 size
       {s[4] + 16 + 4, false, 0x7fffffffu, "over the limit"},              // n_slots
-      {s[4] + 16 + 12, false, 4, "over the limit"},                       // n_free (of 3 slots)
+      {s[4] + 16 + 12, false, 5, "over the limit"},                       // n_free (of 4 slots)
       {s[0] + 16 + 16 + 8, true, uint64_t{1} << 62, "outside the memory"},  // chunk 0 length
   };
   for (const Case& c : cases) {
@@ -282,6 +291,10 @@ TEST(SnapshotFormat, MalformedRecordsAreRefusedByName) {
   refuse([](SnapshotImage& im) { im.api.tensors[1].dtype = 99; }, "unknown dtype");
   refuse([](SnapshotImage& im) { im.api.tensors[0].guest_offset = 131072 - 32; }, "outside the memory");
   refuse([](SnapshotImage& im) { im.api.tensors[0].n_dims = 0; }, "dimensions");
+  refuse([](SnapshotImage& im) { im.api.tensors[2].alias_of = 2; }, "no earlier tensor");
+  refuse([](SnapshotImage& im) { im.api.tensors[1].alias_of = 4; }, "no earlier tensor");
+  refuse([](SnapshotImage& im) { im.api.tensors[2].alias_of = 1; }, "does not match");
+  refuse([](SnapshotImage& im) { std::swap(im.api.tensors[0], im.api.tensors[1]); }, "not ascending");
   refuse([](SnapshotImage& im) { im.api.free_handles = {2, 2}; }, "free handle");
   refuse([](SnapshotImage& im) { im.api.sequences = {7}; }, "sequence id");
   refuse([](SnapshotImage& im) { im.globals[0].type = 'v'; }, "no value type");

@@ -1,7 +1,8 @@
 // A reactor guest whose state lives in every place a snapshot must carry:
 // linear memory (a counter, a heap buffer), the stack pointer (a mutable
 // global), the function table (an operation chosen through a function
-// pointer), a runtime tensor (an accumulator only the host holds), a const
+// pointer), a runtime tensor (an accumulator only the host holds, and a
+// reshaped alias of it), a const
 // view of a file mapped from the preopen /data, and a recorded sequence.
 //   setup()  opens /data/blob.bin (at least 4 KiB), maps its first 4 KiB,
 //            makes the tensors and records the sequence; 0 or an SP_ERR_*
@@ -23,6 +24,7 @@ static int32_t g_counter;
 static float* g_mapped;    // kFloats, file-mapped, const view
 static float* g_readback;  // kFloats, heap: acc copied back for the checksum
 static sp_tensor g_acc, g_mapped_view, g_readback_view;
+static sp_tensor g_acc_square;  // g_acc reshaped to 32 x 32: the same bytes under another handle
 static sp_sequence g_step;
 static int32_t g_rerecorded;  // recordings made again after a restore
 
@@ -36,7 +38,7 @@ static int32_t record(void) {
   if (rc != SP_OK) return rc;
   rc = sp_add(g_acc, g_acc, g_mapped_view);
   if (rc != SP_OK) return rc;
-  rc = sp_copy(g_readback_view, g_acc);
+  rc = sp_copy(g_readback_view, g_acc_square);  // through the alias: a restore must keep them one tensor
   if (rc != SP_OK) return rc;
   g_step = sp_record_end();
   return g_step < 0 ? g_step : SP_OK;
@@ -54,8 +56,10 @@ __attribute__((export_name("setup"))) int32_t setup(void) {
   const uint32_t shape[1] = {kFloats};
   g_acc = sp_tensor_alloc(SP_F32, 1, shape, 0);
   g_mapped_view = sp_tensor_view(g_mapped, SP_F32, 1, shape, SP_CONST);
-  g_readback_view = sp_tensor_view(g_readback, SP_F32, 1, shape, 0);
-  if (g_acc < 0 || g_mapped_view < 0 || g_readback_view < 0) return SP_ERR_STATE;
+  const uint32_t square[2] = {32, 32};
+  g_readback_view = sp_tensor_view(g_readback, SP_F32, 2, square, 0);
+  g_acc_square = sp_tensor_reshape(g_acc, 2, square);
+  if (g_acc < 0 || g_mapped_view < 0 || g_readback_view < 0 || g_acc_square < 0) return SP_ERR_STATE;
   return record();
 }
 

@@ -60,6 +60,9 @@ struct Sequence {
 struct HostApiState {
   struct Entry {
     int32_t handle = 0;
+    // A reshaped alias (sp_tensor_reshape): the lowest handle on the same
+    // bytes, restored first; 0 for that handle itself or a tensor alone.
+    int32_t alias_of = 0;
     bool is_view = false;
     int32_t dtype = 0;
     int32_t n_dims = 0;

@@ -221,6 +221,7 @@ Status InstanceSnapshot::apply(Instance& instance, const SnapshotImage& image) {
     for (const SnapshotTensor& t : image.api.tensors) {
       HostApiState::Entry e;
       e.handle = t.handle;
+      e.alias_of = t.alias_of;
       e.is_view = t.is_view;
       e.dtype = t.dtype;
       e.n_dims = t.n_dims;

@@ -160,6 +160,7 @@ Result<SnapshotImage> InstanceSnapshot::capture(const Instance& instance, HostAp
     for (const HostApiState::Entry& e : api_state->tensors) {
       SnapshotTensor t;
       t.handle = e.handle;
+      t.alias_of = e.alias_of;
       t.is_view = e.is_view;
       t.dtype = e.dtype;
       t.n_dims = e.n_dims;

@@ -14,9 +14,10 @@
 //     4 tables    u32 n, then {u8 elem_type u8[3] 0 u32 size, u32 entry * size}
 //     5 host API  u32 present u32 n_slots u32 next_sequence u32 n_free
 //                 u32 free handle * n_free, u32 n_sequences u32 id * n,
-//                 u32 n_tensors, then {i32 handle u8 is_view u8 dtype
-//                 u8 n_dims u8 0 i32 flags i64 shape[4] u64 guest_offset
-//                 u64 n_bytes (60 bytes), runtime tensors: n_bytes bytes}
+//                 u32 n_tensors, then {i32 handle i32 alias_of u8 is_view
+//                 u8 dtype u8 n_dims u8 0 i32 flags i64 shape[4]
+//                 u64 guest_offset u64 n_bytes (64 bytes), then for a
+//                 runtime tensor that is no alias: n_bytes bytes}
 //   trailer  u8[32] SHA-256 of everything before it
 // str: u32 length then bytes (no NUL, at most kMaxSnapshotPath).
 #pragma once
@@ -83,6 +84,7 @@ struct SnapshotTable {
 
 struct SnapshotTensor {
   int32_t handle = 0;
+  int32_t alias_of = 0;  // a reshaped alias: the lower handle whose bytes it shares (0: none)
   bool is_view = false;
   int32_t dtype = 0;
   int32_t n_dims = 0;
@@ -90,7 +92,7 @@ struct SnapshotTensor {
   int32_t flags = 0;
   uint64_t guest_offset = 0;   // views
   uint64_t n_bytes = 0;
-  const uint8_t* bytes = nullptr;  // runtime tensors: n_bytes of data
+  const uint8_t* bytes = nullptr;  // runtime tensors that are no alias: n_bytes of data
 };
 
 struct SnapshotHostApi {

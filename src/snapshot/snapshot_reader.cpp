@@ -2,6 +2,7 @@
 // the checksum is checked first, then every count is bounded by the bytes
 // that remain before anything is reserved, and every offset and length is
 // checked overflow-safe. Errors name the section and what is wrong.
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -194,9 +195,10 @@ Status read_tables(Reader& r, SnapshotImage& image) {
 }
 
 Status read_tensor(Reader& r, const SnapshotImage& image, SnapshotTensor* t) {
-  uint32_t handle = 0, flags = 0;
+  uint32_t handle = 0, alias_of = 0, flags = 0;
   uint8_t is_view = 0, dtype = 0, n_dims = 0;
   SNAP_TRY(r.u32(&handle));
+  SNAP_TRY(r.u32(&alias_of));
   SNAP_TRY(r.u8(&is_view));
   SNAP_TRY(r.u8(&dtype));
   SNAP_TRY(r.u8(&n_dims));
@@ -218,12 +220,26 @@ Status read_tensor(Reader& r, const SnapshotImage& image, SnapshotTensor* t) {
   for (int d = n_dims; d < 4; ++d)
     if (t->shape[d] != 1) return r.fail(which + " has a dimension past its rank");
   t->handle = static_cast<int32_t>(handle);
+  t->alias_of = static_cast<int32_t>(alias_of);
   t->is_view = is_view == 1;
   t->dtype = dtype;
   t->n_dims = n_dims;
   t->flags = static_cast<int32_t>(flags);
   const uint64_t expect = tensor_bytes(static_cast<DType>(dtype), n_dims, t->shape);
   if (expect == 0 || expect != t->n_bytes) return r.fail(which + ": its byte count does not match its dtype and shape");
+  if (alias_of != 0) {
+    // The lower handle it shares bytes with: parsed already, no alias itself, the same bytes.
+    const auto& earlier = image.api.tensors;  // ascending by handle
+    auto it = std::lower_bound(earlier.begin(), earlier.end(), t->alias_of,
+                               [](const SnapshotTensor& a, int32_t h) { return a.handle < h; });
+    const SnapshotTensor* base = it != earlier.end() && it->handle == t->alias_of ? &*it : nullptr;
+    if (alias_of >= handle || base == nullptr || base->alias_of != 0)
+      return r.fail(which + " is an alias of " + std::to_string(alias_of) + ", which is no earlier tensor of its own");
+    if (base->is_view != t->is_view || base->n_bytes != t->n_bytes || base->dtype != t->dtype ||
+        base->flags != t->flags || base->guest_offset != t->guest_offset)
+      return r.fail(which + " does not match the tensor it aliases");
+    return Status::ok();
+  }
   if (t->is_view) {
     const uint64_t size = uint64_t{image.memory_pages} * kWasmPage;
     if (t->guest_offset > size || t->n_bytes > size - t->guest_offset) return r.fail(which + " views bytes outside the memory");
@@ -260,13 +276,16 @@ Status read_host_api(Reader& r, SnapshotImage& image) {
       return r.fail("sequence id " + std::to_string(id) + " is out of range or not ascending");
     api.sequences.push_back(static_cast<int32_t>(id));
   }
-  SNAP_TRY(r.count(&n_tensors, 60, api.n_slots, "tensors"));
+  SNAP_TRY(r.count(&n_tensors, 64, api.n_slots, "tensors"));
   if (n_tensors + n_free != api.n_slots) return r.fail("live and free handles do not add up to the table's size");
-  api.tensors.resize(n_tensors);
+  api.tensors.reserve(n_tensors);
   for (uint32_t i = 0; i < n_tensors; ++i) {
-    SNAP_TRY(read_tensor(r, image, &api.tensors[i]));
-    const uint32_t h = static_cast<uint32_t>(api.tensors[i].handle);
+    SnapshotTensor t;
+    SNAP_TRY(read_tensor(r, image, &t));
+    const uint32_t h = static_cast<uint32_t>(t.handle);
     if (!seen.insert(h).second) return r.fail("tensor handle " + std::to_string(h) + " is repeated or free");
+    if (i > 0 && t.handle <= api.tensors.back().handle) return r.fail("tensor handles are not ascending");
+    api.tensors.push_back(t);
   }
   if (!api.present && api.n_slots + api.sequences.size() != 0) return r.fail("host API state without a host API");
   return r.done();

@@ -31,7 +31,7 @@ struct Out {
   Status put(const Fields& f) { return put(f.bytes.data(), f.bytes.size()); }
 };
 
-constexpr uint64_t kTensorRecordBytes = 60;  // tensor_fields()
+constexpr uint64_t kTensorRecordBytes = 64;  // tensor_fields()
 
 uint64_t memory_bytes(const SnapshotImage& image) {
   uint64_t n = 16;
@@ -88,13 +88,14 @@ uint64_t api_bytes(const SnapshotHostApi& api, Fields* head) {
   for (int32_t s : api.sequences) head->u32(static_cast<uint32_t>(s));
   head->u32(static_cast<uint32_t>(api.tensors.size()));
   uint64_t n = head->bytes.size();
-  for (const SnapshotTensor& t : api.tensors) n += kTensorRecordBytes + (t.is_view ? 0 : t.n_bytes);
+  for (const SnapshotTensor& t : api.tensors) n += kTensorRecordBytes + (t.is_view || t.alias_of != 0 ? 0 : t.n_bytes);
   return n;
 }
 
 Fields tensor_fields(const SnapshotTensor& t) {
   Fields f;
   f.u32(static_cast<uint32_t>(t.handle));
+  f.u32(static_cast<uint32_t>(t.alias_of));
   f.u8(t.is_view ? 1 : 0);
   f.u8(static_cast<uint8_t>(t.dtype));
   f.u8(static_cast<uint8_t>(t.n_dims));
@@ -155,7 +156,7 @@ Status write_snapshot(const SnapshotImage& image, const SnapshotSink& sink) {
   SNAP_TRY(out.put(api_head));
   for (const SnapshotTensor& t : image.api.tensors) {
     SNAP_TRY(out.put(tensor_fields(t)));
-    if (!t.is_view) SNAP_TRY(out.put(t.bytes, t.n_bytes));
+    if (!t.is_view && t.alias_of == 0) SNAP_TRY(out.put(t.bytes, t.n_bytes));
   }
   const std::array<uint8_t, 32> sum = out.sha.finish();
   return sink(sum.data(), sum.size());
