@@ -35,7 +35,9 @@ void check(const uint8_t* data, size_t size) {
     if (m.n_bytes == 0 || m.guest_offset + m.n_bytes > memory) std::abort();
   for (const samepage::SnapshotTensor& t : im.api.tensors) {
     if (t.handle < 1 || static_cast<uint32_t>(t.handle) > im.api.n_slots) std::abort();
-    if (!t.is_view) {
+    if (t.alias_of != 0) {
+      if (t.alias_of >= t.handle || t.bytes != nullptr) std::abort();  // shares an earlier tensor's bytes
+    } else if (!t.is_view) {
       if (t.bytes < data || t.bytes + t.n_bytes > data + size) std::abort();
       sum += t.bytes[0] + t.bytes[t.n_bytes - 1];
     } else if (t.guest_offset + t.n_bytes > memory) {
