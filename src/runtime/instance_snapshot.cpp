@@ -189,7 +189,7 @@ Status Instance::save_snapshot(const std::string& path) const {
   if (!image) return image.status();
   // Beside the target, then renamed: a reader never sees half a snapshot.
   const std::string tmp = path + ".tmp" + std::to_string(getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return err(where, "cannot create " + tmp + ": " + std::strerror(errno));
   std::vector<uint8_t> buffer;
   buffer.reserve(1 << 20);
