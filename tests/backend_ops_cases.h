@@ -114,6 +114,13 @@ inline std::vector<OpCase> backend_op_cases() {
   add(GuestOp_matmul, f32({1, 2048}), {f32({1, 4096}), typed(DType_bf16, {2048, 4096}, 1)});
   add(GuestOp_matmul, f32({1, 4096}), {f32({1, 2048}), typed(DType_q8_0, {4096, 2048}, 1)});
   add(GuestOp_matmul, f32({128, 384}), {f32({128, 512}), typed(DType_f16, {384, 512}, 1)});
+  // SmolLM2-135M's widths (576 = 18 blocks: rows that end in two), a prompt
+  // chunk of 8 rows (the GPU's widest GEMV) and the tied q8_0 head.
+  for (DType w : {DType_q8_0, DType_q4_0, DType_q4_1}) {
+    add(GuestOp_matmul, f32({8, 1536}), {f32({8, 576}), typed(w, {1536, 576}, 1)});
+    add(GuestOp_matmul, f32({1, 576}), {f32({1, 1536}), typed(w, {576, 1536}, 1)});
+  }
+  add(GuestOp_matmul, f32({1, 4096}), {f32({1, 576}), typed(DType_q8_0, {4096, 576}, 1)});
 
   // rmsnorm: rows of x times w, eps.
   using Shapes = std::vector<std::vector<uint32_t>>;

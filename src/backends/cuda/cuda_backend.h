@@ -1,9 +1,16 @@
-// The CUDA backend (DESIGN.md §3): its place in the build, no kernels yet.
+// The CUDA backend (DESIGN.md §3): guest memory registered lazily and used
+// in place, weights resident in HBM, one kernel launch (or a few) per op on
+// one stream. An op's outputs are in guest memory when execute returns; a
+// replayed sequence synchronises once, at its end.
 #pragma once
+
+#include <memory>
+
+#include "samepage/backend.h"
 
 namespace samepage::cuda {
 
-// Why this backend cannot run anything yet, for messages.
-const char* cuda_backend_status();
+// Creates the backend on GPU 0 with the probed capabilities.
+Result<std::unique_ptr<Backend>> create_cuda_backend(const BackendCaps& caps);
 
 }  // namespace samepage::cuda

@@ -1,0 +1,123 @@
+// Causal GQA attention: one block per (query token, head). Its warps take
+// the visible cache positions in turn, each keeping an online softmax
+// (running max, sum, weighted value sum) with q in registers; the block then
+// merges the warps' partial results. Lanes hold head_dim / 32 elements each,
+// so head_dim is at most 32 * kMaxPerLane.
+#include <cuda_runtime.h>
+
+#include <cmath>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/device_dtype.h"
+#include "backends/cuda/kernels.h"
+
+namespace samepage::cuda {
+namespace {
+
+constexpr int kWarps = 8, kMaxPerLane = 8;
+
+template <DType kDt>
+__device__ __forceinline__ float kv_at(const void* base, int64_t i) {
+  if constexpr (kDt == DType_f32) return static_cast<const float*>(base)[i];
+  else if constexpr (kDt == DType_f16) return f16_bits_to_f32(static_cast<const uint16_t*>(base)[i]);
+  else return bf16_bits_to_f32(static_cast<const uint16_t*>(base)[i]);
+}
+
+template <DType kDt>
+__global__ void __launch_bounds__(kWarps * 32)
+    attention_kernel(const float* __restrict__ q, const void* __restrict__ k, const void* __restrict__ v,
+                     float* __restrict__ out, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t pos0,
+                     float score_scale) {
+  extern __shared__ float shared[];  // kWarps × (2 + head_dim)
+  const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
+  const int64_t item = blockIdx.x;  // token * n_heads + head
+  const int64_t t = item / n_heads, h = item % n_heads;
+  const int64_t g = h / (n_heads / n_kv_heads);
+  const int64_t n_visible = pos0 + t + 1;
+  const float* qr = q + item * head_dim;
+
+  float qv[kMaxPerLane], acc[kMaxPerLane];
+#pragma unroll
+  for (int j = 0; j < kMaxPerLane; ++j) {
+    const int64_t d = lane + 32 * j;
+    qv[j] = d < head_dim ? qr[d] : 0.0f;
+    acc[j] = 0.0f;
+  }
+  float run_max = -INFINITY, run_sum = 0.0f;
+  for (int64_t p = warp; p < n_visible; p += kWarps) {
+    const int64_t row = (p * n_kv_heads + g) * head_dim;
+    float partial = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kMaxPerLane; ++j) {
+      const int64_t d = lane + 32 * j;
+      if (d < head_dim) partial += qv[j] * kv_at<kDt>(k, row + d);
+    }
+    const float score = warp_sum(partial) * score_scale;
+    const float new_max = fmaxf(run_max, score);
+    const float correction = expf(run_max - new_max);
+    const float weight = expf(score - new_max);
+    run_sum = run_sum * correction + weight;
+#pragma unroll
+    for (int j = 0; j < kMaxPerLane; ++j) {
+      const int64_t d = lane + 32 * j;
+      if (d < head_dim) acc[j] = acc[j] * correction + weight * kv_at<kDt>(v, row + d);
+    }
+    run_max = new_max;
+  }
+
+  float* mine = shared + warp * (2 + head_dim);
+  if (lane == 0) mine[0] = run_max, mine[1] = run_sum;
+#pragma unroll
+  for (int j = 0; j < kMaxPerLane; ++j) {
+    const int64_t d = lane + 32 * j;
+    if (d < head_dim) mine[2 + d] = acc[j];
+  }
+  __syncthreads();
+  // Merge: warps that saw no position have max -inf and weigh 0.
+  float m = -INFINITY;
+  for (int w = 0; w < kWarps; ++w) m = fmaxf(m, shared[w * (2 + head_dim)]);
+  float total = 0.0f;
+  for (int w = 0; w < kWarps; ++w) {
+    const float* part = shared + w * (2 + head_dim);
+    if (part[1] > 0.0f) total += part[1] * expf(part[0] - m);
+  }
+  for (int64_t d = threadIdx.x; d < head_dim; d += kWarps * 32) {
+    float sum = 0.0f;
+    for (int w = 0; w < kWarps; ++w) {
+      const float* part = shared + w * (2 + head_dim);
+      if (part[1] > 0.0f) sum += part[2 + d] * expf(part[0] - m);
+    }
+    out[item * head_dim + d] = sum / total;
+  }
+}
+
+}  // namespace
+
+Status launch_attention(cudaStream_t s, const AttentionArgs& a) {
+  if (a.head_dim > 32 * kMaxPerLane)
+    return err("cuda::attention", "head_dim " + std::to_string(a.head_dim) + " is above this kernel's " +
+                                      std::to_string(32 * kMaxPerLane));
+  const int64_t items = a.n_q_tokens * a.n_heads;
+  if (items <= 0) return Status::ok();
+  if (items > INT32_MAX) return err("cuda::attention", "too many (token, head) pairs");
+  const float scale = float(1.0 / std::sqrt(double(a.head_dim)));
+  const size_t smem = sizeof(float) * kWarps * size_t(2 + a.head_dim);
+  switch (a.kv_dtype) {
+    case DType_f32:
+      attention_kernel<DType_f32><<<unsigned(items), kWarps * 32, smem, s>>>(a.q, a.k, a.v, a.out, a.n_heads,
+                                                                              a.n_kv_heads, a.head_dim, a.pos0, scale);
+      break;
+    case DType_f16:
+      attention_kernel<DType_f16><<<unsigned(items), kWarps * 32, smem, s>>>(a.q, a.k, a.v, a.out, a.n_heads,
+                                                                              a.n_kv_heads, a.head_dim, a.pos0, scale);
+      break;
+    case DType_bf16:
+      attention_kernel<DType_bf16><<<unsigned(items), kWarps * 32, smem, s>>>(a.q, a.k, a.v, a.out, a.n_heads,
+                                                                               a.n_kv_heads, a.head_dim, a.pos0, scale);
+      break;
+    default: return err("cuda::attention", std::string("unsupported kv dtype ") + dtype_name(a.kv_dtype));
+  }
+  return cuda_status(cudaGetLastError(), "cuda::attention", "launch");
+}
+
+}  // namespace samepage::cuda

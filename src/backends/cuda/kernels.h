@@ -1,0 +1,80 @@
+// The CUDA backend's kernels, one op family per .cu file, as host launchers
+// that enqueue on a stream. Pointers are device-addressable (HBM or
+// registered guest memory); shapes were validated by the host API. Layouts
+// and semantics are the CPU backend's (backends/cpu/*.h), the reference.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "samepage/dtype.h"
+#include "samepage/status.h"
+
+namespace samepage::cuda {
+
+// quantize_x.cu: x rounded to 8-bit blocks as the CPU does before a product
+// with quant weights: qs (n) int8, d (n/32) scales, and, when rounded is not
+// null, the rounded values qs * d as floats (n).
+struct QuantizedX {
+  int8_t* qs = nullptr;
+  float* d = nullptr;
+  float* rounded = nullptr;
+};
+Status launch_quantize_x(cudaStream_t s, const float* x, int64_t n, QuantizedX out);
+
+// matmul_gemv.cu: y (m, n) = x (m, k) · W (n, k)ᵀ for m <= kGemvMaxRows: one
+// warp per output column, weights read once for all m rows. Float weights
+// take x as it is (16-byte aligned: the backend stages it otherwise); quant
+// weights take xq (x quantized, 8-bit dot products as the CPU's).
+inline constexpr int64_t kGemvMaxRows = 8;
+Status launch_gemv(cudaStream_t s, DType w_dtype, const void* w, const float* x, const QuantizedX& xq, float* y,
+                   int64_t m, int64_t n, int64_t k);
+// matmul_gemm.cu: the same for any m, tiled through shared memory, weights
+// decoded element by element (the simple prefill path). For quant weights x
+// is xq.rounded, as the CPU rounds it.
+Status launch_gemm(cudaStream_t s, DType w_dtype, const void* w, const float* x, float* y, int64_t m, int64_t n,
+                   int64_t k);
+
+// rmsnorm.cu: y = x / rms(x row) * w, rows of n.
+void launch_rmsnorm(cudaStream_t s, const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps);
+
+// rope.cu: x, y (n_tokens, n_heads, head_dim), token t at position pos0 + t;
+// mode 0 pairs (2i, 2i+1), mode 1 pairs (i, i + head_dim/2). y may be x.
+// factors (head_dim/2 f32, or null) divide each pair's frequency (rope_ext).
+void launch_rope(cudaStream_t s, const float* x, float* y, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
+                 int64_t pos0, float freq_base, float freq_scale, int32_t mode, const float* factors);
+
+// attention.cu: causal GQA of q (T, H, D) f32 over k, v (C, KVH, D) of kv_dtype.
+struct AttentionArgs {
+  const float* q;
+  const void* k;
+  const void* v;
+  float* out;
+  DType kv_dtype;
+  int64_t n_q_tokens, n_heads, n_kv_heads, head_dim, n_ctx, pos0;
+};
+Status launch_attention(cudaStream_t s, const AttentionArgs& a);
+
+// elementwise.cu
+void launch_silu_mul(cudaStream_t s, const float* a, const float* b, float* y, int64_t n);
+// b has n elements, or is one row (b_n elements) added to every row of a.
+void launch_add(cudaStream_t s, const float* a, const float* b, float* y, int64_t n, int64_t b_n);
+void launch_scale(cudaStream_t s, const float* x, float f, float* y, int64_t n);
+
+// embedding.cu: y (n_tokens, dim) = rows of table (n_vocab, dim). A token
+// outside [0, n_vocab) is reported in error[0..2] = {1, token, index} (the
+// first one seen; error is device-addressable) and its row left unwritten.
+void launch_embedding(cudaStream_t s, DType table_dtype, const void* table, int64_t n_vocab, int64_t dim,
+                      const int32_t* tokens, int64_t n_tokens, float* y, int32_t* error);
+
+// softmax.cu: row softmax (NaN rows give NaN) and argmax (first maximum,
+// NaN skipped, an all-NaN row gives 0), as the CPU's.
+void launch_softmax(cudaStream_t s, const float* x, float* y, int64_t n_rows, int64_t n);
+void launch_argmax(cudaStream_t s, const float* x, int32_t* out, int64_t n_rows, int64_t n);
+
+// convert.cu: dst = convert(src), n elements; same dtype is a byte copy,
+// f32/f16/bf16 convert into each other (what the host API lets copy ask).
+Status launch_convert(cudaStream_t s, DType src_dtype, const void* src, DType dst_dtype, void* dst, int64_t n);
+
+}  // namespace samepage::cuda

@@ -1,0 +1,45 @@
+// Activations rounded to 8-bit blocks before a product with quant weights,
+// exactly as the CPU reference does (backends/cpu/kernels_scalar.cpp,
+// quantize_x): per 32 elements d = amax / 127, q = nearest-even(x / d) with
+// 1/d taken first. IEEE division and rounding are the same here, so both
+// backends see the same quants and their results differ only in summation
+// order — which keeps a chain of quant matmuls (a decode step, then softmax)
+// within the CPU's own error instead of compounding a second one.
+#include <cuda_runtime.h>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/device_dtype.h"
+#include "backends/cuda/kernels.h"
+
+namespace samepage::cuda {
+namespace {
+
+// One warp per block of 32: lane i takes element i.
+__global__ void quantize_x_kernel(const float* __restrict__ x, int64_t n_blocks, int8_t* __restrict__ qs,
+                                  float* __restrict__ d, float* __restrict__ rounded) {
+  const int64_t b = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x & 31;
+  if (b >= n_blocks) return;
+  const float v = x[b * 32 + lane];
+  float amax = fabsf(v);
+  for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+  const float scale = amax / 127.0f;
+  const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
+  const float q = rintf(v * inv);
+  qs[b * 32 + lane] = int8_t(q);
+  if (lane == 0) d[b] = scale;
+  if (rounded != nullptr) rounded[b * 32 + lane] = q * scale;
+}
+
+}  // namespace
+
+Status launch_quantize_x(cudaStream_t s, const float* x, int64_t n, QuantizedX out) {
+  if (n % 32 != 0) return err("cuda::matmul", "activations are not whole 32-element blocks");
+  const int64_t n_blocks = n / 32;
+  if (n_blocks == 0) return Status::ok();
+  const int64_t grid = (n_blocks + 7) / 8;  // 8 warps a block
+  quantize_x_kernel<<<unsigned(grid), 256, 0, s>>>(x, n_blocks, out.qs, out.d, out.rounded);
+  return cuda_status(cudaGetLastError(), "cuda::matmul", "quantize_x launch");
+}
+
+}  // namespace samepage::cuda

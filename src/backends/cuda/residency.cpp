@@ -1,0 +1,131 @@
+#include "backends/cuda/residency.h"
+
+#include <string>
+
+#include "backends/cuda/cuda_check.h"
+
+namespace samepage::cuda {
+
+TensorStore::~TensorStore() {
+  for (auto& [id, r] : records_)
+    if (r.hbm != nullptr) cudaFree(r.hbm);
+}
+
+Result<void*> TensorStore::allocate(uint64_t n_bytes) {
+  void* p = nullptr;
+  const uint64_t rounded = (n_bytes + 255) / 256 * 256;
+  if (cudaError_t e = cudaMalloc(&p, rounded); e != cudaSuccess) {
+    cudaGetLastError();
+    return cuda_status(e, "cuda::tensor_create", ("cudaMalloc of " + std::to_string(n_bytes) + " bytes").c_str());
+  }
+  // Memory handed to a guest is zeroed (padding too: vector loads may read it).
+  if (cudaError_t e = cudaMemset(p, 0, rounded); e != cudaSuccess) {
+    cudaFree(p);
+    return cuda_status(e, "cuda::tensor_create", "cudaMemset");
+  }
+  hbm_bytes_ += rounded;
+  return p;
+}
+
+Status TensorStore::copy(void* dst, const void* src, uint64_t n_bytes, cudaMemcpyKind kind, cudaStream_t s,
+                         const char* where) {
+  const void* host = kind == cudaMemcpyHostToDevice ? src : dst;
+  cudaError_t e = cudaSuccess;
+  registration_.for_each_segment(host, n_bytes, [&](uint64_t at, uint64_t len) {
+    if (e == cudaSuccess)
+      e = cudaMemcpyAsync(static_cast<uint8_t*>(dst) + at, static_cast<const uint8_t*>(src) + at, len, kind, s);
+  });
+  if (e != cudaSuccess) cudaGetLastError();
+  return cuda_status(e, where, "cudaMemcpyAsync");
+}
+
+Result<void*> TensorStore::create(const TensorDesc& t) {
+  Record r;
+  r.host = t.guest_data;
+  r.n_bytes = t.n_bytes;
+  const bool in_guest = t.guest_data != nullptr && registration_.contains(t.guest_data, t.n_bytes);
+  const bool is_const = t.residency == Residency_const || t.residency == Residency_file_mapped;
+  if (t.guest_data == nullptr) r.where = Where::runtime;
+  else if (is_const) r.where = Where::resident;  // staging too: copied in before the first op that reads it
+  else if (!in_guest) r.where = Where::staged;
+  else if (t.residency == Residency_device) r.where = Where::device;
+  else r.where = Where::in_place;
+  if (r.where != Where::in_place) {
+    auto p = allocate(t.n_bytes);
+    if (!p) return p.status();
+    r.hbm = *p;
+  }
+  if (r.where == Where::device) {  // the guest's bytes now are the tensor's first value
+    Status s = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, nullptr, "cuda::tensor_create");
+    if (s) s = cuda_status(cudaStreamSynchronize(nullptr), "cuda::tensor_create", "upload of a device view");
+    if (!s) {
+      cudaFree(r.hbm);
+      return s;
+    }
+  }
+  void* answer = r.where == Where::runtime || r.where == Where::device ? r.hbm : r.host;
+  records_[t.id] = r;
+  // A const view answers its guest address: that is what kernels would read
+  // if it were not resident, and the guest's bytes are never copied per call.
+  return answer;
+}
+
+void TensorStore::release(uint64_t id) {
+  auto it = records_.find(id);
+  if (it == records_.end()) return;
+  if (it->second.hbm != nullptr) {
+    cudaFree(it->second.hbm);  // waits for work that may still read it
+    hbm_bytes_ -= (it->second.n_bytes + 255) / 256 * 256;
+  }
+  records_.erase(it);
+}
+
+Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t s) {
+  auto it = records_.find(a.id);
+  if (it == records_.end()) return err("cuda::execute", "tensor " + std::to_string(a.id) + " is unknown to the backend");
+  Record& r = it->second;
+  switch (r.where) {
+    case Where::in_place:
+      if (Status st = registration_.ensure(r.host, r.n_bytes); !st) return st;
+      if (!input) return r.host;
+      if (r.hbm == nullptr) {
+        auto p = allocate(r.n_bytes);
+        if (!p) return p.status();
+        r.hbm = *p;
+      }
+      if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::dma_in"); !st) return st;
+      return r.hbm;
+    case Where::resident:
+      if (!r.uploaded) {
+        // Pageable (or registered, if its chunk is) guest bytes: one upload.
+        if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::upload"); !st) return st;
+        r.uploaded = true;
+      }
+      return r.hbm;
+    case Where::staged:
+      SP_CUDA_TRY("cuda::copy_in", cudaMemcpyAsync(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s));
+      return r.hbm;
+    case Where::device:
+    case Where::runtime:
+      return r.hbm;
+  }
+  return err("cuda::execute", "bad residency");
+}
+
+Status TensorStore::write_back(const TensorArg& out, cudaStream_t s) {
+  auto it = records_.find(out.id);
+  if (it == records_.end() || it->second.where != Where::staged) return Status::ok();
+  const Record& r = it->second;
+  return cuda_status(cudaMemcpyAsync(r.host, r.hbm, r.n_bytes, cudaMemcpyDeviceToHost, s), "cuda::copy_out",
+                     "cudaMemcpyAsync");
+}
+
+Status TensorStore::sync_to_guest(uint64_t id) {
+  auto it = records_.find(id);
+  if (it == records_.end() || it->second.where != Where::device) return Status::ok();
+  const Record& r = it->second;
+  if (Status s = copy(r.host, r.hbm, r.n_bytes, cudaMemcpyDeviceToHost, nullptr, "cuda::sync"); !s) return s;
+  return cuda_status(cudaStreamSynchronize(nullptr), "cuda::sync", "cudaStreamSynchronize");
+}
+
+}  // namespace samepage::cuda

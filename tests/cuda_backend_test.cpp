@@ -1,0 +1,141 @@
+// The CUDA backend's own duties, beyond the op test (backend_ops_test.cpp):
+// guest memory registered and re-registered as its pages change (a file
+// mapped into the chunk, const pages protected then reopened), SP_DEVICE
+// views that reach the guest only through sp_sync, and a bad token reported
+// as an error. Skipped, with the probe's reason, where there is no GPU (CI);
+// scripts/device_cuda.sh runs them on the H200.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "backend_ops_util.h"
+#include "host_api_fixture.h"
+
+namespace samepage::test {
+namespace {
+
+constexpr uint32_t kN = 64, kK = 256;  // W (kN, kK) f32: 64 KiB, whole pages
+
+class CudaBackend : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const std::string why = backend_unavailable("cuda"); !why.empty()) GTEST_SKIP() << why;
+  }
+  static std::vector<float> values(size_t n, float seed) {
+    std::vector<float> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = std::sin(seed + 0.37f * float(i));
+    return v;
+  }
+  // y = x · Wᵀ in double, compared element by element.
+  static void expect_product(const float* y, const float* x, const float* w) {
+    for (uint32_t j = 0; j < kN; ++j) {
+      double want = 0;
+      for (uint32_t i = 0; i < kK; ++i) want += double(x[i]) * double(w[j * kK + i]);
+      EXPECT_NEAR(y[j], want, 1e-4) << "column " << j;
+    }
+  }
+};
+
+TEST_F(CudaBackend, FileMappedWeightsBesideSharedActivationsInOneChunk) {
+  FakeGuest g(MemoryMode::MemoryMode_shared, 64, nullptr, backend_named("cuda"));
+  const std::vector<float> w = values(kN * kK, 1.0f), x = values(kK, 2.0f);
+  char path[] = "/tmp/samepage_cuda_test_XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, w.data(), w.size() * 4), ssize_t(w.size() * 4));
+  close(fd);
+  // x and out below 1 MiB, the file's pages at 1 MiB: one registration chunk,
+  // read-write around a read-only piece.
+  uint32_t x_at = 0, y_at = 0;
+  const int32_t tx = g.view(SP_F32, {1, kK}, kK * 4, &x_at);
+  const int32_t ty = g.view(SP_F32, {1, kN}, kN * 4, &y_at);
+  std::memcpy(g.base() + x_at, x.data(), kK * 4);
+  const uint32_t w_at = 1u << 20;
+  ASSERT_TRUE(g.memory().map_file(w_at, path, 0, w.size() * 4).is_ok());
+  std::remove(path);
+  const uint32_t shape_at = g.alloc(16);
+  const uint32_t shape[2] = {kN, kK};
+  std::memcpy(g.base() + shape_at, shape, 8);
+  const int32_t tw = int32_t(Z_samepageZ_tensor_view(g.ctx(), w_at, SP_F32, 2, shape_at, SP_CONST));
+  ASSERT_GT(tw, 0) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), ty, tx, tw), 0u) << g.last_error();
+  expect_product(g.at<float>(y_at), x.data(), w.data());
+
+  // Unmapped: zeroed writable pages replace the file's (the chunk is
+  // unregistered first); new weights written there, used as a shared view.
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), tw), 0u);
+  ASSERT_TRUE(g.memory().unmap_file(w_at).is_ok());
+  const std::vector<float> w2 = values(kN * kK, 3.0f);
+  std::memcpy(g.base() + w_at, w2.data(), w2.size() * 4);
+  const int32_t tw2 = int32_t(Z_samepageZ_tensor_view(g.ctx(), w_at, SP_F32, 2, shape_at, 0));
+  ASSERT_GT(tw2, 0) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), ty, tx, tw2), 0u) << g.last_error();
+  expect_product(g.at<float>(y_at), x.data(), w2.data());
+}
+
+TEST_F(CudaBackend, PagesOfAFreedConstViewTakeKernelWrites) {
+  FakeGuest g(MemoryMode::MemoryMode_shared, 64, nullptr, backend_named("cuda"));
+  const std::vector<float> w = values(kN * kK, 1.0f), x = values(kK, 2.0f);
+  uint32_t x_at = 0, y_at = 0;
+  const int32_t tx = g.view(SP_F32, {1, kK}, kK * 4, &x_at);
+  const int32_t ty = g.view(SP_F32, {1, kN}, kN * 4, &y_at);
+  std::memcpy(g.base() + x_at, x.data(), kK * 4);
+  const uint32_t w_at = 1u << 20;  // whole pages: the const view write-protects them
+  std::memcpy(g.base() + w_at, w.data(), w.size() * 4);
+  const uint32_t shape_at = g.alloc(16);
+  const uint32_t shape[2] = {kN, kK};
+  std::memcpy(g.base() + shape_at, shape, 8);
+  const int32_t tw = int32_t(Z_samepageZ_tensor_view(g.ctx(), w_at, SP_F32, 2, shape_at, SP_CONST));
+  ASSERT_GT(tw, 0) << g.last_error();
+  // The chunk is registered now with the protected pages read-only.
+  ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), ty, tx, tw), 0u) << g.last_error();
+  expect_product(g.at<float>(y_at), x.data(), w.data());
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), tw), 0u);
+  // Writable again: a kernel writes them in place (a stale read-only
+  // registration would fault the kernel).
+  const uint32_t flat_at = g.alloc(16);
+  const uint32_t flat[1] = {kN * kK};
+  std::memcpy(g.base() + flat_at, flat, 4);
+  const int32_t tflat = int32_t(Z_samepageZ_tensor_view(g.ctx(), w_at, SP_F32, 1, flat_at, 0));
+  ASSERT_GT(tflat, 0) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_scale(g.ctx(), tflat, tflat, 2.0f), 0u) << g.last_error();
+  for (uint32_t i = 0; i < kN * kK; i += 97) EXPECT_EQ(g.at<float>(w_at)[i], 2.0f * w[i]) << i;
+}
+
+TEST_F(CudaBackend, DeviceViewReachesTheGuestOnSync) {
+  FakeGuest g(MemoryMode::MemoryMode_shared, 16, nullptr, backend_named("cuda"));
+  uint32_t x_at = 0, d_at = 0;
+  const int32_t tx = g.view(SP_F32, {1000}, 4000, &x_at);
+  const int32_t td = g.view(SP_F32, {1000}, 4000, &d_at, SP_DEVICE);
+  ASSERT_GT(td, 0) << g.last_error();
+  for (int i = 0; i < 1000; ++i) g.at<float>(x_at)[i] = float(i), g.at<float>(d_at)[i] = -1.0f;
+  ASSERT_EQ(Z_samepageZ_scale(g.ctx(), td, tx, 3.0f), 0u) << g.last_error();
+  EXPECT_EQ(g.at<float>(d_at)[10], -1.0f) << "the device copy is authoritative until sp_sync";
+  ASSERT_EQ(Z_samepageZ_sync(g.ctx(), td), 0u) << g.last_error();
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(g.at<float>(d_at)[i], 3.0f * float(i)) << i;
+}
+
+TEST_F(CudaBackend, TokenOutsideTheVocabularyIsAnError) {
+  FakeGuest g(MemoryMode::MemoryMode_shared, 16, nullptr, backend_named("cuda"));
+  uint32_t table_at = 0, tok_at = 0, out_at = 0;
+  const int32_t table = g.view(SP_F32, {10, 32}, 10 * 32 * 4, &table_at);
+  const int32_t tokens = g.view(SP_I32, {3}, 12, &tok_at);
+  const int32_t out = g.view(SP_F32, {3, 32}, 3 * 32 * 4, &out_at);
+  const int32_t ids[3] = {1, 10, 2};
+  std::memcpy(g.base() + tok_at, ids, 12);
+  EXPECT_EQ(int32_t(Z_samepageZ_embedding(g.ctx(), out, table, tokens)), SP_ERR_BACKEND);
+  EXPECT_NE(g.last_error().find("token 10 at index 1 is outside the vocabulary"), std::string::npos)
+      << g.last_error();
+  // The backend stays usable: the report was cleared.
+  const int32_t good[3] = {0, 9, 5};
+  std::memcpy(g.base() + tok_at, good, 12);
+  for (int i = 0; i < 320; ++i) g.at<float>(table_at)[i] = float(i);
+  ASSERT_EQ(Z_samepageZ_embedding(g.ctx(), out, table, tokens), 0u) << g.last_error();
+  EXPECT_EQ(g.at<float>(out_at)[32 + 3], float(9 * 32 + 3));
+}
+
+}  // namespace
+}  // namespace samepage::test
