@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "samepage/backend.h"
 #include "snapshot/snapshot_format.h"
 #include "test_support.h"
 
@@ -313,6 +314,30 @@ TEST(SnapshotRestore, GlobalsAndTablesOfEveryTypeRoundTrip) {
   auto too_big = Instance::restore_bytes(module.value(), InstanceOptions{}, big.data(), big.size());
   ASSERT_FALSE(too_big.is_ok());
   EXPECT_NE(too_big.message().find("outside the module's limits"), std::string::npos) << too_big.message();
+}
+
+// A backend with memory of its own (a GPU) gets an error from the default
+// tensor copies, never a host read of a device address, until it overrides them.
+TEST(SnapshotRestore, DefaultTensorCopiesRefuseDeviceMemory) {
+  struct Fake : Backend {
+    BackendCaps c;
+    Fake(bool device) { c.name = "fake"; c.device_memory = device; }
+    const BackendCaps& caps() const override { return c; }
+    Status use_host_memory(void*, uint64_t) override { return Status::ok(); }
+    Status execute(const OpArgs&) override { return Status::ok(); }
+    Status sync() override { return Status::ok(); }
+  };
+  float host[4] = {1, 2, 3, 4}, out[4] = {};
+  TensorArg t;
+  t.data = host;
+  t.n_bytes = sizeof host;
+  Fake device(true), cpu_like(false);
+  Status refused = device.tensor_read(t, out);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.message().find("device memory"), std::string::npos) << refused.message();
+  EXPECT_FALSE(device.tensor_write(t, out).is_ok());
+  ASSERT_TRUE(cpu_like.tensor_read(t, out).is_ok());
+  EXPECT_EQ(out[3], 4.0f);
 }
 
 // Two processes: `run --invoke ... --save-snapshot`, then `run --restore`.
