@@ -7,5 +7,5 @@ foreach(file unicode byte_unicode pretokenize tokenizer tokenizer_encode)
   list(APPEND LLM_TOKENIZER_SOURCES ${CMAKE_CURRENT_LIST_DIR}/${file}.cpp)
 endforeach()
 # Session files (safetensors): untrusted bytes, so tested and fuzzed natively.
-set(LLM_SESSION_SOURCES ${LLM_GGUF_SOURCES} ${CMAKE_CURRENT_LIST_DIR}/safetensors.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/session.cpp ${CMAKE_CURRENT_LIST_DIR}/sha256.cpp)
+set(LLM_SESSION_SOURCES ${CMAKE_CURRENT_LIST_DIR}/safetensors.cpp ${CMAKE_CURRENT_LIST_DIR}/session.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/sha256.cpp)
