@@ -14,7 +14,7 @@ rounds="${3:-3}"
 backend="${4:-cpu}"
 shift $(( $# < 4 ? $# : 4 ))
 if [ $# -gt 0 ]; then lengths=("$@"); else lengths=(24 512 2048); fi
-samepage="$root/build/samepage"
+samepage="${SAMEPAGE:-$root/build/samepage}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 for n in "${lengths[@]}"; do
