@@ -11,23 +11,8 @@
 namespace samepage {
 namespace {
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
-
-CliResult run_cli(const std::string& args) {
-  const std::string dir = test::make_temp_dir();
-  const std::string cmd = test::samepage_binary() + " " + args + " >" + dir + "/out 2>" + dir + "/err";
-  const int status = std::system(cmd.c_str());
-  CliResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = test::read_text(dir + "/out");
-  r.err = test::read_text(dir + "/err");
-  std::filesystem::remove_all(dir);
-  return r;
-}
+using test::CliResult;
+using test::run_cli;
 
 int count_lines(const std::string& s) {
   int n = 0;

@@ -14,21 +14,8 @@
 namespace samepage {
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-CliRun run(const std::string& args) {
-  const std::string dir = test::make_temp_dir();
-  const std::string cmd = test::samepage_binary() + " " + args + " >" + dir + "/out 2>" + dir + "/err </dev/null";
-  const int status = std::system(cmd.c_str());
-  CliRun r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = test::read_text(dir + "/out");
-  r.err = test::read_text(dir + "/err");
-  std::filesystem::remove_all(dir);
-  return r;
-}
+using CliRun = test::CliResult;
+CliRun run(const std::string& args) { return test::run_cli(args); }
 size_t count_words(const std::string& text) {
   std::istringstream in(text);
   size_t n = 0;

@@ -17,28 +17,8 @@ namespace {
 
 constexpr const char* kModelFile = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-CliResult run_cli(const std::string& args, const std::string& stdin_text = "") {
-  const std::string dir = test::make_temp_dir();
-  std::string cmd = test::samepage_binary() + " " + args + " >" + dir + "/out 2>" + dir + "/err";
-  if (!stdin_text.empty()) {
-    std::ofstream(dir + "/in") << stdin_text;
-    cmd += " <" + dir + "/in";
-  } else {
-    cmd += " </dev/null";
-  }
-  const int status = std::system(cmd.c_str());
-  CliResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = test::read_text(dir + "/out");
-  r.err = test::read_text(dir + "/err");
-  std::filesystem::remove_all(dir);
-  return r;
-}
+using test::CliResult;
+using test::run_cli;
 
 // The model's path, or "" when SAMEPAGE_MODEL_DIR is unset (a developer
 // running the binary by hand; scripts/test.sh always sets it).

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -100,6 +101,32 @@ inline InstanceOptions with_args(std::vector<std::string> args) {
   InstanceOptions options;
   options.wasi.args = std::move(args);
   return options;
+}
+
+// The samepage CLI run as a user would run it: its exit code and output.
+struct CliResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// args is a shell fragment; stdin is stdin_text, or /dev/null when empty.
+inline CliResult run_cli(const std::string& args, const std::string& stdin_text = "") {
+  const std::string dir = make_temp_dir();
+  std::string cmd = samepage_binary() + " " + args + " >" + dir + "/out 2>" + dir + "/err";
+  if (!stdin_text.empty()) {
+    std::ofstream(dir + "/in") << stdin_text;
+    cmd += " <" + dir + "/in";
+  } else {
+    cmd += " </dev/null";
+  }
+  const int status = std::system(cmd.c_str());
+  CliResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_text(dir + "/out");
+  r.err = read_text(dir + "/err");
+  std::system(("rm -rf " + dir).c_str());
+  return r;
 }
 
 }  // namespace samepage::test

@@ -1,5 +1,6 @@
 // samepage run [options] MODULE [--] [ARGS...]
 #include <cstdio>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -31,6 +32,13 @@ const char* kRunUsage =
     "  --backend NAME          compute backend for the samepage API (default cpu)\n"
     "  --memory-mode MODE      shared (zero-copy, default) or copy (explicit copies)\n"
     "  --allow-precompiled     accept a compiled ARTIFACT (native code: trusted files only)\n"
+    "  --invoke EXPORT[=A,B]   call a function export (i32/i64 arguments) instead of\n"
+    "                          _start, after _initialize; repeatable, in order; each\n"
+    "                          prints \"EXPORT = RESULT\" (a reactor's calls)\n"
+    "  --save-snapshot FILE    after the last --invoke, save the guest's whole state\n"
+    "  --restore FILE          start from a snapshot of the same module instead of a\n"
+    "                          fresh instance (no _initialize); preopens, args, env\n"
+    "                          and limits are this command's, never the file's\n"
     "  --help                  this text\n"
     "\n"
     "limits (what the guest may make the host spend; a refusal names its flag):\n"
@@ -63,6 +71,66 @@ int exit_code_of(const GuestOutcome& outcome) {
   return 1;
 }
 
+struct Invoke {
+  std::string name;
+  std::vector<uint64_t> args;
+};
+struct RunCalls {
+  std::vector<Invoke> invokes;
+  std::string save_path, restore_path;
+};
+
+bool parse_invoke(const std::string& spec, Invoke* out) {
+  const size_t eq = spec.find('=');
+  out->name = spec.substr(0, eq);
+  if (out->name.empty()) return false;
+  if (eq == std::string::npos) return true;
+  std::string rest = spec.substr(eq + 1);
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string one = rest.substr(0, comma);
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(one.c_str(), &end, 0);
+    if (one.empty() || *end != '\0' || errno != 0) return false;
+    out->args.push_back(static_cast<uint64_t>(v));
+    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+  }
+  return true;
+}
+
+// A reactor's calls: a fresh instance (or one restored from a snapshot),
+// each --invoke in order, then --save-snapshot. A command module's _start
+// ends the guest (proc_exit), so there is nothing to snapshot after it.
+int run_calls(std::shared_ptr<Module> module, const InstanceOptions& options, const RunCalls& calls) {
+  if (calls.invokes.empty()) return fail("--save-snapshot and --restore need --invoke (a reactor's calls)", 2);
+  GuestOutcome ended;
+  auto instance = calls.restore_path.empty() ? Instance::create(module, options, &ended)
+                                             : Instance::restore(module, options, calls.restore_path);
+  std::fflush(stdout);
+  if (!instance) {
+    if (ended.kind != GuestOutcome::Kind::Kind_returned) return exit_code_of(ended);
+    return fail(instance.message());
+  }
+  for (const Invoke& call : calls.invokes) {
+    auto outcome = instance.value()->call(call.name, call.args);
+    std::fflush(stdout);
+    if (!outcome) return fail(outcome.message());
+    if (outcome->kind != GuestOutcome::Kind::Kind_returned) return exit_code_of(*outcome);
+    if (outcome->has_result) {
+      const long long v = outcome->result_is_i32 ? static_cast<int32_t>(outcome->result) : static_cast<int64_t>(outcome->result);
+      std::printf("%s = %lld\n", call.name.c_str(), v);
+    } else {
+      std::printf("%s\n", call.name.c_str());
+    }
+    std::fflush(stdout);
+  }
+  if (!calls.save_path.empty()) {
+    if (Status s = instance.value()->save_snapshot(calls.save_path); !s) return fail(s.message());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int cmd_run(const Args& args) {
@@ -81,6 +149,7 @@ int cmd_run(const Args& args) {
   InstanceOptions instance_options;
   bool timing = false;
   std::string module_path;
+  RunCalls calls;
   size_t i = 0;
   for (; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -117,6 +186,16 @@ int cmd_run(const Args& args) {
       const std::string* v = value("--memory-mode");
       if (v == nullptr || (*v != "shared" && *v != "copy")) return fail("--memory-mode needs shared or copy", 2);
       instance_options.memory_mode = *v == "copy" ? MemoryMode::MemoryMode_copy : MemoryMode::MemoryMode_shared;
+    } else if (a == "--invoke" || a == "--save-snapshot" || a == "--restore") {
+      const std::string* v = value(a.c_str());
+      if (v == nullptr || v->empty()) return fail(a + " needs a value", 2);
+      if (a == "--invoke") {
+        Invoke call;
+        if (!parse_invoke(*v, &call)) return fail("--invoke needs EXPORT or EXPORT=A,B with integer arguments", 2);
+        calls.invokes.push_back(call);
+      } else {
+        (a == "--restore" ? calls.restore_path : calls.save_path) = *v;
+      }
     } else if (a == "--allow-precompiled") {
       engine_options.allow_precompiled = true;
     } else if (a == "--no-cache") {
@@ -148,6 +227,8 @@ int cmd_run(const Args& args) {
                  "compile %.1f ms, dlopen %.2f ms\n",
                  module_path.c_str(), s.precompiled ? "precompiled" : (s.cache_hit ? "hit" : "miss"),
                  s.read_ms, s.parse_ms, s.translate_ms, s.compile_ms, s.load_ms);
+  if (!calls.invokes.empty() || !calls.save_path.empty() || !calls.restore_path.empty())
+    return run_calls(module.value(), instance_options, calls);
   // A start function or _initialize may end the guest already: same exit codes as _start.
   GuestOutcome ended_in_create;
   auto instance = Instance::create(module.value(), instance_options, &ended_in_create);

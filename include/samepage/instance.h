@@ -41,6 +41,8 @@ struct GuestOutcome {
   Kind kind = Kind::Kind_returned;
   uint32_t exit_code = 0;   // proc_exit code (0 when it returned)
   uint64_t result = 0;      // the export's i32/i64 result, when it returned one
+  bool has_result = false;  // the export returns a value
+  bool result_is_i32 = false;
   std::string message;      // the trap, when trapped
 
   bool trapped() const { return kind == Kind::Kind_trapped; }
@@ -69,6 +71,25 @@ class Instance {
   class HostApi* host_api() const;
   bool ended() const { return ended_; }
 
+  // Snapshots (issue 10; README "Snapshots"): the whole guest state between
+  // calls — linear memory (zero pages skipped, file mappings by origin and
+  // content hash), mutable globals, tables, the samepage API's tensors —
+  // in one checksummed file bound to this module. Refused while a call runs,
+  // after the guest ended, or while a sequence is being recorded.
+  Status save_snapshot(const std::string& path) const;
+  Result<std::vector<uint8_t>> snapshot_bytes() const;
+  // A new instance of `module` in the state a snapshot holds. Everything the
+  // operator grants comes from `options`, never from the file: preopens
+  // (mapped files are reopened through them and checked against their
+  // recorded hash), args, environment, limits, backend. `_initialize` is not
+  // run again. A corrupt, truncated or mismatched snapshot (another module,
+  // a changed mapped file, a table entry or global the module cannot hold)
+  // is an error and no instance is made.
+  static Result<std::unique_ptr<Instance>> restore(std::shared_ptr<Module> module, const InstanceOptions& options,
+                                                   const std::string& snapshot_path);
+  static Result<std::unique_ptr<Instance>> restore_bytes(std::shared_ptr<Module> module, const InstanceOptions& options,
+                                                         const uint8_t* bytes, size_t n_bytes);
+
   // Interrupts the running call (or the next one): see InterruptHandle::interrupt.
   // Safe from any thread.
   void interrupt() { interrupt_->interrupt(); }
@@ -76,6 +97,9 @@ class Instance {
 
  private:
   Instance() = default;
+  static Result<std::unique_ptr<Instance>> create_impl(std::shared_ptr<Module> module, const InstanceOptions& options,
+                                                       GuestOutcome* ended, bool run_initialize);
+  friend struct InstanceSnapshot;  // instance_snapshot.cpp, instance_restore.cpp
   Result<GuestOutcome> call_until(const std::string& export_name, const std::vector<uint64_t>& args,
                                   uint64_t deadline_ns);
   struct State;

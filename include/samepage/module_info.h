@@ -66,6 +66,12 @@ struct ImportInfo {
   bool global_mutable = false;                 // valid when kind is global
 };
 
+// A global the module defines (snapshots check a saved value against it).
+struct GlobalInfo {
+  ValType type = ValType::ValType_i32;
+  bool is_mutable = false;
+};
+
 struct ExportInfo {
   std::string name;
   ExternKind kind = ExternKind::ExternKind_func;
@@ -101,6 +107,9 @@ struct ModuleInfo {
   uint32_t start_function = 0;          // function index, valid when has_start
   uint32_t n_functions = 0;             // defined functions
   uint32_t n_globals = 0;               // defined globals
+  std::vector<GlobalInfo> globals;      // defined globals, n_globals of them
+  // Type index of every function, imported ones first (the function index space).
+  std::vector<uint32_t> function_types;
   uint64_t data_bytes = 0;              // all data segments' contents together
   std::vector<std::string> custom_sections;  // names, in file order
   FeatureSet features;

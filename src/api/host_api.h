@@ -53,6 +53,33 @@ struct Sequence {
   BytesCharge charge;               // ops and bookkeeping, charged to the guest
 };
 
+// What a snapshot keeps of the API between calls: the handle numbering,
+// every tensor's description and runtime tensors' bytes, the ids of
+// recorded sequences (which a restore brings back as dropped: replaying one
+// answers SP_ERR_STATE and asks for a new recording).
+struct HostApiState {
+  struct Entry {
+    int32_t handle = 0;
+    // A reshaped alias (sp_tensor_reshape): the lowest handle on the same
+    // bytes, restored first; 0 for that handle itself or a tensor alone.
+    int32_t alias_of = 0;
+    bool is_view = false;
+    int32_t dtype = 0;
+    int32_t n_dims = 0;
+    int64_t shape[4] = {1, 1, 1, 1};
+    int32_t flags = 0;
+    uint64_t guest_offset = 0;       // views
+    uint64_t n_bytes = 0;
+    std::vector<uint8_t> bytes;      // runtime tensors, when saved
+    const uint8_t* data = nullptr;   // runtime tensors: n_bytes to restore (or bytes.data())
+  };
+  uint32_t n_slots = 0;
+  int32_t next_sequence = 1;
+  std::vector<int32_t> free_handles;
+  std::vector<int32_t> sequences;
+  std::vector<Entry> tensors;
+};
+
 class HostApi {
  public:
   // Host allocations for the guest are charged to account (null: one of the
@@ -83,6 +110,23 @@ class HostApi {
   // resolves the fd); unmap_file undoes it.
   int32_t map_file(int32_t fd, uint64_t file_offset, uint32_t n_bytes, uint32_t guest_ptr);
   int32_t unmap_file(uint32_t guest_ptr, uint32_t n_bytes);
+
+  // Snapshots, between calls (host_api_snapshot.cpp). save_state refuses
+  // while a sequence is being recorded. restore_state fills an API that has
+  // no tensors or sequences yet, each tensor through the same checks as the
+  // guest's own calls (range, alignment, const protection, the guest's
+  // limits); on error the API is left to be destroyed.
+  Result<HostApiState> save_state();
+  Status restore_state(const HostApiState& state);
+  // Where the file mapped at a guest offset came from (preopen guest path,
+  // path beneath it), as the guest named it; recorded by map_file.
+  struct MappedOrigin {
+    std::string preopen;
+    std::string path;
+    uint64_t file_offset = 0;
+  };
+  const MappedOrigin* mapped_origin(uint64_t guest_offset) const;
+  void set_mapped_origin(uint64_t guest_offset, MappedOrigin origin) { mapped_origins_[guest_offset] = std::move(origin); }
 
   // Host imports answer SP_ERR_STATE until the guest's memory exists.
   bool attached() const { return context_ != nullptr; }
@@ -133,6 +177,7 @@ class HostApi {
   uint64_t staged_bytes_ = 0;
   size_t memory_listener_ = 0;  // our LinearMemory event listener, removed when we go
   size_t n_unprotected_const_ = 0;  // const views that are not whole pages
+  std::map<uint64_t, MappedOrigin> mapped_origins_;  // by guest offset of the mapping
 };
 
 // Checks an op's operands (dtypes, shapes, ranks, overlap) and scalars.

@@ -27,4 +27,27 @@ bool TensorTable::remove(int32_t handle) {
   return true;
 }
 
+bool TensorTable::reset_numbering(size_t n_slots, std::vector<int32_t> free_handles) {
+  if (n_slots > kMaxTensors || free_handles.size() > n_slots) return false;
+  for (const auto& slot : slots_)
+    if (slot) return false;
+  std::vector<bool> seen(n_slots + 1, false);
+  for (int32_t h : free_handles) {
+    if (h <= 0 || static_cast<size_t>(h) > n_slots || seen[static_cast<size_t>(h)]) return false;
+    seen[static_cast<size_t>(h)] = true;
+  }
+  slots_.clear();
+  slots_.resize(n_slots);
+  free_handles_ = std::move(free_handles);
+  return true;
+}
+
+bool TensorTable::put(int32_t handle, Tensor tensor) {
+  if (handle <= 0 || static_cast<size_t>(handle) > slots_.size() || slots_[static_cast<size_t>(handle - 1)]) return false;
+  for (int32_t h : free_handles_)
+    if (h == handle) return false;
+  slots_[static_cast<size_t>(handle - 1)] = std::make_unique<Tensor>(std::move(tensor));
+  return true;
+}
+
 }  // namespace samepage

@@ -49,6 +49,15 @@ class TensorTable {
 
   static constexpr size_t kMaxTensors = 1 << 16;
 
+  // The numbering, for snapshots: handles 1..n_slots() exist, live or free,
+  // and free ones are reused last first.
+  size_t n_slots() const { return slots_.size(); }
+  const std::vector<int32_t>& free_handles() const { return free_handles_; }
+  // Restore into an empty table: n_slots handles, none live yet; put() fills
+  // those not in free_handles. False when the numbering is inconsistent.
+  bool reset_numbering(size_t n_slots, std::vector<int32_t> free_handles);
+  bool put(int32_t handle, Tensor tensor);
+
  private:
   std::vector<std::unique_ptr<Tensor>> slots_;  // handle h lives at slots_[h - 1]
   std::vector<int32_t> free_handles_;

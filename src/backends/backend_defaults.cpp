@@ -4,6 +4,8 @@
 // and graphs).
 #include "samepage/backend.h"
 
+#include <cstring>
+
 namespace samepage {
 namespace {
 
@@ -24,6 +26,31 @@ Result<void*> Backend::tensor_create(const TensorDesc& tensor) {
 }
 
 void Backend::tensor_release(uint64_t) {}
+
+// A backend with memory of its own (a GPU) must copy its tensors itself:
+// the default would dereference a device address on the host.
+static Status refuse_device_memory(const Backend& backend, const char* what) {
+  if (!backend.caps().device_memory) return Status::ok();
+  return err(what, backend.caps().name +
+                                                  " keeps runtime tensors in device memory and does not copy them "
+                                                  "out or in yet (Backend::tensor_read/tensor_write)");
+}
+
+Status Backend::tensor_read(const TensorArg& tensor, void* out) {
+  if (Status s = refuse_device_memory(*this, "backend::tensor_read"); !s) return s;
+  if (Status s = sync(); !s) return s;
+  if (tensor.data == nullptr) return err("backend::tensor_read", "tensor " + std::to_string(tensor.id) + " has no bytes");
+  std::memcpy(out, tensor.data, tensor.n_bytes);
+  return Status::ok();
+}
+
+Status Backend::tensor_write(const TensorArg& tensor, const void* in) {
+  if (Status s = refuse_device_memory(*this, "backend::tensor_write"); !s) return s;
+  if (Status s = sync(); !s) return s;
+  if (tensor.data == nullptr) return err("backend::tensor_write", "tensor " + std::to_string(tensor.id) + " has no bytes");
+  std::memcpy(tensor.data, in, tensor.n_bytes);
+  return Status::ok();
+}
 
 Result<std::unique_ptr<CompiledSequence>> Backend::compile(const std::vector<SequenceOp>& ops) {
   return std::unique_ptr<CompiledSequence>(new OpList(ops));

@@ -42,6 +42,9 @@ class CopyModeBackend final : public Backend {
     inner_->tensor_release(id);
   }
   Status tensor_sync(uint64_t id) override { return inner_->tensor_sync(id); }
+  // Runtime tensors are the inner backend's own.
+  Status tensor_read(const TensorArg& t, void* out) override { return inner_->tensor_read(t, out); }
+  Status tensor_write(const TensorArg& t, const void* in) override { return inner_->tensor_write(t, in); }
 
   Status execute(const OpArgs& op) override {
     const Staged* out = nullptr;

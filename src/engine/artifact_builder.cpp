@@ -154,7 +154,7 @@ Result<BuiltArtifact> build_artifact(const std::vector<uint8_t>& wasm, const Mod
   const fs::path so_tmp = work / "guest.so";
   std::vector<std::string> argv = {cc};
   argv.insert(argv.end(), cflags.begin(), cflags.end());
-  argv.insert(argv.end(), {"-I" + rt_include, "-I" + work.string(), translated->c_path, translated->glue_path,
+  argv.insert(argv.end(), {"-I" + rt_include, "-I" + work.string(), translated->glue_path,  // includes c_path
                            "-o", so_tmp.string()});
   auto compiled = run_tool(argv, tool_limits(limits, deadline));
   if (!compiled) return compiled.status();

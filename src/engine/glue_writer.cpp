@@ -63,6 +63,192 @@ Result<std::map<std::string, std::string>> exported_symbols(const std::string& h
   return out;
 }
 
+// Import comments in wasm2c's header: "/* import: 'MOD' 'FIELD' */" then
+// "RET SYMBOL(struct Z_MOD_instance_t*, ...);". Gives, in import order, each
+// function import's C symbol and the instance-struct field that holds its
+// import context (what a funcref to it carries).
+struct ImportSymbol {
+  std::string symbol;
+  std::string context_field;
+};
+Result<std::vector<ImportSymbol>> imported_symbols(const std::string& header) {
+  std::vector<ImportSymbol> out;
+  const std::string marker = "/* import: '";
+  size_t pos = 0;
+  while ((pos = header.find(marker, pos)) != std::string::npos) {
+    const size_t decl_begin = header.find("*/\n", pos);
+    if (decl_begin == std::string::npos) break;
+    pos = decl_begin + 3;
+    const size_t line_end = header.find('\n', pos);
+    const size_t paren = header.find('(', pos);
+    if (paren == std::string::npos || paren > line_end)
+      return err("engine::glue", "wasm2c output declares an import samepage cannot read");
+    size_t sym_begin = paren;
+    while (sym_begin > pos && (isalnum(static_cast<unsigned char>(header[sym_begin - 1])) || header[sym_begin - 1] == '_'))
+      --sym_begin;
+    const std::string struct_kw = "struct ";
+    const size_t star = header.find('*', paren);
+    if (header.compare(paren + 1, struct_kw.size(), struct_kw) != 0 || star == std::string::npos || star > line_end)
+      return err("engine::glue", "wasm2c output declares an import without its context parameter");
+    std::string type = header.substr(paren + 1 + struct_kw.size(), star - paren - 1 - struct_kw.size());
+    if (type.size() < 3 || type.compare(type.size() - 2, 2, "_t") != 0 || !is_c_identifier(type))
+      return err("engine::glue", "wasm2c output names an import context samepage cannot read");
+    out.push_back({header.substr(sym_begin, paren - sym_begin), type.substr(0, type.size() - 2)});
+  }
+  return out;
+}
+
+// Defined functions in wasm2c's .c, in index order, from its forward
+// declarations "static RET NAME(Z_guest_instance_t*...);": an unnamed
+// function is w2c_f<index>, an exported one is named after its (generated)
+// export, so the names are read rather than guessed.
+Result<std::vector<std::string>> defined_function_symbols(const std::string& source, size_t n_defined) {
+  std::vector<std::string> out;
+  const std::string param = std::string("(Z_") + kGuestModuleName + "_instance_t*";
+  size_t pos = 0;
+  while (out.size() < n_defined && (pos = source.find("\nstatic ", pos)) != std::string::npos) {
+    const size_t line_begin = pos + 1;
+    const size_t line_end = source.find('\n', line_begin);
+    pos = line_begin;
+    const std::string line = source.substr(line_begin, line_end == std::string::npos ? std::string::npos : line_end - line_begin);
+    const size_t paren = line.find(param);
+    if (paren == std::string::npos || line.size() < 2 || line.compare(line.size() - 2, 2, ");") != 0) continue;
+    size_t sym_begin = paren;
+    while (sym_begin > 0 && (isalnum(static_cast<unsigned char>(line[sym_begin - 1])) || line[sym_begin - 1] == '_'))
+      --sym_begin;
+    const std::string symbol = line.substr(sym_begin, paren - sym_begin);
+    if (symbol.rfind("w2c_", 0) == 0) out.push_back(symbol);
+  }
+  if (out.size() != n_defined)
+    return err("engine::glue", "wasm2c output declares " + std::to_string(out.size()) + " of the module's " +
+                                   std::to_string(n_defined) + " functions");
+  return out;
+}
+
+// The fields of wasm2c's instance struct that hold the module's globals and
+// tables, in index order: "  TYPE NAME;" lines between "typedef struct
+// Z_guest_instance_t {" and its end. A global or table that is exported is
+// named after its (generated) export, so names are read, not guessed; each
+// global's C type must be its value type's.
+struct StateFields {
+  std::vector<std::string> globals, tables;
+};
+const char* c_type_of(ValType t) {
+  switch (t) {
+    case ValType::ValType_i32: return "u32";
+    case ValType::ValType_i64: return "u64";
+    case ValType::ValType_f32: return "f32";
+    case ValType::ValType_f64: return "f64";
+    case ValType::ValType_funcref: return "wasm_rt_funcref_t";
+    case ValType::ValType_externref: return "wasm_rt_externref_t";
+    default: return "?";
+  }
+}
+Result<StateFields> state_fields(const std::string& header, const ModuleInfo& info) {
+  const std::string open = std::string("typedef struct Z_") + kGuestModuleName + "_instance_t {\n";
+  const size_t begin = header.find(open);
+  const size_t end = begin == std::string::npos ? begin : header.find("\n}", begin);
+  StateFields out;
+  if (end == std::string::npos) {
+    if (info.globals.empty() && info.tables.empty()) return out;  // nothing to find
+    return err("engine::glue", "wasm2c output has no instance struct");
+  }
+  std::istringstream lines(header.substr(begin + open.size(), end - begin - open.size()));
+  std::string line;
+  while (std::getline(lines, line)) {
+    const size_t type_begin = line.find_first_not_of(' ');
+    const size_t space = line.find(' ', type_begin);
+    if (type_begin == std::string::npos || space == std::string::npos || line.back() != ';') continue;
+    const std::string type = line.substr(type_begin, space - type_begin);
+    const std::string name = line.substr(space + 1, line.size() - space - 2);
+    if (!is_c_identifier(name)) continue;  // e.g. "struct X* Y;" import contexts
+    if (type == "wasm_rt_funcref_table_t" || type == "wasm_rt_externref_table_t") {
+      out.tables.push_back(name);
+    } else if (type == "u32" || type == "u64" || type == "f32" || type == "f64" || type == "wasm_rt_funcref_t" ||
+               type == "wasm_rt_externref_t") {
+      const size_t i = out.globals.size();
+      if (i >= info.globals.size() || type != c_type_of(info.globals[i].type))
+        return err("engine::glue", "wasm2c's instance struct does not hold the module's globals as expected");
+      out.globals.push_back(name);
+    }
+  }
+  if (out.globals.size() != info.globals.size() || out.tables.size() != info.tables.size())
+    return err("engine::glue", "wasm2c's instance struct holds " + std::to_string(out.globals.size()) + " globals and " +
+                                   std::to_string(out.tables.size()) + " tables, the module " +
+                                   std::to_string(info.globals.size()) + " and " + std::to_string(info.tables.size()));
+  return out;
+}
+
+size_t global_bytes(ValType t) {
+  switch (t) {
+    case ValType::ValType_i32: case ValType::ValType_f32: return 4;
+    case ValType::ValType_i64: case ValType::ValType_f64: return 8;
+    default: return 0;  // references: sizeof of their wasm-rt struct, checked by type
+  }
+}
+
+// The tables a snapshot reads and writes state through (glue ABI 3): every
+// defined global (type, mutability, where it lives in the instance struct),
+// every defined table, and every function of the index space as the funcref
+// wasm2c would make of it. Names are read from wasm2c's output (the
+// instance struct, the forward declarations); a mismatch fails to compile.
+Status write_state_tables(std::ostringstream& c, const std::string& header, const std::string& source,
+                          const ModuleInfo& info) {
+  const std::string prefix = std::string("Z_") + kGuestModuleName + "_instance_t";
+  uint32_t n_imported_funcs = 0;
+  for (const ImportInfo& imp : info.imports) n_imported_funcs += imp.kind == ExternKind::ExternKind_func;
+  auto fields = state_fields(header, info);
+  if (!fields) return fields.status();
+  c << "typedef struct { char type; unsigned char is_mutable; size_t offset; } sp_glue_global;\n"
+    << "typedef struct { char elem_type; size_t offset; } sp_glue_table;\n"
+    << "typedef struct { const char* signature; wasm_rt_function_ptr_t fn; size_t module_offset; const u32* type_id; } sp_glue_function;\n"
+    << "static const sp_glue_global g_globals[] = {\n";
+  for (size_t i = 0; i < info.globals.size(); ++i) {
+    const std::string& field = fields->globals[i];
+    const GlobalInfo& g = info.globals[i];
+    c << "  {'" << type_letter(g.type) << "', " << (g.is_mutable ? 1 : 0) << ", offsetof(" << prefix << ", " << field
+      << ")},\n";
+  }
+  c << "  {0, 0, 0}\n};\n";
+  for (size_t i = 0; i < info.globals.size(); ++i) {
+    const std::string field = "((" + prefix + "*)0)->" + fields->globals[i];
+    const ValType t = info.globals[i].type;
+    const std::string size = global_bytes(t) != 0 ? std::to_string(global_bytes(t))
+                             : t == ValType::ValType_funcref ? "sizeof(wasm_rt_funcref_t)" : "sizeof(wasm_rt_externref_t)";
+    c << "_Static_assert(sizeof(" << field << ") == " << size << ", \"global " << i << " has the size of its type\");\n";
+  }
+  c << "static const sp_glue_table g_tables[] = {\n";
+  for (size_t i = 0; i < info.tables.size(); ++i)
+    c << "  {'" << type_letter(info.tables[i].elem_type) << "', offsetof(" << prefix << ", " << fields->tables[i] << ")},\n";
+  c << "  {0, 0}\n};\n";
+  auto imports = imported_symbols(header);
+  if (!imports) return imports.status();
+  if (imports->size() != n_imported_funcs)
+    return err("engine::glue", "wasm2c output declares " + std::to_string(imports->size()) + " function imports, the module " +
+                                   std::to_string(n_imported_funcs));
+  auto defined = defined_function_symbols(source, info.function_types.size() - n_imported_funcs);
+  if (!defined) return defined.status();
+  c << "static const sp_glue_function g_functions[] = {\n";
+  for (size_t i = 0; i < info.function_types.size(); ++i) {
+    const uint32_t type = info.function_types[i];
+    if (type >= info.types.size()) return err("engine::glue", "function " + std::to_string(i) + " has no type");
+    c << "  {\"" << signature_code(info.types[type]) << "\", (wasm_rt_function_ptr_t)";
+    if (i < n_imported_funcs)
+      c << (*imports)[i].symbol << ", offsetof(" << prefix << ", " << (*imports)[i].context_field << ")";
+    else
+      c << "&" << (*defined)[i - n_imported_funcs] << ", 0";
+    c << ", &func_types[" << type << "]},\n";
+  }
+  c << "  {NULL, NULL, 0, NULL}\n};\n"
+    << "SP_EXPORT const sp_glue_global* samepage_glue_globals(size_t* n) { *n = " << info.globals.size()
+    << "; return g_globals; }\n"
+    << "SP_EXPORT const sp_glue_table* samepage_glue_tables(size_t* n) { *n = " << info.tables.size()
+    << "; return g_tables; }\n"
+    << "SP_EXPORT const sp_glue_function* samepage_glue_functions(size_t* n) { *n = " << info.function_types.size()
+    << "; return g_functions; }\n";
+  return Status::ok();
+}
+
 std::string c_string_literal(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
@@ -122,8 +308,8 @@ Result<std::vector<ImportInfo>> decode_import_list(const std::string& text) {
   return out;
 }
 
-Result<std::string> write_glue(const std::string& header, const ModuleInfo& info,
-                               const std::string& wasm_sha256) {
+Result<std::string> write_glue(const std::string& header, const ModuleInfo& info, const std::string& wasm_sha256,
+                               const std::string& source) {
   const std::string prefix = std::string("Z_") + kGuestModuleName;
   // Count the import-instance parameters of instantiate: one per imported module.
   const std::string inst_decl = "void " + prefix + "_instantiate(";
@@ -137,7 +323,9 @@ Result<std::string> write_glue(const std::string& header, const ModuleInfo& info
   if (!symbols) return symbols.status();
   std::ostringstream c;
   c << "/* Generated by samepage: fixed-ABI glue over wasm2c output. */\n"
-    << "#include <stddef.h>\n#include \"" << kGuestModuleName << ".h\"\n"
+    // One translation unit with wasm2c's output: the state tables name its
+    // static functions and its func_types.
+    << "#include <stddef.h>\n#include \"" << kGuestModuleName << ".c\"\n"
     << "#define SP_EXPORT __attribute__((visibility(\"default\")))\n"
     << "typedef struct { const char* name; size_t name_bytes; const char* signature; void (*fn)(void); } sp_glue_func;\n"
     << "SP_EXPORT unsigned samepage_glue_abi(void) { return " << kGlueAbiVersion << "; }\n"
@@ -170,6 +358,7 @@ Result<std::string> write_glue(const std::string& header, const ModuleInfo& info
   c << "  {NULL, 0, NULL, NULL}\n};\n"
     << "SP_EXPORT const sp_glue_func* samepage_glue_exports(size_t* n) { *n = " << n_exports
     << "; return g_exports; }\n";
+  if (Status s = write_state_tables(c, header, source, info); !s) return s;
   return c.str();
 }
 

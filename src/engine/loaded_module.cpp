@@ -22,6 +22,22 @@ struct RawGlueFunc {
   void (*fn)(void);
 };
 
+struct RawGlueGlobal {
+  char type;
+  unsigned char is_mutable;
+  size_t offset;
+};
+struct RawGlueTable {
+  char elem_type;
+  size_t offset;
+};
+struct RawGlueFunction {
+  const char* signature;
+  void (*fn)(void);
+  size_t module_offset;
+  const uint32_t* type_id;
+};
+
 // Each dlopen handle: how many LoadedModules hold it, and every descriptor
 // whose /proc/self/fd name it was opened under. glibc finds an object by
 // name before it compares inodes, so a name must not be reused while the
@@ -88,9 +104,13 @@ Result<std::shared_ptr<LoadedModule>> LoadedModule::open(UniqueFd fd, const std:
   auto init_module = lookup<void (*)()>(handle, "samepage_glue_init_module");
   auto exports = lookup<const RawGlueFunc* (*)(size_t*)>(handle, "samepage_glue_exports");
   auto sha = lookup<const char* (*)()>(handle, "samepage_glue_wasm_sha256");
+  auto globals = lookup<const RawGlueGlobal* (*)(size_t*)>(handle, "samepage_glue_globals");
+  auto tables = lookup<const RawGlueTable* (*)(size_t*)>(handle, "samepage_glue_tables");
+  auto functions = lookup<const RawGlueFunction* (*)(size_t*)>(handle, "samepage_glue_functions");
   module->instantiate = lookup<void (*)(void*, void*)>(handle, "samepage_glue_instantiate");
   module->free_instance = lookup<void (*)(void*)>(handle, "samepage_glue_free");
-  if (!instance_size || !init_module || !exports || !sha || !module->instantiate || !module->free_instance) {
+  if (!instance_size || !init_module || !exports || !sha || !module->instantiate || !module->free_instance ||
+      !globals || !tables || !functions) {
     module->handle_ = nullptr;
     dlclose(handle);
     retire_fd(handle, std::move(fd));
@@ -102,6 +122,16 @@ Result<std::shared_ptr<LoadedModule>> LoadedModule::open(UniqueFd fd, const std:
   const RawGlueFunc* raw = exports(&n_exports);
   for (size_t i = 0; i < n_exports; ++i)
     module->exports_.push_back(GlueExport{std::string(raw[i].name, raw[i].name_bytes), raw[i].signature, raw[i].fn});
+  size_t n = 0;
+  const RawGlueGlobal* raw_globals = globals(&n);
+  for (size_t i = 0; i < n; ++i)
+    module->globals_.push_back(GlueGlobal{raw_globals[i].type, raw_globals[i].is_mutable != 0, raw_globals[i].offset});
+  const RawGlueTable* raw_tables = tables(&n);
+  for (size_t i = 0; i < n; ++i) module->tables_.push_back(GlueTable{raw_tables[i].elem_type, raw_tables[i].offset});
+  const RawGlueFunction* raw_functions = functions(&n);
+  for (size_t i = 0; i < n; ++i)
+    module->functions_.push_back(GlueFunction{raw_functions[i].signature, raw_functions[i].fn,
+                                              raw_functions[i].module_offset, raw_functions[i].type_id});
 
   static std::once_flag rt_once;
   std::call_once(rt_once, [] { wasm_rt_init(); });

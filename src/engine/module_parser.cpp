@@ -140,6 +140,7 @@ Result<ModuleInfo> parse_module(const uint8_t* bytes, size_t n_bytes) {
   WasmReader file(bytes, bytes + n_bytes, 0, "module header");
   ModuleState state;
   SP_TRY(parse_all(file, state));
+  state.info.function_types = state.func_type_indices;
   return std::move(state.info);
 }
 

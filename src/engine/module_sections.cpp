@@ -186,6 +186,7 @@ Status parse_global_section(WasmReader& r, ModuleState& state) {
     // The initializer may only see the globals before this one.
     SP_TRY(read_const_expr(r, state, "global " + std::to_string(state.n_globals) + " initializer"));
     ++state.n_globals;
+    state.info.globals.push_back(GlobalInfo{type, is_mutable});
   }
   state.info.n_globals = count;
   return Status::ok();

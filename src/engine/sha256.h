@@ -1,4 +1,6 @@
-// SHA-256 (FIPS 180-4), for content-addressed caching of compiled guests.
+// SHA-256 (FIPS 180-4), for content-addressed caching of compiled guests
+// and snapshot checksums. Uses the x86 SHA extensions when the CPU has them
+// (checked once): snapshots hash whole guest memories.
 #pragma once
 
 #include <array>
@@ -17,7 +19,7 @@ class Sha256 {
   std::string finish_hex();
 
  private:
-  void compress(const uint8_t block[64]);
+  void compress(const uint8_t* blocks, size_t n_blocks);
   uint32_t state_[8];
   uint8_t buffer_[64];
   size_t n_buffered_ = 0;

@@ -65,7 +65,10 @@ Result<TranslatedModule> translate_module(const std::vector<uint8_t>& wasm, cons
   std::ifstream header_in(work_dir + "/" + kGuestModuleName + ".h");
   std::stringstream header;
   header << header_in.rdbuf();
-  auto glue = write_glue(header.str(), info, wasm_sha256);
+  std::ifstream source_in(out.c_path);
+  std::stringstream source;
+  source << source_in.rdbuf();
+  auto glue = write_glue(header.str(), info, wasm_sha256, source.str());
   if (!glue) return glue.status();
   out.glue_path = work_dir + "/samepage_glue.c";
   SP_TRY(write_file(out.glue_path, glue->data(), glue->size()));

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include <wasm-rt.h>
 
@@ -25,6 +26,10 @@ struct GuestContext {
   // may read (set by the runtime from WASI), so the host API can map model
   // files without depending on WASI; the fd stays WASI's. Unset: no files.
   std::function<Result<int>(uint32_t guest_fd)> readable_file;
+  // Where a guest fd's file was opened: the preopen's guest path and the
+  // path beneath it, as the guest named them (false: unknown). Snapshots
+  // record mapped files this way and reopen them through the new preopens.
+  std::function<bool(uint32_t guest_fd, std::string* preopen, std::string* path)> file_origin;
 
   GuestMemory guest_memory() const { return GuestMemory(memory, linear); }
 };

@@ -9,6 +9,7 @@
 #include "engine/wasm_rt_memory.h"
 #include "guest_call/guest_context.h"
 #include "runtime/export_call.h"
+#include "runtime/instance_state.h"
 #include "wasi/wasi_context.h"
 
 namespace samepage {
@@ -18,26 +19,11 @@ namespace {
 // Live instances in the process, against GuestLimits::live_instances.
 std::atomic<uint32_t> g_live_instances{0};
 
-// Holds one place among the live instances for as long as it lives.
-struct LiveInstance {
-  bool held = false;
-  ~LiveInstance() {
-    if (held) g_live_instances.fetch_sub(1);
-  }
-};
-
 }  // namespace
 
-struct Instance::State {
-  LiveInstance live;                // released last: the instance is gone
-  std::shared_ptr<GuestAccount> account;  // what this guest makes the host spend
-  GuestContext context;
-  std::unique_ptr<WasiContext> wasi;
-  std::unique_ptr<HostApi> api;
-  void* instance_struct = nullptr;  // wasm2c's instance struct, instance_bytes() long
-  bool instantiated = false;
-  wasm_rt_memory_t no_memory{};     // stands in when the module defines no memory
-};
+LiveInstance::~LiveInstance() {
+  if (held) g_live_instances.fetch_sub(1);
+}
 
 namespace {
 
@@ -81,6 +67,11 @@ uint64_t deadline_after(uint64_t timeout_ms) {
 
 Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> module,
                                                    const InstanceOptions& options, GuestOutcome* ended) {
+  return create_impl(std::move(module), options, ended, true);
+}
+
+Result<std::unique_ptr<Instance>> Instance::create_impl(std::shared_ptr<Module> module, const InstanceOptions& options,
+                                                        GuestOutcome* ended, bool run_initialize) {
   const char* where = "instance::create";
   std::unique_ptr<Instance> instance(new Instance());
   instance->module_ = module;
@@ -110,6 +101,13 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
     if (!entry->has_rights(wasi::kRightFdRead))
       return err("wasi::fd", "guest fd " + std::to_string(guest_fd) + " was not opened for reading");
     return entry->host.get();
+  };
+  state.context.file_origin = [wasi = state.wasi.get()](uint32_t guest_fd, std::string* preopen, std::string* path) {
+    const wasi::FdEntry* entry = wasi->fd_get(guest_fd);
+    if (entry == nullptr || entry->origin_preopen.empty()) return false;
+    *preopen = entry->origin_preopen;
+    *path = entry->origin_path;
+    return true;
   };
   state.context.memory = &state.no_memory;
   bool imports_api = false;
@@ -155,7 +153,8 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<Module> modul
   }
   if (state.api && scope.allocated == nullptr) state.api->attach(&state.context, nullptr);  // a module without memory
   // WASI reactors initialise themselves (static constructors) in _initialize.
-  if (loaded.find_export("_initialize") != nullptr) {
+  // A restore skips it: its effects are in the snapshot.
+  if (run_initialize && loaded.find_export("_initialize") != nullptr) {
     auto init = instance->call_until("_initialize", {}, deadline_ns);
     if (!init) return init.status();
     if (init->kind != GuestOutcome::Kind::Kind_returned) {
@@ -210,6 +209,8 @@ Result<GuestOutcome> Instance::call_until(const std::string& export_name, const 
   if (Status s = run_guarded(call); !s) return s;
   GuestOutcome out = outcome_of(call);
   out.result = export_call.result;
+  out.has_result = export_call.returns_value;
+  out.result_is_i32 = export_call.result_is_i32;
   if (out.kind != GuestOutcome::Kind::Kind_returned) {
     ended_ = true;
     end_message_ = out.trapped() ? out.message : "exited with code " + std::to_string(out.exit_code);

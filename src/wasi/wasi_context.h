@@ -39,6 +39,10 @@ struct FdEntry {
   bool path_only = false;        // host fd is O_PATH: no read/write/sync on it
   bool is_preopen = false;
   std::string preopen_name;      // guest path of a preopen ("/sandbox")
+  // Opened beneath a preopen: that preopen's guest path and the path the
+  // guest gave from it (joined through the directories it came by).
+  std::string origin_preopen;
+  std::string origin_path;
   // The preopened directory this entry was reached from (itself for a
   // preopen), by identity: path_symlink measures a link's depth below it.
   uint64_t preopen_dev = 0;

@@ -75,6 +75,8 @@ Errno path_open(Call& call, uint32_t dir_fd, uint32_t lookup_flags, uint32_t pat
   entry.rights_inheriting = rights_inheriting;
   entry.preopen_dev = dir->preopen_dev;
   entry.preopen_ino = dir->preopen_ino;
+  entry.origin_preopen = dir->is_preopen ? dir->preopen_name : dir->origin_preopen;
+  entry.origin_path = dir->is_preopen || dir->origin_path.empty() ? path : dir->origin_path + "/" + path;
   entry.host = std::move(fd);
 
   uint32_t guest_fd = 0;

@@ -1,0 +1,260 @@
+// Restoring an instance: the file is read whole, checksummed and parsed
+// (snapshot_reader.cpp), checked against the module, and only then applied
+// to a fresh instance made with the restoring run's options. Any error
+// drops that instance: nothing half-restored ever runs.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "engine/loaded_module.h"
+#include "engine/sha256.h"
+#include "runtime/instance_snapshot.h"
+#include "runtime/instance_state.h"
+#include "wasi/wasi_abi.h"
+#include "wasi/wasi_path.h"
+
+namespace samepage {
+namespace {
+
+constexpr const char* kWhere = "snapshot::restore";
+
+// The funcref module function `index` makes in this instance.
+wasm_rt_funcref_t funcref_of(const LoadedModule& loaded, void* instance, uint32_t index) {
+  if (index == kSnapshotNullFunc) return wasm_rt_funcref_null_value;
+  const GlueFunction& f = loaded.functions()[index];
+  return wasm_rt_funcref_t{*f.type_id, reinterpret_cast<wasm_rt_function_ptr_t>(f.fn),
+                           static_cast<uint8_t*>(instance) + f.module_offset};
+}
+
+// Opens a recorded mapped file through the new run's preopen of the same
+// guest path (sandboxed: wasi_path.h) and checks its bytes.
+Result<UniqueFd> open_mapped_file(WasiContext& wasi, const SnapshotMapping& m) {
+  const std::string shown = m.preopen + "/" + m.path;
+  int dir = -1;
+  for (uint32_t fd = 3; fd < wasi.max_fds(); ++fd) {
+    const wasi::FdEntry* e = wasi.fd_get(fd);
+    if (e == nullptr) break;  // preopens are contiguous from fd 3
+    if (e->is_preopen && e->preopen_name == m.preopen) { dir = e->host.get(); break; }
+  }
+  if (dir < 0) return err(kWhere, "the snapshot maps " + shown + ", but this run has no preopen " + m.preopen);
+  UniqueFd file;
+  if (wasi::Errno e = wasi::open_beneath(dir, m.path, O_RDONLY, 0, &file); e != wasi::kErrnoSuccess)
+    return err(kWhere, "cannot open the mapped file " + shown + " beneath its preopen (WASI errno " + std::to_string(e) + ")");
+  Sha256 sha;
+  std::vector<uint8_t> buffer(1 << 20);
+  for (uint64_t done = 0; done < m.n_bytes;) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), m.n_bytes - done));
+    const ssize_t n = ::pread(file.get(), buffer.data(), want, static_cast<off_t>(m.file_offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return err(kWhere, "the mapped file " + shown + " is shorter than the snapshot's mapping");
+    sha.update(buffer.data(), static_cast<size_t>(n));
+    done += static_cast<uint64_t>(n);
+  }
+  if (sha.finish() != m.sha256) return err(kWhere, "the mapped file " + shown + " changed since the snapshot (content hash differs)");
+  return file;
+}
+
+Result<std::vector<uint8_t>> read_snapshot_file(const std::string& path, uint64_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return err(kWhere, "cannot open " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return err(kWhere, path + " is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > max_bytes)
+    return err(kWhere, path + " is " + std::to_string(st.st_size) + " bytes, more than a guest can hold (" +
+                           std::to_string(max_bytes) + ")");
+  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return err(kWhere, "cannot read " + path);
+    done += static_cast<size_t>(n);
+  }
+  return bytes;
+}
+
+}  // namespace
+
+Status InstanceSnapshot::check_against(const SnapshotImage& image, const Module& module, const InstanceOptions& options) {
+  const LoadedModule& loaded = module.loaded();
+  if (image.module_sha256 != loaded.wasm_sha256())
+    return err(kWhere, "the snapshot is of another module (SHA-256 " + image.module_sha256.substr(0, 16) + "..., this is " +
+                           loaded.wasm_sha256().substr(0, 16) + "...)");
+  const ModuleInfo& info = module.info();
+  if (image.has_memory != !info.memories.empty()) return err(kWhere, "the snapshot's memory does not match the module's");
+  if (image.has_memory) {
+    const MemoryLimits& limits = info.memories[0];
+    if (image.memory_pages < limits.min_pages || (limits.has_max && image.memory_pages > limits.max_pages))
+      return err(kWhere, "the snapshot's memory of " + std::to_string(image.memory_pages) + " pages is outside the module's limits");
+  }
+  if (image.mappings.size() > options.limits.const_ranges)
+    return err(kWhere, std::to_string(image.mappings.size()) + " mapped files pass this guest's limit of " +
+                           std::to_string(options.limits.const_ranges) + " (--max-const-ranges)");
+  size_t n_mutable = 0;
+  for (const GlueGlobal& g : loaded.globals()) n_mutable += g.is_mutable;
+  if (image.globals.size() != n_mutable)
+    return err(kWhere, "the snapshot holds " + std::to_string(image.globals.size()) + " globals, the module has " +
+                           std::to_string(n_mutable) + " mutable ones");
+  const size_t n_functions = loaded.functions().size();
+  for (const SnapshotGlobal& g : image.globals) {
+    if (g.index >= loaded.globals().size() || !loaded.globals()[g.index].is_mutable)
+      return err(kWhere, "global " + std::to_string(g.index) + " is not a mutable global of the module");
+    if (loaded.globals()[g.index].type != g.type)
+      return err(kWhere, "global " + std::to_string(g.index) + " has type '" + std::string(1, g.type) + "' in the snapshot, '" +
+                             std::string(1, loaded.globals()[g.index].type) + "' in the module");
+    if (g.type == 'r' && g.bits != kSnapshotNullFunc && g.bits >= n_functions)
+      return err(kWhere, "global " + std::to_string(g.index) + " names function " + std::to_string(g.bits) + " of " +
+                             std::to_string(n_functions));
+  }
+  if (image.tables.size() != loaded.tables().size() || image.tables.size() != info.tables.size())
+    return err(kWhere, "the snapshot holds " + std::to_string(image.tables.size()) + " tables, the module " +
+                           std::to_string(loaded.tables().size()));
+  uint64_t n_elements = 0;
+  for (size_t i = 0; i < image.tables.size(); ++i) {
+    const SnapshotTable& t = image.tables[i];
+    const TableLimits& limits = info.tables[i];
+    if (t.elem_type != loaded.tables()[i].elem_type) return err(kWhere, "table " + std::to_string(i) + " has another element type");
+    if (t.entries.size() < limits.min_entries || (limits.has_max && t.entries.size() > limits.max_entries))
+      return err(kWhere, "table " + std::to_string(i) + " of " + std::to_string(t.entries.size()) +
+                             " entries is outside the module's limits");
+    n_elements += t.entries.size();
+    for (size_t k = 0; k < t.entries.size(); ++k)
+      if (t.entries[k] != kSnapshotNullFunc && t.entries[k] >= n_functions)
+        return err(kWhere, "table " + std::to_string(i) + " entry " + std::to_string(k) + " names function " +
+                               std::to_string(t.entries[k]) + " of " + std::to_string(n_functions));
+  }
+  if (n_elements > options.limits.table_elements)
+    return err(kWhere, "the snapshot's tables hold " + std::to_string(n_elements) + " elements, over this guest's limit of " +
+                           std::to_string(options.limits.table_elements) + " (--max-table-elements)");
+  bool imports_api = false;
+  for (const ImportInfo& imp : info.imports) imports_api |= imp.module == "samepage";
+  if (image.api.present != imports_api) return err(kWhere, "the snapshot's host API state does not match the module's imports");
+  return Status::ok();
+}
+
+Status InstanceSnapshot::apply(Instance& instance, const SnapshotImage& image) {
+  Instance::State& st = *instance.state_;
+  const LoadedModule& loaded = instance.module_->loaded();
+  if (LinearMemory* memory = instance.memory_; memory != nullptr) {
+    if (image.memory_pages < memory->pages())
+      return err(kWhere, "the snapshot's memory is smaller than the module's start function left it");
+    if (image.memory_pages > memory->pages() && memory->grow(image.memory_pages - memory->pages()) == kGrowFailed)
+      return err(kWhere, "cannot grow guest memory to " + std::to_string(image.memory_pages) + " pages");
+    if (st.context.memory != nullptr) {  // wasm2c's view of the size follows the memory
+      st.context.memory->pages = memory->pages();
+      st.context.memory->size = static_cast<uint32_t>(memory->size_bytes());
+    }
+    // Bytes the snapshot does not hold are zero: clear what instantiation
+    // wrote there (data segments), touching only granules that are not.
+    uint64_t at = 0;
+    auto clear_to = [&](uint64_t end) {
+      for (; at < end; at += kSnapshotGranuleBytes) {
+        uint8_t* p = memory->base() + at;
+        bool zero = true;
+        for (size_t i = 0; i < kSnapshotGranuleBytes && zero; i += 8) {
+          uint64_t v;
+          std::memcpy(&v, p + i, 8);
+          zero = v == 0;
+        }
+        if (!zero) std::memset(p, 0, kSnapshotGranuleBytes);
+      }
+    };
+    for (const SnapshotChunk& c : image.chunks) {
+      clear_to(c.offset);
+      std::memcpy(memory->base() + c.offset, c.bytes, c.n_bytes);
+      at = c.offset + c.n_bytes;
+    }
+    clear_to(memory->size_bytes());
+    for (const SnapshotMapping& m : image.mappings) {
+      auto file = open_mapped_file(*st.wasi, m);
+      if (!file) return file.status();
+      if (Status s = memory->map_file(m.guest_offset, file->get(), m.file_offset, m.n_bytes, m.preopen + "/" + m.path); !s)
+        return err(kWhere, s.message());
+      if (st.api) st.api->set_mapped_origin(m.guest_offset, {m.preopen, m.path, m.file_offset});
+    }
+  }
+  auto* base = static_cast<uint8_t*>(st.instance_struct);
+  for (const SnapshotGlobal& g : image.globals) {
+    uint8_t* at = base + loaded.globals()[g.index].offset;
+    switch (g.type) {
+      case 'i': case 'f': { const uint32_t v = static_cast<uint32_t>(g.bits); std::memcpy(at, &v, 4); break; }
+      case 'I': case 'F': std::memcpy(at, &g.bits, 8); break;
+      case 'r': {
+        const wasm_rt_funcref_t ref = funcref_of(loaded, base, static_cast<uint32_t>(g.bits));
+        std::memcpy(at, &ref, sizeof ref);
+        break;
+      }
+      case 'e': {
+        const wasm_rt_externref_t ref = wasm_rt_externref_null_value;
+        std::memcpy(at, &ref, sizeof ref);
+        break;
+      }
+    }
+  }
+  for (size_t i = 0; i < image.tables.size(); ++i) {
+    const SnapshotTable& t = image.tables[i];
+    const size_t offset = loaded.tables()[i].offset;
+    if (t.elem_type == 'r') {
+      auto* table = reinterpret_cast<wasm_rt_funcref_table_t*>(base + offset);
+      // Tables only grow; grown through the runtime so the guest is charged.
+      if (t.entries.size() < table->size) return err(kWhere, "table " + std::to_string(i) + " is smaller than at instantiation");
+      const uint32_t delta = static_cast<uint32_t>(t.entries.size() - table->size);
+      if (delta > 0 && wasm_rt_grow_funcref_table(table, delta, wasm_rt_funcref_null_value) == 0xffffffffu)
+        return err(kWhere, "cannot grow table " + std::to_string(i) + " to " + std::to_string(t.entries.size()) + " entries");
+      for (size_t k = 0; k < t.entries.size(); ++k) table->data[k] = funcref_of(loaded, base, t.entries[k]);
+    } else {
+      auto* table = reinterpret_cast<wasm_rt_externref_table_t*>(base + offset);
+      if (t.entries.size() < table->size) return err(kWhere, "table " + std::to_string(i) + " is smaller than at instantiation");
+      const uint32_t delta = static_cast<uint32_t>(t.entries.size() - table->size);
+      if (delta > 0 && wasm_rt_grow_externref_table(table, delta, wasm_rt_externref_null_value) == 0xffffffffu)
+        return err(kWhere, "cannot grow table " + std::to_string(i));
+      for (size_t k = 0; k < t.entries.size(); ++k) table->data[k] = wasm_rt_externref_null_value;
+    }
+  }
+  if (st.api) {
+    HostApiState state;
+    state.n_slots = image.api.n_slots;
+    state.next_sequence = static_cast<int32_t>(image.api.next_sequence);
+    state.free_handles = image.api.free_handles;
+    state.sequences = image.api.sequences;
+    for (const SnapshotTensor& t : image.api.tensors) {
+      HostApiState::Entry e;
+      e.handle = t.handle;
+      e.alias_of = t.alias_of;
+      e.is_view = t.is_view;
+      e.dtype = t.dtype;
+      e.n_dims = t.n_dims;
+      for (int d = 0; d < 4; ++d) e.shape[d] = t.shape[d];
+      e.flags = t.flags;
+      e.guest_offset = t.guest_offset;
+      e.n_bytes = t.n_bytes;
+      e.data = t.bytes;
+      state.tensors.push_back(std::move(e));
+    }
+    SNAP_TRY(st.api->restore_state(state));
+  }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<Instance>> Instance::restore_bytes(std::shared_ptr<Module> module, const InstanceOptions& options,
+                                                          const uint8_t* bytes, size_t n_bytes) {
+  auto image = parse_snapshot(bytes, n_bytes);
+  if (!image) return image.status();
+  SNAP_TRY(InstanceSnapshot::check_against(*image, *module, options));
+  auto instance = create_impl(module, options, nullptr, false);
+  if (!instance) return err(kWhere, instance.message());
+  SNAP_TRY(InstanceSnapshot::apply(**instance, *image));
+  return instance;
+}
+
+Result<std::unique_ptr<Instance>> Instance::restore(std::shared_ptr<Module> module, const InstanceOptions& options,
+                                                    const std::string& snapshot_path) {
+  // Memory (4 GiB at most) plus runtime tensors (the guest's host-memory limit) plus the format's own bytes.
+  const uint64_t max_bytes = kGuestAddressSpaceBytes + options.limits.host_bytes + (uint64_t{64} << 20);
+  auto bytes = read_snapshot_file(snapshot_path, max_bytes);
+  if (!bytes) return bytes.status();
+  return restore_bytes(std::move(module), options, bytes->data(), bytes->size());
+}
+
+}  // namespace samepage
