@@ -3,7 +3,8 @@
 # scripts/device_prepare.sh built (build-device) and staged (.devcarry):
 #   tests     every test over the CUDA backend (BackendOps op test, sequences)
 #   memcheck  the same under compute-sanitizer --tool memcheck, when installed
-#             (SAMEPAGE_MEMCHECK_TIMEOUT seconds, default 500)
+#             (SAMEPAGE_MEMCHECK_TIMEOUT seconds, default 500; tests
+#             SAMEPAGE_MEMCHECK_FILTER, default the same as tests)
 #   bench     samepage bench zero-copy --backend cuda, and bench gemv if built
 #   llm       the LLM guest on synthetic models written here (no network):
 #             cpu, cuda op by op (SAMEPAGE_CUDA_GRAPHS=0) and cuda with
@@ -43,7 +44,7 @@ sanitizer() {
         cs="$(sanitizer)"
         if [ -z "$cs" ]; then echo "compute-sanitizer: not installed on this machine"; continue; fi
         (cd "$build/tests" && timeout "${SAMEPAGE_MEMCHECK_TIMEOUT:-500}" "$cs" --tool memcheck --error-exitcode 3 --print-limit 20 \
-           ./samepage_tests --gtest_filter="$filter" >"$out/memcheck.log" 2>&1)
+           ./samepage_tests --gtest_filter="${SAMEPAGE_MEMCHECK_FILTER:-$filter}" >"$out/memcheck.log" 2>&1)
         echo "exit $?"
         grep -E 'ERROR SUMMARY|^\[  (PASSED|FAILED) |Invalid|========= ' "$out/memcheck.log" | head -30
         ;;
