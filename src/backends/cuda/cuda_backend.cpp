@@ -3,7 +3,6 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -17,13 +16,6 @@
 
 namespace samepage::cuda {
 namespace {
-
-// SAMEPAGE_CUDA_GRAPHS=0 replays sequences op by op (the path before graphs,
-// kept for comparison and as the copy mode's).
-bool graphs_enabled() {
-  const char* v = std::getenv("SAMEPAGE_CUDA_GRAPHS");
-  return v == nullptr || std::strcmp(v, "0") != 0;
-}
 
 // Device scratch a matmul needs beyond its operands (x its input's address).
 uint64_t matmul_scratch_bytes(const TensorArg* t, const void* x) {
@@ -39,11 +31,7 @@ uint64_t matmul_scratch_bytes(const TensorArg* t, const void* x) {
 class CudaBackend final : public Backend {
  public:
   CudaBackend(const BackendCaps& caps, cudaStream_t stream, int32_t* error_device)
-      : caps_(caps), stream_(stream), error_device_(error_device), store_(registration_), graphs_(graphs_enabled()) {
-    caps_.native_replay = graphs_;
-    caps_.notes.push_back(graphs_ ? "replay: a recorded sequence is one CUDA graph launch (SAMEPAGE_CUDA_GRAPHS=0: op by op)"
-                                  : "replay: op by op (SAMEPAGE_CUDA_GRAPHS=0)");
-  }
+      : caps_(caps), stream_(stream), error_device_(error_device), store_(registration_), graphs_(caps.native_replay) {}
   ~CudaBackend() override {
     cudaStreamSynchronize(stream_);
     if (scratch_ != nullptr) cudaFree(scratch_);

@@ -28,6 +28,10 @@
 
 namespace samepage::cuda {
 
+// False when SAMEPAGE_CUDA_GRAPHS=0: sequences then replay op by op (the path
+// before graphs, kept for comparison; copy mode's sequences always do).
+bool cuda_graphs_enabled();
+
 class CudaSequence final : public CompiledSequence {
  public:
   explicit CudaSequence(std::vector<SequenceOp> ops);
