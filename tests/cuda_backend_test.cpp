@@ -2,7 +2,8 @@
 // guest memory registered and re-registered as its pages change (a file
 // mapped into the chunk, const pages protected then reopened), SP_DEVICE
 // views that reach the guest only through sp_sync, and a bad token reported
-// as an error. Skipped, with the probe's reason, where there is no GPU (CI);
+// as an error, and a recorded sequence replayed as one CUDA graph that
+// follows its parameters and guest memory events. Skipped, with the probe's reason, where there is no GPU (CI);
 // scripts/device_cuda.sh runs them on the H200.
 #include <unistd.h>
 
@@ -135,6 +136,42 @@ TEST_F(CudaBackend, TokenOutsideTheVocabularyIsAnError) {
   for (int i = 0; i < 320; ++i) g.at<float>(table_at)[i] = float(i);
   ASSERT_EQ(Z_samepageZ_embedding(g.ctx(), out, table, tokens), 0u) << g.last_error();
   EXPECT_EQ(g.at<float>(out_at)[32 + 3], float(9 * 32 + 3));
+}
+
+// A sequence replayed as a captured graph: the row parameter reaches the
+// kernel through the parameter buffer (a baked-in row would write row 0
+// every time), the shared input is read afresh from guest memory each
+// replay, and after the memory grows (an event: the graph is captured
+// again) replays still land in guest memory.
+TEST_F(CudaBackend, ReplayedGraphFollowsParametersAndMemoryEvents) {
+  FakeGuest g(MemoryMode::MemoryMode_shared, 64, nullptr, backend_named("cuda"), 128);
+  constexpr uint32_t kRow = 64, kRows = 8;
+  uint32_t x_at = 0, y_at = 0, cache_at = 0;
+  const int32_t tx = g.view(SP_F32, {1, kRow}, kRow * 4, &x_at);
+  const int32_t ty = g.view(SP_F32, {1, kRow}, kRow * 4, &y_at);
+  const int32_t tc = g.view(SP_F32, {kRows, kRow}, kRows * kRow * 4, &cache_at);
+  ASSERT_GT(tc, 0) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
+  ASSERT_EQ(Z_samepageZ_scale(g.ctx(), ty, tx, 2.0f), 0u) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), tc, ty, uint32_t(SP_PARAM_BASE)), 0u) << g.last_error();
+  const int32_t seq = int32_t(Z_samepageZ_record_end(g.ctx()));
+  ASSERT_GT(seq, 0) << g.last_error();
+  const uint32_t params_at = g.alloc(4);
+  auto replay_row = [&](int32_t row) {
+    for (uint32_t i = 0; i < kRow; ++i) g.at<float>(x_at)[i] = float(row * 1000 + int32_t(i));
+    std::memcpy(g.base() + params_at, &row, 4);
+    ASSERT_EQ(Z_samepageZ_replay(g.ctx(), seq, params_at, 1), 0u) << g.last_error();
+  };
+  for (int32_t row : {2, 0, 3}) replay_row(row);
+  ASSERT_EQ(g.memory().grow(16), 64u);
+  g.sync_size();
+  for (int32_t row : {5, 7}) replay_row(row);
+  for (uint32_t r = 0; r < kRows; ++r) {
+    const bool written = r == 0 || r == 2 || r == 3 || r == 5 || r == 7;
+    for (uint32_t i = 0; i < kRow; i += 7)
+      ASSERT_EQ(g.at<float>(cache_at)[r * kRow + i], written ? 2.0f * float(r * 1000 + i) : 0.0f)
+          << "row " << r << " element " << i;
+  }
 }
 
 }  // namespace

@@ -27,7 +27,8 @@ template <DType kDt>
 __global__ void __launch_bounds__(kWarps * 32)
     attention_kernel(const float* __restrict__ q, const void* __restrict__ k, const void* __restrict__ v,
                      float* __restrict__ out, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t pos0,
-                     float score_scale) {
+                     const int32_t* __restrict__ pos0_at, float score_scale) {
+  if (pos0_at != nullptr) pos0 = *pos0_at;  // a replayed graph's parameter
   extern __shared__ float shared[];  // kWarps × (2 + head_dim)
   const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
   const int64_t item = blockIdx.x;  // token * n_heads + head
@@ -105,15 +106,15 @@ Status launch_attention(cudaStream_t s, const AttentionArgs& a) {
   switch (a.kv_dtype) {
     case DType_f32:
       attention_kernel<DType_f32><<<unsigned(items), kWarps * 32, smem, s>>>(a.q, a.k, a.v, a.out, a.n_heads,
-                                                                              a.n_kv_heads, a.head_dim, a.pos0, scale);
+                                                                              a.n_kv_heads, a.head_dim, a.pos0, a.pos0_at, scale);
       break;
     case DType_f16:
       attention_kernel<DType_f16><<<unsigned(items), kWarps * 32, smem, s>>>(a.q, a.k, a.v, a.out, a.n_heads,
-                                                                              a.n_kv_heads, a.head_dim, a.pos0, scale);
+                                                                              a.n_kv_heads, a.head_dim, a.pos0, a.pos0_at, scale);
       break;
     case DType_bf16:
       attention_kernel<DType_bf16><<<unsigned(items), kWarps * 32, smem, s>>>(a.q, a.k, a.v, a.out, a.n_heads,
-                                                                               a.n_kv_heads, a.head_dim, a.pos0, scale);
+                                                                               a.n_kv_heads, a.head_dim, a.pos0, a.pos0_at, scale);
       break;
     default: return err("cuda::attention", std::string("unsupported kv dtype ") + dtype_name(a.kv_dtype));
   }

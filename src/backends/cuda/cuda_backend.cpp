@@ -2,6 +2,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -12,20 +13,26 @@
 #include "backends/cuda/host_registration.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/residency.h"
+#include "backends/cuda/sequence_graph.h"
 
 namespace samepage::cuda {
 namespace {
 
-class CudaSequence final : public CompiledSequence {
- public:
-  explicit CudaSequence(std::vector<SequenceOp> ops) : ops(std::move(ops)) {}
-  std::vector<SequenceOp> ops;
-};
+// Device scratch a matmul needs beyond its operands (x its input's address).
+uint64_t matmul_scratch_bytes(const TensorArg* t, const void* x) {
+  const int64_t m = t[1].n_rows(), k = t[1].row_length();
+  if (dtype_is_quantized(t[2].dtype)) {
+    const uint64_t n_x = uint64_t(m * k), qs_bytes = (n_x + 255) / 256 * 256, d_bytes = (n_x / 32 * 4 + 255) / 256 * 256;
+    return qs_bytes + d_bytes + (m > kGemvMaxRows ? n_x * 4 : 0);
+  }
+  if (m > kGemvMaxRows || reinterpret_cast<uintptr_t>(x) % 16 == 0) return 0;
+  return uint64_t(m * k) * 4;
+}
 
 class CudaBackend final : public Backend {
  public:
   CudaBackend(const BackendCaps& caps, cudaStream_t stream, int32_t* error_device)
-      : caps_(caps), stream_(stream), error_device_(error_device), store_(registration_) {}
+      : caps_(caps), stream_(stream), error_device_(error_device), store_(registration_), graphs_(caps.native_replay) {}
   ~CudaBackend() override {
     cudaStreamSynchronize(stream_);
     if (scratch_ != nullptr) cudaFree(scratch_);
@@ -57,28 +64,21 @@ class CudaBackend final : public Backend {
   }
 
   Result<std::unique_ptr<CompiledSequence>> compile(const std::vector<SequenceOp>& ops) override {
+    // Captured at its first run, when its tensors have their first values
+    // (a const view is uploaded by the op that first reads it).
     return std::unique_ptr<CompiledSequence>(new CudaSequence(ops));
   }
   Status run(CompiledSequence& sequence, const int32_t* params, size_t n_params) override {
     auto* seq = dynamic_cast<CudaSequence*>(&sequence);
     if (seq == nullptr) return err("cuda::run", "not a sequence this backend compiled");
+    if (n_params < seq->n_params()) return err("cuda::run", "a parameter is missing");
+    if (graphs_ && seq->eager_reason.empty() && seq->graph(epoch_) == nullptr)
+      if (Status s = capture(*seq); !s) return s;
+    if (!graphs_ || !seq->eager_reason.empty()) return run_op_by_op(*seq, params);
+    std::copy(params, params + seq->n_params(), seq->params_host());
     begin();
-    for (size_t k = 0; k < seq->ops.size(); ++k) {
-      const SequenceOp& op = seq->ops[k];
-      OpArgs args = op.args;
-      for (int j = 0; j < 2; ++j) {
-        if (op.param_slot[j] < 0) continue;
-        if (size_t(op.param_slot[j]) >= n_params) {
-          (void)finish();
-          return err("cuda::run", "a parameter is missing");
-        }
-        args.i[j] = params[op.param_slot[j]];
-      }
-      if (Status s = enqueue(args); !s) {
-        (void)finish();
-        return err("cuda::run", "op " + std::to_string(k) + ": " + s.message());
-      }
-    }
+    embedding_ran_ = seq->has_embedding();
+    SP_CUDA_TRY("cuda::run", cudaGraphLaunch(seq->graph(epoch_), stream_));
     return finish();
   }
 
@@ -86,6 +86,8 @@ class CudaBackend final : public Backend {
     // Pages may be unregistered below: nothing in flight may touch them.
     cudaStreamSynchronize(stream_);
     registration_.on_event(event);
+    ++epoch_;  // graphs name registered pages: capture them again
+
   }
   Status sync() override {
     return cuda_status(cudaStreamSynchronize(stream_), "cuda::sync", "cudaStreamSynchronize");
@@ -110,12 +112,14 @@ class CudaBackend final : public Backend {
   // a later op from overwriting it early).
   Result<uint8_t*> scratch(uint64_t n_bytes) {
     if (n_bytes > scratch_bytes_) {
+      if (capturing_) return err("cuda::scratch", "the scratch buffer cannot grow during a graph capture");
       if (scratch_ != nullptr) {
         cudaStreamSynchronize(stream_);  // work in flight may still read it
         cudaFree(scratch_);
       }
       scratch_ = nullptr;
       scratch_bytes_ = 0;
+      ++epoch_;  // graphs name the old buffer
       SP_CUDA_TRY("cuda::scratch", cudaMalloc(&scratch_, n_bytes));
       scratch_bytes_ = n_bytes;
     }
@@ -153,7 +157,83 @@ class CudaBackend final : public Backend {
     return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
   }
 
-  Status enqueue(const OpArgs& op) {
+  // The sequence op by op, its parameters substituted by value.
+  Status run_op_by_op(const CudaSequence& seq, const int32_t* params) {
+    begin();
+    for (size_t k = 0; k < seq.ops().size(); ++k) {
+      const SequenceOp& op = seq.ops()[k];
+      OpArgs args = op.args;
+      for (int j = 0; j < 2; ++j)
+        if (op.param_slot[j] >= 0) args.i[j] = params[op.param_slot[j]];
+      if (Status s = enqueue(args); !s) {
+        (void)finish();
+        return err("cuda::run", "op " + std::to_string(k) + ": " + s.message());
+      }
+    }
+    return finish();
+  }
+
+  // Captures seq into a graph: first, outside the capture, everything that
+  // allocates, registers or uploads (each operand prepared once, the scratch
+  // sized for the largest matmul); then the ops enqueued under stream
+  // capture with their positions read from the parameter buffer.
+  Status capture(CudaSequence& seq) {
+    seq.drop_graph();
+    begin();
+    uint64_t need = 0;
+    for (const SequenceOp& op : seq.ops()) {
+      void* p[4] = {};
+      for (int k = 0; k < 4; ++k) {
+        const TensorArg& t = op.args.t[k];
+        if (t.data == nullptr) continue;
+        if (!store_.capturable(t.id)) {
+          seq.eager_reason = "names a staged tensor (copy mode)";
+          return Status::ok();
+        }
+        auto at = store_.prepare(t, k > 0, stream_);
+        if (!at) return at.status();
+        p[k] = *at;
+      }
+      if (op.args.op == OpCode_matmul) need = std::max(need, matmul_scratch_bytes(op.args.t, p[1]));
+    }
+    if (need > 0)
+      if (auto buf = scratch(need); !buf) return buf.status();
+    if (Status s = seq.ensure_param_buffers(); !s) return s;
+    if (Status s = finish(); !s) return s;  // uploads done, nothing in flight
+
+    SP_CUDA_TRY("cuda::capture", cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    capturing_ = true;
+    Status s = Status::ok();
+    if (seq.n_params() > 0)
+      s = cuda_status(cudaMemcpyAsync(const_cast<int32_t*>(seq.params_device()), seq.params_host(),
+                                      seq.n_params() * sizeof(int32_t), cudaMemcpyHostToDevice, stream_),
+                      "cuda::capture", "parameter upload");
+    for (size_t k = 0; s && k < seq.ops().size(); ++k) {
+      const SequenceOp& op = seq.ops()[k];
+      const int32_t* at[2] = {};
+      for (int j = 0; j < 2; ++j)
+        if (op.param_slot[j] >= 0) at[j] = seq.params_device() + op.param_slot[j];
+      if (Status e = enqueue(op.args, at); !e) s = err("cuda::capture", "op " + std::to_string(k) + ": " + e.message());
+    }
+    capturing_ = false;
+    cudaGraph_t graph = nullptr;
+    const cudaError_t ended = cudaStreamEndCapture(stream_, &graph);
+    if (s) s = cuda_status(ended, "cuda::capture", "cudaStreamEndCapture");
+    cudaGraphExec_t exec = nullptr;
+    if (s) s = cuda_status(cudaGraphInstantiate(&exec, graph, 0), "cuda::capture", "cudaGraphInstantiate");
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    if (!s) {
+      cudaGetLastError();  // a failed capture leaves no sticky error behind
+      return s;
+    }
+    seq.set_graph(exec, epoch_);
+    return Status::ok();
+  }
+
+  // One op on stream_. param_at[j], when not null, is the device int32 that
+  // holds op.i[j] at run time (a captured sequence's parameter).
+  Status enqueue(const OpArgs& op, const int32_t* const* param_at = nullptr) {
+    const int32_t* pos0_at = param_at == nullptr ? nullptr : param_at[0];
     const TensorArg* t = op.t;
     void* p[4] = {};
     for (int k = 0; k < 4; ++k) {
@@ -172,12 +252,12 @@ class CudaBackend final : public Backend {
         launch_rmsnorm(stream_, f32(1), f32(2), f32(0), t[1].n_rows(), t[1].row_length(), op.f[0]);
         break;
       case OpCode_rope:
-        launch_rope(stream_, f32(1), f32(0), t[1].shape[0], t[1].shape[1], t[1].shape[2], op.i[0], op.f[0], op.f[1],
+        launch_rope(stream_, f32(1), f32(0), t[1].shape[0], t[1].shape[1], t[1].shape[2], op.i[0], pos0_at, op.f[0], op.f[1],
                     op.i[1], f32(2));  // f32(2): the frequency factors, null when none
         break;
       case OpCode_attention: {
         AttentionArgs a{f32(1), p[2], p[3], f32(0), t[2].dtype, t[1].shape[0], t[1].shape[1],
-                        t[2].shape[1], t[1].shape[2], t[2].shape[0], op.i[0]};
+                        t[2].shape[1], t[1].shape[2], t[2].shape[0], op.i[0], pos0_at};
         s = launch_attention(stream_, a);
         break;
       }
@@ -198,8 +278,7 @@ class CudaBackend final : public Backend {
         break;
       case OpCode_set_rows: {
         const int64_t row_elements = t[0].n_elements() / t[0].shape[0];
-        auto* dst = static_cast<uint8_t*>(p[0]) + int64_t{op.i[0]} * int64_t(dtype_row_bytes(t[0].dtype, row_elements));
-        s = launch_convert(stream_, DType_f32, p[1], t[0].dtype, dst, t[1].n_elements());
+        s = launch_set_rows(stream_, f32(1), t[0].dtype, p[0], row_elements, t[1].shape[0], op.i[0], pos0_at);
         break;
       }
       case OpCode_get_rows:
@@ -220,6 +299,9 @@ class CudaBackend final : public Backend {
   TensorStore store_;
   void* scratch_ = nullptr;
   uint64_t scratch_bytes_ = 0;
+  const bool graphs_;       // replay as CUDA graphs (SAMEPAGE_CUDA_GRAPHS)
+  bool capturing_ = false;  // inside a stream capture: nothing may allocate
+  uint64_t epoch_ = 1;      // bumped when captured graphs may name stale memory
 };
 
 }  // namespace

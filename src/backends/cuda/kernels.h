@@ -42,8 +42,12 @@ void launch_rmsnorm(cudaStream_t s, const float* x, const float* w, float* y, in
 // rope.cu: x, y (n_tokens, n_heads, head_dim), token t at position pos0 + t;
 // mode 0 pairs (2i, 2i+1), mode 1 pairs (i, i + head_dim/2). y may be x.
 // factors (head_dim/2 f32, or null) divide each pair's frequency (rope_ext).
+// Positions (here and in attention, set_rows): pos0_at, when not null, is a
+// device int32 the kernel reads pos0 from instead (a replay parameter in the
+// sequence's parameter buffer, so a captured graph serves every position).
 void launch_rope(cudaStream_t s, const float* x, float* y, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
-                 int64_t pos0, float freq_base, float freq_scale, int32_t mode, const float* factors);
+                 int64_t pos0, const int32_t* pos0_at, float freq_base, float freq_scale, int32_t mode,
+                 const float* factors);
 
 // attention.cu: causal GQA of q (T, H, D) f32 over k, v (C, KVH, D) of kv_dtype.
 struct AttentionArgs {
@@ -53,6 +57,7 @@ struct AttentionArgs {
   float* out;
   DType kv_dtype;
   int64_t n_q_tokens, n_heads, n_kv_heads, head_dim, n_ctx, pos0;
+  const int32_t* pos0_at = nullptr;  // see launch_rope
 };
 Status launch_attention(cudaStream_t s, const AttentionArgs& a);
 
@@ -76,5 +81,10 @@ void launch_argmax(cudaStream_t s, const float* x, int32_t* out, int64_t n_rows,
 // convert.cu: dst = convert(src), n elements; same dtype is a byte copy,
 // f32/f16/bf16 convert into each other (what the host API lets copy ask).
 Status launch_convert(cudaStream_t s, DType src_dtype, const void* src, DType dst_dtype, void* dst, int64_t n);
+// set_rows: dst rows [row0, row0 + n_rows) (row_elements each, dst_dtype
+// f32/f16/bf16) = src (n_rows, row_elements) f32; row0 from row0_at when not
+// null (see launch_rope). One kernel, so a graph needs no host-side offset.
+Status launch_set_rows(cudaStream_t s, const float* src, DType dst_dtype, void* dst, int64_t row_elements,
+                       int64_t n_rows, int64_t row0, const int32_t* row0_at);
 
 }  // namespace samepage::cuda

@@ -120,6 +120,11 @@ Status TensorStore::write_back(const TensorArg& out, cudaStream_t s) {
                      "cudaMemcpyAsync");
 }
 
+bool TensorStore::capturable(uint64_t id) const {
+  auto it = records_.find(id);
+  return it != records_.end() && it->second.where != Where::staged;
+}
+
 Status TensorStore::sync_to_guest(uint64_t id) {
   auto it = records_.find(id);
   if (it == records_.end() || it->second.where != Where::device) return Status::ok();

@@ -44,6 +44,11 @@ class TensorStore {
   // sp_sync: a device view's guest bytes from its HBM copy.
   Status sync_to_guest(uint64_t id);
 
+  // True when the tensor's operand address and its copies stay the same from
+  // one op to the next (everything but staged views, whose pageable staging
+  // bytes are copied per op): what a captured graph may name.
+  bool capturable(uint64_t id) const;
+
   uint64_t hbm_bytes() const { return hbm_bytes_; }
 
  private:
