@@ -37,7 +37,33 @@ __global__ void set_rows_kernel(const float* src, DType to, void* dst, int64_t r
   }
 }
 
+// get_rows: dst = src rows [row0, row0 + n / row_elements), converted. row0
+// is read on the device when row0_at is set: a replayed graph's parameter.
+__global__ void get_rows_kernel(DType from, const void* src, DType to, void* dst, int64_t row_elements, int64_t n,
+                                int64_t row0, const int32_t* row0_at) {
+  if (row0_at != nullptr) row0 = *row0_at;
+  const int64_t base = row0 * row_elements;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const float v = read_float(from, src, base + i);
+    if (to == DType_f32) static_cast<float*>(dst)[i] = v;
+    else if (to == DType_f16) static_cast<uint16_t*>(dst)[i] = f32_to_f16_bits(v);
+    else static_cast<uint16_t*>(dst)[i] = f32_to_bf16_bits(v);
+  }
+}
+
 }  // namespace
+
+Status launch_get_rows_at(cudaStream_t s, DType from, const void* src, DType to, void* dst, int64_t row_elements,
+                          int64_t n_rows, int64_t row0, const int32_t* row0_at) {
+  const int64_t n = row_elements * n_rows;
+  if (n <= 0) return Status::ok();
+  if (!dtype_is_float(from) || !dtype_is_float(to))
+    return err("cuda::get_rows", std::string("no conversion from ") + dtype_name(from) + " to " + dtype_name(to));
+  const int64_t blocks = (n + 255) / 256;
+  get_rows_kernel<<<unsigned(blocks < 65536 ? blocks : 65536), 256, 0, s>>>(from, src, to, dst, row_elements, n, row0,
+                                                                             row0_at);
+  return cuda_status(cudaGetLastError(), "cuda::get_rows", "launch");
+}
 
 Status launch_set_rows(cudaStream_t s, const float* src, DType to, void* dst, int64_t row_elements, int64_t n_rows,
                        int64_t row0, const int32_t* row0_at) {

@@ -282,7 +282,8 @@ class CudaBackend final : public Backend {
         break;
       }
       case OpCode_get_rows:
-        s = launch_get_rows(stream_, t[1].dtype, p[1], op.i[0], t[0].dtype, p[0], t[0].shape[0], t[0].n_elements() / t[0].shape[0]);
+        s = launch_get_rows(stream_, t[1].dtype, p[1], op.i[0], pos0_at, t[0].dtype, p[0], t[0].shape[0],
+                            t[0].n_elements() / t[0].shape[0]);
         break;
       case OpCode_count: return err("cuda::execute", "unknown op");
     }

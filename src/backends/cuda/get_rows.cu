@@ -7,8 +7,11 @@
 
 namespace samepage::cuda {
 
-Status launch_get_rows(cudaStream_t s, DType src_dtype, const void* src, int64_t row0, DType dst_dtype, void* dst,
-                       int64_t n_rows, int64_t row_elements) {
+Status launch_get_rows(cudaStream_t s, DType src_dtype, const void* src, int64_t row0, const int32_t* row0_at,
+                       DType dst_dtype, void* dst, int64_t n_rows, int64_t row_elements) {
+  // A captured graph cannot move a memcpy's source per replay: a kernel reads row0 there.
+  if (row0_at != nullptr)
+    return launch_get_rows_at(s, src_dtype, src, dst_dtype, dst, row_elements, n_rows, row0, row0_at);
   const auto* first = static_cast<const uint8_t*>(src) + row0 * int64_t(dtype_row_bytes(src_dtype, row_elements));
   return launch_convert(s, src_dtype, first, dst_dtype, dst, n_rows * row_elements);
 }

@@ -84,6 +84,9 @@ Status launch_convert(cudaStream_t s, DType src_dtype, const void* src, DType ds
 // set_rows: dst rows [row0, row0 + n_rows) (row_elements each, dst_dtype
 // f32/f16/bf16) = src (n_rows, row_elements) f32; row0 from row0_at when not
 // null (see launch_rope). One kernel, so a graph needs no host-side offset.
+// dst = src rows [row0, +n_rows) converted, row0 read from row0_at (device) when set.
+Status launch_get_rows_at(cudaStream_t s, DType src_dtype, const void* src, DType dst_dtype, void* dst,
+                          int64_t row_elements, int64_t n_rows, int64_t row0, const int32_t* row0_at);
 Status launch_set_rows(cudaStream_t s, const float* src, DType dst_dtype, void* dst, int64_t row_elements,
                        int64_t n_rows, int64_t row0, const int32_t* row0_at);
 
