@@ -10,28 +10,15 @@
 #include <fstream>
 
 #include "model_config.h"
+#include "real_model.h"
 #include "test_support.h"
 
 namespace samepage {
 namespace {
 
-constexpr const char* kModelFile = "SmolLM2-135M-Instruct.Q4_1.gguf";
-
 using test::CliResult;
 using test::run_cli;
 
-// The model's path, or "" when SAMEPAGE_MODEL_DIR is unset (a developer
-// running the binary by hand; scripts/test.sh always sets it).
-std::string model_path() {
-  const char* dir = std::getenv("SAMEPAGE_MODEL_DIR");
-  if (dir == nullptr || *dir == '\0') return "";
-  return std::string(dir) + "/" + kModelFile;
-}
-
-#define REQUIRE_MODEL(path)                                                                       \
-  const std::string path = model_path();                                                          \
-  if (path.empty()) GTEST_SKIP() << "SAMEPAGE_MODEL_DIR is unset (scripts/test.sh sets it)";     \
-  ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run scripts/fetch_model.sh"
 
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -52,7 +39,7 @@ size_t find(const std::vector<uint8_t>& bytes, const std::string& text) {
 }
 
 TEST(LlmGuest, GreedyCapitalOfFranceIsParis) {
-  REQUIRE_MODEL(model);
+  REQUIRE_REAL_MODEL(model);
   CliResult r = run_cli("generate -m " + model + " -p 'The capital of France is' -n 16 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Paris"), std::string::npos) << r.out;
@@ -65,7 +52,7 @@ TEST(LlmGuest, GreedyCapitalOfFranceIsParis) {
 }
 
 TEST(LlmGuest, GenerateWithIdsPrintsIds) {
-  REQUIRE_MODEL(model);
+  REQUIRE_REAL_MODEL(model);
   // "The capital of France is" → " Paris" (7042), greedy.
   CliResult r = run_cli("generate -m " + model + " --ids -p '504 3575 282 4649 314' -n 3");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -76,7 +63,7 @@ TEST(LlmGuest, GenerateWithIdsPrintsIds) {
 }
 
 TEST(LlmGuest, TokenizePrintsIds) {
-  REQUIRE_MODEL(model);
+  REQUIRE_REAL_MODEL(model);
   CliResult ids = run_cli("tokenize -m " + model + " -p 'The capital of France is' --ids");
   ASSERT_EQ(ids.exit_code, 0) << ids.err;
   EXPECT_EQ(ids.out, "[504, 3575, 282, 4649, 314]\n");
@@ -86,7 +73,7 @@ TEST(LlmGuest, TokenizePrintsIds) {
 }
 
 TEST(LlmGuest, ChatKeepsTheConversationOnAPipe) {
-  REQUIRE_MODEL(model);
+  REQUIRE_REAL_MODEL(model);
   CliResult r = run_cli("chat -m " + model + " -n 24", "What is the capital of France?\nAnd of Italy?\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Paris"), std::string::npos) << r.out;
@@ -95,7 +82,7 @@ TEST(LlmGuest, ChatKeepsTheConversationOnAPipe) {
 }
 
 TEST(LlmGuest, SeededSamplingIsDeterministic) {
-  REQUIRE_MODEL(model);
+  REQUIRE_REAL_MODEL(model);
   const std::string args = "generate -m " + model + " -p 'Once upon a time' -n 12 --temp 0.9 --top-k 50";
   CliResult a = run_cli(args + " --seed 7"), b = run_cli(args + " --seed 7"), c = run_cli(args + " --seed 8");
   ASSERT_EQ(a.exit_code, 0) << a.err;
@@ -104,7 +91,7 @@ TEST(LlmGuest, SeededSamplingIsDeterministic) {
 }
 
 TEST(LlmGuest, UsageErrorsExit2) {
-  REQUIRE_MODEL(model);
+  REQUIRE_REAL_MODEL(model);
   CliResult no_prompt = run_cli("generate -m " + model);
   EXPECT_EQ(no_prompt.exit_code, 2);
   EXPECT_NE(no_prompt.err.find("-p PROMPT"), std::string::npos) << no_prompt.err;
@@ -122,7 +109,7 @@ TEST(LlmGuest, UsageErrorsExit2) {
 class LlmGuestBadModel : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = model_path();
+    path_ = test::real_model_path();
     if (path_.empty()) GTEST_SKIP() << "SAMEPAGE_MODEL_DIR is unset (scripts/test.sh sets it)";
     bytes_ = read_bytes(path_);
     ASSERT_GT(bytes_.size(), 1000000u);
@@ -199,7 +186,7 @@ TEST_F(LlmGuestBadModel, InconsistentShape) {
 
 // The same checks natively, on the parsed real file: the numbers SmolLM2's card gives.
 TEST(LlmGuestModelConfig, SmolLM2HyperParameters) {
-  REQUIRE_MODEL(model);
+  REQUIRE_REAL_MODEL(model);
   const std::vector<uint8_t> bytes = read_bytes(model);
   auto gguf = llm::GgufFile::parse(bytes.data(), bytes.size());
   ASSERT_TRUE(gguf.is_ok()) << gguf.message();

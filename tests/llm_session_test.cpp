@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "real_model.h"
 #include "test_support.h"
 
 namespace samepage {
@@ -17,16 +18,6 @@ namespace {
 using test::CliResult;
 using test::run_cli;
 
-std::string model_path() {
-  const char* dir = std::getenv("SAMEPAGE_MODEL_DIR");
-  if (dir == nullptr || *dir == '\0') return "";
-  return std::string(dir) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
-
-#define REQUIRE_MODEL(path)                                                                   \
-  const std::string path = model_path();                                                      \
-  if (path.empty()) GTEST_SKIP() << "SAMEPAGE_MODEL_DIR is unset (scripts/test.sh sets it)"; \
-  ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run scripts/fetch_model.sh"
 
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -65,23 +56,23 @@ void expect_split_equals_whole(const std::string& model, const std::string& flag
 }
 
 TEST(LlmSession, GreedyContinuationEqualsAnUninterruptedRun) {
-  REQUIRE_MODEL(model);
+  REQUIRE_REAL_MODEL(model);
   expect_split_equals_whole(model, "", 24, 9);
 }
 
 TEST(LlmSession, F32CacheContinuationEqualsAnUninterruptedRun) {
-  REQUIRE_MODEL(model);
+  REQUIRE_REAL_MODEL(model);
   expect_split_equals_whole(model, "--kv-f32", 16, 5);
 }
 
 TEST(LlmSession, SampledContinuationCarriesTheSamplerState) {
-  REQUIRE_MODEL(model);
+  REQUIRE_REAL_MODEL(model);
   // Seeded draws and a penalty window: both must resume where they were.
   expect_split_equals_whole(model, "--temp 0.9 --top-k 40 --seed 11 --repeat-penalty 1.3 --repeat-last-n 8", 20, 7);
 }
 
 TEST(LlmSession, ChatContinuesTheConversation) {
-  REQUIRE_MODEL(model);
+  REQUIRE_REAL_MODEL(model);
   const std::string dir = test::make_temp_dir();
   const std::string chat = "chat -m " + model + " -n 24";
   CliResult whole = run_cli(chat, "What is the capital of France?\nAnd of Italy?\n");
@@ -107,7 +98,7 @@ TEST(LlmSession, ChatContinuesTheConversation) {
 // Each bad file: exit 1, a message naming the problem, no output, and the
 // file (also the --save-session target) left exactly as it was.
 TEST(LlmSession, BadFilesAreRefusedAndChangeNothing) {
-  REQUIRE_MODEL(model);
+  REQUIRE_REAL_MODEL(model);
   const std::string dir = test::make_temp_dir();
   const std::string good = dir + "/good.st";
   CliResult made = run_cli("generate -m " + model + " " + kPrompt + " -n 12 --save-session " + good);
@@ -159,7 +150,7 @@ TEST(LlmSession, BadFilesAreRefusedAndChangeNothing) {
 // The guest writes only inside the session's directory, read-only when it
 // only loads: the file is reached through a preopen, never a host path.
 TEST(LlmSession, TheFileIsReachedThroughItsDirectoryOnly) {
-  REQUIRE_MODEL(model);
+  REQUIRE_REAL_MODEL(model);
   const std::string dir = test::make_temp_dir();
   CliResult made = run_cli("generate -m " + model + " " + kPrompt + " -n 3 --save-session " + dir + "/s.st --json");
   ASSERT_EQ(made.exit_code, 0) << made.err;
