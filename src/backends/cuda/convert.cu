@@ -1,6 +1,6 @@
 // copy and set_rows: element conversions between f32, f16 and bf16, rounding
 // to nearest even as the CPU's converters; a same-dtype copy (quant blocks,
-// i32 too) is a device-to-device byte copy.
+// i32 too) is a byte copy by a kernel (it may cross host registrations).
 #include <cuda_runtime.h>
 
 #include "backends/cuda/cuda_check.h"
@@ -51,6 +51,19 @@ __global__ void get_rows_kernel(DType from, const void* src, DType to, void* dst
   }
 }
 
+// Bytes copied by threads, not cudaMemcpy: a guest range may span two host
+// registrations (64 MiB chunks), which one cudaMemcpy refuses
+// (cudaErrorInvalidValue) while kernel accesses cross them freely.
+__global__ void copy_bytes_kernel(const uint8_t* src, uint8_t* dst, int64_t n) {
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  const int64_t first = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const bool vectors = (reinterpret_cast<uintptr_t>(src) | reinterpret_cast<uintptr_t>(dst)) % 16 == 0;
+  const int64_t n_vectors = vectors ? n / 16 : 0;
+  for (int64_t i = first; i < n_vectors; i += stride)
+    reinterpret_cast<uint4*>(dst)[i] = reinterpret_cast<const uint4*>(src)[i];
+  for (int64_t i = n_vectors * 16 + first; i < n; i += stride) dst[i] = src[i];
+}
+
 }  // namespace
 
 Status launch_get_rows_at(cudaStream_t s, DType from, const void* src, DType to, void* dst, int64_t row_elements,
@@ -82,7 +95,11 @@ Status launch_convert(cudaStream_t s, DType from, const void* src, DType to, voi
     const size_t bytes = dtype_row_bytes(from, n);
     if (bytes == 0) return err("cuda::copy", "element count does not fill whole blocks");
     if (src == dst) return Status::ok();
-    return cuda_status(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s), "cuda::copy", "cudaMemcpyAsync");
+    const int64_t units = int64_t(bytes / 16 + 1);
+    const int64_t blocks = (units + 255) / 256;
+    copy_bytes_kernel<<<unsigned(blocks < 65536 ? blocks : 65536), 256, 0, s>>>(static_cast<const uint8_t*>(src),
+                                                                               static_cast<uint8_t*>(dst), int64_t(bytes));
+    return cuda_status(cudaGetLastError(), "cuda::copy", "launch");
   }
   if (!dtype_is_float(from) || !dtype_is_float(to))
     return err("cuda::copy", std::string("no conversion from ") + dtype_name(from) + " to " + dtype_name(to));

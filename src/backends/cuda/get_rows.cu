@@ -1,6 +1,6 @@
 // get_rows: the filled rows of a K/V cache read out for a session snapshot.
 // It is copy's conversion (convert.cu) started row0 rows into the source: a
-// same-dtype read is one device-to-device memcpy, so an f16 cache stays
+// same-dtype read is a byte copy, so an f16 cache stays
 // lossless.
 #include "backends/cuda/get_rows.h"
 #include "backends/cuda/kernels.h"
