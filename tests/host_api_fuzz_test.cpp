@@ -189,7 +189,13 @@ TEST(HostApiFuzz, RandomCallsNeverEscapeTheGuest) {
   ASSERT_EQ(write(file_fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
   for (MemoryMode mode : {MemoryMode::MemoryMode_shared, MemoryMode::MemoryMode_copy}) {
     for (uint32_t seed = 1; seed <= 4; ++seed) {
-      FakeGuest g(mode, 64);
+      // 64 MiB of host memory: enough for every kind of call to succeed
+      // sometimes, few enough that runtime tensors of 1<<20-element dims are
+      // refused by the budget (a path to fuzz too) rather than making
+      // element-wise ops over gigabytes dominate the run (minutes under ASan).
+      GuestLimits limits;
+      limits.host_bytes = uint64_t{64} << 20;
+      FakeGuest g(mode, 64, std::make_shared<GuestAccount>(limits));
       // Put finite random values in the data area, so ops that do run compute on real numbers.
       std::mt19937 fill(seed);
       for (uint64_t i = 65536; i + 4 <= g.size_bytes(); i += 4) {
@@ -198,7 +204,9 @@ TEST(HostApiFuzz, RandomCallsNeverEscapeTheGuest) {
       }
       g.add_file(3, file_fd);
       Fuzzer fuzzer(g, seed);
-      for (int i = 0; i < 4000 && !::testing::Test::HasFatalFailure(); ++i) fuzzer.step();
+      for (int i = 0; i < 16000 && !::testing::Test::HasFatalFailure(); ++i) fuzzer.step();
+      std::printf("[ HostApiFuzz ] %s seed %u: %d calls, %d refused\n", memory_mode_name(mode), seed,
+                  int(fuzzer.n_calls_), int(fuzzer.n_errors_));
       EXPECT_GT(fuzzer.n_errors_, fuzzer.n_calls_ / 10) << "the fuzzer should mostly make bad calls";
       EXPECT_LT(fuzzer.n_errors_, fuzzer.n_calls_) << "and some good ones";
     }
