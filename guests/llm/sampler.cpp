@@ -68,11 +68,12 @@ int32_t Sampler::sample(const float* logits, size_t n_vocab) {
     std::sort(candidates_.begin(), candidates_.end(), by_logit);
   }
   // Probabilities at temperature 1 decide the top-p and min-p cut (llama.cpp's order).
-  std::vector<double> p(n);
+  std::vector<double>& p = probabilities_;
+  p.assign(n, 0.0);
   const double max_logit = candidates_[0].logit;
   double sum = 0;
   for (size_t i = 0; i < n; ++i) sum += p[i] = std::exp(double(candidates_[i].logit) - max_logit);
-  for (double& v : p) v /= sum;
+  for (size_t i = 0; i < n; ++i) p[i] /= sum;
   if (options_.top_p < 1.0f) {
     double cumulative = 0;
     for (size_t i = 0; i < n; ++i) {
@@ -91,7 +92,8 @@ int32_t Sampler::sample(const float* logits, size_t n_vocab) {
   }
   // Temperature, then a draw from what is left.
   double total = 0;
-  std::vector<double> w(n);
+  std::vector<double>& w = weights_;
+  w.assign(n, 0.0);
   for (size_t i = 0; i < n; ++i)
     total += w[i] = std::exp((double(candidates_[i].logit) - max_logit) / double(options_.temperature));
   const double r = rng_.next_unit() * total;

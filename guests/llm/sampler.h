@@ -62,6 +62,8 @@ class Sampler {
   std::vector<int32_t> history_;       // the last repeat_last_n tokens, oldest first
   std::vector<Candidate> candidates_;  // scratch, (n_vocab)
   std::vector<float> penalized_;       // scratch, (n_vocab)
+  std::vector<double> probabilities_;  // scratch, (kept candidates): reused, not allocated per token
+  std::vector<double> weights_;        // scratch, (kept candidates)
 };
 
 // Holds back generated text that might be the start of a stop string.

@@ -119,6 +119,31 @@ int32_t HostApi::describe_tensor(const char* what, int32_t dtype, int32_t n_dims
   return SP_OK;
 }
 
+uint64_t HostApi::view_charge_bytes(uint64_t n_bytes) const {
+  // A view costs the host nothing in shared mode on host memory; copy mode
+  // stages it, and a backend with memory of its own (CUDA) may keep a copy of
+  // it there (const uploads, input mirrors): both count against the guest.
+  const bool copied = mode_ == MemoryMode::MemoryMode_copy || backend_->caps().device_memory;
+  return copied ? n_bytes : 0;
+}
+
+Status HostApi::protect_view(Tensor* t) {
+  if (t->flags & SP_CONST) {
+    // Whole pages are write-protected (a guest write traps); a view that is
+    // not stays writable to the guest and says so in sp_tensor_info.
+    auto p = memory_->protect(t->guest_offset, t->n_bytes, account_->limits().const_ranges);
+    if (!p) return Status::error("const view refused: " + p.message());
+    t->write_protected = p.value() == LinearMemory::Protection::Protection_protected;
+    t->file_mapped = p.value() == LinearMemory::Protection::Protection_file_mapped;
+    protection_epoch_ += t->write_protected;
+  }
+  // A view inside a file mapping is file-backed whatever its flags.
+  for (const FileMapping& m : memory_->file_mappings())
+    t->file_mapped = t->file_mapped || (t->guest_offset >= m.guest_offset &&
+                                        t->guest_offset + t->n_bytes <= m.guest_offset + m.n_mapped_bytes);
+  return Status::ok();
+}
+
 int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags) {
   if (memory_ == nullptr) return fail(SP_ERR_STATE, "tensor_view: this guest has no memory");
   Tensor t;
@@ -133,24 +158,12 @@ int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32
   t.is_view = true;
   t.id = next_tensor_id_++;
   t.guest_offset = ptr;
-  const bool copy = mode_ == MemoryMode::MemoryMode_copy;
   t.storage = std::make_shared<TensorStorage>();
   t.storage->id = t.id;
-  t.storage->charge = BytesCharge(account_.get(), copy ? t.n_bytes : 0);  // copy mode: the backend's staging
-  if (!t.storage->charge.ok()) return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("copy mode: staging", t.n_bytes));
-  if (flags & SP_CONST) {
-    // Whole pages are write-protected (a guest write traps); a view that is
-    // not stays writable to the guest and says so in sp_tensor_info.
-    auto p = memory_->protect(t.guest_offset, t.n_bytes, account_->limits().const_ranges);
-    if (!p) return fail(SP_ERR_NO_MEMORY, "tensor_view: const view refused: " + p.message());
-    t.write_protected = p.value() == LinearMemory::Protection::Protection_protected;
-    t.file_mapped = p.value() == LinearMemory::Protection::Protection_file_mapped;
-    protection_epoch_ += t.write_protected;
-  }
-  // A view inside a file mapping is file-backed whatever its flags.
-  for (const FileMapping& m : memory_->file_mappings())
-    t.file_mapped = t.file_mapped || (t.guest_offset >= m.guest_offset &&
-                                      t.guest_offset + t.n_bytes <= m.guest_offset + m.n_mapped_bytes);
+  t.storage->charge = BytesCharge(account_.get(), view_charge_bytes(t.n_bytes));
+  if (!t.storage->charge.ok())
+    return fail(SP_ERR_NO_MEMORY, account_->bytes_refusal("tensor_view: copy-mode staging or the backend's device copy", t.n_bytes));
+  if (Status s = protect_view(&t); !s) return fail(SP_ERR_NO_MEMORY, "tensor_view: " + s.message());
   const bool write_protected = t.write_protected;
   const bool unprotected_const = (flags & SP_CONST) && !write_protected;
   const uint64_t offset = t.guest_offset, n_bytes = t.n_bytes, id = t.id;
@@ -162,7 +175,7 @@ int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32
     return rc == SP_OK ? fail(SP_ERR_NO_MEMORY, "tensor_view: too many tensors") : rc;
   }
   n_unprotected_const_ += unprotected_const;
-  if (copy) staged_bytes_ += n_bytes;
+  if (mode_ == MemoryMode::MemoryMode_copy) staged_bytes_ += n_bytes;
   return handle;
 }
 
@@ -218,13 +231,7 @@ int32_t HostApi::tensor_reshape(int32_t handle, int32_t n_dims, uint32_t shape_p
                                   " bytes) for a tensor of " + std::to_string(n_base) + " (" +
                                   std::to_string(base->n_bytes) + " bytes)");
   t.id = next_tensor_id_++;  // a handle of its own (sequences name it), on the same storage
-  t.is_view = base->is_view;
-  t.guest_offset = base->guest_offset;
-  t.backend_data = base->backend_data;
-  t.storage = base->storage;
-  t.write_protected = base->write_protected;
-  t.touched = base->touched;
-  t.file_mapped = base->file_mapped;
+  t.share_storage_of(*base);
   const int32_t alias = tensors_.add(std::move(t));
   if (alias == 0) return fail(SP_ERR_NO_MEMORY, "tensor_reshape: too many tensors");
   return alias;

@@ -150,6 +150,11 @@ class HostApi {
   int32_t read_shape(int32_t n_dims, uint32_t shape_ptr, int64_t shape[4]);
   // Checks dtype, flags and shape (read from guest memory) into *t.
   int32_t describe_tensor(const char* what, int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags, Tensor* t);
+  // Host or device bytes a view of n_bytes costs the guest's budget.
+  uint64_t view_charge_bytes(uint64_t n_bytes) const;
+  // A view's const protection (whole pages write-protected) and whether it
+  // lies in a file mapping; the error says why protection was refused.
+  Status protect_view(Tensor* t);
   // Tells the backend a tensor exists; sets t->backend_data.
   int32_t create_in_backend(const char* what, Tensor* t);
   // The operand the backend sees for a tensor.

@@ -71,13 +71,7 @@ Status HostApi::restore_state(const HostApiState& state) {
       if (base == nullptr || base->n_bytes != t.n_bytes || base->dtype != t.dtype || base->flags != t.flags ||
           base->is_view != e.is_view || (e.is_view && base->guest_offset != e.guest_offset))
         return err(where, which + " is an alias of " + std::to_string(e.alias_of) + ", which it does not match");
-      t.is_view = base->is_view;
-      t.guest_offset = base->guest_offset;
-      t.backend_data = base->backend_data;
-      t.storage = base->storage;
-      t.write_protected = base->write_protected;
-      t.file_mapped = base->file_mapped;
-      t.touched = base->touched;
+      t.share_storage_of(*base);
       if (!tensors_.put(e.handle, std::move(t))) return err(where, which + " is not a free handle of the table");
       continue;
     }
@@ -90,18 +84,9 @@ Status HostApi::restore_state(const HostApiState& state) {
       if (e.guest_offset % dtype_alignment(t.dtype) != 0) return err(where, which + " is misaligned");
       t.is_view = true;
       t.guest_offset = e.guest_offset;
-      t.storage->charge = BytesCharge(account_.get(), copy ? t.n_bytes : 0);
+      t.storage->charge = BytesCharge(account_.get(), view_charge_bytes(t.n_bytes));
       if (!t.storage->charge.ok()) return err(where, account_->bytes_refusal(which, t.n_bytes));
-      if (t.flags & SP_CONST) {
-        auto p = memory_->protect(t.guest_offset, t.n_bytes, account_->limits().const_ranges);
-        if (!p) return err(where, which + ": const view refused: " + p.message());
-        t.write_protected = p.value() == LinearMemory::Protection::Protection_protected;
-        t.file_mapped = p.value() == LinearMemory::Protection::Protection_file_mapped;
-        protection_epoch_ += t.write_protected;
-      }
-      for (const FileMapping& m : memory_->file_mappings())
-        t.file_mapped = t.file_mapped || (t.guest_offset >= m.guest_offset &&
-                                          t.guest_offset + t.n_bytes <= m.guest_offset + m.n_mapped_bytes);
+      if (Status s = protect_view(&t); !s) return err(where, which + ": " + s.message());
     } else {
       if (e.data == nullptr) return err(where, which + " has no bytes");
       t.storage->charge = BytesCharge(account_.get(), t.n_bytes);

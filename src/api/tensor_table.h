@@ -33,6 +33,17 @@ struct Tensor {
   bool write_protected = false;     // const views of whole pages: a guest write traps
   bool touched = false;             // the backend has computed on it
   bool file_mapped = false;         // a view of file-mapped pages (when it was made)
+
+  // An alias (sp_tensor_reshape) takes its base's storage and where it lives.
+  void share_storage_of(const Tensor& base) {
+    is_view = base.is_view;
+    guest_offset = base.guest_offset;
+    backend_data = base.backend_data;
+    storage = base.storage;
+    write_protected = base.write_protected;
+    touched = base.touched;
+    file_mapped = base.file_mapped;
+  }
 };
 
 class TensorTable {

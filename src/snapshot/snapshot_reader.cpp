@@ -134,17 +134,25 @@ Status read_mappings(Reader& r, SnapshotImage& image) {
     if (m.preopen.empty() || m.path.empty()) return r.fail(which + " names no file");
     image.mappings.push_back(std::move(m));
   }
-  // Disjoint from each other and from the saved chunks (their bytes come from the file).
-  for (size_t i = 0; i < image.mappings.size(); ++i) {
+  // Disjoint from each other and from the saved chunks (their bytes come from
+  // the file). Sorted neighbours and a binary search over the chunks (already
+  // ascending and disjoint): a hostile file's 65,536 mappings cost n log n.
+  std::vector<size_t> order(image.mappings.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    return image.mappings[x].guest_offset < image.mappings[y].guest_offset;
+  });
+  for (size_t k = 0; k < order.size(); ++k) {
+    const size_t i = order[k];
     const SnapshotMapping& a = image.mappings[i];
-    for (size_t j = i + 1; j < image.mappings.size(); ++j) {
-      const SnapshotMapping& b = image.mappings[j];
-      if (a.guest_offset < b.guest_offset + b.n_bytes && b.guest_offset < a.guest_offset + a.n_bytes)
-        return r.fail("mappings " + std::to_string(i) + " and " + std::to_string(j) + " overlap");
-    }
-    for (const SnapshotChunk& c : image.chunks)
-      if (c.offset < a.guest_offset + a.n_bytes && a.guest_offset < c.offset + c.n_bytes)
-        return r.fail("mapping " + std::to_string(i) + " overlaps a saved memory chunk");
+    if (k + 1 < order.size() && image.mappings[order[k + 1]].guest_offset < a.guest_offset + a.n_bytes)
+      return r.fail("mappings " + std::to_string(std::min(i, order[k + 1])) + " and " +
+                    std::to_string(std::max(i, order[k + 1])) + " overlap");
+    // The first chunk that ends after the mapping starts is the only one that can overlap it.
+    auto c = std::upper_bound(image.chunks.begin(), image.chunks.end(), a.guest_offset,
+                              [](uint64_t at, const SnapshotChunk& chunk) { return at < chunk.offset + chunk.n_bytes; });
+    if (c != image.chunks.end() && c->offset < a.guest_offset + a.n_bytes)
+      return r.fail("mapping " + std::to_string(i) + " overlaps a saved memory chunk");
   }
   return r.done();
 }

@@ -147,17 +147,4 @@ void HostRegistration::on_event(const MemoryEvent& e) {
   }
 }
 
-uint64_t HostRegistration::registered_bytes() const {
-  uint64_t n = 0;
-  for (const auto& [i, c] : chunks_)
-    for (const Piece& p : c.pieces) n += p.hi - p.lo;
-  return n;
-}
-
-uint64_t HostRegistration::n_registrations() const {
-  uint64_t n = 0;
-  for (const auto& [i, c] : chunks_) n += c.pieces.size();
-  return n;
-}
-
 }  // namespace samepage::cuda

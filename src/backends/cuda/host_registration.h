@@ -35,7 +35,6 @@ class HostRegistration {
 
   // The guest memory's base (use_host_memory); nothing is registered yet.
   void attach(uint8_t* base, uint64_t reserved_bytes);
-  bool attached() const { return base_ != nullptr; }
   // True when [p, p + n) lies in the attached guest memory's committed range.
   bool contains(const void* p, uint64_t n) const;
   // Makes [p, p + n) (inside the committed range) addressable by kernels.
@@ -66,9 +65,6 @@ class HostRegistration {
       at = next;
     }
   }
-
-  uint64_t registered_bytes() const;
-  uint64_t n_registrations() const;
 
  private:
   struct Piece {

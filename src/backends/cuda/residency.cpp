@@ -23,7 +23,6 @@ Result<void*> TensorStore::allocate(uint64_t n_bytes) {
     cudaFree(p);
     return cuda_status(e, "cuda::tensor_create", "cudaMemset");
   }
-  hbm_bytes_ += rounded;
   return p;
 }
 
@@ -75,7 +74,6 @@ void TensorStore::release(uint64_t id) {
   if (it == records_.end()) return;
   if (it->second.hbm != nullptr) {
     cudaFree(it->second.hbm);  // waits for work that may still read it
-    hbm_bytes_ -= (it->second.n_bytes + 255) / 256 * 256;
   }
   records_.erase(it);
 }

@@ -49,7 +49,6 @@ class TensorStore {
   // bytes are copied per op): what a captured graph may name.
   bool capturable(uint64_t id) const;
 
-  uint64_t hbm_bytes() const { return hbm_bytes_; }
 
  private:
   enum class Where { in_place, resident, device, runtime, staged };
@@ -67,7 +66,6 @@ class TensorStore {
 
   HostRegistration& registration_;
   std::unordered_map<uint64_t, Record> records_;
-  uint64_t hbm_bytes_ = 0;
 };
 
 }  // namespace samepage::cuda

@@ -47,7 +47,6 @@ void CudaSequence::set_graph(cudaGraphExec_t exec, uint64_t epoch) {
   drop_graph();
   exec_ = exec;
   epoch_ = epoch;
-  ++n_captures_;
 }
 
 void CudaSequence::drop_graph() {

@@ -53,7 +53,6 @@ class CudaSequence final : public CompiledSequence {
   cudaGraphExec_t graph(uint64_t epoch) const { return exec_ != nullptr && epoch_ == epoch ? exec_ : nullptr; }
   void set_graph(cudaGraphExec_t exec, uint64_t epoch);
   void drop_graph();
-  uint64_t n_captures() const { return n_captures_; }
 
   // Why this sequence replays op by op (empty: it is captured).
   std::string eager_reason;
@@ -66,7 +65,6 @@ class CudaSequence final : public CompiledSequence {
   int32_t* params_device_ = nullptr;
   cudaGraphExec_t exec_ = nullptr;
   uint64_t epoch_ = 0;
-  uint64_t n_captures_ = 0;
 };
 
 }  // namespace samepage::cuda
