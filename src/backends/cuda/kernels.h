@@ -23,13 +23,17 @@ struct QuantizedX {
 };
 Status launch_quantize_x(cudaStream_t s, const float* x, int64_t n, QuantizedX out);
 
-// matmul_gemv.cu: y (m, n) = x (m, k) · W (n, k)ᵀ for m <= kGemvMaxRows: one
-// warp per output column, weights read once for all m rows. Float weights
+// matmul_gemv.cu: y (m, n) = x (m, k) · W (n, k)ᵀ for m <= kGemvMaxRows:
+// weights read once for all m rows, by the kernel gemv_plan.h picks. Float weights
 // take x as it is (16-byte aligned: the backend stages it otherwise); quant
 // weights take xq (x quantized, 8-bit dot products as the CPU's).
 inline constexpr int64_t kGemvMaxRows = 8;
 Status launch_gemv(cudaStream_t s, DType w_dtype, const void* w, const float* x, const QuantizedX& xq, float* y,
                    int64_t m, int64_t n, int64_t k);
+// The same with variant (an index into kGemvVariants, gemv_plan.h) instead
+// of the default: for bench/cuda_gemv_bench.
+Status launch_gemv_variant(cudaStream_t s, int variant, DType w_dtype, const void* w, const float* x,
+                           const QuantizedX& xq, float* y, int64_t m, int64_t n, int64_t k);
 // matmul_gemm.cu: the same for any m, tiled through shared memory, weights
 // decoded element by element (the simple prefill path). For quant weights x
 // is xq.rounded, as the CPU rounds it.
