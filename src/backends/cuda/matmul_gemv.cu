@@ -10,6 +10,8 @@
 // HBM as wide, coalesced loads and decoded from shared memory.
 #include <cuda_runtime.h>
 
+#include <atomic>
+
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_dtype.h"
 #include "backends/cuda/gemv_plan.h"
@@ -285,11 +287,14 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
+// SMs of the current device, asked once a device (launches may be captured).
 int device_sm_count() {
+  static std::atomic<int> counts[64];
   int device = 0, count = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess)
-    return 1;
+  if (cudaGetDevice(&device) != cudaSuccess) return 1;
+  if (device >= 0 && device < 64 && (count = counts[device].load(std::memory_order_relaxed)) > 0) return count;
+  if (cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || count < 1) return 1;
+  if (device >= 0 && device < 64) counts[device].store(count, std::memory_order_relaxed);
   return count;
 }
 
