@@ -8,7 +8,8 @@
 //
 // What is timed is what the backend enqueues for one sp_matmul of m rows
 // with weights resident in HBM: for quant weights the activation
-// quantization kernel and the GEMV, else the GEMV alone. R calls back to
+// quantization kernel (unless the variant fuses it) and the GEMV, else the
+// GEMV alone. R calls back to
 // back, two ways: captured into one CUDA graph ("graph µs": no launch gaps,
 // as a decode step's graph runs them) and plain stream launches ("plain
 // µs": bounded by the host's launch rate for the small shapes). Each case
@@ -20,7 +21,9 @@
 // m rows, over the largest |ref|, against a double-precision reference
 // computed here (quant: x rounded to 8-bit blocks as the backend does;
 // cuBLAS: x rounded to bf16 on the device, so its err shows that rounding).
-// A summary names the fastest variant for each dtype, shape and m.
+// "kernel" says which kernel a variant ran (a staged variant falls back to
+// the warp kernel where it does not fit; "+qx": it quantized x itself, no
+// quantize_x kernel). A summary names the fastest variant for each case.
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
@@ -319,13 +322,14 @@ int main(int argc, char** argv) {
         };
         for (int v : variants) {
           const cuda::GemvVariant& gv = cuda::kGemvVariants[v];
-          const cuda::GemvPlan plan = cuda::plan_gemv(gv, dt, sh.n, sh.k, reinterpret_cast<uintptr_t>(w[0]),
+          const cuda::GemvPlan plan = cuda::plan_gemv(gv, dt, m, sh.n, sh.k, reinterpret_cast<uintptr_t>(w[0]),
                                                       reinterpret_cast<uintptr_t>(x), prop.multiProcessorCount);
+          const bool separate_quantize = quant && !cuda::gemv_quantizes_x_variant(v, dt, m, sh.n, sh.k, w[0], x);
           // A staged variant that falls back to the warp kernel is not timed twice.
           if (gv.kernel == cuda::GemvKernel::staged && plan.kernel != cuda::GemvKernel::staged) continue;
           bool ok = true;
           auto call = [&](int i) {
-            if (quant) ok = ok && cuda::launch_quantize_x(s, x, m * sh.k, xq).is_ok();
+            if (separate_quantize) ok = ok && cuda::launch_quantize_x(s, x, m * sh.k, xq).is_ok();
             ok = ok && cuda::launch_gemv_variant(s, v, dt, w[size_t(i % n_copies)], x, xq, y, m, sh.n, sh.k).is_ok();
           };
           CHECK(cudaMemsetAsync(y, 0xff, size_t(m * sh.n) * 4, s));  // NaN: an unwritten column shows
@@ -337,7 +341,8 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "%s %s: launch failed\n", gv.name, key.c_str());
             return 1;
           }
-          row(gv.name, plan.kernel == cuda::GemvKernel::staged ? "staged" : "warp", t, err);
+          row(gv.name, plan.kernel == cuda::GemvKernel::staged ? (plan.quantize_x ? "staged+qx" : "staged") : "warp", t,
+              err);
         }
         if (blas != nullptr && dt == samepage::DType_bf16) {
           CHECK(cudaMalloc(reinterpret_cast<void**>(&xb), xh.size() * 2));

@@ -48,10 +48,10 @@ TEST(CudaGemvPlan, StagedOnlyForWholeSegmentsAndAlignedPointers) {
   EXPECT_FALSE(gemv_staged_fits(DType_f16, 0, kAligned, kAligned));
 
   const GemvVariant& v = kGemvVariants[kGemvDefaultVariant];
-  EXPECT_EQ(plan_gemv(v, DType_q4_1, 2048, 2048, kAligned, 0, 132).kernel, GemvKernel::staged);
-  EXPECT_EQ(plan_gemv(v, DType_q4_1, 2048, 2048, kAligned + 2, 0, 132).kernel, GemvKernel::warp);
-  EXPECT_EQ(plan_gemv(v, DType_q4_1, 2048, 576, kAligned, 0, 132).kernel, GemvKernel::warp);
-  EXPECT_EQ(plan_gemv(kGemvVariants[0], DType_q4_1, 2048, 2048, kAligned, 0, 132).kernel, GemvKernel::warp);
+  EXPECT_EQ(plan_gemv(v, DType_q4_1, 1, 2048, 2048, kAligned, 0, 132).kernel, GemvKernel::staged);
+  EXPECT_EQ(plan_gemv(v, DType_q4_1, 1, 2048, 2048, kAligned + 2, 0, 132).kernel, GemvKernel::warp);
+  EXPECT_EQ(plan_gemv(v, DType_q4_1, 1, 2048, 576, kAligned, 0, 132).kernel, GemvKernel::warp);
+  EXPECT_EQ(plan_gemv(kGemvVariants[0], DType_q4_1, 1, 2048, 2048, kAligned, 0, 132).kernel, GemvKernel::warp);
 }
 
 TEST(CudaGemvPlan, VariantsAreBuiltAndNamedOnce) {
@@ -62,8 +62,8 @@ TEST(CudaGemvPlan, VariantsAreBuiltAndNamedOnce) {
   }
   ASSERT_GE(kGemvDefaultVariant, 0);
   ASSERT_LT(kGemvDefaultVariant, kGemvVariantCount);
-  EXPECT_FALSE(gemv_variant_valid({"x", GemvKernel::staged, 8, 8, 48}));  // not instantiated
-  EXPECT_FALSE(gemv_variant_valid({"x", GemvKernel::staged, 8, 4, 0}));
+  EXPECT_FALSE(gemv_variant_valid({"x", GemvKernel::staged, 8, 8, 48, false}));  // not instantiated
+  EXPECT_FALSE(gemv_variant_valid({"x", GemvKernel::staged, 8, 4, 0, false}));
 }
 
 // Every column j < n falls to exactly one warp (staged: a run of rows; warp
@@ -74,7 +74,7 @@ TEST(CudaGemvPlan, GridsCoverEveryColumnOnce) {
       for (int64_t n : {1, 5, 7, 33, 512, 2048, 6335, 6336, 6337, 7001, 8192, 128256})
         for (int64_t k : {256, 2048, 8192, 576})
           for (int sms : {1, 132}) {
-            const GemvPlan p = plan_gemv(v, dt, n, k, kAligned, kAligned, sms);
+            const GemvPlan p = plan_gemv(v, dt, 1, n, k, kAligned, kAligned, sms);
             SCOPED_TRACE(std::string(v.name) + " " + dtype_name(dt) + " n " + std::to_string(n) + " k " +
                          std::to_string(k) + " sms " + std::to_string(sms));
             ASSERT_GT(p.blocks, 0);
@@ -97,13 +97,28 @@ TEST(CudaGemvPlan, GridsCoverEveryColumnOnce) {
 
 TEST(CudaGemvPlan, DecodeShapesOnAnH200) {
   const GemvVariant& v = kGemvVariants[kGemvDefaultVariant];
-  // Head: 128256 rows over 132 × 48 warps → 21 rows a warp.
-  GemvPlan p = plan_gemv(v, DType_q4_0, 128256, 2048, kAligned, 0, 132);
-  EXPECT_EQ(p.rows_per_warp, 21);
+  // Head: 128256 rows over 132 SMs at the variant's warps an SM, or fewer
+  // when fewer fit (resident_warps_per_sm, from the occupancy).
+  GemvPlan p = plan_gemv(v, DType_q4_0, 1, 128256, 2048, kAligned, 0, 132);
+  EXPECT_EQ(p.rows_per_warp, (128256 + 132 * v.warps_per_sm - 1) / (132 * v.warps_per_sm));
+  p = plan_gemv(v, DType_q4_0, 1, 128256, 2048, kAligned, 0, 132, 32);
+  EXPECT_EQ(p.rows_per_warp, 31);  // 128256 / (132 · 32) = 30.4
+  EXPECT_LE(p.blocks * p.warps, 132 * 32);  // one wave
   // q/o projection: a row a warp, 256 CTAs of 8.
-  p = plan_gemv(v, DType_bf16, 2048, 2048, kAligned, kAligned, 132);
+  p = plan_gemv(v, DType_bf16, 1, 2048, 2048, kAligned, kAligned, 132);
   EXPECT_EQ(p.rows_per_warp, 1);
   EXPECT_EQ(p.blocks, 2048 / v.warps);
+}
+
+TEST(CudaGemvPlan, FusedQuantizationOnlyForQuantWeightsAndSmallX) {
+  const GemvVariant& fused = kGemvVariants[2];
+  ASSERT_TRUE(fused.fuse_quantize);
+  EXPECT_TRUE(plan_gemv(fused, DType_q4_0, 1, 2048, 8192, kAligned, 0, 132).quantize_x);  // 8192 = the limit
+  EXPECT_TRUE(plan_gemv(fused, DType_q8_0, 4, 2048, 2048, kAligned, 0, 132).quantize_x);
+  EXPECT_FALSE(plan_gemv(fused, DType_q8_0, 8, 2048, 2048, kAligned, 0, 132).quantize_x);  // 16384 > the limit
+  EXPECT_FALSE(plan_gemv(fused, DType_bf16, 1, 2048, 2048, kAligned, kAligned, 132).quantize_x);
+  EXPECT_FALSE(plan_gemv(fused, DType_q4_1, 1, 2048, 576, kAligned, 0, 132).quantize_x);  // the warp kernel
+  EXPECT_FALSE(plan_gemv(kGemvVariants[1], DType_q4_0, 1, 2048, 2048, kAligned, 0, 132).quantize_x);
 }
 
 }  // namespace

@@ -14,7 +14,11 @@
 //           aligned "segments" of 256 elements (8 quant blocks: 272 / 144 /
 //           160 bytes for q8_0 / q4_0 / q4_1; 512 for 16-bit, 1024 for f32):
 //           k % 256 == 0 and W 16-byte aligned (and x too for float weights,
-//           which the kernel reads as float4).
+//           which the kernel reads as float4). With quant weights it can
+//           also round x to 8-bit blocks itself (each CTA into shared memory,
+//           while its first weight copies are in flight), saving the
+//           separate quantize_x kernel, when x is at most kGemvFusedMaxX
+//           elements.
 #pragma once
 
 #include <cstdint>
@@ -42,22 +46,26 @@ struct GemvVariant {
   GemvKernel kernel;
   int warps;         // a CTA's warps
   int stages;        // staged: cp.async groups in flight a warp
-  int warps_per_sm;  // staged: the grid aims at this many warps an SM (rows split evenly)
+  int warps_per_sm;  // staged: the grid aims at this many warps an SM (rows split evenly),
+                     // or as many as fit (occupancy) when fewer
+  bool fuse_quantize;  // staged, quant weights: the kernel quantizes x
 };
 
 inline constexpr GemvVariant kGemvVariants[] = {
-    {"warp", GemvKernel::warp, 8, 0, 0},
-    {"staged-w8-s4", GemvKernel::staged, 8, 4, 48},
-    {"staged-w8-s2", GemvKernel::staged, 8, 2, 48},
-    {"staged-w4-s4", GemvKernel::staged, 4, 4, 48},
-    {"staged-w4-s8", GemvKernel::staged, 4, 8, 32},
-    {"staged-w8-s4-o24", GemvKernel::staged, 8, 4, 24},
-    {"staged-w8-s4-o64", GemvKernel::staged, 8, 4, 64},
+    {"warp", GemvKernel::warp, 8, 0, 0, false},
+    {"staged-w8-s4", GemvKernel::staged, 8, 4, 64, false},
+    {"staged-w8-s4-fq", GemvKernel::staged, 8, 4, 64, true},
+    {"staged-w8-s2-fq", GemvKernel::staged, 8, 2, 64, true},
+    {"staged-w4-s4-fq", GemvKernel::staged, 4, 4, 64, true},
+    {"staged-w4-s8-fq", GemvKernel::staged, 4, 8, 64, true},
+    {"staged-w8-s4-o16-fq", GemvKernel::staged, 8, 4, 16, true},
 };
 inline constexpr int kGemvVariantCount = int(sizeof kGemvVariants / sizeof kGemvVariants[0]);
 // The backend's choice (an index into kGemvVariants) where the staged kernel
 // applies; bench/cuda_gemv_bench prints every variant to pick it from.
-inline constexpr int kGemvDefaultVariant = 1;
+inline constexpr int kGemvDefaultVariant = 2;
+// The most elements of x (m · k) a CTA quantizes into shared memory (9 KiB).
+inline constexpr int64_t kGemvFusedMaxX = 8192;
 
 constexpr bool gemv_variant_valid(const GemvVariant& v) {
   if (v.kernel == GemvKernel::warp) return v.warps == 8;
@@ -78,24 +86,36 @@ struct GemvPlan {
   int warps_per_row;      // warp only: warps sharing one column's k
   int64_t rows_per_warp;  // staged only: whole rows a warp streams
   int64_t blocks;         // the grid
+  bool quantize_x;        // the kernel rounds x itself (no quantize_x kernel first)
 };
 
-// The launch of y (m, n) = x · W (n, k)ᵀ with variant v on a device of
-// sm_count SMs: the staged kernel where it fits and v asks for it, else the
-// warp kernel. Every output column is covered exactly once:
+// The staged grid: n rows split into even runs over at most sm_count ·
+// warps_per_sm warps, CTAs of `warps` (one wave when warps_per_sm is what
+// fits an SM at once).
+constexpr void gemv_staged_grid(GemvPlan& p, int64_t n, int sm_count, int warps_per_sm) {
+  const int64_t target = int64_t(sm_count > 0 ? sm_count : 1) * (warps_per_sm > 0 ? warps_per_sm : 1);
+  p.rows_per_warp = (n + target - 1) / target;
+  const int64_t warps = (n + p.rows_per_warp - 1) / p.rows_per_warp;
+  p.blocks = (warps + p.warps - 1) / p.warps;
+}
+
+// The launch of y (m, n) = x (m, k) · W (n, k)ᵀ with variant v on a device of
+// sm_count SMs, resident_warps_per_sm of the staged kernel fitting an SM at
+// once (0: unknown): the staged kernel where it fits and v asks for it, else
+// the warp kernel. Every output column is covered exactly once:
 // blocks · warps / warps_per_row ≥ n (warp) or blocks · warps · rows_per_warp ≥ n (staged).
-constexpr GemvPlan plan_gemv(const GemvVariant& v, DType dt, int64_t n, int64_t k, uintptr_t w, uintptr_t x,
-                             int sm_count) {
-  GemvPlan p{GemvKernel::warp, 8, 0, 1, 1, 0};
+constexpr GemvPlan plan_gemv(const GemvVariant& v, DType dt, int64_t m, int64_t n, int64_t k, uintptr_t w,
+                             uintptr_t x, int sm_count, int resident_warps_per_sm = 0) {
+  GemvPlan p{GemvKernel::warp, 8, 0, 1, 1, 0, false};
   if (n <= 0) return p;
   if (v.kernel == GemvKernel::staged && gemv_variant_valid(v) && gemv_staged_fits(dt, k, w, x)) {
-    const int64_t target = int64_t(sm_count > 0 ? sm_count : 1) * v.warps_per_sm;
     p.kernel = GemvKernel::staged;
     p.warps = v.warps;
     p.stages = v.stages;
-    p.rows_per_warp = (n + target - 1) / target;
-    const int64_t warps = (n + p.rows_per_warp - 1) / p.rows_per_warp;
-    p.blocks = (warps + v.warps - 1) / v.warps;
+    p.quantize_x = v.fuse_quantize && dtype_is_quantized(dt) && m * k <= kGemvFusedMaxX;
+    const int per_sm = resident_warps_per_sm > 0 && resident_warps_per_sm < v.warps_per_sm ? resident_warps_per_sm
+                                                                                           : v.warps_per_sm;
+    gemv_staged_grid(p, n, sm_count, per_sm);
     return p;
   }
   // Warp kernel: a narrow matrix splits each column's k among up to 8 warps

@@ -46,6 +46,7 @@ __device__ __forceinline__ float4 widen_bf16(uint32_t lo, uint32_t hi) {
 struct F32Vec {
   static constexpr int kElems = 4;
   static constexpr int kSegBytes = 1024;
+  static constexpr bool kQuant = false;
   using Raw = float4;
   __device__ static Raw load(const uint8_t* row, int64_t u) { return reinterpret_cast<const float4*>(row)[u]; }
   template <int kM>
@@ -61,6 +62,7 @@ template <bool kBf16>
 struct Half8 {
   static constexpr int kElems = 8;
   static constexpr int kSegBytes = 512;
+  static constexpr bool kQuant = false;
   using Raw = uint4;
   __device__ static Raw load(const uint8_t* row, int64_t u) { return reinterpret_cast<const uint4*>(row)[u]; }
   template <int kM>
@@ -101,6 +103,7 @@ __device__ __forceinline__ uint32_t load_u32_2(const uint8_t* p) {  // 2-byte al
 struct Q8_0 {
   static constexpr int kElems = 8;
   static constexpr int kSegBytes = 8 * kQ8_0Bytes;
+  static constexpr bool kQuant = true;
   struct Raw {
     int w0, w1;
     float dw;
@@ -130,6 +133,7 @@ template <bool kHasMin>
 struct Q4 {
   static constexpr int kElems = 8;
   static constexpr int kSegBytes = 8 * (kHasMin ? kQ4_1Bytes : kQ4_0Bytes);
+  static constexpr bool kQuant = true;
   struct Raw {
     uint32_t q;
     float dw, mw;
@@ -231,7 +235,10 @@ __device__ __forceinline__ void add_segment(const uint8_t* seg, int64_t seg_in_r
 // warp's lanes in stages of kSegs segments, kStages - 1 stages ahead of the
 // one being decoded. Warps share nothing, so __syncwarp is the only barrier;
 // a row's sum is the warp's alone (deterministic, no atomics).
-template <typename P, int kM, int kWarps, int kStages>
+// kQuantizeX: the CTA first rounds x (m·k <= kGemvFusedMaxX) to 8-bit blocks
+// in dynamic shared memory (qs, then the scales), while the first stages
+// are in flight, instead of reading quantize_x's output.
+template <typename P, int kM, int kWarps, int kStages, bool kQuantizeX>
 __global__ void __launch_bounds__(kWarps * 32)
     gemv_staged_kernel(const uint8_t* __restrict__ w, XIn x, float* __restrict__ y, int m, int64_t n,
                        int64_t segs_per_row, int64_t rows_per_warp) {
@@ -241,9 +248,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   __shared__ __align__(16) uint8_t ring[kWarps][kStages][kStageBytes];
   const int warp = int(threadIdx.x / 32), lane = int(threadIdx.x & 31);
   const int64_t j0 = (int64_t(blockIdx.x) * kWarps + warp) * rows_per_warp;
-  if (j0 >= n) return;  // the whole warp: no block-wide barrier follows
-  const int64_t j1 = j0 + rows_per_warp < n ? j0 + rows_per_warp : n;
-  const int64_t n_segs = (j1 - j0) * segs_per_row;
+  const int64_t j1 = j0 >= n ? j0 : j0 + rows_per_warp < n ? j0 + rows_per_warp : n;
+  const int64_t n_segs = (j1 - j0) * segs_per_row;  // 0 for a warp past the end
   const int64_t n_bytes = n_segs * P::kSegBytes;
   const uint8_t* src = w + j0 * segs_per_row * P::kSegBytes;
   const int64_t n_stages = (n_segs + kSegs - 1) / kSegs;
@@ -259,6 +265,35 @@ __global__ void __launch_bounds__(kWarps * 32)
   };
 #pragma unroll
   for (int t = 0; t < kStages - 1; ++t) issue(t);
+  if constexpr (kQuantizeX) {
+    extern __shared__ __align__(16) uint8_t x_shared[];
+    const int64_t n_x = int64_t(m) * x.k, n_blocks = n_x / 32;
+    auto* qs = reinterpret_cast<int8_t*>(x_shared);
+    auto* d = reinterpret_cast<float*>(x_shared + n_x);  // n_x is whole 256s: aligned
+    // Warp w takes blocks w, w + kWarps, ...: kBatch loads in flight before the shuffles.
+    constexpr int kBatch = 8;
+    for (int64_t b0 = warp; b0 < n_blocks; b0 += int64_t(kWarps) * kBatch) {
+      float v[kBatch];
+#pragma unroll
+      for (int i = 0; i < kBatch; ++i) {
+        const int64_t b = b0 + int64_t(i) * kWarps;
+        v[i] = b < n_blocks ? x.x[b * 32 + lane] : 0.0f;
+      }
+#pragma unroll
+      for (int i = 0; i < kBatch; ++i) {
+        const int64_t b = b0 + int64_t(i) * kWarps;
+        if (b >= n_blocks) break;  // warp-uniform
+        float scale;
+        const float q = quantize_block_lane(v[i], &scale);
+        qs[b * 32 + lane] = int8_t(q);
+        if (lane == 0) d[b] = scale;
+      }
+    }
+    __syncthreads();
+    x.qs = qs;
+    x.d = d;
+  }
+  if (n_segs == 0) return;  // the whole warp: no block-wide barrier follows
   float acc[kM] = {};
   int64_t row = j0, seg_in_row = 0;
   for (int64_t t = 0; t < n_stages; ++t) {
@@ -298,30 +333,52 @@ int device_sm_count() {
   return count;
 }
 
+// One instantiation: its grid re-planned for as many warps as fit an SM at
+// once (occupancy, asked once), so that the grid is one wave.
+template <typename P, int kM, int kWarps, int kStages, bool kQuantizeX>
+Status launch_staged_one(cudaStream_t s, GemvPlan p, int warps_per_sm, const uint8_t* w, const XIn& x, float* y,
+                         int64_t m, int64_t n) {
+  constexpr size_t kMaxXBytes = size_t(kGemvFusedMaxX) + size_t(kGemvFusedMaxX) / 32 * 4;
+  static const int resident = [] {
+    int blocks = 0;
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemv_staged_kernel<P, kM, kWarps, kStages, kQuantizeX>,
+                                                      kWarps * 32, kQuantizeX ? kMaxXBytes : 0) != cudaSuccess)
+      blocks = 0;
+    return blocks * kWarps;
+  }();
+  if (resident > 0 && resident < warps_per_sm) warps_per_sm = resident;
+  gemv_staged_grid(p, n, device_sm_count(), warps_per_sm);
+  if (p.blocks > int64_t(INT32_MAX)) return err("cuda::matmul", "too many output columns");
+  const size_t x_bytes = kQuantizeX ? size_t(m * x.k) + size_t(m * x.k) / 32 * 4 : 0;
+  gemv_staged_kernel<P, kM, kWarps, kStages, kQuantizeX><<<unsigned(p.blocks), kWarps * 32, x_bytes, s>>>(
+      w, x, y, int(m), n, x.k / kGemvSegment, p.rows_per_warp);
+  return cuda_status(cudaGetLastError(), "cuda::matmul", "gemv launch");
+}
+
 template <typename P, int kWarps, int kStages>
-void launch_staged(cudaStream_t s, const GemvPlan& p, const uint8_t* w, const XIn& x, float* y, int64_t m, int64_t n) {
-  const int64_t segs_per_row = x.k / kGemvSegment;
-  if (m == 1)
-    gemv_staged_kernel<P, 1, kWarps, kStages>
-        <<<unsigned(p.blocks), kWarps * 32, 0, s>>>(w, x, y, 1, n, segs_per_row, p.rows_per_warp);
-  else
-    gemv_staged_kernel<P, kGemvMaxRows, kWarps, kStages>
-        <<<unsigned(p.blocks), kWarps * 32, 0, s>>>(w, x, y, int(m), n, segs_per_row, p.rows_per_warp);
+Status launch_staged(cudaStream_t s, const GemvPlan& p, int warps_per_sm, const uint8_t* w, const XIn& x, float* y,
+                     int64_t m, int64_t n) {
+  if constexpr (P::kQuant) {
+    if (p.quantize_x)
+      return m == 1 ? launch_staged_one<P, 1, kWarps, kStages, true>(s, p, warps_per_sm, w, x, y, m, n)
+                    : launch_staged_one<P, kGemvMaxRows, kWarps, kStages, true>(s, p, warps_per_sm, w, x, y, m, n);
+  }
+  return m == 1 ? launch_staged_one<P, 1, kWarps, kStages, false>(s, p, warps_per_sm, w, x, y, m, n)
+                : launch_staged_one<P, kGemvMaxRows, kWarps, kStages, false>(s, p, warps_per_sm, w, x, y, m, n);
 }
 
 template <typename P>
-Status launch(cudaStream_t s, const GemvPlan& p, const void* w, size_t row_bytes, const XIn& x, float* y, int64_t m,
-              int64_t n) {
+Status launch(cudaStream_t s, const GemvPlan& p, int warps_per_sm, const void* w, size_t row_bytes, const XIn& x,
+              float* y, int64_t m, int64_t n) {
   if (p.blocks > int64_t(INT32_MAX)) return err("cuda::matmul", "too many output columns");
   const auto* wb = static_cast<const uint8_t*>(w);
   if constexpr (P::kSegBytes > 0) {
     if (p.kernel == GemvKernel::staged) {
-    if (p.warps == 8 && p.stages == 2) launch_staged<P, 8, 2>(s, p, wb, x, y, m, n);
-    else if (p.warps == 8 && p.stages == 4) launch_staged<P, 8, 4>(s, p, wb, x, y, m, n);
-    else if (p.warps == 4 && p.stages == 4) launch_staged<P, 4, 4>(s, p, wb, x, y, m, n);
-    else if (p.warps == 4 && p.stages == 8) launch_staged<P, 4, 8>(s, p, wb, x, y, m, n);
-    else return err("cuda::matmul", "gemv variant not built");
-    return cuda_status(cudaGetLastError(), "cuda::matmul", "gemv launch");
+    if (p.warps == 8 && p.stages == 2) return launch_staged<P, 8, 2>(s, p, warps_per_sm, wb, x, y, m, n);
+    if (p.warps == 8 && p.stages == 4) return launch_staged<P, 8, 4>(s, p, warps_per_sm, wb, x, y, m, n);
+    if (p.warps == 4 && p.stages == 4) return launch_staged<P, 4, 4>(s, p, warps_per_sm, wb, x, y, m, n);
+    if (p.warps == 4 && p.stages == 8) return launch_staged<P, 4, 8>(s, p, warps_per_sm, wb, x, y, m, n);
+    return err("cuda::matmul", "gemv variant not built");
     }
   }
   // One row (decode) gets a kernel of its own: 8 accumulators a lane would
@@ -337,30 +394,46 @@ Status launch(cudaStream_t s, const GemvPlan& p, const void* w, size_t row_bytes
 
 }  // namespace
 
+GemvPlan gemv_plan_for(int variant, DType dt, int64_t m, int64_t n, int64_t k, const void* w, const float* xf) {
+  return plan_gemv(kGemvVariants[variant], dt, m, n, k, reinterpret_cast<uintptr_t>(w),
+                   reinterpret_cast<uintptr_t>(xf), device_sm_count());
+}
+
+bool gemv_quantizes_x_variant(int variant, DType dt, int64_t m, int64_t n, int64_t k, const void* w, const float* x) {
+  if (variant < 0 || variant >= kGemvVariantCount || m < 1 || m > kGemvMaxRows) return false;
+  return gemv_plan_for(variant, dt, m, n, k, w, x).quantize_x;
+}
+bool gemv_quantizes_x(DType dt, int64_t m, int64_t n, int64_t k, const void* w, const float* x) {
+  return gemv_quantizes_x_variant(kGemvDefaultVariant, dt, m, n, k, w, x);
+}
+
 Status launch_gemv_variant(cudaStream_t s, int variant, DType dt, const void* w, const float* xf, const QuantizedX& xq,
                            float* y, int64_t m, int64_t n, int64_t k) {
   const XIn x{xf, xq.qs, xq.d, k};
   if (m < 1 || m > kGemvMaxRows) return err("cuda::matmul", "gemv takes 1 to 8 rows");
   if (variant < 0 || variant >= kGemvVariantCount) return err("cuda::matmul", "no such gemv variant");
   const size_t row_bytes = dtype_row_bytes(dt, k);
-  const GemvPlan p = plan_gemv(kGemvVariants[variant], dt, n, k, reinterpret_cast<uintptr_t>(w),
-                               reinterpret_cast<uintptr_t>(xf), device_sm_count());
+  const GemvPlan p = gemv_plan_for(variant, dt, m, n, k, w, xf);
+  if (dtype_is_quantized(dt) && !p.quantize_x && (xq.qs == nullptr || xq.d == nullptr))
+    return err("cuda::matmul", "quant gemv without quantized activations");
+  const int warps_per_sm = kGemvVariants[variant].warps_per_sm;
   // The warp kernel's vector paths need 16-byte aligned rows of W (and x, which the caller stages).
   const bool aligned = reinterpret_cast<uintptr_t>(w) % 16 == 0 && row_bytes % 16 == 0 &&
                        reinterpret_cast<uintptr_t>(xf) % 16 == 0;
+  const bool vec = aligned || p.kernel == GemvKernel::staged;
   switch (dt) {
     case DType_f32:
-      return aligned || p.kernel == GemvKernel::staged ? launch<F32Vec>(s, p, w, row_bytes, x, y, m, n)
-                                                       : launch<Scalar<DType_f32>>(s, p, w, row_bytes, x, y, m, n);
+      return vec ? launch<F32Vec>(s, p, warps_per_sm, w, row_bytes, x, y, m, n)
+                 : launch<Scalar<DType_f32>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n);
     case DType_f16:
-      return aligned || p.kernel == GemvKernel::staged ? launch<Half8<false>>(s, p, w, row_bytes, x, y, m, n)
-                                                       : launch<Scalar<DType_f16>>(s, p, w, row_bytes, x, y, m, n);
+      return vec ? launch<Half8<false>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n)
+                 : launch<Scalar<DType_f16>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n);
     case DType_bf16:
-      return aligned || p.kernel == GemvKernel::staged ? launch<Half8<true>>(s, p, w, row_bytes, x, y, m, n)
-                                                       : launch<Scalar<DType_bf16>>(s, p, w, row_bytes, x, y, m, n);
-    case DType_q8_0: return launch<Q8_0>(s, p, w, row_bytes, x, y, m, n);
-    case DType_q4_0: return launch<Q4<false>>(s, p, w, row_bytes, x, y, m, n);
-    case DType_q4_1: return launch<Q4<true>>(s, p, w, row_bytes, x, y, m, n);
+      return vec ? launch<Half8<true>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n)
+                 : launch<Scalar<DType_bf16>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n);
+    case DType_q8_0: return launch<Q8_0>(s, p, warps_per_sm, w, row_bytes, x, y, m, n);
+    case DType_q4_0: return launch<Q4<false>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n);
+    case DType_q4_1: return launch<Q4<true>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n);
     default: return err("cuda::matmul", std::string("unsupported weight dtype ") + dtype_name(dt));
   }
 }
