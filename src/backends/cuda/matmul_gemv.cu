@@ -339,14 +339,20 @@ template <typename P, int kM, int kWarps, int kStages, bool kQuantizeX>
 Status launch_staged_one(cudaStream_t s, GemvPlan p, int warps_per_sm, const uint8_t* w, const XIn& x, float* y,
                          int64_t m, int64_t n) {
   constexpr size_t kMaxXBytes = size_t(kGemvFusedMaxX) + size_t(kGemvFusedMaxX) / 32 * 4;
-  static const int resident = [] {
+  // Asked outside a stream capture only (the capture must see stream work
+  // alone); until then the variant's figure stands.
+  static std::atomic<int> resident{0};
+  if (resident.load(std::memory_order_relaxed) == 0) {
+    cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
     int blocks = 0;
-    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemv_staged_kernel<P, kM, kWarps, kStages, kQuantizeX>,
-                                                      kWarps * 32, kQuantizeX ? kMaxXBytes : 0) != cudaSuccess)
-      blocks = 0;
-    return blocks * kWarps;
-  }();
-  if (resident > 0 && resident < warps_per_sm) warps_per_sm = resident;
+    if (cudaStreamIsCapturing(s, &capturing) == cudaSuccess && capturing == cudaStreamCaptureStatusNone &&
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemv_staged_kernel<P, kM, kWarps, kStages, kQuantizeX>,
+                                                      kWarps * 32, kQuantizeX ? kMaxXBytes : 0) == cudaSuccess &&
+        blocks > 0)
+      resident.store(blocks * kWarps, std::memory_order_relaxed);
+  }
+  const int fit = resident.load(std::memory_order_relaxed);
+  if (fit > 0 && fit < warps_per_sm) warps_per_sm = fit;
   gemv_staged_grid(p, n, device_sm_count(), warps_per_sm);
   if (p.blocks > int64_t(INT32_MAX)) return err("cuda::matmul", "too many output columns");
   const size_t x_bytes = kQuantizeX ? size_t(m * x.k) + size_t(m * x.k) / 32 * 4 : 0;
