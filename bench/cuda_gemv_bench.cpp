@@ -270,7 +270,8 @@ int main(int argc, char** argv) {
           std::memcpy(host.data() + at, pattern.data(), std::min(pattern.size(), w_bytes - at));
         CHECK(cudaMemcpy(w[0], host.data(), w_bytes, cudaMemcpyHostToDevice));
       }
-      for (int i = 1; i < n_copies; ++i) CHECK(cudaMemcpyAsync(w[size_t(i)], w[0], w_bytes, cudaMemcpyDeviceToDevice, s));
+      for (int i = 1; i < n_copies; ++i)
+        CHECK(cudaMemcpyAsync(w[size_t(i)], w[0], w_bytes, cudaMemcpyDeviceToDevice, s));
       // bf16 weights: cuBLAS reads the same copies.
       std::vector<int64_t> ms = {1};
       if (dt == samepage::DType_bf16 || dt == samepage::DType_q4_0) ms.push_back(4);
@@ -305,7 +306,8 @@ int main(int argc, char** argv) {
           double worst = 0;
           for (int64_t r = 0; r < m; ++r)
             for (size_t c = 0; c < cols.size(); ++c)
-              worst = std::max(worst, std::fabs(double(yh[size_t(r * sh.n + cols[c])]) - ref[size_t(r) * cols.size() + c]));
+              worst = std::max(
+                  worst, std::fabs(double(yh[size_t(r * sh.n + cols[c])]) - ref[size_t(r) * cols.size() + c]));
           return worst / std::max(ref_max, 1e-30);
         };
         const cuda::QuantizedX xq{qs, xd, nullptr};
@@ -314,8 +316,8 @@ int main(int argc, char** argv) {
         order.push_back(key);
         auto row = [&](const char* name, const char* kernel, const Timing& t, double err) {
           const double gbps = double(w_bytes) / (t.graph_us * 1e3);
-          std::printf("| %s | %s | %s | %lld × %lld | %lld | %.1f | %.2f | %.0f | %.0f%% | %.2f | %.1e |\n", name, kernel,
-                      samepage::dtype_name(dt), (long long)sh.n, (long long)sh.k, (long long)m,
+          std::printf("| %s | %s | %s | %lld × %lld | %lld | %.1f | %.2f | %.0f | %.0f%% | %.2f | %.1e |\n", name,
+                      kernel, samepage::dtype_name(dt), (long long)sh.n, (long long)sh.k, (long long)m,
                       double(w_bytes) / 1048576.0, t.graph_us, gbps, 100.0 * gbps / copy_gbps, t.plain_us, err);
           std::fflush(stdout);
           Best& b = best[key];
@@ -372,7 +374,8 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("\nFastest by graph time:\n\n| case | variant | µs |\n|---|---|---|\n");
-  for (const std::string& key : order) std::printf("| %s | %s | %.2f |\n", key.c_str(), best[key].name.c_str(), best[key].us);
+  for (const std::string& key : order)
+    std::printf("| %s | %s | %.2f |\n", key.c_str(), best[key].name.c_str(), best[key].us);
   if (blas != nullptr) {
     CHECK_BLAS(cublasDestroy(blas));
     CHECK(cudaFree(blas_ws));

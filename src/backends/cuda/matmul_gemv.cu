@@ -230,28 +230,33 @@ __device__ __forceinline__ void add_segment(const uint8_t* seg, int64_t seg_in_r
   }
 }
 
-// Warp g of the grid owns rows [g·rows_per_warp, +rows_per_warp) of W: their
-// bytes are one 16-byte aligned run (rows are whole segments), copied by the
-// warp's lanes in stages of kSegs segments, kStages - 1 stages ahead of the
-// one being decoded. Warps share nothing, so __syncwarp is the only barrier;
-// a row's sum is the warp's alone (deterministic, no atomics).
+// Warp g of the grid owns rows [g·rows_per_warp, +rows_per_warp) of W, or
+// with split > 1 a 1/split share of the segments of row g / split
+// (gemv_staged_work): its bytes are one 16-byte aligned run (rows are whole
+// segments), copied by the warp's lanes in stages of kSegs segments,
+// kStages - 1 stages ahead of the one being decoded. Warps share no stages,
+// so __syncwarp is the barrier there; a row's sum is one warp's, or with
+// split > 1 its warps' partials added in shared memory in a fixed order
+// (deterministic either way, no atomics).
 // kQuantizeX: the CTA first rounds x (m·k <= kGemvFusedMaxX) to 8-bit blocks
 // in dynamic shared memory (qs, then the scales), while the first stages
 // are in flight, instead of reading quantize_x's output.
 template <typename P, int kM, int kWarps, int kStages, bool kQuantizeX>
 __global__ void __launch_bounds__(kWarps * 32)
     gemv_staged_kernel(const uint8_t* __restrict__ w, XIn x, float* __restrict__ y, int m, int64_t n,
-                       int64_t segs_per_row, int64_t rows_per_warp) {
+                       int64_t segs_per_row, int64_t rows_per_warp, int split) {
   constexpr int kSegs = P::kSegBytes >= 1024 ? 1 : 1024 / P::kSegBytes;  // gemv_segments_per_stage
   constexpr int kStageBytes = kSegs * P::kSegBytes, kChunks = kStageBytes / 16;
   static_assert(kStageBytes % 16 == 0, "stages are whole 16-byte chunks");
   __shared__ __align__(16) uint8_t ring[kWarps][kStages][kStageBytes];
+  __shared__ float partial[kWarps][kM];
   const int warp = int(threadIdx.x / 32), lane = int(threadIdx.x & 31);
-  const int64_t j0 = (int64_t(blockIdx.x) * kWarps + warp) * rows_per_warp;
-  const int64_t j1 = j0 >= n ? j0 : j0 + rows_per_warp < n ? j0 + rows_per_warp : n;
-  const int64_t n_segs = (j1 - j0) * segs_per_row;  // 0 for a warp past the end
+  const GemvStagedWork work =
+      gemv_staged_work(int64_t(blockIdx.x) * kWarps + warp, n, segs_per_row, rows_per_warp, split);
+  const int64_t j0 = work.j0, s0 = work.s0, s1 = work.s1;
+  const int64_t n_segs = (work.j1 - j0) * (s1 - s0);  // 0 for a warp past the end
   const int64_t n_bytes = n_segs * P::kSegBytes;
-  const uint8_t* src = w + j0 * segs_per_row * P::kSegBytes;
+  const uint8_t* src = w + (j0 * segs_per_row + s0) * P::kSegBytes;
   const int64_t n_stages = (n_segs + kSegs - 1) / kSegs;
   auto issue = [&](int64_t t) {
     if (t < n_stages) {
@@ -293,9 +298,8 @@ __global__ void __launch_bounds__(kWarps * 32)
     x.qs = qs;
     x.d = d;
   }
-  if (n_segs == 0) return;  // the whole warp: no block-wide barrier follows
   float acc[kM] = {};
-  int64_t row = j0, seg_in_row = 0;
+  int64_t row = j0, seg_in_row = s0;  // a warp past the end runs no stage
   for (int64_t t = 0; t < n_stages; ++t) {
     issue(t + kStages - 1);
     cp_async_wait<kStages - 1>();  // stage t's copies (this lane's) have landed
@@ -306,19 +310,30 @@ __global__ void __launch_bounds__(kWarps * 32)
     for (int s = 0; s < kSegs; ++s) {
       if (s >= segs_left) break;
       add_segment<P, kM>(stage + s * P::kSegBytes, seg_in_row, lane, x, m, acc);
-      if (++seg_in_row == segs_per_row) {
+      if (++seg_in_row == s1) {
 #pragma unroll
         for (int r = 0; r < kM; ++r) {
           if (r >= m) break;
           const float v = warp_sum(acc[r]);
-          if (lane == 0) y[r * n + row] = v;
+          if (lane == 0) {
+            if (split == 1) y[r * n + row] = v;
+            else partial[warp][r] = v;  // the warp's one row
+          }
           acc[r] = 0.0f;
         }
         ++row;
-        seg_in_row = 0;
+        seg_in_row = s0;
       }
     }
     __syncwarp();  // the stage is read before issue() refills it
+  }
+  if (split > 1) {  // uniform over the grid: every warp of the CTA gets here
+    __syncthreads();
+    if (j0 < n && warp % split == 0 && lane < m) {
+      float sum = 0.0f;
+      for (int i = 0; i < split; ++i) sum += partial[warp + i][lane];
+      y[lane * n + j0] = sum;
+    }
   }
 }
 
@@ -336,8 +351,8 @@ int device_sm_count() {
 // One instantiation: its grid re-planned for as many warps as fit an SM at
 // once (occupancy, asked once), so that the grid is one wave.
 template <typename P, int kM, int kWarps, int kStages, bool kQuantizeX>
-Status launch_staged_one(cudaStream_t s, GemvPlan p, int warps_per_sm, const uint8_t* w, const XIn& x, float* y,
-                         int64_t m, int64_t n) {
+Status launch_staged_one(cudaStream_t s, GemvPlan p, int warps_per_sm, int max_split, const uint8_t* w,
+                         const XIn& x, float* y, int64_t m, int64_t n) {
   constexpr size_t kMaxXBytes = size_t(kGemvFusedMaxX) + size_t(kGemvFusedMaxX) / 32 * 4;
   // Asked outside a stream capture only (the capture must see stream work
   // alone); until then the variant's figure stands.
@@ -353,37 +368,38 @@ Status launch_staged_one(cudaStream_t s, GemvPlan p, int warps_per_sm, const uin
   }
   const int fit = resident.load(std::memory_order_relaxed);
   if (fit > 0 && fit < warps_per_sm) warps_per_sm = fit;
-  gemv_staged_grid(p, n, device_sm_count(), warps_per_sm);
+  gemv_staged_grid(p, n, x.k / kGemvSegment, device_sm_count(), warps_per_sm, max_split);
   if (p.blocks > int64_t(INT32_MAX)) return err("cuda::matmul", "too many output columns");
   const size_t x_bytes = kQuantizeX ? size_t(m * x.k) + size_t(m * x.k) / 32 * 4 : 0;
   gemv_staged_kernel<P, kM, kWarps, kStages, kQuantizeX><<<unsigned(p.blocks), kWarps * 32, x_bytes, s>>>(
-      w, x, y, int(m), n, x.k / kGemvSegment, p.rows_per_warp);
+      w, x, y, int(m), n, x.k / kGemvSegment, p.rows_per_warp, p.warps_per_row);
   return cuda_status(cudaGetLastError(), "cuda::matmul", "gemv launch");
 }
 
 template <typename P, int kWarps, int kStages>
-Status launch_staged(cudaStream_t s, const GemvPlan& p, int warps_per_sm, const uint8_t* w, const XIn& x, float* y,
-                     int64_t m, int64_t n) {
+Status launch_staged(cudaStream_t s, const GemvPlan& p, int warps_per_sm, int max_split, const uint8_t* w,
+                     const XIn& x, float* y, int64_t m, int64_t n) {
+  constexpr int kM = int(kGemvMaxRows);
   if constexpr (P::kQuant) {
     if (p.quantize_x)
-      return m == 1 ? launch_staged_one<P, 1, kWarps, kStages, true>(s, p, warps_per_sm, w, x, y, m, n)
-                    : launch_staged_one<P, kGemvMaxRows, kWarps, kStages, true>(s, p, warps_per_sm, w, x, y, m, n);
+      return m == 1 ? launch_staged_one<P, 1, kWarps, kStages, true>(s, p, warps_per_sm, max_split, w, x, y, m, n)
+                    : launch_staged_one<P, kM, kWarps, kStages, true>(s, p, warps_per_sm, max_split, w, x, y, m, n);
   }
-  return m == 1 ? launch_staged_one<P, 1, kWarps, kStages, false>(s, p, warps_per_sm, w, x, y, m, n)
-                : launch_staged_one<P, kGemvMaxRows, kWarps, kStages, false>(s, p, warps_per_sm, w, x, y, m, n);
+  return m == 1 ? launch_staged_one<P, 1, kWarps, kStages, false>(s, p, warps_per_sm, max_split, w, x, y, m, n)
+                : launch_staged_one<P, kM, kWarps, kStages, false>(s, p, warps_per_sm, max_split, w, x, y, m, n);
 }
 
 template <typename P>
-Status launch(cudaStream_t s, const GemvPlan& p, int warps_per_sm, const void* w, size_t row_bytes, const XIn& x,
-              float* y, int64_t m, int64_t n) {
+Status launch(cudaStream_t s, const GemvPlan& p, int warps_per_sm, int max_split, const void* w, size_t row_bytes,
+              const XIn& x, float* y, int64_t m, int64_t n) {
   if (p.blocks > int64_t(INT32_MAX)) return err("cuda::matmul", "too many output columns");
   const auto* wb = static_cast<const uint8_t*>(w);
   if constexpr (P::kSegBytes > 0) {
     if (p.kernel == GemvKernel::staged) {
-    if (p.warps == 8 && p.stages == 2) return launch_staged<P, 8, 2>(s, p, warps_per_sm, wb, x, y, m, n);
-    if (p.warps == 8 && p.stages == 4) return launch_staged<P, 8, 4>(s, p, warps_per_sm, wb, x, y, m, n);
-    if (p.warps == 4 && p.stages == 4) return launch_staged<P, 4, 4>(s, p, warps_per_sm, wb, x, y, m, n);
-    if (p.warps == 4 && p.stages == 8) return launch_staged<P, 4, 8>(s, p, warps_per_sm, wb, x, y, m, n);
+    if (p.warps == 8 && p.stages == 2) return launch_staged<P, 8, 2>(s, p, warps_per_sm, max_split, wb, x, y, m, n);
+    if (p.warps == 8 && p.stages == 4) return launch_staged<P, 8, 4>(s, p, warps_per_sm, max_split, wb, x, y, m, n);
+    if (p.warps == 4 && p.stages == 4) return launch_staged<P, 4, 4>(s, p, warps_per_sm, max_split, wb, x, y, m, n);
+    if (p.warps == 4 && p.stages == 8) return launch_staged<P, 4, 8>(s, p, warps_per_sm, max_split, wb, x, y, m, n);
     return err("cuda::matmul", "gemv variant not built");
     }
   }
@@ -422,24 +438,24 @@ Status launch_gemv_variant(cudaStream_t s, int variant, DType dt, const void* w,
   const GemvPlan p = gemv_plan_for(variant, dt, m, n, k, w, xf);
   if (dtype_is_quantized(dt) && !p.quantize_x && (xq.qs == nullptr || xq.d == nullptr))
     return err("cuda::matmul", "quant gemv without quantized activations");
-  const int warps_per_sm = kGemvVariants[variant].warps_per_sm;
+  const int warps_per_sm = kGemvVariants[variant].warps_per_sm, max_split = kGemvVariants[variant].max_split;
   // The warp kernel's vector paths need 16-byte aligned rows of W (and x, which the caller stages).
   const bool aligned = reinterpret_cast<uintptr_t>(w) % 16 == 0 && row_bytes % 16 == 0 &&
                        reinterpret_cast<uintptr_t>(xf) % 16 == 0;
   const bool vec = aligned || p.kernel == GemvKernel::staged;
   switch (dt) {
     case DType_f32:
-      return vec ? launch<F32Vec>(s, p, warps_per_sm, w, row_bytes, x, y, m, n)
-                 : launch<Scalar<DType_f32>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n);
+      return vec ? launch<F32Vec>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n)
+                 : launch<Scalar<DType_f32>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n);
     case DType_f16:
-      return vec ? launch<Half8<false>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n)
-                 : launch<Scalar<DType_f16>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n);
+      return vec ? launch<Half8<false>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n)
+                 : launch<Scalar<DType_f16>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n);
     case DType_bf16:
-      return vec ? launch<Half8<true>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n)
-                 : launch<Scalar<DType_bf16>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n);
-    case DType_q8_0: return launch<Q8_0>(s, p, warps_per_sm, w, row_bytes, x, y, m, n);
-    case DType_q4_0: return launch<Q4<false>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n);
-    case DType_q4_1: return launch<Q4<true>>(s, p, warps_per_sm, w, row_bytes, x, y, m, n);
+      return vec ? launch<Half8<true>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n)
+                 : launch<Scalar<DType_bf16>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n);
+    case DType_q8_0: return launch<Q8_0>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n);
+    case DType_q4_0: return launch<Q4<false>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n);
+    case DType_q4_1: return launch<Q4<true>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n);
     default: return err("cuda::matmul", std::string("unsupported weight dtype ") + dtype_name(dt));
   }
 }
