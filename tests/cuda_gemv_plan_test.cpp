@@ -109,7 +109,8 @@ TEST(CudaGemvPlan, GridsCoverEveryColumnOnce) {
                 for (int64_t j = w.j0; j < w.j1; ++j)
                   for (int64_t sg = w.s0; sg < w.s1; ++sg) ++seen[size_t(j * spr + sg)];
               }
-              for (size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], 1) << "row " << i / spr << " segment " << i % spr;
+              for (size_t i = 0; i < seen.size(); ++i)
+                ASSERT_EQ(seen[i], 1) << "row " << i / spr << " segment " << i % spr;
             } else {
               const int64_t cols_per_block = p.warps / p.warps_per_row;
               EXPECT_GE(p.blocks * cols_per_block, n);
