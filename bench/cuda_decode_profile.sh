@@ -16,13 +16,14 @@ SAMEPAGE_CUDA_GRAPHS=0 "$ncu_bin" --clock-control none --csv --print-units base 
   -n "$((steps + 1))" --ignore-eos --backend cuda >"$csv" 2>/dev/null || true
 awk -F'","' -v steps="$steps" '
   /gpu__time_duration.sum/ {
-    name = $5; sub(/\([^()]*\)$/, "", name); v = $NF; gsub(/"/, "", v)
+    name = $5; sub(/\([^()]*\)$/, "", name); v = $NF; gsub(/[",]/, "", v)
+    u = $(NF - 1); v *= (u == "nsecond" ? 0.001 : u == "msecond" ? 1000 : u == "second" ? 1e6 : 1)  # to us
     all[++n] = name; t[n] = v
   }
   END {
     per = n / (steps + 1); first = n - per * steps
     for (i = first + 1; i <= n; i++) { sum[all[i]] += t[i]; cnt[all[i]]++; total += t[i] }
-    printf "kernels per step %d, kernel time per step %.1f us\n", per, total / steps / 1000
-    for (k in sum) printf "%10.1f us/step %6.1f%% %5d/step  %s\n", sum[k] / steps / 1000, 100 * sum[k] / total, cnt[k] / steps, k | "sort -rn"
+    printf "kernels per step %d, kernel time per step %.1f us\n", per, total / steps
+    for (k in sum) printf "%10.1f us/step %6.1f%% %5d/step  %s\n", sum[k] / steps, 100 * sum[k] / total, cnt[k] / steps, k | "sort -rn"
   }' "$csv"
 rm -f "$csv"
