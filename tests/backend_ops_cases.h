@@ -135,6 +135,12 @@ inline std::vector<OpCase> backend_op_cases() {
       add(GuestOp_matmul, f32({s.m, s.n}), {f32({s.m, s.k}), typed(w, {s.n, s.k}, 1)});
     add(GuestOp_matmul, f32({4, 33}), {f32({4, 256}), typed(w, {33, 256})});
   }
+  // x as an SP_DEVICE view (in HBM on a GPU backend, as a guest's runtime
+  // activations): there the staged quant GEMV rounds x itself, in each CTA.
+  for (DType w : {DType_q8_0, DType_q4_0, DType_q4_1})
+    for (const Mnk& s : std::vector<Mnk>{{1, 300, 2048}, {4, 77, 512}, {1, 2048, 8192}, {3, 9, 1024}})
+      add(GuestOp_matmul, f32({s.m, s.n}),
+          {Operand{DType_f32, {s.m, s.k}, Fill_uniform, -1.0f, 1.0f, 2}, typed(w, {s.n, s.k}, 1)});
 
   // rmsnorm: rows of x times w, eps.
   using Shapes = std::vector<std::vector<uint32_t>>;

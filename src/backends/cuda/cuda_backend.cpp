@@ -135,8 +135,11 @@ class CudaBackend final : public Backend {
     const auto* x = static_cast<const float*>(p[1]);
     auto* y = static_cast<float*>(p[0]);
     QuantizedX xq;
-    // The staged GEMV rounds a small x itself (no quantize_x kernel, no scratch).
-    if (dtype_is_quantized(dt) && m <= kGemvMaxRows && gemv_quantizes_x(dt, m, n, k, p[2], x))
+    // The staged GEMV rounds a small x itself (no quantize_x kernel, no
+    // scratch): every CTA reads x, so only where x is in HBM (activations are
+    // runtime tensors), not across the bus from guest memory.
+    if (dtype_is_quantized(dt) && m <= kGemvMaxRows && store_.in_device_memory(t[1].id) &&
+        gemv_quantizes_x(dt, m, n, k, p[2], x))
       return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
     if (dtype_is_quantized(dt)) {
       // x rounded to 8-bit blocks, as the CPU does: qs (m·k), d (m·k/32), and
