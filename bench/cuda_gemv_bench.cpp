@@ -154,11 +154,13 @@ int main(int argc, char** argv) {
   std::vector<int> variants;
   for (const std::string& v : split(variant_arg)) {
     bool found = false;
-    for (int i = 0; i < cuda::kGemvVariantCount; ++i)
-      if (v == "all" || v == cuda::kGemvVariants[i].name || (v == "default" && i == cuda::kGemvDefaultVariant)) {
+    for (int i = 0; i < cuda::kGemvVariantCount; ++i) {
+      const bool is_default = i == cuda::kGemvDefaultFloatVariant || i == cuda::kGemvDefaultQuantVariant;
+      if (v == "all" || v == cuda::kGemvVariants[i].name || (v == "default" && is_default)) {
         if (std::find(variants.begin(), variants.end(), i) == variants.end()) variants.push_back(i);
         found = true;
       }
+    }
     if (!found) {
       std::fprintf(stderr, "no variant %s; there are:", v.c_str());
       for (const auto& gv : cuda::kGemvVariants) std::fprintf(stderr, " %s", gv.name);
@@ -225,10 +227,10 @@ int main(int argc, char** argv) {
 
   const Shape shapes[] = {{2048, 2048, "q/o"}, {512, 2048, "k/v"}, {8192, 2048, "gate/up"},
                           {2048, 8192, "down"}, {128256, 2048, "head"}};
-  std::printf("GPU: %s, %d SMs; device-to-device copy: %.0f GB/s (read + written, 1 GiB); default variant %s; "
-              "%d calls a timing\n\n",
-              prop.name, prop.multiProcessorCount, copy_gbps, cuda::kGemvVariants[cuda::kGemvDefaultVariant].name,
-              reps);
+  std::printf("GPU: %s, %d SMs; device-to-device copy: %.0f GB/s (read + written, 1 GiB); default variants %s "
+              "(float), %s (quant); %d calls a timing\n\n",
+              prop.name, prop.multiProcessorCount, copy_gbps, cuda::kGemvVariants[cuda::kGemvDefaultFloatVariant].name,
+              cuda::kGemvVariants[cuda::kGemvDefaultQuantVariant].name, reps);
   std::printf("| variant | kernel | dtype | n × k | m | MiB | graph µs | GB/s | of copy | plain µs | err |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   struct Best {

@@ -49,7 +49,7 @@ TEST(CudaGemvPlan, StagedOnlyForWholeSegmentsAndAlignedPointers) {
   EXPECT_FALSE(gemv_staged_fits(DType_i32, 256, kAligned, kAligned));
   EXPECT_FALSE(gemv_staged_fits(DType_f16, 0, kAligned, kAligned));
 
-  const GemvVariant& v = kGemvVariants[kGemvDefaultVariant];
+  const GemvVariant& v = kGemvVariants[kGemvDefaultQuantVariant];
   EXPECT_EQ(plan_gemv(v, DType_q4_1, 1, 2048, 2048, kAligned, 0, 132).kernel, GemvKernel::staged);
   EXPECT_EQ(plan_gemv(v, DType_q4_1, 1, 2048, 2048, kAligned + 2, 0, 132).kernel, GemvKernel::warp);
   EXPECT_EQ(plan_gemv(v, DType_q4_1, 1, 2048, 576, kAligned, 0, 132).kernel, GemvKernel::warp);
@@ -62,8 +62,12 @@ TEST(CudaGemvPlan, VariantsAreBuiltAndNamedOnce) {
     EXPECT_TRUE(gemv_variant_valid(v)) << v.name;
     EXPECT_TRUE(names.insert(v.name).second) << v.name;
   }
-  ASSERT_GE(kGemvDefaultVariant, 0);
-  ASSERT_LT(kGemvDefaultVariant, kGemvVariantCount);
+  for (int d : {kGemvDefaultFloatVariant, kGemvDefaultQuantVariant}) {
+    ASSERT_GE(d, 0);
+    ASSERT_LT(d, kGemvVariantCount);
+  }
+  EXPECT_EQ(gemv_default_variant(DType_q4_0), kGemvDefaultQuantVariant);
+  EXPECT_EQ(gemv_default_variant(DType_bf16), kGemvDefaultFloatVariant);
   EXPECT_FALSE(gemv_variant_valid({"x", GemvKernel::staged, 8, 8, 48, false, 1}));  // not instantiated
   EXPECT_FALSE(gemv_variant_valid({"x", GemvKernel::staged, 8, 4, 0, false, 1}));
   EXPECT_FALSE(gemv_variant_valid({"x", GemvKernel::staged, 4, 4, 48, false, 8}));  // a split past the CTA
@@ -120,7 +124,7 @@ TEST(CudaGemvPlan, GridsCoverEveryColumnOnce) {
 }
 
 TEST(CudaGemvPlan, FewRowsSplitTheirSegmentsAmongWarps) {
-  const GemvVariant& v = kGemvVariants[kGemvDefaultVariant];
+  const GemvVariant& v = kGemvVariants[kGemvDefaultQuantVariant];
   ASSERT_EQ(v.max_split, 8);
   // k/v projection, 512 × 2048 (8 segments), 132 SMs × 64 warps: 8 warps a row, a segment each.
   GemvPlan p = plan_gemv(v, DType_q4_0, 1, 512, 2048, kAligned, 0, 132);
@@ -144,7 +148,7 @@ TEST(CudaGemvPlan, FewRowsSplitTheirSegmentsAmongWarps) {
 }
 
 TEST(CudaGemvPlan, DecodeShapesOnAnH200) {
-  const GemvVariant& v = kGemvVariants[kGemvDefaultVariant];
+  const GemvVariant& v = kGemvVariants[kGemvDefaultQuantVariant];
   // Head: 128256 rows over 132 SMs at the variant's warps an SM, or fewer
   // when fewer fit (resident_warps_per_sm, from the occupancy).
   GemvPlan p = plan_gemv(v, DType_q4_0, 1, 128256, 2048, kAligned, 0, 132);

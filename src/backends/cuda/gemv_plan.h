@@ -70,9 +70,12 @@ inline constexpr GemvVariant kGemvVariants[] = {
     {"staged-w8-s4-o16-fq", GemvKernel::staged, 8, 4, 16, true, 8},
 };
 inline constexpr int kGemvVariantCount = int(sizeof kGemvVariants / sizeof kGemvVariants[0]);
-// The backend's choice (an index into kGemvVariants) where the staged kernel
-// applies; bench/cuda_gemv_bench prints every variant to pick it from.
-inline constexpr int kGemvDefaultVariant = 2;
+// The backend's choice (an index into kGemvVariants) for float and for
+// quant weights; bench/cuda_gemv_bench prints every variant to pick them from.
+inline constexpr int kGemvDefaultFloatVariant = 2, kGemvDefaultQuantVariant = 2;
+constexpr int gemv_default_variant(DType dt) {
+  return dtype_is_quantized(dt) ? kGemvDefaultQuantVariant : kGemvDefaultFloatVariant;
+}
 // The most elements of x (m · k) a CTA quantizes into shared memory (9 KiB).
 inline constexpr int64_t kGemvFusedMaxX = 8192;
 
