@@ -16,6 +16,13 @@ namespace {
 
 constexpr uintptr_t kAligned = 0x7f0000001000;  // a 16-byte (and page) aligned address
 
+// The variant these tests reason about (whatever the backend's default is).
+const GemvVariant& staged_fq() {
+  const GemvVariant& v = kGemvVariants[2];
+  EXPECT_STREQ(v.name, "staged-w8-s4-fq");
+  return v;
+}
+
 TEST(CudaGemvPlan, SegmentsAreWholeSixteenByteRunsOfQuantBlocks) {
   EXPECT_EQ(gemv_segment_bytes(DType_f32), 1024);
   EXPECT_EQ(gemv_segment_bytes(DType_f16), 512);
@@ -49,7 +56,7 @@ TEST(CudaGemvPlan, StagedOnlyForWholeSegmentsAndAlignedPointers) {
   EXPECT_FALSE(gemv_staged_fits(DType_i32, 256, kAligned, kAligned));
   EXPECT_FALSE(gemv_staged_fits(DType_f16, 0, kAligned, kAligned));
 
-  const GemvVariant& v = kGemvVariants[kGemvDefaultQuantVariant];
+  const GemvVariant& v = staged_fq();
   EXPECT_EQ(plan_gemv(v, DType_q4_1, 1, 2048, 2048, kAligned, 0, 132).kernel, GemvKernel::staged);
   EXPECT_EQ(plan_gemv(v, DType_q4_1, 1, 2048, 2048, kAligned + 2, 0, 132).kernel, GemvKernel::warp);
   EXPECT_EQ(plan_gemv(v, DType_q4_1, 1, 2048, 576, kAligned, 0, 132).kernel, GemvKernel::warp);
@@ -124,7 +131,7 @@ TEST(CudaGemvPlan, GridsCoverEveryColumnOnce) {
 }
 
 TEST(CudaGemvPlan, FewRowsSplitTheirSegmentsAmongWarps) {
-  const GemvVariant& v = kGemvVariants[kGemvDefaultQuantVariant];
+  const GemvVariant& v = staged_fq();
   ASSERT_EQ(v.max_split, 8);
   // k/v projection, 512 × 2048 (8 segments), 132 SMs × 64 warps: 8 warps a row, a segment each.
   GemvPlan p = plan_gemv(v, DType_q4_0, 1, 512, 2048, kAligned, 0, 132);
@@ -138,6 +145,7 @@ TEST(CudaGemvPlan, FewRowsSplitTheirSegmentsAmongWarps) {
   EXPECT_EQ(plan_gemv(v, DType_bf16, 1, 8192, 2048, kAligned, kAligned, 132).warps_per_row, 1);
   // k = 256 is one segment: never split; the k1 variant never splits.
   EXPECT_EQ(plan_gemv(v, DType_q8_0, 1, 5, 256, kAligned, 0, 132).warps_per_row, 1);
+  ASSERT_STREQ(kGemvVariants[3].name, "staged-w8-s4-fq-k1");
   EXPECT_EQ(plan_gemv(kGemvVariants[3], DType_q8_0, 1, 512, 2048, kAligned, 0, 132).warps_per_row, 1);
   // k = 768 (3 segments): 2 warps, one takes 1 segment, the other 2.
   p = plan_gemv(v, DType_q8_0, 1, 5, 768, kAligned, 0, 132);
@@ -148,7 +156,7 @@ TEST(CudaGemvPlan, FewRowsSplitTheirSegmentsAmongWarps) {
 }
 
 TEST(CudaGemvPlan, DecodeShapesOnAnH200) {
-  const GemvVariant& v = kGemvVariants[kGemvDefaultQuantVariant];
+  const GemvVariant& v = staged_fq();
   // Head: 128256 rows over 132 SMs at the variant's warps an SM, or fewer
   // when fewer fit (resident_warps_per_sm, from the occupancy).
   GemvPlan p = plan_gemv(v, DType_q4_0, 1, 128256, 2048, kAligned, 0, 132);
@@ -163,13 +171,14 @@ TEST(CudaGemvPlan, DecodeShapesOnAnH200) {
 }
 
 TEST(CudaGemvPlan, FusedQuantizationOnlyForQuantWeightsAndSmallX) {
-  const GemvVariant& fused = kGemvVariants[2];
+  const GemvVariant& fused = staged_fq();
   ASSERT_TRUE(fused.fuse_quantize);
   EXPECT_TRUE(plan_gemv(fused, DType_q4_0, 1, 2048, 8192, kAligned, 0, 132).quantize_x);  // 8192 = the limit
   EXPECT_TRUE(plan_gemv(fused, DType_q8_0, 4, 2048, 2048, kAligned, 0, 132).quantize_x);
   EXPECT_FALSE(plan_gemv(fused, DType_q8_0, 8, 2048, 2048, kAligned, 0, 132).quantize_x);  // 16384 > the limit
   EXPECT_FALSE(plan_gemv(fused, DType_bf16, 1, 2048, 2048, kAligned, kAligned, 132).quantize_x);
   EXPECT_FALSE(plan_gemv(fused, DType_q4_1, 1, 2048, 576, kAligned, 0, 132).quantize_x);  // the warp kernel
+  ASSERT_STREQ(kGemvVariants[1].name, "staged-w8-s4");
   EXPECT_FALSE(plan_gemv(kGemvVariants[1], DType_q4_0, 1, 2048, 2048, kAligned, 0, 132).quantize_x);
 }
 
