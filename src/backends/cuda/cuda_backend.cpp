@@ -18,25 +18,40 @@
 namespace samepage::cuda {
 namespace {
 
-// Device scratch a matmul needs beyond its operands (x its input's address).
-uint64_t matmul_scratch_bytes(const TensorArg* t, const void* x) {
-  const int64_t m = t[1].n_rows(), k = t[1].row_length();
-  if (dtype_is_quantized(t[2].dtype)) {
-    const uint64_t n_x = uint64_t(m * k), qs_bytes = (n_x + 255) / 256 * 256, d_bytes = (n_x / 32 * 4 + 255) / 256 * 256;
-    return qs_bytes + d_bytes + (m > kGemvMaxRows ? n_x * 4 : 0);
+// The device scratch a matmul needs beyond its operands, in one place (the
+// capture sizes it before any op runs). Quant weights: x rounded to 8-bit
+// blocks as the CPU does, qs (m·k) int8 then d (m·k/32) f32, each 256-byte
+// aligned, then for the GEMM the rounded floats (m·k); float weights: a copy
+// of x (m·k f32) when the GEMV would read it misaligned (it loads float4).
+struct MatmulScratch {
+  uint64_t qs_bytes = 0, d_bytes = 0, rounded_bytes = 0, x_copy_bytes = 0;
+  uint64_t total() const { return qs_bytes + d_bytes + rounded_bytes + x_copy_bytes; }
+};
+MatmulScratch matmul_scratch(int64_t m, int64_t k, DType w_dtype, const void* x) {
+  MatmulScratch s;
+  const uint64_t n_x = uint64_t(m * k);
+  if (dtype_is_quantized(w_dtype)) {
+    s.qs_bytes = (n_x + 255) / 256 * 256;
+    s.d_bytes = (n_x / 32 * 4 + 255) / 256 * 256;
+    s.rounded_bytes = m > kGemvMaxRows ? n_x * 4 : 0;
+  } else if (m <= kGemvMaxRows && reinterpret_cast<uintptr_t>(x) % 16 != 0) {
+    s.x_copy_bytes = n_x * 4;
   }
-  if (m > kGemvMaxRows || reinterpret_cast<uintptr_t>(x) % 16 == 0) return 0;
-  return uint64_t(m * k) * 4;
+  return s;
 }
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(const BackendCaps& caps, cudaStream_t stream, int32_t* error_device)
-      : caps_(caps), stream_(stream), error_device_(error_device), store_(registration_), graphs_(caps.native_replay) {}
+  CudaBackend(const BackendCaps& caps, const BackendOptions& options, cudaStream_t stream, EmbeddingError error)
+      : caps_(caps), stream_(stream), launch_{stream, options.overlap_launches}, error_(error), store_(registration_),
+        graphs_(options.native_replay) {
+    caps_.native_replay = graphs_;
+  }
   ~CudaBackend() override {
     cudaStreamSynchronize(stream_);
     if (scratch_ != nullptr) cudaFree(scratch_);
-    cudaFree(error_device_);
+    cudaFree(error_.claim);
+    cudaFreeHost(error_.report);
     cudaStreamDestroy(stream_);
   }
 
@@ -96,16 +111,22 @@ class CudaBackend final : public Backend {
  private:
   void begin() { embedding_ran_ = false; }
   // Waits for the submission; then reads the embedding's error report, when
-  // one ran (a token outside the vocabulary is found on the device).
+  // one ran (a token outside the vocabulary is found on the device). The
+  // report is mapped host memory: after the synchronisation it is read in
+  // place, no copy.
   Status finish() {
     if (Status s = cuda_status(cudaStreamSynchronize(stream_), "cuda::execute", "kernel"); !s) return s;
     if (!embedding_ran_) return Status::ok();
-    int32_t e[3] = {};
-    SP_CUDA_TRY("cuda::embedding", cudaMemcpy(e, error_device_, sizeof e, cudaMemcpyDeviceToHost));
-    if (e[0] == 0) return Status::ok();
-    SP_CUDA_TRY("cuda::embedding", cudaMemset(error_device_, 0, sizeof e));
-    return err("cuda::embedding", "token " + std::to_string(e[1]) + " at index " + std::to_string(e[2]) +
-                                      " is outside the vocabulary");
+    volatile int32_t* report = error_.report;
+    if (report[0] == 0) return Status::ok();
+    const int32_t token = report[1], index = report[2];
+    report[0] = 0;
+    report[1] = 0;
+    report[2] = 0;
+    SP_CUDA_TRY("cuda::embedding", cudaMemsetAsync(error_.claim, 0, sizeof(int32_t), stream_));
+    SP_CUDA_TRY("cuda::embedding", cudaStreamSynchronize(stream_));
+    return err("cuda::embedding",
+               "token " + std::to_string(token) + " at index " + std::to_string(index) + " is outside the vocabulary");
   }
 
   // Device scratch for one op at a time, grown as needed (stream order keeps
@@ -131,28 +152,27 @@ class CudaBackend final : public Backend {
     const DType dt = t[2].dtype;
     const auto* x = static_cast<const float*>(p[1]);
     auto* y = static_cast<float*>(p[0]);
+    const MatmulScratch layout = matmul_scratch(m, k, dt, x);
+    uint8_t* buf = nullptr;
+    if (layout.total() > 0) {
+      auto got = scratch(layout.total());
+      if (!got) return got.status();
+      buf = *got;
+    }
     QuantizedX xq;
     if (dtype_is_quantized(dt)) {
-      // x rounded to 8-bit blocks, as the CPU does: qs (m·k), d (m·k/32), and
-      // for the GEMM the rounded floats (m·k).
-      const uint64_t n_x = uint64_t(m * k), qs_bytes = (n_x + 255) / 256 * 256, d_bytes = (n_x / 32 * 4 + 255) / 256 * 256;
-      const bool gemm = m > kGemvMaxRows;
-      auto buf = scratch(qs_bytes + d_bytes + (gemm ? n_x * 4 : 0));
-      if (!buf) return buf.status();
-      xq.qs = reinterpret_cast<int8_t*>(*buf);
-      xq.d = reinterpret_cast<float*>(*buf + qs_bytes);
-      if (gemm) xq.rounded = reinterpret_cast<float*>(*buf + qs_bytes + d_bytes);
-      if (Status s = launch_quantize_x(stream_, x, int64_t(n_x), xq); !s) return s;
+      xq.qs = reinterpret_cast<int8_t*>(buf);
+      xq.d = reinterpret_cast<float*>(buf + layout.qs_bytes);
+      const bool gemm = layout.rounded_bytes > 0;
+      if (gemm) xq.rounded = reinterpret_cast<float*>(buf + layout.qs_bytes + layout.d_bytes);
+      if (Status s = launch_quantize_x(launch_, x, m * k, xq); !s) return s;
       if (gemm) return launch_gemm(stream_, dt, p[2], xq.rounded, y, m, n, k);
       return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
     }
     if (m > kGemvMaxRows) return launch_gemm(stream_, dt, p[2], x, y, m, n, k);
-    // The float GEMV reads x as float4: a misaligned x is copied first.
-    if (reinterpret_cast<uintptr_t>(x) % 16 != 0) {
-      auto buf = scratch(uint64_t(m * k) * 4);
-      if (!buf) return buf.status();
-      SP_CUDA_TRY("cuda::matmul", cudaMemcpyAsync(*buf, x, uint64_t(m * k) * 4, cudaMemcpyDefault, stream_));
-      x = reinterpret_cast<const float*>(*buf);
+    if (layout.x_copy_bytes > 0) {  // the float GEMV reads x as float4: a misaligned x is copied first
+      SP_CUDA_TRY("cuda::matmul", cudaMemcpyAsync(buf, x, layout.x_copy_bytes, cudaMemcpyDefault, stream_));
+      x = reinterpret_cast<const float*>(buf);
     }
     return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
   }
@@ -194,7 +214,10 @@ class CudaBackend final : public Backend {
         if (!at) return at.status();
         p[k] = *at;
       }
-      if (op.args.op == OpCode_matmul) need = std::max(need, matmul_scratch_bytes(op.args.t, p[1]));
+      if (op.args.op == OpCode_matmul) {
+        const TensorArg* t = op.args.t;
+        need = std::max(need, matmul_scratch(t[1].n_rows(), t[1].row_length(), t[2].dtype, p[1]).total());
+      }
     }
     if (need > 0)
       if (auto buf = scratch(need); !buf) return buf.status();
@@ -249,10 +272,10 @@ class CudaBackend final : public Backend {
     switch (op.op) {
       case OpCode_matmul: s = matmul(t, p); break;
       case OpCode_rmsnorm:
-        launch_rmsnorm(stream_, f32(1), f32(2), f32(0), t[1].n_rows(), t[1].row_length(), op.f[0]);
+        launch_rmsnorm(launch_, f32(1), f32(2), f32(0), t[1].n_rows(), t[1].row_length(), op.f[0]);
         break;
       case OpCode_rope:
-        launch_rope(stream_, f32(1), f32(0), t[1].shape[0], t[1].shape[1], t[1].shape[2], op.i[0], pos0_at, op.f[0], op.f[1],
+        launch_rope(launch_, f32(1), f32(0), t[1].shape[0], t[1].shape[1], t[1].shape[2], op.i[0], pos0_at, op.f[0], op.f[1],
                     op.i[1], f32(2));  // f32(2): the frequency factors, null when none
         break;
       case OpCode_attention: {
@@ -261,28 +284,28 @@ class CudaBackend final : public Backend {
         s = launch_attention(stream_, a);
         break;
       }
-      case OpCode_silu_mul: launch_silu_mul(stream_, f32(1), f32(2), f32(0), t[0].n_elements()); break;
-      case OpCode_add: launch_add(stream_, f32(1), f32(2), f32(0), t[0].n_elements(), t[2].n_elements()); break;
-      case OpCode_scale: launch_scale(stream_, f32(1), op.f[0], f32(0), t[0].n_elements()); break;
+      case OpCode_silu_mul: launch_silu_mul(launch_, f32(1), f32(2), f32(0), t[0].n_elements()); break;
+      case OpCode_add: launch_add(launch_, f32(1), f32(2), f32(0), t[0].n_elements(), t[2].n_elements()); break;
+      case OpCode_scale: launch_scale(launch_, f32(1), op.f[0], f32(0), t[0].n_elements()); break;
       case OpCode_embedding:
-        launch_embedding(stream_, t[1].dtype, p[1], t[1].n_rows(), t[1].row_length(),
-                         static_cast<const int32_t*>(p[2]), t[2].n_elements(), f32(0), error_device_);
+        launch_embedding(launch_, t[1].dtype, p[1], t[1].n_rows(), t[1].row_length(),
+                         static_cast<const int32_t*>(p[2]), t[2].n_elements(), f32(0), error_);
         embedding_ran_ = true;
         break;
-      case OpCode_softmax: launch_softmax(stream_, f32(1), f32(0), t[1].n_rows(), t[1].row_length()); break;
+      case OpCode_softmax: launch_softmax(launch_, f32(1), f32(0), t[1].n_rows(), t[1].row_length()); break;
       case OpCode_argmax:
-        launch_argmax(stream_, f32(1), static_cast<int32_t*>(p[0]), t[1].n_rows(), t[1].row_length());
+        launch_argmax(launch_, f32(1), static_cast<int32_t*>(p[0]), t[1].n_rows(), t[1].row_length());
         break;
       case OpCode_copy:
-        s = launch_convert(stream_, t[1].dtype, p[1], t[0].dtype, p[0], t[0].n_elements());
+        s = launch_convert(launch_, t[1].dtype, p[1], t[0].dtype, p[0], t[0].n_elements());
         break;
       case OpCode_set_rows: {
         const int64_t row_elements = t[0].n_elements() / t[0].shape[0];
-        s = launch_set_rows(stream_, f32(1), t[0].dtype, p[0], row_elements, t[1].shape[0], op.i[0], pos0_at);
+        s = launch_set_rows(launch_, f32(1), t[0].dtype, p[0], row_elements, t[1].shape[0], op.i[0], pos0_at);
         break;
       }
       case OpCode_get_rows:
-        s = launch_get_rows(stream_, t[1].dtype, p[1], op.i[0], pos0_at, t[0].dtype, p[0], t[0].shape[0],
+        s = launch_get_rows(launch_, t[1].dtype, p[1], op.i[0], pos0_at, t[0].dtype, p[0], t[0].shape[0],
                             t[0].n_elements() / t[0].shape[0]);
         break;
       case OpCode_count: return err("cuda::execute", "unknown op");
@@ -294,37 +317,48 @@ class CudaBackend final : public Backend {
 
   BackendCaps caps_;
   cudaStream_t stream_;
-  int32_t* error_device_;  // {flag, token, index}: the embedding kernel's report, zero when none
+  LaunchStream launch_;   // stream_, with programmatic dependent launch when the options ask
+  EmbeddingError error_;  // the embedding kernel's report: {flag, token, index}, zero when none
   bool embedding_ran_ = false;
   HostRegistration registration_;  // before store_: the store refers to it
   TensorStore store_;
   void* scratch_ = nullptr;
   uint64_t scratch_bytes_ = 0;
-  const bool graphs_;       // replay as CUDA graphs (SAMEPAGE_CUDA_GRAPHS)
+  const bool graphs_;       // replay as CUDA graphs (BackendOptions::native_replay)
   bool capturing_ = false;  // inside a stream capture: nothing may allocate
   uint64_t epoch_ = 1;      // bumped when captured graphs may name stale memory
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> create_cuda_backend(const BackendCaps& caps) {
+Result<std::unique_ptr<Backend>> create_cuda_backend(const BackendCaps& caps, const BackendOptions& options) {
   SP_CUDA_TRY("cuda::create", cudaSetDevice(kDevice));
   cudaStream_t stream = nullptr;
   SP_CUDA_TRY("cuda::create", cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  void* error = nullptr;
-  cudaError_t e = cudaMalloc(&error, 4 * sizeof(int32_t));
-  if (e == cudaSuccess) e = cudaMemset(error, 0, 4 * sizeof(int32_t));
+  EmbeddingError error;
+  cudaError_t e = cudaMalloc(&error.claim, sizeof(int32_t));
+  if (e == cudaSuccess) e = cudaMemset(error.claim, 0, sizeof(int32_t));
+  void* report = nullptr;
+  if (e == cudaSuccess) e = cudaHostAlloc(&report, 4 * sizeof(int32_t), cudaHostAllocMapped);
+  if (e == cudaSuccess) {
+    error.report = static_cast<int32_t*>(report);
+    std::memset(report, 0, 4 * sizeof(int32_t));
+    void* device = nullptr;  // under unified addressing the host address itself
+    e = cudaHostGetDevicePointer(&device, report, 0);
+    if (e == cudaSuccess && device != report) e = cudaErrorInvalidDevicePointer;
+  }
   // One pageable copy each way now, so the driver's staging buffers exist
   // before the guest's first op (whose memory the benchmarks account).
   int32_t probe[4] = {};
-  if (e == cudaSuccess) e = cudaMemcpy(error, probe, sizeof probe, cudaMemcpyHostToDevice);
-  if (e == cudaSuccess) e = cudaMemcpy(probe, error, sizeof probe, cudaMemcpyDeviceToHost);
+  if (e == cudaSuccess) e = cudaMemcpy(error.claim, probe, sizeof(int32_t), cudaMemcpyHostToDevice);
+  if (e == cudaSuccess) e = cudaMemcpy(probe, error.claim, sizeof(int32_t), cudaMemcpyDeviceToHost);
   if (e != cudaSuccess) {
-    if (error != nullptr) cudaFree(error);
+    if (error.claim != nullptr) cudaFree(error.claim);
+    if (report != nullptr) cudaFreeHost(report);
     cudaStreamDestroy(stream);
-    return cuda_status(e, "cuda::create", "error report buffer");
+    return cuda_status(e, "cuda::create", "error report buffers");
   }
-  return std::unique_ptr<Backend>(new CudaBackend(caps, stream, static_cast<int32_t*>(error)));
+  return std::unique_ptr<Backend>(new CudaBackend(caps, options, stream, error));
 }
 
 }  // namespace samepage::cuda

@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/launch.h"
 
 namespace samepage::cuda {
 namespace {
@@ -10,6 +11,7 @@ namespace {
 constexpr int kThreads = 256;
 
 __global__ void rmsnorm_kernel(const float* x, const float* w, float* y, int64_t n, float eps) {
+  pdl_enter();
   __shared__ double partial[kThreads];
   const float* xr = x + int64_t(blockIdx.x) * n;
   float* yr = y + int64_t(blockIdx.x) * n;
@@ -28,9 +30,9 @@ __global__ void rmsnorm_kernel(const float* x, const float* w, float* y, int64_t
 
 }  // namespace
 
-void launch_rmsnorm(cudaStream_t s, const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
+void launch_rmsnorm(const LaunchStream& s, const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
   if (n_rows <= 0 || n <= 0) return;
-  rmsnorm_kernel<<<unsigned(n_rows), kThreads, 0, s>>>(x, w, y, n, eps);
+  launch_kernel(s, unsigned(n_rows), kThreads, 0, rmsnorm_kernel, x, w, y, n, eps);
 }
 
 }  // namespace samepage::cuda

@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/launch.h"
 
 namespace samepage::cuda {
 namespace {
@@ -10,6 +11,7 @@ namespace {
 __global__ void rope_kernel(const float* x, float* y, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
                             int64_t pos0, const int32_t* pos0_at, double freq_base, double freq_scale, int32_t mode,
                             const float* factors) {
+  pdl_enter();
   if (pos0_at != nullptr) pos0 = *pos0_at;  // a replayed graph's parameter
   const int64_t n_pairs = head_dim / 2;
   const int64_t total = n_tokens * n_heads * n_pairs;
@@ -30,14 +32,13 @@ __global__ void rope_kernel(const float* x, float* y, int64_t n_tokens, int64_t 
 
 }  // namespace
 
-void launch_rope(cudaStream_t s, const float* x, float* y, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
+void launch_rope(const LaunchStream& s, const float* x, float* y, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
                  int64_t pos0, const int32_t* pos0_at, float freq_base, float freq_scale, int32_t mode,
                  const float* factors) {
   const int64_t total = n_tokens * n_heads * (head_dim / 2);
   if (total <= 0) return;
-  const int64_t blocks = (total + 255) / 256;
-  rope_kernel<<<unsigned(blocks < 65536 ? blocks : 65536), 256, 0, s>>>(x, y, n_tokens, n_heads, head_dim, pos0, pos0_at,
-                                                                       double(freq_base), double(freq_scale), mode, factors);
+  launch_kernel(s, grid_stride_blocks(total), 256, 0, rope_kernel, x, y, n_tokens, n_heads, head_dim, pos0, pos0_at,
+                double(freq_base), double(freq_scale), mode, factors);
 }
 
 }  // namespace samepage::cuda

@@ -15,7 +15,8 @@
 // breaks the sequence in the host API, which drops this object (and so the
 // graph) before the tensor's memory is released. Sequences that name a
 // staged tensor (copy mode: pageable staging bytes copied per op) are not
-// captured: they replay op by op, as do all when SAMEPAGE_CUDA_GRAPHS=0.
+// captured: they replay op by op, as do all when the backend was made with
+// BackendOptions::native_replay false.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -27,10 +28,6 @@
 #include "samepage/backend.h"
 
 namespace samepage::cuda {
-
-// False when SAMEPAGE_CUDA_GRAPHS=0: sequences then replay op by op (the path
-// before graphs, kept for comparison; copy mode's sequences always do).
-bool cuda_graphs_enabled();
 
 class CudaSequence final : public CompiledSequence {
  public:
