@@ -3,6 +3,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -87,26 +88,44 @@ class CudaBackend final : public Backend {
     auto* seq = dynamic_cast<CudaSequence*>(&sequence);
     if (seq == nullptr) return err("cuda::run", "not a sequence this backend compiled");
     if (n_params < seq->n_params()) return err("cuda::run", "a parameter is missing");
-    if (graphs_ && seq->eager_reason.empty() && seq->graph(epoch_) == nullptr)
+    if (graphs_ && seq->eager_reason.empty() && seq->graph(epoch()) == nullptr)
       if (Status s = capture(*seq); !s) return s;
-    if (!graphs_ || !seq->eager_reason.empty()) return run_op_by_op(*seq, params);
+    if (!graphs_ || !seq->eager_reason.empty()) {
+      ++n_eager_runs_;
+      return run_op_by_op(*seq, params);
+    }
     std::copy(params, params + seq->n_params(), seq->params_host());
     begin();
     embedding_ran_ = seq->has_embedding();
-    SP_CUDA_TRY("cuda::run", cudaGraphLaunch(seq->graph(epoch_), stream_));
+    SP_CUDA_TRY("cuda::run", cudaGraphLaunch(seq->graph(epoch()), stream_));
+    ++n_graph_launches_;
     return finish();
   }
 
   void memory_event(const MemoryEvent& event) override {
     // Pages may be unregistered below: nothing in flight may touch them.
     cudaStreamSynchronize(stream_);
-    registration_.on_event(event);
-    ++epoch_;  // graphs name registered pages: capture them again
-
+    registration_.on_event(event);  // graphs naming pages it unregisters are captured again (epoch)
   }
   Status sync() override {
     return cuda_status(cudaStreamSynchronize(stream_), "cuda::sync", "cudaStreamSynchronize");
   }
+
+  std::vector<BackendStat> stats() const override {
+    return {{"create_s", create_seconds_},
+            {"host_register_s", registration_.register_seconds()},
+            {"host_register_bytes", double(registration_.registered_bytes())},
+            {"const_upload_s", store_.upload_seconds()},
+            {"const_upload_bytes", double(store_.uploaded_bytes())},
+            {"device_alloc_s", store_.alloc_seconds()},
+            {"device_alloc_bytes", double(store_.allocated_bytes())},
+            {"graph_capture_s", capture_seconds_},
+            {"graph_capture_count", double(n_captures_)},
+            {"graph_launch_count", double(n_graph_launches_)},
+            {"eager_replay_count", double(n_eager_runs_)},
+            {"pdl", launch_.pdl ? 1.0 : 0.0}};
+  }
+  void set_create_seconds(double s) { create_seconds_ = s; }
 
  private:
   void begin() { embedding_ran_ = false; }
@@ -140,7 +159,7 @@ class CudaBackend final : public Backend {
       }
       scratch_ = nullptr;
       scratch_bytes_ = 0;
-      ++epoch_;  // graphs name the old buffer
+      ++n_scratch_moves_;  // graphs name the old buffer
       SP_CUDA_TRY("cuda::scratch", cudaMalloc(&scratch_, n_bytes));
       scratch_bytes_ = n_bytes;
     }
@@ -198,6 +217,7 @@ class CudaBackend final : public Backend {
   // sized for the largest matmul); then the ops enqueued under stream
   // capture with their positions read from the parameter buffer.
   Status capture(CudaSequence& seq) {
+    const auto started = std::chrono::steady_clock::now();
     seq.drop_graph();
     begin();
     uint64_t need = 0;
@@ -210,7 +230,9 @@ class CudaBackend final : public Backend {
           seq.eager_reason = "names a staged tensor (copy mode)";
           return Status::ok();
         }
-        auto at = store_.prepare(t, k > 0, stream_);
+        // Registered, allocated, uploaded once; the per-op copies (an
+        // input's mirror) are left to the graph, which records them.
+        auto at = store_.prepare(t, k > 0, stream_, false);
         if (!at) return at.status();
         p[k] = *at;
       }
@@ -249,7 +271,9 @@ class CudaBackend final : public Backend {
       cudaGetLastError();  // a failed capture leaves no sticky error behind
       return s;
     }
-    seq.set_graph(exec, epoch_);
+    seq.set_graph(exec, epoch());
+    ++n_captures_;
+    capture_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return Status::ok();
   }
 
@@ -326,12 +350,20 @@ class CudaBackend final : public Backend {
   uint64_t scratch_bytes_ = 0;
   const bool graphs_;       // replay as CUDA graphs (BackendOptions::native_replay)
   bool capturing_ = false;  // inside a stream capture: nothing may allocate
-  uint64_t epoch_ = 1;      // bumped when captured graphs may name stale memory
+  uint64_t n_scratch_moves_ = 0;
+  // Changes exactly when a captured graph may name stale memory: the scratch
+  // moved, or guest pages were unregistered (file map or unmap, unprotect,
+  // release; growth is not: new pages are registered beside the old).
+  uint64_t epoch() const { return 1 + n_scratch_moves_ + registration_.n_unregistered(); }
+  // stats()
+  double create_seconds_ = 0, capture_seconds_ = 0;
+  uint64_t n_captures_ = 0, n_graph_launches_ = 0, n_eager_runs_ = 0;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Backend>> create_cuda_backend(const BackendCaps& caps, const BackendOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
   SP_CUDA_TRY("cuda::create", cudaSetDevice(kDevice));
   cudaStream_t stream = nullptr;
   SP_CUDA_TRY("cuda::create", cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
@@ -358,7 +390,11 @@ Result<std::unique_ptr<Backend>> create_cuda_backend(const BackendCaps& caps, co
     cudaStreamDestroy(stream);
     return cuda_status(e, "cuda::create", "error report buffers");
   }
-  return std::unique_ptr<Backend>(new CudaBackend(caps, options, stream, error));
+  auto backend = std::make_unique<CudaBackend>(caps, options, stream, error);
+  // The first stream and allocations (the device context, if the probe did
+  // not make it): part of time to first token.
+  backend->set_create_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return std::unique_ptr<Backend>(std::move(backend));
 }
 
 }  // namespace samepage::cuda

@@ -1,5 +1,6 @@
 #include "backends/cuda/residency.h"
 
+#include <chrono>
 #include <string>
 
 #include "backends/cuda/cuda_check.h"
@@ -11,7 +12,14 @@ TensorStore::~TensorStore() {
     if (r.hbm != nullptr) cudaFree(r.hbm);
 }
 
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace
+
 Result<void*> TensorStore::allocate(uint64_t n_bytes) {
+  const auto started = std::chrono::steady_clock::now();
   void* p = nullptr;
   const uint64_t rounded = (n_bytes + 255) / 256 * 256;
   if (cudaError_t e = cudaMalloc(&p, rounded); e != cudaSuccess) {
@@ -23,6 +31,8 @@ Result<void*> TensorStore::allocate(uint64_t n_bytes) {
     cudaFree(p);
     return cuda_status(e, "cuda::tensor_create", "cudaMemset");
   }
+  alloc_seconds_ += seconds_since(started);
+  allocated_bytes_ += rounded;
   return p;
 }
 
@@ -78,7 +88,7 @@ void TensorStore::release(uint64_t id) {
   records_.erase(it);
 }
 
-Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t s) {
+Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t s, bool copy_in) {
   auto it = records_.find(a.id);
   if (it == records_.end()) return err("cuda::execute", "tensor " + std::to_string(a.id) + " is unknown to the backend");
   Record& r = it->second;
@@ -91,17 +101,23 @@ Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t 
         if (!p) return p.status();
         r.hbm = *p;
       }
-      if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::dma_in"); !st) return st;
+      if (copy_in)
+        if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::dma_in"); !st) return st;
       return r.hbm;
     case Where::resident:
       if (!r.uploaded) {
-        // Pageable (or registered, if its chunk is) guest bytes: one upload.
+        // Pageable (or registered, if its chunk is) guest bytes: one upload,
+        // waited for here so its time is counted (once per const view).
+        const auto started = std::chrono::steady_clock::now();
         if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::upload"); !st) return st;
+        SP_CUDA_TRY("cuda::upload", cudaStreamSynchronize(s));
+        upload_seconds_ += seconds_since(started);
+        uploaded_bytes_ += r.n_bytes;
         r.uploaded = true;
       }
       return r.hbm;
     case Where::staged:
-      SP_CUDA_TRY("cuda::copy_in", cudaMemcpyAsync(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s));
+      if (copy_in) SP_CUDA_TRY("cuda::copy_in", cudaMemcpyAsync(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s));
       return r.hbm;
     case Where::device:
     case Where::runtime:

@@ -37,8 +37,10 @@ class TensorStore {
   void release(uint64_t id);
   // The device address of an operand for an op enqueued next on s, after
   // whatever must happen first (registration, first upload, copy in, DMA
-  // into the mirror of an input).
-  Result<void*> prepare(const TensorArg& a, bool input, cudaStream_t s);
+  // into the mirror of an input). copy_in false leaves out the per-op copies
+  // (mirror DMA, staging copy): a capture's preparation, whose graph
+  // records them.
+  Result<void*> prepare(const TensorArg& a, bool input, cudaStream_t s, bool copy_in = true);
   // After the op: a staged output goes back to its host bytes.
   Status write_back(const TensorArg& out, cudaStream_t s);
   // sp_sync: a device view's guest bytes from its HBM copy.
@@ -48,6 +50,13 @@ class TensorStore {
   // one op to the next (everything but staged views, whose pageable staging
   // bytes are copied per op): what a captured graph may name.
   bool capturable(uint64_t id) const;
+
+  // What const views' first uploads cost (seconds to completion, bytes), and
+  // device allocations (runtime tensors, device views, mirrors).
+  double upload_seconds() const { return upload_seconds_; }
+  uint64_t uploaded_bytes() const { return uploaded_bytes_; }
+  double alloc_seconds() const { return alloc_seconds_; }
+  uint64_t allocated_bytes() const { return allocated_bytes_; }
 
 
  private:
@@ -66,6 +75,8 @@ class TensorStore {
 
   HostRegistration& registration_;
   std::unordered_map<uint64_t, Record> records_;
+  double upload_seconds_ = 0, alloc_seconds_ = 0;
+  uint64_t uploaded_bytes_ = 0, allocated_bytes_ = 0;
 };
 
 }  // namespace samepage::cuda
