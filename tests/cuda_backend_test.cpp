@@ -330,5 +330,36 @@ TEST_F(CudaBackend, ReplayedEmbeddingReportsEachBadTokenOnce) {
   EXPECT_EQ(stat(g, "graph_capture_count"), 1);
 }
 
+// A large const view outside every registered chunk is uploaded through the
+// pinned staging buffers (three slices: the last one short), bytes intact.
+TEST_F(CudaBackend, LargeConstViewIsUploadedThroughStaging) {
+  constexpr uint32_t kCols = 2600, kDepth = 4096;  // W (kCols, kDepth) f32: 40.6 MiB
+  FakeGuest g(MemoryMode::MemoryMode_shared, 1792, nullptr, backend_named("cuda"));
+  uint32_t x_at = 0, y_at = 0;
+  const int32_t tx = g.view(SP_F32, {1, kDepth}, kDepth * 4, &x_at);
+  const int32_t ty = g.view(SP_F32, {1, kCols}, kCols * 4, &y_at);
+  const std::vector<float> x = values(kDepth, 2.0f);
+  std::memcpy(g.base() + x_at, x.data(), kDepth * 4);
+  const uint32_t w_at = 64u << 20;  // the second 64 MiB chunk: nothing registers it
+  float* w = g.at<float>(w_at);
+  for (uint64_t i = 0; i < uint64_t(kCols) * kDepth; ++i) w[i] = std::sin(0.001f * float(i % 100003));
+  const uint32_t shape_at = g.alloc(16);
+  const uint32_t shape[2] = {kCols, kDepth};
+  std::memcpy(g.base() + shape_at, shape, 8);
+  const int32_t tw = int32_t(Z_samepageZ_tensor_view(g.ctx(), w_at, SP_F32, 2, shape_at, SP_CONST));
+  ASSERT_GT(tw, 0) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), ty, tx, tw), 0u) << g.last_error();
+  EXPECT_EQ(stat(g, "const_upload_staged_bytes"), double(uint64_t(kCols) * kDepth * 4));
+  for (uint32_t j = 0; j < kCols; j += 37) {
+    double want = 0;
+    for (uint32_t i = 0; i < kDepth; ++i) want += double(x[i]) * double(w[uint64_t(j) * kDepth + i]);
+    ASSERT_NEAR(g.at<float>(y_at)[j], want, 1e-3) << "column " << j;
+  }
+  // The last column: the short last slice's bytes.
+  double want = 0;
+  for (uint32_t i = 0; i < kDepth; ++i) want += double(x[i]) * double(w[uint64_t(kCols - 1) * kDepth + i]);
+  EXPECT_NEAR(g.at<float>(y_at)[kCols - 1], want, 1e-3);
+}
+
 }  // namespace
 }  // namespace samepage::test

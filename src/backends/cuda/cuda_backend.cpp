@@ -117,6 +117,8 @@ class CudaBackend final : public Backend {
             {"host_register_bytes", double(registration_.registered_bytes())},
             {"const_upload_s", store_.upload_seconds()},
             {"const_upload_bytes", double(store_.uploaded_bytes())},
+            {"const_upload_staged_bytes", double(store_.staged_bytes())},
+            {"staging_pinned_bytes", double(store_.staging_pinned_bytes())},
             {"device_alloc_s", store_.alloc_seconds()},
             {"device_alloc_bytes", double(store_.allocated_bytes())},
             {"graph_capture_s", capture_seconds_},

@@ -21,6 +21,17 @@ bool HostRegistration::contains(const void* p, uint64_t n) const {
   return b >= base_ && uint64_t(b - base_) <= committed_ && n <= committed_ - uint64_t(b - base_);
 }
 
+bool HostRegistration::registered(const void* p, uint64_t n) const {
+  if (!contains(p, n)) return false;
+  if (n == 0) return true;
+  const uint64_t lo = uint64_t(static_cast<const uint8_t*>(p) - base_), hi = lo + n;
+  for (uint64_t c = lo / kChunkBytes; c <= (hi - 1) / kChunkBytes; ++c) {
+    auto it = chunks_.find(c);
+    if (it == chunks_.end() || it->second.end < std::min(hi, (c + 1) * kChunkBytes)) return false;
+  }
+  return true;
+}
+
 Status HostRegistration::ensure(const void* p, uint64_t n) {
   if (!contains(p, n)) return err("cuda::register", "bytes outside the committed guest memory");
   if (n == 0) return Status::ok();

@@ -39,6 +39,9 @@ class HostRegistration {
   void attach(uint8_t* base, uint64_t reserved_bytes);
   // True when [p, p + n) lies in the attached guest memory's committed range.
   bool contains(const void* p, uint64_t n) const;
+  // True when every byte of [p, p + n) is registered now (a DMA from it
+  // runs at the pinned rate).
+  bool registered(const void* p, uint64_t n) const;
   // Makes [p, p + n) (inside the committed range) addressable by kernels.
   Status ensure(const void* p, uint64_t n);
   // Called with every memory event; the caller has finished all GPU work

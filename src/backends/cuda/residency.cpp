@@ -106,10 +106,16 @@ Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t 
       return r.hbm;
     case Where::resident:
       if (!r.uploaded) {
-        // Pageable (or registered, if its chunk is) guest bytes: one upload,
-        // waited for here so its time is counted (once per const view).
+        // Once per const view, waited for here so its time is counted: a
+        // large one not registered through pinned staging (staged_upload.h),
+        // the rest by the driver (pinned rate where its chunk is registered).
         const auto started = std::chrono::steady_clock::now();
-        if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::upload"); !st) return st;
+        if (r.n_bytes >= StagedUpload::kMinBytes && !registration_.registered(r.host, r.n_bytes)) {
+          if (Status st = staged_.upload(r.hbm, r.host, r.n_bytes, s); !st) return st;
+          staged_bytes_ += r.n_bytes;
+        } else if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::upload"); !st) {
+          return st;
+        }
         SP_CUDA_TRY("cuda::upload", cudaStreamSynchronize(s));
         upload_seconds_ += seconds_since(started);
         uploaded_bytes_ += r.n_bytes;

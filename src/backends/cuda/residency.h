@@ -21,6 +21,7 @@
 #include <unordered_map>
 
 #include "backends/cuda/host_registration.h"
+#include "backends/cuda/staged_upload.h"
 #include "samepage/backend.h"
 
 namespace samepage::cuda {
@@ -55,6 +56,8 @@ class TensorStore {
   // device allocations (runtime tensors, device views, mirrors).
   double upload_seconds() const { return upload_seconds_; }
   uint64_t uploaded_bytes() const { return uploaded_bytes_; }
+  uint64_t staged_bytes() const { return staged_bytes_; }  // of uploaded_bytes: through StagedUpload
+  uint64_t staging_pinned_bytes() const { return staged_.pinned_bytes(); }
   double alloc_seconds() const { return alloc_seconds_; }
   uint64_t allocated_bytes() const { return allocated_bytes_; }
 
@@ -75,8 +78,9 @@ class TensorStore {
 
   HostRegistration& registration_;
   std::unordered_map<uint64_t, Record> records_;
+  StagedUpload staged_;
   double upload_seconds_ = 0, alloc_seconds_ = 0;
-  uint64_t uploaded_bytes_ = 0, allocated_bytes_ = 0;
+  uint64_t uploaded_bytes_ = 0, allocated_bytes_ = 0, staged_bytes_ = 0;
 };
 
 }  // namespace samepage::cuda
