@@ -361,5 +361,45 @@ TEST_F(CudaBackend, LargeConstViewIsUploadedThroughStaging) {
   EXPECT_NEAR(g.at<float>(y_at)[kCols - 1], want, 1e-3);
 }
 
+// Const views of the same guest bytes (a tied output projection) share one
+// HBM copy and one upload; it lives while any of them does, and bytes
+// written after the last one went are uploaded afresh.
+TEST_F(CudaBackend, ConstViewsOfTheSameBytesShareOneCopy) {
+  FakeGuest g(MemoryMode::MemoryMode_shared, 64, nullptr, backend_named("cuda"));
+  const std::vector<float> w = values(kN * kK, 1.0f), x = values(kK, 2.0f);
+  uint32_t x_at = 0, y_at = 0;
+  const int32_t tx = g.view(SP_F32, {1, kK}, kK * 4, &x_at);
+  const int32_t ty = g.view(SP_F32, {1, kN}, kN * 4, &y_at);
+  std::memcpy(g.base() + x_at, x.data(), kK * 4);
+  const uint32_t w_at = 1u << 20;
+  std::memcpy(g.base() + w_at, w.data(), w.size() * 4);
+  const uint32_t shape_at = g.alloc(16);
+  const uint32_t shape[2] = {kN, kK};
+  std::memcpy(g.base() + shape_at, shape, 8);
+  const int32_t ta = int32_t(Z_samepageZ_tensor_view(g.ctx(), w_at, SP_F32, 2, shape_at, SP_CONST));
+  const double allocated = stat(g, "device_alloc_bytes");
+  const int32_t tb = int32_t(Z_samepageZ_tensor_view(g.ctx(), w_at, SP_F32, 2, shape_at, SP_CONST));
+  ASSERT_GT(ta, 0) << g.last_error();
+  ASSERT_GT(tb, 0) << g.last_error();
+  EXPECT_EQ(stat(g, "device_alloc_bytes"), allocated) << "the second view allocated a copy of its own";
+  ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), ty, tx, ta), 0u) << g.last_error();
+  expect_product(g.at<float>(y_at), x.data(), w.data());
+  ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), ty, tx, tb), 0u) << g.last_error();
+  expect_product(g.at<float>(y_at), x.data(), w.data());
+  EXPECT_EQ(stat(g, "const_upload_bytes"), double(kN * kK * 4));
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), ta), 0u);
+  ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), ty, tx, tb), 0u) << g.last_error();
+  expect_product(g.at<float>(y_at), x.data(), w.data());
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), tb), 0u);
+  // Writable again once no const view covers them: new bytes, a new copy.
+  const std::vector<float> w2 = values(kN * kK, 5.0f);
+  std::memcpy(g.base() + w_at, w2.data(), w2.size() * 4);
+  const int32_t tc = int32_t(Z_samepageZ_tensor_view(g.ctx(), w_at, SP_F32, 2, shape_at, SP_CONST));
+  ASSERT_GT(tc, 0) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), ty, tx, tc), 0u) << g.last_error();
+  expect_product(g.at<float>(y_at), x.data(), w2.data());
+  EXPECT_EQ(stat(g, "const_upload_bytes"), double(2 * kN * kK * 4));
+}
+
 }  // namespace
 }  // namespace samepage::test

@@ -9,7 +9,8 @@ namespace samepage::cuda {
 
 TensorStore::~TensorStore() {
   for (auto& [id, r] : records_)
-    if (r.hbm != nullptr) cudaFree(r.hbm);
+    if (r.hbm != nullptr && r.copy == nullptr) cudaFree(r.hbm);
+  for (auto& [key, c] : const_copies_) cudaFree(c.hbm);
 }
 
 namespace {
@@ -59,7 +60,20 @@ Result<void*> TensorStore::create(const TensorDesc& t) {
   else if (!in_guest) r.where = Where::staged;
   else if (t.residency == Residency_device) r.where = Where::device;
   else r.where = Where::in_place;
-  if (r.where != Where::in_place) {
+  if (r.where == Where::resident && in_guest) {
+    ConstCopy& c = const_copies_[{t.guest_data, t.n_bytes}];
+    if (c.hbm == nullptr) {
+      auto p = allocate(t.n_bytes);
+      if (!p) {
+        const_copies_.erase({t.guest_data, t.n_bytes});
+        return p.status();
+      }
+      c.hbm = *p;
+    }
+    ++c.n_views;
+    r.copy = &c;
+    r.hbm = c.hbm;
+  } else if (r.where != Where::in_place) {
     auto p = allocate(t.n_bytes);
     if (!p) return p.status();
     r.hbm = *p;
@@ -82,8 +96,14 @@ Result<void*> TensorStore::create(const TensorDesc& t) {
 void TensorStore::release(uint64_t id) {
   auto it = records_.find(id);
   if (it == records_.end()) return;
-  if (it->second.hbm != nullptr) {
-    cudaFree(it->second.hbm);  // waits for work that may still read it
+  Record& r = it->second;
+  if (r.copy != nullptr) {
+    if (--r.copy->n_views == 0) {
+      cudaFree(r.copy->hbm);  // waits for work that may still read it
+      const_copies_.erase({r.host, r.n_bytes});
+    }
+  } else if (r.hbm != nullptr) {
+    cudaFree(r.hbm);
   }
   records_.erase(it);
 }
@@ -105,7 +125,7 @@ Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t 
         if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::dma_in"); !st) return st;
       return r.hbm;
     case Where::resident:
-      if (!r.uploaded) {
+      if (bool& uploaded = r.copy != nullptr ? r.copy->uploaded : r.uploaded_alone; !uploaded) {
         // Once per const view, waited for here so its time is counted: a
         // large one not registered through pinned staging (staged_upload.h),
         // the rest by the driver (pinned rate where its chunk is registered).
@@ -119,7 +139,7 @@ Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t 
         SP_CUDA_TRY("cuda::upload", cudaStreamSynchronize(s));
         upload_seconds_ += seconds_since(started);
         uploaded_bytes_ += r.n_bytes;
-        r.uploaded = true;
+        uploaded = true;
       }
       return r.hbm;
     case Where::staged:

@@ -7,6 +7,8 @@
 //             otherwise cross the bus each time;
 //   resident  a const view: one HBM copy, uploaded at its first use (the
 //             guest promised not to write it) and reused until it is freed;
+//             const views of the same guest bytes share it (a model whose
+//             output projection is its embedding table: one copy, one upload);
 //   device    an SP_DEVICE view: an HBM copy uploaded when it is created,
 //             written back to the guest bytes by sync;
 //   runtime   a tensor_alloc tensor: zeroed HBM, no guest bytes;
@@ -18,7 +20,9 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <map>
 #include <unordered_map>
+#include <utility>
 
 #include "backends/cuda/host_registration.h"
 #include "backends/cuda/staged_upload.h"
@@ -64,12 +68,19 @@ class TensorStore {
 
  private:
   enum class Where { in_place, resident, device, runtime, staged };
+  // A resident HBM copy of guest bytes, shared by the const views over them.
+  struct ConstCopy {
+    void* hbm = nullptr;
+    uint32_t n_views = 0;
+    bool uploaded = false;  // the HBM copy holds the bytes
+  };
   struct Record {
     Where where;
     void* host = nullptr;  // guest or staging bytes (views)
-    void* hbm = nullptr;   // owned device memory (in_place: the input mirror, made at first use)
+    void* hbm = nullptr;   // device memory (in_place: the input mirror, made at first use); owned unless copy
     uint64_t n_bytes = 0;
-    bool uploaded = false;  // resident: the HBM copy holds the bytes
+    ConstCopy* copy = nullptr;    // resident in guest memory: the shared copy hbm belongs to
+    bool uploaded_alone = false;  // resident, not shared (copy mode's staging): hbm holds the bytes
   };
   Result<void*> allocate(uint64_t n_bytes);
   // A copy between HBM and guest (or staging) bytes, cut at registration
@@ -78,6 +89,7 @@ class TensorStore {
 
   HostRegistration& registration_;
   std::unordered_map<uint64_t, Record> records_;
+  std::map<std::pair<const void*, uint64_t>, ConstCopy> const_copies_;  // by (guest address, bytes)
   StagedUpload staged_;
   double upload_seconds_ = 0, alloc_seconds_ = 0;
   uint64_t uploaded_bytes_ = 0, allocated_bytes_ = 0, staged_bytes_ = 0;
