@@ -124,6 +124,7 @@ class CudaBackend final : public Backend {
             {"staging_pinned_bytes", double(store_.staging_pinned_bytes())},
             {"device_alloc_s", store_.alloc_seconds()},
             {"device_alloc_bytes", double(store_.allocated_bytes())},
+            {"capture_prepare_s", prepare_seconds_},
             {"graph_capture_s", capture_seconds_},
             {"graph_capture_count", double(n_captures_)},
             {"graph_launch_count", double(n_graph_launches_)},
@@ -250,6 +251,8 @@ class CudaBackend final : public Backend {
       if (auto buf = scratch(need); !buf) return buf.status();
     if (Status s = seq.ensure_param_buffers(); !s) return s;
     if (Status s = finish(); !s) return s;  // uploads done, nothing in flight
+    const auto prepared = std::chrono::steady_clock::now();
+    prepare_seconds_ += std::chrono::duration<double>(prepared - started).count();
 
     SP_CUDA_TRY("cuda::capture", cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
     capturing_ = true;
@@ -286,7 +289,7 @@ class CudaBackend final : public Backend {
     }
     seq.set_graph(exec, epoch());
     ++n_captures_;
-    capture_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    capture_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - prepared).count();
     return Status::ok();
   }
 
@@ -411,7 +414,9 @@ class CudaBackend final : public Backend {
   // release; growth is not: new pages are registered beside the old).
   uint64_t epoch() const { return 1 + n_scratch_moves_ + registration_.n_unregistered(); }
   // stats()
-  double create_seconds_ = 0, capture_seconds_ = 0;
+  double create_seconds_ = 0;
+  double prepare_seconds_ = 0;  // captures' preparation: registration, allocation, first uploads, to completion
+  double capture_seconds_ = 0;  // stream capture and instantiation
   uint64_t n_captures_ = 0, n_graph_launches_ = 0, n_eager_runs_ = 0;
 };
 

@@ -28,8 +28,10 @@ class StagedUpload {
   StagedUpload(const StagedUpload&) = delete;
   StagedUpload& operator=(const StagedUpload&) = delete;
 
-  // device_dst[0, n) = host_src[0, n) on s; returns when the bytes are on
-  // the device (the staging buffers are free again).
+  // device_dst[0, n) = host_src[0, n) on s: returns once every byte is in
+  // a staging buffer or sent, the last DMA still in flight (work enqueued
+  // on s later runs after it; the next upload waits for its buffer), so
+  // one view's DMA overlaps the next one's CPU copy.
   Status upload(void* device_dst, const void* host_src, uint64_t n_bytes, cudaStream_t s);
   // The pinned host bytes it holds (2 × kSliceBytes once used, else 0).
   uint64_t pinned_bytes() const { return staging_[0] != nullptr ? 2 * kSliceBytes : 0; }
