@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/cublas_gemm.h"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/cuda_probe.h"
 #include "backends/cuda/get_rows.h"
@@ -21,11 +22,12 @@ namespace {
 // Device scratch a matmul needs beyond its operands (x its input's address).
 uint64_t matmul_scratch_bytes(const TensorArg* t, const void* x) {
   const int64_t m = t[1].n_rows(), k = t[1].row_length();
+  if (m > kGemvMaxRows) return gemm_scratch_bytes(t[2].dtype, m, t[2].n_rows(), k);
   if (dtype_is_quantized(t[2].dtype)) {
     const uint64_t n_x = uint64_t(m * k), qs_bytes = (n_x + 255) / 256 * 256, d_bytes = (n_x / 32 * 4 + 255) / 256 * 256;
-    return qs_bytes + d_bytes + (m > kGemvMaxRows ? n_x * 4 : 0);
+    return qs_bytes + d_bytes;
   }
-  if (m > kGemvMaxRows || reinterpret_cast<uintptr_t>(x) % 16 == 0) return 0;
+  if (reinterpret_cast<uintptr_t>(x) % 16 == 0) return 0;
   return uint64_t(m * k) * 4;
 }
 
@@ -35,6 +37,7 @@ class CudaBackend final : public Backend {
       : caps_(caps), stream_(stream), error_device_(error_device), store_(registration_), graphs_(caps.native_replay) {}
   ~CudaBackend() override {
     cudaStreamSynchronize(stream_);
+    blas_.reset();  // before its stream goes
     if (scratch_ != nullptr) cudaFree(scratch_);
     cudaFree(error_device_);
     cudaStreamDestroy(stream_);
@@ -131,22 +134,25 @@ class CudaBackend final : public Backend {
     const DType dt = t[2].dtype;
     const auto* x = static_cast<const float*>(p[1]);
     auto* y = static_cast<float*>(p[0]);
+    if (m > kGemvMaxRows) {
+      if (!blas_.ready() && capturing_) return err("cuda::matmul", "cuBLAS was not set up before the capture");
+      if (Status s = blas_.ensure(stream_); !s) return s;
+      const uint64_t need = gemm_scratch_bytes(dt, m, n, k);
+      auto buf = need > 0 ? scratch(need) : Result<uint8_t*>(static_cast<uint8_t*>(nullptr));
+      if (!buf) return buf.status();
+      return blas_.run(stream_, dt, p[2], x, y, m, n, k, *buf);
+    }
     QuantizedX xq;
     if (dtype_is_quantized(dt)) {
-      // x rounded to 8-bit blocks, as the CPU does: qs (m·k), d (m·k/32), and
-      // for the GEMM the rounded floats (m·k).
+      // x rounded to 8-bit blocks, as the CPU does: qs (m·k), d (m·k/32).
       const uint64_t n_x = uint64_t(m * k), qs_bytes = (n_x + 255) / 256 * 256, d_bytes = (n_x / 32 * 4 + 255) / 256 * 256;
-      const bool gemm = m > kGemvMaxRows;
-      auto buf = scratch(qs_bytes + d_bytes + (gemm ? n_x * 4 : 0));
+      auto buf = scratch(qs_bytes + d_bytes);
       if (!buf) return buf.status();
       xq.qs = reinterpret_cast<int8_t*>(*buf);
       xq.d = reinterpret_cast<float*>(*buf + qs_bytes);
-      if (gemm) xq.rounded = reinterpret_cast<float*>(*buf + qs_bytes + d_bytes);
       if (Status s = launch_quantize_x(stream_, x, int64_t(n_x), xq); !s) return s;
-      if (gemm) return launch_gemm(stream_, dt, p[2], xq.rounded, y, m, n, k);
       return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
     }
-    if (m > kGemvMaxRows) return launch_gemm(stream_, dt, p[2], x, y, m, n, k);
     // The float GEMV reads x as float4: a misaligned x is copied first.
     if (reinterpret_cast<uintptr_t>(x) % 16 != 0) {
       auto buf = scratch(uint64_t(m * k) * 4);
@@ -194,7 +200,11 @@ class CudaBackend final : public Backend {
         if (!at) return at.status();
         p[k] = *at;
       }
-      if (op.args.op == OpCode_matmul) need = std::max(need, matmul_scratch_bytes(op.args.t, p[1]));
+      if (op.args.op == OpCode_matmul) {
+        need = std::max(need, matmul_scratch_bytes(op.args.t, p[1]));
+        if (op.args.t[1].n_rows() > kGemvMaxRows)
+          if (Status s = blas_.ensure(stream_); !s) return s;  // cuBLAS allocates: not inside the capture
+      }
     }
     if (need > 0)
       if (auto buf = scratch(need); !buf) return buf.status();
@@ -298,6 +308,7 @@ class CudaBackend final : public Backend {
   bool embedding_ran_ = false;
   HostRegistration registration_;  // before store_: the store refers to it
   TensorStore store_;
+  BlasGemm blas_;  // the prefill GEMM (m > kGemvMaxRows), set up at its first use
   void* scratch_ = nullptr;
   uint64_t scratch_bytes_ = 0;
   const bool graphs_;       // replay as CUDA graphs (SAMEPAGE_CUDA_GRAPHS)

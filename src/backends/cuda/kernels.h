@@ -30,11 +30,7 @@ Status launch_quantize_x(cudaStream_t s, const float* x, int64_t n, QuantizedX o
 inline constexpr int64_t kGemvMaxRows = 8;
 Status launch_gemv(cudaStream_t s, DType w_dtype, const void* w, const float* x, const QuantizedX& xq, float* y,
                    int64_t m, int64_t n, int64_t k);
-// matmul_gemm.cu: the same for any m, tiled through shared memory, weights
-// decoded element by element (the simple prefill path). For quant weights x
-// is xq.rounded, as the CPU rounds it.
-Status launch_gemm(cudaStream_t s, DType w_dtype, const void* w, const float* x, float* y, int64_t m, int64_t n,
-                   int64_t k);
+// For m > kGemvMaxRows: cuBLAS (cublas_gemm.h).
 
 // rmsnorm.cu: y = x / rms(x row) * w, rows of n.
 void launch_rmsnorm(cudaStream_t s, const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps);
