@@ -1,4 +1,5 @@
-// Causal GQA attention: one block per (query token, head). Its warps take
+// Causal GQA attention: one block per (query token, head) — decode, and
+// shapes the tensor-core prefill kernel (attention_prefill.cu) does not take. Its warps take
 // the visible cache positions in turn, each keeping an online softmax
 // (running max, sum, weighted value sum) with q in registers; the block then
 // merges the warps' partial results. Lanes hold head_dim / 32 elements each,
@@ -100,6 +101,7 @@ Status launch_attention(cudaStream_t s, const AttentionArgs& a) {
                                       std::to_string(32 * kMaxPerLane));
   const int64_t items = a.n_q_tokens * a.n_heads;
   if (items <= 0) return Status::ok();
+  if (attention_prefill_fits(a)) return launch_attention_prefill(s, a);
   if (items > INT32_MAX) return err("cuda::attention", "too many (token, head) pairs");
   const float scale = float(1.0 / std::sqrt(double(a.head_dim)));
   const size_t smem = sizeof(float) * kWarps * size_t(2 + a.head_dim);

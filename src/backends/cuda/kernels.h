@@ -56,6 +56,13 @@ struct AttentionArgs {
   const int32_t* pos0_at = nullptr;  // see launch_rope
 };
 Status launch_attention(cudaStream_t s, const AttentionArgs& a);
+// attention_prefill.cu: the same for many query tokens on tensor cores, when
+// attention_prefill_fits (f16/bf16 caches, head_dim 64 or 128, 16-byte
+// aligned caches, at least kAttentionPrefillMinTokens tokens); launch_attention
+// picks it by itself.
+inline constexpr int64_t kAttentionPrefillMinTokens = 16;
+bool attention_prefill_fits(const AttentionArgs& a);
+Status launch_attention_prefill(cudaStream_t s, const AttentionArgs& a);
 
 // elementwise.cu
 void launch_silu_mul(cudaStream_t s, const float* a, const float* b, float* y, int64_t n);
