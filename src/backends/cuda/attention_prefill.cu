@@ -141,9 +141,11 @@ __global__ void __launch_bounds__(kThreads)
     tile_sum += __shfl_xor_sync(0xffffffffu, tile_sum, 1);
     run_sum = run_sum * correction + tile_sum;
     run_max = new_max;
-    float* orow = o_w + row * L::kLdO + half * (D / 2);
+    if (correction != 1.0f) {  // once the row's max settles, most tiles leave O as it is
+      float* orow = o_w + row * L::kLdO + half * (D / 2);
 #pragma unroll 8
-    for (int d = 0; d < D / 2; ++d) orow[d] *= correction;
+      for (int d = 0; d < D / 2; ++d) orow[d] *= correction;
+    }
     __syncwarp();
 
     // O (16, D) += P (16, kCols) · V (kCols, D).

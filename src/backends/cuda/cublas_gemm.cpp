@@ -62,6 +62,9 @@ Status BlasGemm::run(cudaStream_t s, DType dt, const void* w, const float* x, fl
                      int64_t k, uint8_t* scratch) {
   if (handle_ == nullptr) return err("cuda::gemm", "cuBLAS is not initialized");
   if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) return err("cuda::gemm", "matrix too large for cuBLAS");
+  if (m == 0 || n == 0) return Status::ok();
+  if (k == 0)  // an empty sum: zeros, as the CPU gives
+    return cuda_status(cudaMemsetAsync(y, 0, uint64_t(m) * uint64_t(n) * 4, s), "cuda::gemm", "zero fill");
   auto h = static_cast<cublasHandle_t>(handle_);
   const float one = 1.0f, zero = 0.0f;
   // Row-major y (m, n) = x (m, k) · W (n, k)ᵀ is column-major yᵀ (n, m) =
