@@ -15,7 +15,11 @@
 namespace samepage::cuda {
 namespace {
 
-constexpr int kWarps = 8, kMaxPerLane = 8;
+// 16 warps (was 8; 32 spill registers): a decode step has only n_heads
+// blocks (32 for Llama-1B, a quarter of the SMs), so each block splits the
+// context among more warps; a graph serves every position, so this cannot
+// depend on the context length.
+constexpr int kWarps = 16, kMaxPerLane = 8;
 
 template <DType kDt>
 __device__ __forceinline__ float kv_at(const void* base, int64_t i) {
