@@ -5,7 +5,8 @@
 #   memcheck  the same under compute-sanitizer --tool memcheck, when installed
 #             (SAMEPAGE_MEMCHECK_TIMEOUT seconds, default 500; tests
 #             SAMEPAGE_MEMCHECK_FILTER, default the same as tests)
-#   bench     samepage bench zero-copy --backend cuda, and bench gemv if built
+#   bench     samepage bench zero-copy --backend cuda, and the gemv and prefill-op
+#             benches if built
 #   llm       the LLM guest on synthetic models written here (no network):
 #             cpu, cuda op by op (SAMEPAGE_CUDA_GRAPHS=0) and cuda with
 #             graphs side by side, with their timings; cpu and cuda logits
@@ -57,6 +58,7 @@ sanitizer() {
         "$build/samepage" bench zero-copy --backend cuda --size-mb 16 --repeats 20
         "$build/samepage" bench zero-copy --backend cuda --size-mb 256 --repeats 20
         if [ -x "$build/bench/cuda_gemv_bench" ]; then echo "## gemv"; "$build/bench/cuda_gemv_bench"; fi
+        if [ -x "$build/bench/cuda_prefill_ops_bench" ]; then echo "## prefill ops"; "$build/bench/cuda_prefill_ops_bench"; fi
         ;;
       llm)
         echo "## llm (greedy, 64 tokens after 8 prompt ids; cuda: one graph per step, cuda-eager: op by op)"
