@@ -9,6 +9,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "samepage/dtype.h"
 #include "samepage/status.h"
@@ -18,6 +19,8 @@ namespace samepage::cuda {
 // Device scratch one GEMM call needs (x in 16 bits, the dequantized weight);
 // the caller sizes it before a capture.
 uint64_t gemm_scratch_bytes(DType w_dtype, int64_t m, int64_t n, int64_t k);
+// The same plus an (m, n) f32 output: what BlasGemm::warm writes to.
+uint64_t gemm_warm_scratch_bytes(DType w_dtype, int64_t m, int64_t n, int64_t k);
 
 class BlasGemm {
  public:
@@ -35,7 +38,21 @@ class BlasGemm {
   Status run(cudaStream_t s, DType w_dtype, const void* w, const float* x, float* y, int64_t m, int64_t n, int64_t k,
              uint8_t* scratch);
 
+  // Before a capture, each GEMM the graph will hold: shapes not run before
+  // are run once now, into scratch (at least gemm_warm_scratch_bytes), so
+  // that cuBLAS picks its kernel and loads its module outside the capture
+  // (lazy module loading and heuristics may fail inside one).
+  struct Shape {
+    DType w_dtype;
+    const void* w;   // the weight, as run() gets it
+    const float* x;  // the activations, as run() gets them
+    int64_t m, n, k;
+  };
+  Status warm(cudaStream_t s, const std::vector<Shape>& shapes, uint8_t* scratch);
+
  private:
+  Status gemm(DType w_dtype, const void* w16, const void* x, float* y, int64_t m, int64_t n, int64_t k);
+  std::vector<Shape> warm_;  // shapes run once (pointers not kept)
   void* handle_ = nullptr;     // cublasHandle_t
   void* workspace_ = nullptr;  // kWorkspaceBytes of HBM
 };

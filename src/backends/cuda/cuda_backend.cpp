@@ -22,7 +22,7 @@ namespace {
 // Device scratch a matmul needs beyond its operands (x its input's address).
 uint64_t matmul_scratch_bytes(const TensorArg* t, const void* x) {
   const int64_t m = t[1].n_rows(), k = t[1].row_length();
-  if (m > kGemvMaxRows) return gemm_scratch_bytes(t[2].dtype, m, t[2].n_rows(), k);
+  if (m > kGemvMaxRows) return gemm_warm_scratch_bytes(t[2].dtype, m, t[2].n_rows(), k);  // also BlasGemm::warm's
   if (dtype_is_quantized(t[2].dtype)) {
     const uint64_t n_x = uint64_t(m * k), qs_bytes = (n_x + 255) / 256 * 256, d_bytes = (n_x / 32 * 4 + 255) / 256 * 256;
     return qs_bytes + d_bytes;
@@ -187,6 +187,7 @@ class CudaBackend final : public Backend {
     seq.drop_graph();
     begin();
     uint64_t need = 0;
+    std::vector<BlasGemm::Shape> gemms;
     for (const SequenceOp& op : seq.ops()) {
       void* p[4] = {};
       for (int k = 0; k < 4; ++k) {
@@ -202,12 +203,19 @@ class CudaBackend final : public Backend {
       }
       if (op.args.op == OpCode_matmul) {
         need = std::max(need, matmul_scratch_bytes(op.args.t, p[1]));
-        if (op.args.t[1].n_rows() > kGemvMaxRows)
-          if (Status s = blas_.ensure(stream_); !s) return s;  // cuBLAS allocates: not inside the capture
+        const TensorArg* t = op.args.t;
+        if (t[1].n_rows() > kGemvMaxRows)
+          gemms.push_back({t[2].dtype, p[2], static_cast<const float*>(p[1]), t[1].n_rows(), t[2].n_rows(),
+                           t[1].row_length()});
       }
     }
     if (need > 0)
       if (auto buf = scratch(need); !buf) return buf.status();
+    // cuBLAS allocates and loads kernels at first use: not inside the capture.
+    if (!gemms.empty()) {
+      if (Status s = blas_.ensure(stream_); !s) return s;
+      if (Status s = blas_.warm(stream_, gemms, static_cast<uint8_t*>(scratch_)); !s) return s;
+    }
     if (Status s = seq.ensure_param_buffers(); !s) return s;
     if (Status s = finish(); !s) return s;  // uploads done, nothing in flight
 
