@@ -10,6 +10,8 @@
 #   SAMEPAGE_PREFILL_SIZES    prompt lengths (default "128 512 2048")
 #   SAMEPAGE_PREFILL_BATCHES  --batch values (default "512")
 #   SAMEPAGE_PREFILL_DTYPES   model dtypes (default "bf16 q4_0")
+#   SAMEPAGE_PREFILL_SHAPE    synthetic shape (default llama-3.2-1b)
+#   SAMEPAGE_PREFILL_BACKEND  backend (default cuda; cpu to try the script anywhere)
 # Logs under $OUT (the device tool's folder) or /tmp/samepage-out.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,13 +28,15 @@ repeats="${SAMEPAGE_PREFILL_REPEATS:-3}"
 sizes="${SAMEPAGE_PREFILL_SIZES:-128 512 2048}"
 batches="${SAMEPAGE_PREFILL_BATCHES:-512}"
 dtypes="${SAMEPAGE_PREFILL_DTYPES:-bf16 q4_0}"
+shape="${SAMEPAGE_PREFILL_SHAPE:-llama-3.2-1b}"
+backend="${SAMEPAGE_PREFILL_BACKEND:-cuda}"
 
 field() { grep '^{' "$1" | tail -1 | sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p"; }
 
 for dtype in $dtypes; do
-  model="/tmp/synth-llama-3.2-1b-$dtype.gguf"
+  model="/tmp/synth-$shape-$dtype.gguf"
   if [ ! -s "$model" ]; then
-    "$build/samepage-synth-model" --shape llama-3.2-1b --dtype "$dtype" --threads "$(nproc)" -o "$model" >/dev/null ||
+    "$build/samepage-synth-model" --shape "$shape" --dtype "$dtype" --threads "$(nproc)" -o "$model" >/dev/null ||
       { echo "$dtype: writing the model failed"; continue; }
   fi
   for n in $sizes; do
@@ -44,7 +48,7 @@ for dtype in $dtypes; do
         warm=(--warmup)
         [ "$r" = cold ] && warm=()
         timeout 300 "$build/samepage" generate -m "$model" --ids -p "$ids" -n 1 -c $((n + 16)) --batch "$batch" \
-          --backend cuda --json "${warm[@]}" >"$log" 2>&1
+          --backend "$backend" --json "${warm[@]}" >"$log" 2>&1
         rc=$?
         if [ $rc -ne 0 ]; then echo "$dtype n=$n batch=$batch run $r: exit $rc: $(head -c 300 "$log")"; continue; fi
         if [ "$r" = cold ]; then
@@ -54,7 +58,7 @@ for dtype in $dtypes; do
           ms="$(field "$log" prefill_ms)"
         fi
       done
-      echo "llama-3.2-1b $dtype prefill n=$n batch=$batch: ${rates[*]:-none} tok/s (last ${ms:-?} ms); ${cold:-cold failed}"
+      echo "$shape $dtype $backend prefill n=$n batch=$batch: ${rates[*]:-none} tok/s (last ${ms:-?} ms); ${cold:-cold failed}"
     done
   done
 done
