@@ -20,10 +20,7 @@ out="${OUT:-/tmp/samepage-out}"
 mkdir -p "$out"
 export PATH="$root/.devcarry/bin:$PATH"
 export SAMEPAGE_CACHE_DIR=/tmp/samepage-cache
-# libcublas.so.13 (linked dynamically): the toolkit's, wherever it is.
-for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib; do
-  [ -d "$d" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"
-done
+source "$root/scripts/cuda_libs.sh"  # libcublas.so.13
 repeats="${SAMEPAGE_PREFILL_REPEATS:-3}"
 sizes="${SAMEPAGE_PREFILL_SIZES:-128 512 2048}"
 batches="${SAMEPAGE_PREFILL_BATCHES:-512}"

@@ -25,10 +25,7 @@ build="$root/build-device"
 mkdir -p "$out"
 export PATH="$root/.devcarry/bin:$PATH"
 export SAMEPAGE_CACHE_DIR=/tmp/samepage-cache
-# libcublas.so.13 (the prefill GEMM, linked dynamically): the toolkit's, wherever it is.
-for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib; do
-  [ -d "$d" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"
-done
+source "$root/scripts/cuda_libs.sh"  # libcublas.so.13
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(tests memcheck bench llm rival)
 rival_build=""
