@@ -5,7 +5,8 @@
 #   memcheck  the same under compute-sanitizer --tool memcheck, when installed
 #             (SAMEPAGE_MEMCHECK_TIMEOUT seconds, default 500; tests
 #             SAMEPAGE_MEMCHECK_FILTER, default the same as tests)
-#   bench     samepage bench zero-copy --backend cuda, and bench gemv if built
+#   bench     samepage bench zero-copy --backend cuda, and the gemv and prefill-op
+#             benches if built
 #   llm       the LLM guest on synthetic models written here (no network):
 #             cpu, cuda op by op (--no-graphs), cuda graphs without PDL
 #             (--no-pdl) and cuda with graphs and PDL side by side, with their
@@ -25,6 +26,7 @@ build="$root/build-device"
 mkdir -p "$out"
 export PATH="$root/.devcarry/bin:$PATH"
 export SAMEPAGE_CACHE_DIR=/tmp/samepage-cache
+source "$root/scripts/cuda_libs.sh"  # libcublas.so.13
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(tests memcheck bench llm rival)
 rival_build=""
@@ -64,6 +66,7 @@ sanitizer() {
         "$build/samepage" bench zero-copy --backend cuda --size-mb 16 --repeats 20
         "$build/samepage" bench zero-copy --backend cuda --size-mb 256 --repeats 20
         if [ -x "$build/bench/cuda_gemv_bench" ]; then echo "## gemv"; "$build/bench/cuda_gemv_bench"; fi
+        if [ -x "$build/bench/cuda_prefill_ops_bench" ]; then echo "## prefill ops"; "$build/bench/cuda_prefill_ops_bench"; fi
         ;;
       llm)
         echo "## llm (greedy, 64 tokens after 8 prompt ids; cuda: one graph per step, cuda-eager: op by op, cuda-nopdl: graphs without PDL)"
@@ -140,7 +143,9 @@ sanitizer() {
           dec=(); pre=(); ttft=(); share=()
           for r in 1 2 3; do
             j="$(gen -p "1 2 3 4 5 6 7 8" -n 256 --ignore-eos)"; dec+=("$(field decode_tok_s <<<"$j")"); share+=("$(field guest_share <<<"$j")")
-            j="$(gen -p "$ids512" -n 1 -c 1024 --batch 512)"; pre+=("$(field prefill_tok_s <<<"$j")")
+            # --warmup: the prompt's forward steps alone (llama-bench warms up too), not the first
+            # run's recording, graph capture and weight upload.
+            j="$(gen -p "$ids512" -n 1 -c 1024 --batch 512 --warmup)"; pre+=("$(field prefill_tok_s <<<"$j")")
             t0=$(date +%s%N); gen -p "1 2 3 4 5 6 7 8" -n 1 >/dev/null; ttft+=("$(( ($(date +%s%N) - t0) / 1000000 ))")
           done
           echo "samepage $dt: decode tok/s $(printf '%s\n' "${dec[@]}" | median) (runs ${dec[*]}), guest share $(printf '%s\n' "${share[@]}" | median); prefill 512 tok/s $(printf '%s\n' "${pre[@]}" | median) (runs ${pre[*]}); first token, whole process, ms $(printf '%s\n' "${ttft[@]}" | median) (runs ${ttft[*]})"
