@@ -334,7 +334,9 @@ int main(int argc, char** argv) {
           if (gv.kernel == cuda::GemvKernel::staged && plan.kernel != cuda::GemvKernel::staged) continue;
           bool ok = true;
           auto call = [&](int i) {
-            if (separate_quantize) ok = ok && cuda::launch_quantize_x(s, x, m * sh.k, xq).is_ok();
+            // No PDL: the GEMV is launched without it.
+            if (separate_quantize)
+              ok = ok && cuda::launch_quantize_x(cuda::LaunchStream{s, false}, x, m * sh.k, xq).is_ok();
             ok = ok && cuda::launch_gemv_variant(s, v, dt, w[size_t(i % n_copies)], x, xq, y, m, sh.n, sh.k).is_ok();
           };
           CHECK(cudaMemsetAsync(y, 0xff, size_t(m * sh.n) * 4, s));  // NaN: an unwritten column shows

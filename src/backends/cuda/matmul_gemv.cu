@@ -172,6 +172,7 @@ template <typename P, int kM>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     gemv_kernel(const uint8_t* __restrict__ w, size_t row_bytes, XIn x, float* __restrict__ y, int m, int64_t n,
                 int64_t n_units, int warps_per_row) {
+  cudaGridDependencySynchronize();  // launched with PDL: the previous kernel's stores first (launch.h)
   __shared__ float partial[kWarpsPerBlock][kGemvMaxRows];
   const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
   const int64_t j = int64_t(blockIdx.x) * (kWarpsPerBlock / warps_per_row) + warp / warps_per_row;
@@ -270,6 +271,9 @@ __global__ void __launch_bounds__(kWarps * 32)
   };
 #pragma unroll
   for (int t = 0; t < kStages - 1; ++t) issue(t);
+  // Weights are const: their copies may start before the previous kernel
+  // ends (were this launched with PDL); x and y wait for it (launch.h).
+  cudaGridDependencySynchronize();
   if constexpr (kQuantizeX) {
     extern __shared__ __align__(16) uint8_t x_shared[];
     const int64_t n_x = int64_t(m) * x.k, n_blocks = n_x / 32;
