@@ -271,8 +271,11 @@ __global__ void __launch_bounds__(kWarps * 32)
   };
 #pragma unroll
   for (int t = 0; t < kStages - 1; ++t) issue(t);
-  // Weights are const: their copies may start before the previous kernel
-  // ends (were this launched with PDL); x and y wait for it (launch.h).
+  // x and y wait for the previous grid (a no-op unless launched with PDL,
+  // launch.h); the first weight copies do not. launch_gemv launches without
+  // PDL today; a PDL launch is sound only for weights no earlier kernel of
+  // the stream writes (const, resident weights), and would then overlap
+  // their HBM latency with the previous kernel's drain.
   cudaGridDependencySynchronize();
   if constexpr (kQuantizeX) {
     extern __shared__ __align__(16) uint8_t x_shared[];
