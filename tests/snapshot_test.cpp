@@ -340,6 +340,53 @@ TEST(SnapshotRestore, DefaultTensorCopiesRefuseDeviceMemory) {
   EXPECT_EQ(out[3], 4.0f);
 }
 
+// The counter guest (a runtime tensor and its reshaped alias, a const view
+// of a mapped file, a recorded sequence) saved on one backend and restored
+// on another: the runtime tensor's bytes leave device memory and re-enter
+// it (Backend::tensor_read/tensor_write), and every later step's checksum
+// equals the saving instance's own continuation (f32 adds: exact on both).
+// Pairs with CUDA skip, saying why, where there is no GPU.
+struct BackendPair {
+  const char* save;
+  const char* restore;
+};
+class SnapshotAcrossBackends : public ::testing::TestWithParam<BackendPair> {};
+
+TEST_P(SnapshotAcrossBackends, CounterGuestContinuesIdentically) {
+  const BackendPair pair = GetParam();
+  for (const char* name : {pair.save, pair.restore})
+    if (auto b = create_backend(name); !b.is_ok()) GTEST_SKIP() << name << ": " << b.message();
+  const std::string data = make_data_dir();
+  auto module = test::load_guest("snapshot_counter");
+  ASSERT_TRUE(module);
+  InstanceOptions saving = options_for(data), restoring = options_for(data);
+  saving.backend = pair.save;
+  restoring.backend = pair.restore;
+  auto instance = Instance::create(module, saving);
+  ASSERT_TRUE(instance.is_ok()) << instance.message();
+  Instance& a = *instance.value();
+  ASSERT_EQ(call_i32(a, "setup"), 0);
+  for (int i = 0; i < 3; ++i) call_i32(a, "step");
+  auto bytes = a.snapshot_bytes();
+  ASSERT_TRUE(bytes.is_ok()) << bytes.message();
+  std::vector<int32_t> expected;
+  for (int i = 0; i < 4; ++i) expected.push_back(call_i32(a, "step"));
+
+  auto restored = Instance::restore_bytes(module, restoring, bytes.value().data(), bytes.value().size());
+  ASSERT_TRUE(restored.is_ok()) << restored.message();
+  Instance& b = *restored.value();
+  EXPECT_EQ(call_i32(b, "counter"), 3);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(call_i32(b, "step"), expected[i]) << pair.save << " -> " << pair.restore << ", step " << i;
+  EXPECT_EQ(call_i32(b, "rerecorded"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Pairs, SnapshotAcrossBackends,
+                         ::testing::Values(BackendPair{"cpu", "cpu"}, BackendPair{"cpu", "cuda"},
+                                           BackendPair{"cuda", "cpu"}, BackendPair{"cuda", "cuda"}),
+                         [](const ::testing::TestParamInfo<BackendPair>& info) {
+                           return std::string(info.param.save) + "_to_" + info.param.restore;
+                         });
+
 // Two processes: `run --invoke ... --save-snapshot`, then `run --restore`.
 TEST(SnapshotCli, SnapshotInOneProcessContinuesInAnother) {
   const std::string data = make_data_dir();
