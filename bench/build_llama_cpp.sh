@@ -3,6 +3,7 @@
 # the llama-cpp-python source distribution on PyPI, the peer samepage is
 # measured against, into a cache outside git; prints the bin directory.
 # Idempotent: a finished build is reused. About 8 minutes on 2 cores.
+# With --source-only: fetches the source (once) and prints its directory.
 #
 # GGML_NATIVE is off on purpose: -march=native turns on AMX on Sapphire
 # Rapids, and a VM that does not grant AMX tile state kills llama-bench with
@@ -12,7 +13,7 @@ set -euo pipefail
 version="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/samepage/llama.cpp-$version"
 bin="$cache/build/bin"
-if [[ -x "$bin/llama-bench" && -x "$bin/llama-tokenize" ]]; then echo "$bin"; exit 0; fi
+if [[ "${1:-}" != --source-only && -x "$bin/llama-bench" && -x "$bin/llama-tokenize" ]]; then echo "$bin"; exit 0; fi
 mkdir -p "$cache"
 if [[ ! -d "$cache/src" ]]; then
   tmp="$(mktemp -d)"
@@ -22,6 +23,7 @@ if [[ ! -d "$cache/src" ]]; then
   tar xzf "$tmp"/llama_cpp_python-"$version".tar.gz -C "$tmp"
   mv "$tmp/llama_cpp_python-$version/vendor/llama.cpp" "$cache/src"
 fi
+if [[ "${1:-}" == --source-only ]]; then echo "$cache/src"; exit 0; fi
 flags=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
 if grep -qw avx512f /proc/cpuinfo; then
   flags+=(-DGGML_AVX512=ON)

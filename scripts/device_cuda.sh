@@ -10,7 +10,12 @@
 #             cpu, cuda op by op (SAMEPAGE_CUDA_GRAPHS=0) and cuda with
 #             graphs side by side, with their timings; cpu and cuda logits
 #             compared step by step under the near-tie rule
-# Usage: scripts/device_cuda.sh [tests] [memcheck] [bench] [llm]  (none: all).
+#   rival     the LLM guest against llama.cpp built for CUDA there (from the
+#             source bench/llama_cpp_cuda.sh stage put in build-device/xfer;
+#             the build starts first and overlaps the other steps) on the
+#             same synthetic 1B GGUFs: decode, prefill at 512, first token
+# Usage: scripts/device_cuda.sh [tests] [memcheck] [bench] [llm] [rival]
+#        (none: all).
 # Logs go under $OUT (the device tool's folder) or /tmp/samepage-out.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,7 +25,12 @@ mkdir -p "$out"
 export PATH="$root/.devcarry/bin:$PATH"
 export SAMEPAGE_CACHE_DIR=/tmp/samepage-cache
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(tests memcheck bench llm)
+[ ${#steps[@]} -eq 0 ] && steps=(tests memcheck bench llm rival)
+rival_build=""
+if [[ " ${steps[*]} " == *" rival "* ]]; then
+  "$root/bench/llama_cpp_cuda.sh" build >"$out/llama_cpp_build.log" 2>&1 &
+  rival_build=$!
+fi
 filter='*cuda*:CudaBackend.*'
 
 sanitizer() {
@@ -114,6 +124,29 @@ sanitizer() {
               END { if (!parted && NR > 0) { flush(); if (!parted) printf "%s: same greedy token at all %d dumped steps; max |cpu - cuda| logit %.3g\n", name, steps, worst } }'
           rm -f "/tmp/logits-$1-$2-"*.f32 "$model"
         done
+        ;;
+      rival)
+        echo "## rival (samepage generate vs llama-bench, synthetic llama-3.2-1b, medians of 3)"
+        median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+        field() { grep -o "\"$1\": [0-9.]*" | tail -1 | awk '{print $2}'; }
+        ids512="$(seq 1 512 | tr '\n' ' ')"
+        for dt in bf16 q4_0; do
+          model="/tmp/rival-$dt.gguf"
+          "$build/samepage-synth-model" --shape llama-3.2-1b --dtype "$dt" --threads "$(nproc)" -o "$model" >/dev/null || continue
+          gen() { "$build/samepage" generate -m "$model" --ids --backend cuda --json "$@" 2>&1 | grep '^{' | tail -1; }
+          dec=(); pre=(); ttft=(); share=()
+          for r in 1 2 3; do
+            j="$(gen -p "1 2 3 4 5 6 7 8" -n 256 --ignore-eos)"; dec+=("$(field decode_tok_s <<<"$j")"); share+=("$(field guest_share <<<"$j")")
+            j="$(gen -p "$ids512" -n 1 -c 1024 --batch 512)"; pre+=("$(field prefill_tok_s <<<"$j")")
+            t0=$(date +%s%N); gen -p "1 2 3 4 5 6 7 8" -n 1 >/dev/null; ttft+=("$(( ($(date +%s%N) - t0) / 1000000 ))")
+          done
+          echo "samepage $dt: decode tok/s $(printf '%s\n' "${dec[@]}" | median) (runs ${dec[*]}), guest share $(printf '%s\n' "${share[@]}" | median); prefill 512 tok/s $(printf '%s\n' "${pre[@]}" | median) (runs ${pre[*]}); first token, whole process, ms $(printf '%s\n' "${ttft[@]}" | median) (runs ${ttft[*]})"
+        done
+        if [ -n "$rival_build" ]; then wait "$rival_build"; echo "llama.cpp build: exit $? ($(tail -1 "$out/llama_cpp_build.log"))"; fi
+        if [ -x /tmp/llama-cuda/build/bin/llama-bench ]; then
+          "$root/bench/llama_cpp_cuda.sh" bench /tmp/rival-bf16.gguf /tmp/rival-q4_0.gguf 2>&1 | grep -E '^\| llama'
+        fi
+        rm -f /tmp/rival-*.gguf
         ;;
       *) echo "unknown step $step";;
     esac

@@ -19,7 +19,9 @@ __global__ void rope_kernel(const float* x, float* y, int64_t n_tokens, int64_t 
     double inv_freq = pow(freq_base, -2.0 * double(i) / double(head_dim));
     if (factors != nullptr) inv_freq /= double(factors[i]);  // Llama 3.1/3.2 rope_freqs
     const double theta = double(pos0 + t) * freq_scale * inv_freq;
-    const float c = float(cos(theta)), sn = float(sin(theta));
+    double sin_theta, cos_theta;
+    sincos(theta, &sin_theta, &cos_theta);
+    const float c = float(cos_theta), sn = float(sin_theta);
     const int64_t stride = mode == 0 ? 2 : 1, partner = mode == 0 ? 1 : n_pairs;
     const int64_t at = th * head_dim + i * stride;
     const float a = x[at], b = x[at + partner];
@@ -35,8 +37,10 @@ void launch_rope(cudaStream_t s, const float* x, float* y, int64_t n_tokens, int
                  const float* factors) {
   const int64_t total = n_tokens * n_heads * (head_dim / 2);
   if (total <= 0) return;
-  const int64_t blocks = (total + 255) / 256;
-  rope_kernel<<<unsigned(blocks < 65536 ? blocks : 65536), 256, 0, s>>>(x, y, n_tokens, n_heads, head_dim, pos0, pos0_at,
+  // Small blocks: a decode step's rope is ~1,000 pairs of double-precision
+  // pow and sincos, latency-bound, so spread over as many SMs as possible.
+  const int64_t blocks = (total + 63) / 64;
+  rope_kernel<<<unsigned(blocks < 65536 ? blocks : 65536), 64, 0, s>>>(x, y, n_tokens, n_heads, head_dim, pos0, pos0_at,
                                                                        double(freq_base), double(freq_scale), mode, factors);
 }
 
