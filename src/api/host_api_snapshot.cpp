@@ -130,7 +130,7 @@ Status HostApi::restore_state(const HostApiState& state) {
     if (id < 1 || id >= state.next_sequence) return err(where, "sequence " + std::to_string(id) + " is out of range");
     if (sequences_.count(id) != 0) return err(where, "sequence " + std::to_string(id) + " is repeated");
     if (recorded != state.recorded.end() && recorded->id == id) {
-      if (Status s = record_again(id, recorded->ops); !s) return err(where, s.message());
+      if (Status s = record_again(id, recorded->ops); !s) return s;
       ++recorded;
       continue;
     }
