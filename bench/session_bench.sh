@@ -17,9 +17,9 @@
 #     BACKENDS  cpu, cuda or both as cpu,cuda (default cpu)
 #     N...      context lengths (default 24 512 4096; -c is raised past 4096)
 #   env: SAMEPAGE (default build/samepage), BATCH (prefill tokens per step,
-#        the guest's default when unset), ROUNDS (processes per row, default 1;
-#        medians over them)
-# The H200 rows: SAMEPAGE=build-device/samepage bench/session_bench.sh \
+#        the guest's default when unset)
+# Plain bash and awk (the device machine may lack Python).
+# The H200 rows: SAMEPAGE=build-device/samepage BATCH=512 bench/session_bench.sh \
 #   synth:llama-3.2-1b:bf16 16 cpu,cuda 24 512 4096
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,7 +29,6 @@ threads="${2:-$(nproc)}"
 backends="${3:-cpu}"
 shift $(( $# < 3 ? $# : 3 ))
 if [ $# -gt 0 ]; then lengths=("$@"); else lengths=(24 512 4096); fi
-rounds="${ROUNDS:-1}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 if [ -z "$model" ]; then
@@ -42,41 +41,31 @@ elif [[ "$model" == synth:* ]]; then
 fi
 batch=()
 [ -n "${BATCH:-}" ] && batch=(--batch "$BATCH")
-jsonl="$tmp/rows.jsonl"
-: > "$jsonl"
+# A field of a flat JSON line.
+field() { grep -o "\"$1\": [^,}]*" <<<"$2" | head -n 1 | sed 's/^[^:]*: //; s/"//g'; }
+echo "model $(basename "$model"), $threads CPU threads, batch ${BATCH:-default}; one warm process per row, restore ms: median of 3"
+echo "| backend | context tokens | file size | save ms | restore ms | first restore ms | re-prefill ms | re-prefill / restore | restored logits |"
+echo "|---|---|---|---|---|---|---|---|---|"
+status=0
 for backend in ${backends//,/ }; do
   for n in "${lengths[@]}"; do
     # BOS, then N - 1 ordinary ids (the content does not matter for timing).
-    ids="1$(python3 -c "print(''.join(' %d' % (200 + i % 3000) for i in range($n - 1)))")"
+    ids="1$(seq 0 $((n - 2)) | awk '{ printf " %d", 200 + $1 % 3000 }')"
     ctx=$(( n + 1 > 4096 ? n + 64 : 4096 ))
-    for ((r = 0; r < rounds; r++)); do
-      line="$("$samepage" generate -m "$model" --backend "$backend" -t "$threads" "${batch[@]}" -c "$ctx" --ids \
-                -p "$ids" --session-bench "$tmp/s.st" --json 2>"$tmp/err")" || {
-        echo "session bench failed: $backend, $n tokens: $(tail -n 3 "$tmp/err")" >&2
-        exit 1
-      }
-      echo "{\"backend\": \"$backend\", \"round\": $r, \"row\": $line}" >> "$jsonl"
-    done
+    if ! line="$("$samepage" generate -m "$model" --backend "$backend" -t "$threads" "${batch[@]}" -c "$ctx" --ids \
+                  -p "$ids" --session-bench "$tmp/s.st" --json 2>"$tmp/err")"; then
+      echo "| $backend | $n | failed: $(tail -n 1 "$tmp/err") |"
+      status=1
+      [ -z "$line" ] && continue
+    fi
+    [ -n "${OUT:-}" ] && echo "{\"backend\": \"$backend\", \"row\": $line}" >> "$OUT/session_bench.jsonl"
+    equal="$(field logits_equal "$line")"
+    awk -v b="$backend" -v n="$(field n_tokens "$line")" -v bytes="$(field file_bytes "$line")" \
+        -v save="$(field save_ms "$line")" -v restore="$(field restore_ms "$line")" \
+        -v first="$(field restore_first_ms "$line")" -v re="$(field reprefill_ms "$line")" \
+        -v eq="$([ "$equal" = true ] && echo "bitwise equal" || echo "DIFFER")" 'BEGIN {
+      printf "| %s | %d | %.2f MB | %.1f | %.2f | %.2f | %.1f | %.0fx | %s |\n", b, n, bytes / 1e6, save, restore, first, re, re / restore, eq
+    }'
   done
 done
-[ -n "${OUT:-}" ] && cp "$jsonl" "$OUT/session_bench.jsonl"
-python3 - "$jsonl" "$threads" "$model" "$rounds" "${BATCH:-default}" <<'PY'
-import json, statistics, sys, os
-rows = [json.loads(l) for l in open(sys.argv[1])]
-threads, model, rounds, batch = sys.argv[2], os.path.basename(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-med = statistics.median
-print(f"model {model}, {threads} CPU threads, batch {batch}, KV {rows[0]['row']['kv_dtype']}, "
-      f"one warm process per row ({rounds} round(s), medians), restore: median of {rows[0]['row']['restore_reps']}")
-print("| backend | context tokens | file size | save ms | restore ms | first restore ms | re-prefill ms | re-prefill / restore | restored logits |")
-print("|---|---|---|---|---|---|---|---|---|")
-keys = []
-for r in rows:
-    k = (r["backend"], r["row"]["n_tokens"])
-    if k not in keys: keys.append(k)
-for backend, n in keys:
-    rs = [r["row"] for r in rows if (r["backend"], r["row"]["n_tokens"]) == (backend, n)]
-    m = lambda f: med(x[f] for x in rs)
-    equal = "bitwise equal" if all(x["logits_equal"] for x in rs) else "DIFFER"
-    print(f"| {backend} | {n} | {m('file_bytes') / 1e6:.2f} MB | {m('save_ms'):.1f} | {m('restore_ms'):.2f} | "
-          f"{m('restore_first_ms'):.2f} | {m('reprefill_ms'):.1f} | {m('reprefill_ms') / m('restore_ms'):.0f}x | {equal} |")
-PY
+exit "$status"
