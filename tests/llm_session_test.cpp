@@ -219,5 +219,32 @@ TEST(LlmSession, BenchMisuseIsRefused) {
   std::filesystem::remove_all(dir);
 }
 
+// --session-bench on a synthetic model (no download: it runs on the device
+// machine too, where scripts/device_cuda.sh picks the cuda case): on each
+// backend, the restored logits equal the re-prefilled ones, f16 and f32 caches.
+class LlmSessionBench : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(LlmSessionBench, SyntheticModelRestoresTheReprefilledLogits) {
+  const std::string backend = GetParam();
+  if (auto b = create_backend(backend); !b.is_ok()) GTEST_SKIP() << backend << ": " << b.message();
+  const std::string dir = test::make_temp_dir();
+  const std::string synth = "'" + test::beside_test_binary(SAMEPAGE_TEST_SYNTH_BINARY) + "' --shape tiny --dtype bf16 -o " +
+                            dir + "/tiny.gguf >" + dir + "/synth.log 2>&1";
+  ASSERT_EQ(std::system(synth.c_str()), 0) << test::read_text(dir + "/synth.log");
+  const std::string ids = "1 300 17 42 99 260 7 311 128 64 5 480 33 270 301 12 88 190 2 450 61 333 9 100";
+  for (const char* kv : {"", " --kv-f32"}) {
+    CliResult r = run_cli("generate -m " + dir + "/tiny.gguf --ids -p '" + ids + "' --batch 7 --backend " + backend + kv +
+                          " --session-bench " + dir + "/bench.safetensors --json");
+    ASSERT_EQ(r.exit_code, 0) << backend << kv << ": " << r.err;
+    EXPECT_NE(r.out.find("\"logits_equal\": true"), std::string::npos) << r.out;
+    EXPECT_EQ(json_number(r.out, "n_tokens"), 24) << r.out;
+    EXPECT_GT(json_number(r.out, "restore_ms"), 0) << r.out;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, LlmSessionBench, ::testing::Values("cpu", "cuda"),
+                         [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
+
 }  // namespace
 }  // namespace samepage
