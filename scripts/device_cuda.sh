@@ -10,12 +10,16 @@
 #             cpu, cuda op by op (SAMEPAGE_CUDA_GRAPHS=0) and cuda with
 #             graphs side by side, with their timings; cpu and cuda logits
 #             compared step by step under the near-tie rule
+#   session   LLM session restore against re-prefill in one warm process
+#             (bench/session_bench.sh) on a synthetic 1B BF16 model written
+#             here, cuda then cpu, at 24, 512 and 4096 tokens (--batch 512);
+#             not in the default list (the cpu 4096 row takes minutes)
 #   rival     the LLM guest against llama.cpp built for CUDA there (from the
 #             source bench/llama_cpp_cuda.sh stage put in build-device/xfer;
 #             the build starts first and overlaps the other steps) on the
 #             same synthetic 1B GGUFs: decode, prefill at 512, first token
-# Usage: scripts/device_cuda.sh [tests] [memcheck] [bench] [llm] [rival]
-#        (none: all).
+# Usage: scripts/device_cuda.sh [tests] [memcheck] [bench] [llm] [rival] [session]
+#        (none: all but session).
 # Logs go under $OUT (the device tool's folder) or /tmp/samepage-out.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -63,6 +67,12 @@ sanitizer() {
         "$build/samepage" bench zero-copy --backend cuda --size-mb 16 --repeats 20
         "$build/samepage" bench zero-copy --backend cuda --size-mb 256 --repeats 20
         if [ -x "$build/bench/cuda_gemv_bench" ]; then echo "## gemv"; "$build/bench/cuda_gemv_bench"; fi
+        ;;
+      session)
+        echo "## session restore vs re-prefill (synthetic llama-3.2-1b bf16, one warm process per row)"
+        SAMEPAGE="$build/samepage" BATCH=512 "$root/bench/session_bench.sh" synth:llama-3.2-1b:bf16 "$(nproc)" \
+          "${SAMEPAGE_SESSION_BACKENDS:-cuda,cpu}" ${SAMEPAGE_SESSION_LENGTHS:-24 512 4096}
+        echo "exit $?"
         ;;
       llm)
         echo "## llm (greedy, 64 tokens after 8 prompt ids; cuda: one graph per step, cuda-eager: op by op)"
