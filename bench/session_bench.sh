@@ -5,7 +5,7 @@
 # again from an empty cache (timed), and FILE restored into the live model
 # three times after the cache rows were zeroed (timed: read, checks, K/V
 # upload; the median is reported); the restored logits must equal the
-# re-prefilled ones bit for bit or the row fails. Prints a markdown table
+# re-prefilled ones and the uninterrupted run's bit for bit or the row fails. Prints a markdown table
 # for bench/RESULTS.md; the JSON lines go to $OUT/session_bench.jsonl when
 # $OUT is set.
 #   bench/session_bench.sh [MODEL] [THREADS] [BACKENDS] [N...]
@@ -59,11 +59,11 @@ for backend in ${backends//,/ }; do
       [ -z "$line" ] && continue
     fi
     [ -n "${OUT:-}" ] && echo "{\"backend\": \"$backend\", \"row\": $line}" >> "$OUT/session_bench.jsonl"
-    equal="$(field logits_equal "$line")"
+    equal="$(field logits_equal "$line"),$(field uninterrupted_equal "$line")"
     awk -v b="$backend" -v n="$(field n_tokens "$line")" -v bytes="$(field file_bytes "$line")" \
         -v save="$(field save_ms "$line")" -v restore="$(field restore_ms "$line")" \
         -v first="$(field restore_first_ms "$line")" -v re="$(field reprefill_ms "$line")" \
-        -v eq="$([ "$equal" = true ] && echo "bitwise equal" || echo "DIFFER")" 'BEGIN {
+        -v eq="$([ "$equal" = true,true ] && echo "bitwise equal" || echo "DIFFER (vs re-prefill, vs uninterrupted: $equal)")" 'BEGIN {
       printf "| %s | %d | %.2f MB | %.1f | %.2f | %.2f | %.1f | %.0fx | %s |\n", b, n, bytes / 1e6, save, restore, first, re, re / restore, eq
     }'
   done

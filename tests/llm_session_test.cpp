@@ -185,6 +185,7 @@ TEST(LlmSession, BenchRestoreGivesTheReprefilledLogits) {
       ASSERT_EQ(r.exit_code, 0) << backend << kv << ": " << r.err;
       const std::string& line = r.out;
       EXPECT_NE(line.find("\"logits_equal\": true"), std::string::npos) << line;
+      EXPECT_NE(line.find("\"uninterrupted_equal\": true"), std::string::npos) << line;
       EXPECT_EQ(json_number(line, "n_tokens"), 6) << line;
       EXPECT_EQ(json_number(line, "max_abs_diff"), 0) << line;
       for (const char* key : {"save_ms", "restore_ms", "reprefill_ms", "speedup", "hash_ms"})
@@ -237,6 +238,7 @@ TEST_P(LlmSessionBench, SyntheticModelRestoresTheReprefilledLogits) {
                           " --session-bench " + dir + "/bench.safetensors --json");
     ASSERT_EQ(r.exit_code, 0) << backend << kv << ": " << r.err;
     EXPECT_NE(r.out.find("\"logits_equal\": true"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"uninterrupted_equal\": true"), std::string::npos) << r.out;
     EXPECT_EQ(json_number(r.out, "n_tokens"), 24) << r.out;
     EXPECT_GT(json_number(r.out, "restore_ms"), 0) << r.out;
   }

@@ -201,6 +201,8 @@ int run_bench(Session& s) {
   if (!r.is_ok()) return report(r.status());
   std::printf("%s\n", session_bench_json(r.value(), *s.model).c_str());
   std::fflush(stdout);
+  if (!r.value().uninterrupted_equal)
+    return report(Status::error("[session-bench] the logits after the restore differ from the uninterrupted run's"));
   if (!r.value().logits_equal)
     return report(Status::error("[session-bench] the logits after the restore differ from those after the re-prefill"));
   return 0;

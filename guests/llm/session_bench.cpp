@@ -67,6 +67,11 @@ Result<SessionBenchResult> run_session_bench(Model& model, const SamplerOptions&
   if (stat(path.c_str(), &st) != 0) return fail("the saved file " + path + " is not there");
   r.file_bytes = uint64_t(st.st_size);
 
+  // The uninterrupted run's next step (row n is past what was saved).
+  if (Status s = model.decode(r.next_token); !s.is_ok()) return s;
+  Result<std::vector<float>> uninterrupted = logits_copy(model);
+  if (!uninterrupted.is_ok()) return uninterrupted.status();
+
   model.truncate(0);
   t0 = now_ns();
   if (Status s = model.prefill(prompt.data(), prompt.size()); !s.is_ok()) return s;
@@ -97,7 +102,9 @@ Result<SessionBenchResult> run_session_bench(Model& model, const SamplerOptions&
   if (!restored.is_ok()) return restored.status();
   const std::vector<float>& a = reference.value();
   const std::vector<float>& b = restored.value();
+  const std::vector<float>& u = uninterrupted.value();
   r.logits_equal = std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  r.uninterrupted_equal = std::memcmp(u.data(), b.data(), u.size() * sizeof(float)) == 0;
   for (size_t i = 0; i < a.size(); ++i) r.max_abs_diff = std::max(r.max_abs_diff, std::fabs(a[i] - b[i]));
   return r;
 }
@@ -108,10 +115,12 @@ std::string session_bench_json(const SessionBenchResult& r, const Model& model) 
                 "{\"n_tokens\": %zu, \"save_ms\": %.3f, \"restore_ms\": %.3f, \"reprefill_ms\": %.3f, "
                 "\"file_bytes\": %llu, \"speedup\": %.1f, \"restore_first_ms\": %.3f, \"restore_reps\": %d, "
                 "\"prefill_ms\": %.3f, \"hash_ms\": %.3f, \"decode_ms\": %.3f, \"logits_equal\": %s, "
-                "\"max_abs_diff\": %g, \"next_token\": %d, \"kv_dtype\": \"%s\", \"n_ctx\": %u}",
+                "\"uninterrupted_equal\": %s, \"max_abs_diff\": %g, \"next_token\": %d, \"kv_dtype\": \"%s\", "
+                "\"n_ctx\": %u}",
                 r.n_tokens, r.save_ms, r.restore_ms, r.reprefill_ms, static_cast<unsigned long long>(r.file_bytes),
                 r.restore_ms > 0 ? r.reprefill_ms / r.restore_ms : 0.0, r.restore_first_ms, kRestoreReps,
-                r.prefill_ms, r.hash_ms, r.decode_ms, r.logits_equal ? "true" : "false", double(r.max_abs_diff),
+                r.prefill_ms, r.hash_ms, r.decode_ms, r.logits_equal ? "true" : "false",
+                r.uninterrupted_equal ? "true" : "false", double(r.max_abs_diff),
                 r.next_token, model.kv_f16() ? "F16" : "F32", model.n_ctx());
   return line;
 }

@@ -2,11 +2,13 @@
 // process (the model uploaded, its identity hash computed once), so the
 // numbers are the restore's own and not a new process's first upload.
 //   prefill the prompt (warms everything) → save the session to FILE (timed)
-//   → re-prefill the prompt from an empty cache (timed) and decode the next
-//   token: the reference logits → for each of kRestoreReps: zero the cache
-//   rows, restore FILE into the live model (timed: read + checks + KV
-//   upload) → decode the same next token: its logits must equal the
-//   reference bit for bit (a restore that wrote nothing would leave zeros).
+//   → decode the next token: the uninterrupted run's logits → re-prefill the
+//   prompt from an empty cache (timed) and decode the same token: the
+//   re-prefill's logits → for each of kRestoreReps: zero the cache rows,
+//   restore FILE into the live model (timed: read + checks + KV upload) →
+//   decode the same token: its logits must equal both bit for bit (a restore
+//   that wrote nothing would leave zeros; a backend whose prefill is not
+//   deterministic would show as a re-prefill that differs alone).
 #pragma once
 
 #include <cstdint>
@@ -32,7 +34,8 @@ struct SessionBenchResult {
   double decode_ms = 0;         // one decode step after the last restore
   uint64_t file_bytes = 0;
   bool logits_equal = false;    // after the restore vs after the re-prefill, bitwise
-  float max_abs_diff = 0;
+  bool uninterrupted_equal = false;  // after the restore vs the uninterrupted run, bitwise
+  float max_abs_diff = 0;       // after the restore vs after the re-prefill
   int32_t next_token = -1;
 };
 
