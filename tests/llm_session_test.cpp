@@ -190,6 +190,11 @@ TEST(LlmSession, BenchRestoreGivesTheReprefilledLogits) {
       EXPECT_EQ(json_number(line, "max_abs_diff"), 0) << line;
       for (const char* key : {"save_ms", "restore_ms", "reprefill_ms", "speedup", "hash_ms"})
         EXPECT_GT(json_number(line, key), 0) << key << ": " << line;
+      // The median restore's parts: read, checks, upload; together at most the whole.
+      const double parts = json_number(line, "restore_read_ms") + json_number(line, "restore_check_ms") +
+                           json_number(line, "restore_upload_ms");
+      EXPECT_GT(json_number(line, "restore_upload_ms"), 0) << line;
+      EXPECT_LE(parts, json_number(line, "restore_ms") + 0.01) << line;
       const double bytes = json_number(line, "file_bytes");
       EXPECT_EQ(bytes, double(std::filesystem::file_size(dir + "/bench.safetensors"))) << line;
       EXPECT_NE(line.find(*kv ? "\"kv_dtype\": \"F32\"" : "\"kv_dtype\": \"F16\""), std::string::npos) << line;

@@ -81,19 +81,26 @@ Result<SessionBenchResult> run_session_bench(Model& model, const SamplerOptions&
   if (!reference.is_ok()) return reference.status();
 
   std::vector<double> times;
+  std::vector<SessionLoadTimes> parts;
   for (int rep = 0; rep < kRestoreReps; ++rep) {
     if (Status s = zero_cache(model, uint32_t(prompt.size() + 1)); !s.is_ok()) return s;
     model.truncate(0);
     Sampler fresh(sampler_options);
     t0 = now_ns();
-    Result<SessionState> loaded = load_session_file(path, model, fresh);
+    SessionLoadTimes part;
+    Result<SessionState> loaded = load_session_file(path, model, fresh, &part);
     if (!loaded.is_ok()) return loaded.status();
     times.push_back(ms_since(t0));
+    parts.push_back(part);
     if (model.n_past() != prompt.size()) return fail("the restore left n_past " + std::to_string(model.n_past()));
   }
   r.restore_first_ms = times[0];
-  std::sort(times.begin(), times.end());
-  r.restore_ms = times[times.size() / 2];
+  std::vector<size_t> order(times.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return times[a] < times[b]; });
+  const size_t median = order[order.size() / 2];
+  r.restore_ms = times[median];
+  r.read_ms = parts[median].read_ms, r.check_ms = parts[median].check_ms, r.upload_ms = parts[median].upload_ms;
 
   t0 = now_ns();
   if (Status s = model.decode(r.next_token); !s.is_ok()) return s;
@@ -110,15 +117,17 @@ Result<SessionBenchResult> run_session_bench(Model& model, const SamplerOptions&
 }
 
 std::string session_bench_json(const SessionBenchResult& r, const Model& model) {
-  char line[768];
+  char line[1024];
   std::snprintf(line, sizeof line,
                 "{\"n_tokens\": %zu, \"save_ms\": %.3f, \"restore_ms\": %.3f, \"reprefill_ms\": %.3f, "
                 "\"file_bytes\": %llu, \"speedup\": %.1f, \"restore_first_ms\": %.3f, \"restore_reps\": %d, "
+                "\"restore_read_ms\": %.3f, \"restore_check_ms\": %.3f, \"restore_upload_ms\": %.3f, "
                 "\"prefill_ms\": %.3f, \"hash_ms\": %.3f, \"decode_ms\": %.3f, \"logits_equal\": %s, "
                 "\"uninterrupted_equal\": %s, \"max_abs_diff\": %g, \"next_token\": %d, \"kv_dtype\": \"%s\", "
                 "\"n_ctx\": %u}",
                 r.n_tokens, r.save_ms, r.restore_ms, r.reprefill_ms, static_cast<unsigned long long>(r.file_bytes),
-                r.restore_ms > 0 ? r.reprefill_ms / r.restore_ms : 0.0, r.restore_first_ms, kRestoreReps,
+                r.restore_ms > 0 ? r.reprefill_ms / r.restore_ms : 0.0, r.restore_first_ms, kRestoreReps, r.read_ms, r.check_ms,
+                r.upload_ms,
                 r.prefill_ms, r.hash_ms, r.decode_ms, r.logits_equal ? "true" : "false",
                 r.uninterrupted_equal ? "true" : "false", double(r.max_abs_diff),
                 r.next_token, model.kv_f16() ? "F16" : "F32", model.n_ctx());

@@ -30,6 +30,7 @@ struct SessionBenchResult {
   double save_ms = 0;           // build + K/V read-back + write + rename
   double restore_ms = 0;        // median of kRestoreReps restores
   double restore_first_ms = 0;  // the first of them
+  double read_ms = 0, check_ms = 0, upload_ms = 0;  // the median restore's parts (SessionLoadTimes)
   double reprefill_ms = 0;      // the prompt again from an empty cache
   double decode_ms = 0;         // one decode step after the last restore
   uint64_t file_bytes = 0;
