@@ -35,7 +35,7 @@ if [[ " ${steps[*]} " == *" rival "* ]]; then
   "$root/bench/llama_cpp_cuda.sh" build >"$out/llama_cpp_build.log" 2>&1 &
   rival_build=$!
 fi
-filter='*cuda*:CudaBackend.*'
+filter='*cuda*:CudaBackend.*:CudaFusion.*:FusionPlan.*'
 
 sanitizer() {
   command -v compute-sanitizer 2>/dev/null && return

@@ -3,6 +3,7 @@
 // the restoring run does not grant, or what the module cannot hold, is
 // refused with a clear error and no instance.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -235,6 +236,25 @@ TEST(SnapshotRestore, CorruptOrTruncatedFilesAreRefused) {
   auto missing = Instance::restore(s.module, o, "/nonexistent/x.snap");
   ASSERT_FALSE(missing.is_ok());
   EXPECT_NE(missing.message().find("cannot open"), std::string::npos);
+}
+
+TEST(SnapshotRestore, FileLargerThanTheGuestCouldHoldIsNotRead) {
+  Saved s = saved_counter();
+  ASSERT_TRUE(s.instance);
+  InstanceOptions o = options_for(s.data_dir);
+  o.limits.host_bytes = uint64_t{1} << 20;
+  // Sparse: one byte past what a snapshot of this module can hold (its
+  // memory at the module's maximum, the host-memory limit, the format's own).
+  const std::string path = test::make_temp_dir() + "/huge.snap";
+  const uint64_t limit = kGuestAddressSpaceBytes + o.limits.host_bytes + (uint64_t{64} << 20);
+  {
+    std::ofstream(path, std::ios::binary).write("SPSNAP", 6);
+  }
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(limit + 1)), 0);
+  auto restored = Instance::restore(s.module, o, path);
+  ASSERT_FALSE(restored.is_ok());
+  EXPECT_NE(restored.message().find("more than a guest can hold"), std::string::npos) << restored.message();
+  ::unlink(path.c_str());
 }
 
 TEST(SnapshotRestore, FdsBeyondThePreopensComeBackClosed) {

@@ -264,8 +264,18 @@ Result<std::unique_ptr<Instance>> Instance::restore_bytes(std::shared_ptr<Module
 
 Result<std::unique_ptr<Instance>> Instance::restore(std::shared_ptr<Module> module, const InstanceOptions& options,
                                                     const std::string& snapshot_path) {
-  // Memory (4 GiB at most) plus runtime tensors (the guest's host-memory limit) plus the format's own bytes.
-  const uint64_t max_bytes = kGuestAddressSpaceBytes + options.limits.host_bytes + (uint64_t{64} << 20);
+  // The file is read whole before it is checked: bounded by what a valid
+  // snapshot of this module can hold — its memory at the module's maximum
+  // (4 GiB without one), runtime tensors within the guest's host-memory
+  // limit, and the format's own bytes — so a hostile file cannot make the
+  // restoring host allocate more than the guest itself could.
+  uint64_t memory_bytes = 0;
+  if (!module->info().memories.empty()) {
+    const MemoryLimits& limits = module->info().memories[0];
+    memory_bytes = limits.has_max ? std::min<uint64_t>(limits.max_pages * kWasmPageBytes, kGuestAddressSpaceBytes)
+                                  : kGuestAddressSpaceBytes;
+  }
+  const uint64_t max_bytes = memory_bytes + options.limits.host_bytes + (uint64_t{64} << 20);
   auto bytes = read_snapshot_file(snapshot_path, max_bytes);
   if (!bytes) return bytes.status();
   return restore_bytes(std::move(module), options, bytes->data(), bytes->size());

@@ -11,6 +11,7 @@
 #include "backends/cuda/cuda_probe.h"
 #include "backends/cuda/get_rows.h"
 #include "backends/cuda/host_registration.h"
+#include "backends/cuda/fused_kernels.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/residency.h"
 #include "backends/cuda/sequence_graph.h"
@@ -70,7 +71,9 @@ class CudaBackend final : public Backend {
   Result<std::unique_ptr<CompiledSequence>> compile(const std::vector<SequenceOp>& ops) override {
     // Captured at its first run, when its tensors have their first values
     // (a const view is uploaded by the op that first reads it).
-    return std::unique_ptr<CompiledSequence>(new CudaSequence(ops));
+    auto seq = std::make_unique<CudaSequence>(ops);
+    seq->plan = plan_fusion(seq->ops());
+    return std::unique_ptr<CompiledSequence>(std::move(seq));
   }
   Status run(CompiledSequence& sequence, const int32_t* params, size_t n_params) override {
     auto* seq = dynamic_cast<CudaSequence*>(&sequence);
@@ -212,12 +215,20 @@ class CudaBackend final : public Backend {
       s = cuda_status(cudaMemcpyAsync(const_cast<int32_t*>(seq.params_device()), seq.params_host(),
                                       seq.n_params() * sizeof(int32_t), cudaMemcpyHostToDevice, stream_),
                       "cuda::capture", "parameter upload");
-    for (size_t k = 0; s && k < seq.ops().size(); ++k) {
-      const SequenceOp& op = seq.ops()[k];
-      const int32_t* at[2] = {};
-      for (int j = 0; j < 2; ++j)
-        if (op.param_slot[j] >= 0) at[j] = seq.params_device() + op.param_slot[j];
-      if (Status e = enqueue(op.args, at); !e) s = err("cuda::capture", "op " + std::to_string(k) + ": " + e.message());
+    for (size_t n = 0; s && n < seq.plan.size(); ++n) {
+      const PlannedStep& step = seq.plan[n];
+      if (step.kind != FusedKind::single) {
+        auto fused = enqueue_fused(seq, step);
+        if (!fused) s = err("cuda::capture", "ops " + std::to_string(step.first) + "+: " + fused.message());
+        if (!fused || *fused) continue;
+      }
+      for (size_t k = step.first; s && k < step.first + step.count; ++k) {
+        const SequenceOp& op = seq.ops()[k];
+        const int32_t* at[2] = {};
+        for (int j = 0; j < 2; ++j)
+          if (op.param_slot[j] >= 0) at[j] = seq.params_device() + op.param_slot[j];
+        if (Status e = enqueue(op.args, at); !e) s = err("cuda::capture", "op " + std::to_string(k) + ": " + e.message());
+      }
     }
     capturing_ = false;
     cudaGraph_t graph = nullptr;
@@ -232,6 +243,48 @@ class CudaBackend final : public Backend {
     }
     seq.set_graph(exec, epoch_);
     return Status::ok();
+  }
+
+  // A fused step of a captured sequence (fusion_plan.h), when every operand
+  // is in the backend's HBM and their bytes alias exactly or not at all:
+  // true when enqueued, false when its ops must go one by one.
+  Result<bool> enqueue_fused(const CudaSequence& seq, const PlannedStep& step) {
+    std::vector<ByteRange> ranges;
+    std::vector<void*> p;  // operands in op order, t[0..3] of each
+    for (size_t k = step.first; k < step.first + step.count; ++k)
+      for (int j = 0; j < 4; ++j) {
+        const TensorArg& t = seq.ops()[k].args.t[j];
+        if (t.data == nullptr) {
+          p.push_back(nullptr);
+          continue;
+        }
+        if (!store_.in_device_memory(t.id)) return false;
+        auto at = store_.prepare(t, j > 0, stream_);
+        if (!at) return at.status();
+        p.push_back(*at);
+        ranges.push_back({*at, t.n_bytes});
+      }
+    if (!fusable_ranges(ranges)) return false;
+    const SequenceOp* ops = &seq.ops()[step.first];
+    auto f32 = [&](size_t op, int j) { return static_cast<float*>(p[op * 4 + size_t(j)]); };
+    if (step.kind == FusedKind::add_rmsnorm) {
+      const TensorArg& a = ops[0].args.t[0];
+      launch_add_rmsnorm(stream_, f32(0, 1), f32(0, 2), f32(0, 0), f32(1, 2), f32(1, 0), a.n_rows(), a.row_length(),
+                         ops[1].args.f[0]);
+    } else {
+      const OpArgs &rq = ops[0].args, &rk = ops[1].args, &sk = ops[2].args, &sv = ops[3].args;
+      if (p[2 * 4 + 1] != p[1 * 4 + 0]) return false;  // the stored k is the roped k's bytes
+      const int32_t slot = ops[0].param_slot[0];
+      RopeStoreArgs g{f32(0, 1), f32(0, 0), rq.t[1].shape[1], f32(1, 1), f32(1, 0), rk.t[1].shape[1],
+                      rk.t[1].shape[0], rk.t[1].shape[2], rk.f[0], rk.f[1], rk.i[1], f32(1, 2),
+                      p[2 * 4 + 0], sk.t[0].dtype, sk.t[0].n_elements() / sk.t[0].shape[0],
+                      f32(3, 1), sv.t[0].n_elements() / sv.t[0].shape[0],
+                      p[3 * 4 + 0], sv.t[0].dtype, rk.i[0], slot >= 0 ? seq.params_device() + slot : nullptr};
+      if (rq.t[1].shape[0] != rk.t[1].shape[0]) return false;
+      launch_rope_store(stream_, g);
+    }
+    if (Status launched = cuda_status(cudaGetLastError(), "cuda::capture", "fused kernel"); !launched) return launched;
+    return true;
   }
 
   // One op on stream_. param_at[j], when not null, is the device int32 that

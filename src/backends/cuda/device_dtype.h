@@ -66,6 +66,13 @@ __device__ __forceinline__ uint16_t f32_to_bf16_bits(float v) {
   return uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
 }
 
+// Stores v at element i of a float tensor of dtype dt (f32, f16 or bf16).
+__device__ __forceinline__ void store_float(DType dt, void* p, int64_t i, float v) {
+  if (dt == DType_f32) static_cast<float*>(p)[i] = v;
+  else if (dt == DType_f16) static_cast<uint16_t*>(p)[i] = f32_to_f16_bits(v);
+  else static_cast<uint16_t*>(p)[i] = f32_to_bf16_bits(v);
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;

@@ -124,6 +124,13 @@ bool TensorStore::capturable(uint64_t id) const {
   return it != records_.end() && it->second.where != Where::staged;
 }
 
+bool TensorStore::in_device_memory(uint64_t id) const {
+  auto it = records_.find(id);
+  if (it == records_.end()) return false;
+  const Where w = it->second.where;
+  return w == Where::runtime || w == Where::device || w == Where::resident;
+}
+
 Status TensorStore::sync_to_guest(uint64_t id) {
   auto it = records_.find(id);
   if (it == records_.end() || it->second.where != Where::device) return Status::ok();

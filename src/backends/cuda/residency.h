@@ -54,6 +54,10 @@ class TensorStore {
   // one op to the next (everything but staged views, whose pageable staging
   // bytes are copied per op): what a captured graph may name.
   bool capturable(uint64_t id) const;
+  // True when the tensor's bytes are the backend's own HBM (runtime, device
+  // and resident tensors): no copy in or out around an op, so a fused kernel
+  // may read what another op of it wrote there.
+  bool in_device_memory(uint64_t id) const;
 
 
  private:

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/fusion_plan.h"
 #include "samepage/backend.h"
 
 namespace samepage::cuda {
@@ -56,6 +57,8 @@ class CudaSequence final : public CompiledSequence {
 
   // Why this sequence replays op by op (empty: it is captured).
   std::string eager_reason;
+  // Which ops a captured graph launches together (fusion_plan.h).
+  std::vector<PlannedStep> plan;
 
  private:
   std::vector<SequenceOp> ops_;

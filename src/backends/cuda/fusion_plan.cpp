@@ -1,0 +1,84 @@
+#include "backends/cuda/fusion_plan.h"
+
+#include <cstdint>
+
+namespace samepage::cuda {
+namespace {
+
+bool same_tensor(const TensorArg& a, const TensorArg& b) {
+  return a.id == b.id && a.n_elements() == b.n_elements() && a.dtype == b.dtype;
+}
+
+// The position an op runs at: a replay parameter's slot, or a literal.
+struct Position {
+  int32_t slot;
+  int32_t value;
+  bool operator==(const Position& o) const { return slot >= 0 ? slot == o.slot : o.slot < 0 && value == o.value; }
+};
+Position position_of(const SequenceOp& op) { return {op.param_slot[0], op.args.i[0]}; }
+
+// add(A = X + B), rmsnorm(N = A · w): B a full tensor (no broadcast row),
+// the norm's rows exactly A's.
+bool is_add_rmsnorm(const SequenceOp& add, const SequenceOp& norm) {
+  const OpArgs& a = add.args;
+  const OpArgs& n = norm.args;
+  if (a.op != OpCode_add || n.op != OpCode_rmsnorm) return false;
+  if (a.t[2].n_elements() != a.t[0].n_elements()) return false;
+  return same_tensor(n.t[1], a.t[0]) && n.t[1].row_length() == a.t[0].row_length() &&
+         n.t[0].n_elements() == n.t[1].n_elements() && n.t[2].n_elements() == n.t[1].row_length();
+}
+
+bool same_rope(const OpArgs& a, const OpArgs& b) {
+  return a.f[0] == b.f[0] && a.f[1] == b.f[1] && a.i[1] == b.i[1] && a.t[1].shape[2] == b.t[1].shape[2] &&
+         a.t[2].id == b.t[2].id && (a.t[2].data == nullptr) == (b.t[2].data == nullptr);
+}
+
+// rope(YQ ← XQ), rope(YK ← XK), set_rows(KC ← YK), set_rows(VC ← V), all at
+// one position; V is none of the roped tensors, the caches none of the others.
+bool is_rope_store(const SequenceOp* op) {
+  const OpArgs &rq = op[0].args, &rk = op[1].args, &sk = op[2].args, &sv = op[3].args;
+  if (rq.op != OpCode_rope || rk.op != OpCode_rope || sk.op != OpCode_set_rows || sv.op != OpCode_set_rows) return false;
+  if (!same_rope(rq, rk)) return false;
+  const Position p = position_of(op[0]);
+  if (!(position_of(op[1]) == p) || !(position_of(op[2]) == p) || !(position_of(op[3]) == p)) return false;
+  if (op[0].param_slot[1] >= 0 || op[1].param_slot[1] >= 0) return false;  // the mode is not a parameter
+  if (!same_tensor(sk.t[1], rk.t[0]) || sk.t[1].shape[0] != rk.t[1].shape[0]) return false;
+  const uint64_t roped[] = {rq.t[0].id, rq.t[1].id, rk.t[0].id, rk.t[1].id};
+  for (uint64_t id : roped)
+    if (sv.t[1].id == id || sk.t[0].id == id || sv.t[0].id == id) return false;
+  if (sk.t[0].id == sv.t[0].id || sk.t[0].id == sv.t[1].id || sv.t[0].id == sv.t[1].id) return false;
+  if (sv.t[1].shape[0] != sk.t[1].shape[0]) return false;  // both caches take the same tokens
+  return true;
+}
+
+}  // namespace
+
+std::vector<PlannedStep> plan_fusion(const std::vector<SequenceOp>& ops) {
+  std::vector<PlannedStep> steps;
+  for (size_t k = 0; k < ops.size();) {
+    if (k + 4 <= ops.size() && is_rope_store(&ops[k])) {
+      steps.push_back({FusedKind::rope_store, k, 4});
+      k += 4;
+    } else if (k + 2 <= ops.size() && is_add_rmsnorm(ops[k], ops[k + 1])) {
+      steps.push_back({FusedKind::add_rmsnorm, k, 2});
+      k += 2;
+    } else {
+      steps.push_back({FusedKind::single, k, 1});
+      k += 1;
+    }
+  }
+  return steps;
+}
+
+bool fusable_ranges(const std::vector<ByteRange>& ranges) {
+  for (size_t i = 0; i < ranges.size(); ++i)
+    for (size_t j = i + 1; j < ranges.size(); ++j) {
+      const auto a = reinterpret_cast<uintptr_t>(ranges[i].at), b = reinterpret_cast<uintptr_t>(ranges[j].at);
+      if (a == b && ranges[i].n_bytes == ranges[j].n_bytes) continue;
+      if (a + ranges[i].n_bytes <= b || b + ranges[j].n_bytes <= a) continue;
+      return false;
+    }
+  return true;
+}
+
+}  // namespace samepage::cuda

@@ -1,0 +1,32 @@
+// The RMS normalisation of one row by one block of kNormThreads threads,
+// shared by rmsnorm.cu and the fused add + rmsnorm (fused_kernels.cu) so
+// both sum in the same order and give the same bits. The sum of squares is
+// in double, as the CPU reference accumulates it.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace samepage::cuda {
+
+// Threads per row: a decode row (2,048) is two elements each.
+constexpr int kNormThreads = 1024;
+
+__device__ __forceinline__ double warp_sum_f64(double v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// 1 / rms of the row whose squares this thread summed into sum_sq (its
+// elements threadIdx.x, + kNormThreads, ...); every thread gets the answer.
+// partial: kNormThreads / 32 doubles of shared memory. One call per kernel.
+__device__ __forceinline__ float block_inv_rms(double sum_sq, double* partial, int64_t n, float eps) {
+  sum_sq = warp_sum_f64(sum_sq);
+  if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = sum_sq;
+  __syncthreads();
+  const double total = warp_sum_f64(partial[threadIdx.x % 32]);  // every warp reduces the 32 partials
+  return float(1.0 / sqrt(total / double(n) + double(eps)));
+}
+
+}  // namespace samepage::cuda

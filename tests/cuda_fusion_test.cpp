@@ -1,0 +1,226 @@
+// The CUDA backend's fused steps (backends/cuda/fusion_plan.h): the planner
+// over op lists (host code, runs everywhere the backend is built), and on a
+// GPU a captured sequence whose fused kernels must give the bits the same ops
+// give one by one (skipped with the probe's reason where there is no GPU).
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend_ops_util.h"
+#include "host_api_fixture.h"
+#include "samepage_abi.h"
+
+#if SAMEPAGE_TEST_CUDA_INTERNALS
+#include "backends/cuda/fusion_plan.h"
+#endif
+
+namespace samepage::test {
+namespace {
+
+#if SAMEPAGE_TEST_CUDA_INTERNALS
+using cuda::FusedKind;
+using cuda::plan_fusion;
+
+TensorArg arg(uint64_t id, std::vector<int64_t> shape, DType dt = DType_f32) {
+  TensorArg t;
+  t.id = id;
+  t.dtype = dt;
+  t.n_dims = int(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) t.shape[i] = shape[i];
+  t.data = reinterpret_cast<void*>(uintptr_t(id) << 20);
+  t.n_bytes = uint64_t(t.n_elements()) * (dt == DType_f32 ? 4 : 2);
+  return t;
+}
+SequenceOp op(OpCode code, std::vector<TensorArg> t, int32_t pos = 0, int32_t slot = -1) {
+  SequenceOp s;
+  s.args.op = code;
+  for (size_t i = 0; i < t.size(); ++i) s.args.t[i] = t[i];
+  s.args.i[0] = pos;
+  s.args.f[0] = 10000.0f;
+  s.args.f[1] = 1.0f;
+  s.param_slot[0] = slot;
+  return s;
+}
+
+// The ops of one layer as the LLM guest records them (ids: x 1, o 2, h 3,
+// norm weights 4, 5, q 6, k 7, v 8, k cache 9, v cache 10).
+std::vector<SequenceOp> layer(int32_t v_id = 8, int32_t set_rows_slot = 0) {
+  const TensorArg x = arg(1, {1, 64}), o = arg(2, {1, 64}), h = arg(3, {1, 64}), w1 = arg(4, {64}), w2 = arg(5, {64});
+  const TensorArg q = arg(6, {1, 4, 16}), k = arg(7, {1, 2, 16}), v = arg(uint64_t(v_id), {1, 32});
+  const TensorArg kc = arg(9, {8, 32}, DType_f16), vc = arg(10, {8, 32}, DType_f16);
+  return {op(OpCode_add, {x, x, o}),          op(OpCode_rmsnorm, {h, x, w1}),
+          op(OpCode_rope, {q, q}, 0, 0),       op(OpCode_rope, {k, k}, 0, 0),
+          op(OpCode_set_rows, {kc, k}, 0, set_rows_slot), op(OpCode_set_rows, {vc, v}, 0, 0),
+          op(OpCode_add, {x, x, o}),          op(OpCode_rmsnorm, {h, x, w2})};
+}
+
+TEST(FusionPlan, FindsTheLayerSteps) {
+  const auto steps = plan_fusion(layer());
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].kind, FusedKind::add_rmsnorm);
+  EXPECT_EQ(steps[1].kind, FusedKind::rope_store);
+  EXPECT_EQ(steps[1].first, 2u);
+  EXPECT_EQ(steps[1].count, 4u);
+  EXPECT_EQ(steps[2].kind, FusedKind::add_rmsnorm);
+}
+
+TEST(FusionPlan, RefusesWhatOneKernelCannotDoAlike) {
+  // The v stored is the k just roped: it must be read after the rope.
+  auto steps = plan_fusion(layer(/*v_id=*/7));
+  for (const auto& s : steps) EXPECT_NE(s.kind, FusedKind::rope_store);
+  // The k cache row at another position than the rope's.
+  steps = plan_fusion(layer(8, /*set_rows_slot=*/1));
+  for (const auto& s : steps) EXPECT_NE(s.kind, FusedKind::rope_store);
+  // A broadcast add (a bias row) is not the residual add.
+  auto ops = layer();
+  ops[0].args.t[0] = ops[0].args.t[1] = arg(1, {2, 64});
+  ops[0].args.t[2] = arg(2, {64});
+  steps = plan_fusion(ops);
+  EXPECT_EQ(steps[0].kind, FusedKind::single);
+  // The norm of another tensor than the sum.
+  ops = layer();
+  ops[1].args.t[1] = arg(11, {1, 64});
+  EXPECT_EQ(plan_fusion(ops)[0].kind, FusedKind::single);
+  // Every op is covered once, in order.
+  size_t next = 0;
+  for (const auto& s : plan_fusion(layer(7, 1))) {
+    EXPECT_EQ(s.first, next);
+    next += s.count;
+  }
+  EXPECT_EQ(next, layer().size());
+}
+
+TEST(FusionPlan, RangesMustAliasExactlyOrNotAtAll) {
+  alignas(16) static uint8_t bytes[256];
+  EXPECT_TRUE(cuda::fusable_ranges({{bytes, 64}, {bytes, 64}, {bytes + 64, 64}}));
+  EXPECT_FALSE(cuda::fusable_ranges({{bytes, 64}, {bytes + 32, 64}}));
+  EXPECT_FALSE(cuda::fusable_ranges({{bytes, 64}, {bytes, 32}}));
+}
+#endif
+
+// On the GPU: a layer's add + rmsnorm and rope + cache stores, recorded and
+// replayed (a captured graph, fused) against the same ops issued one by one.
+class CudaFusion : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const std::string why = backend_unavailable("cuda"); !why.empty()) GTEST_SKIP() << why;
+  }
+};
+
+constexpr int32_t kFlagsConst = 1, kFlagsDevice = 2;
+constexpr uint32_t kDim = 192, kHeads = 6, kKvHeads = 2, kHeadDim = 32, kCtx = 16, kTokens = 2;
+
+struct Layer {
+  FakeGuest g{MemoryMode::MemoryMode_shared, 64, nullptr, backend_named("cuda")};
+  std::mt19937 rng{1234};
+  int32_t x, o, h, w, q, k, v, kc, vc;              // runtime tensors (and the const weight w)
+  int32_t x0, o0, q0, k0, v0;                       // their first values, views
+  int32_t out_x, out_h, out_q, out_k, out_kc, out_vc;  // views the results are copied into
+  uint32_t at_x, at_h, at_q, at_k, at_kc, at_vc, params_at;
+  float* q0_data = nullptr;
+
+  int32_t runtime(int32_t dtype, std::vector<uint32_t> shape) {
+    const uint32_t shape_at = g.alloc(16);
+    std::memcpy(g.base() + shape_at, shape.data(), shape.size() * 4);
+    const int32_t t = int32_t(Z_samepageZ_tensor_alloc(g.ctx(), uint32_t(dtype), uint32_t(shape.size()), shape_at,
+                                                       uint32_t(kFlagsDevice)));
+    EXPECT_GT(t, 0) << g.last_error();
+    return t;
+  }
+  Layer() {
+    const uint32_t q_dim = kHeads * kHeadDim, kv_dim = kKvHeads * kHeadDim;
+    x = runtime(0, {kTokens, kDim}), o = runtime(0, {kTokens, kDim}), h = runtime(0, {kTokens, kDim});
+    q = runtime(0, {kTokens, kHeads, kHeadDim}), k = runtime(0, {kTokens, kKvHeads, kHeadDim});
+    v = runtime(0, {kTokens, kv_dim});
+    kc = runtime(1, {kCtx, kv_dim}), vc = runtime(1, {kCtx, kv_dim});  // f16 caches
+    x0 = g.random_f32({kTokens, kDim}, rng), o0 = g.random_f32({kTokens, kDim}, rng);
+    q0 = g.random_f32({kTokens, kHeads, kHeadDim}, rng, &q0_data), k0 = g.random_f32({kTokens, kKvHeads, kHeadDim}, rng);
+    v0 = g.random_f32({kTokens, kv_dim}, rng);
+    uint32_t w_at = 0;
+    w = g.view(0, {kDim}, 65536, &w_at, 0);  // whole pages: made const below
+    std::uniform_real_distribution<float> dist(0.5f, 1.5f);
+    for (uint32_t i = 0; i < kDim; ++i) g.at<float>(w_at)[i] = dist(rng);
+    EXPECT_EQ(Z_samepageZ_tensor_free(g.ctx(), uint32_t(w)), 0u);
+    const uint32_t shape_at = g.alloc(16);
+    g.at<uint32_t>(shape_at)[0] = kDim;
+    w = int32_t(Z_samepageZ_tensor_view(g.ctx(), w_at, 0, 1, shape_at, uint32_t(kFlagsConst)));
+    EXPECT_GT(w, 0) << g.last_error();
+    out_x = g.view(0, {kTokens, kDim}, kTokens * kDim * 4, &at_x);
+    out_h = g.view(0, {kTokens, kDim}, kTokens * kDim * 4, &at_h);
+    out_q = g.view(0, {kTokens, q_dim}, kTokens * q_dim * 4, &at_q);
+    out_k = g.view(0, {kTokens, kv_dim}, kTokens * kv_dim * 4, &at_k);
+    out_kc = g.view(1, {kCtx, kv_dim}, kCtx * kv_dim * 2, &at_kc);
+    out_vc = g.view(1, {kCtx, kv_dim}, kCtx * kv_dim * 2, &at_vc);
+    params_at = g.alloc(8);
+  }
+  // Fresh first values (the caches keep what earlier positions stored).
+  void reset() {
+    GuestContext* c = g.ctx();
+    EXPECT_EQ(Z_samepageZ_copy(c, uint32_t(x), uint32_t(x0)), 0u) << g.last_error();
+    EXPECT_EQ(Z_samepageZ_copy(c, uint32_t(o), uint32_t(o0)), 0u);
+    EXPECT_EQ(Z_samepageZ_copy(c, uint32_t(q), uint32_t(q0)), 0u);
+    EXPECT_EQ(Z_samepageZ_copy(c, uint32_t(k), uint32_t(k0)), 0u);
+    EXPECT_EQ(Z_samepageZ_copy(c, uint32_t(v), uint32_t(v0)), 0u);
+  }
+  int32_t issue(int32_t pos) {
+    GuestContext* c = g.ctx();
+    const auto u = [](int32_t t) { return uint32_t(t); };
+    const uint32_t rcs[] = {
+        Z_samepageZ_add(c, u(x), u(x), u(o)),
+        Z_samepageZ_rmsnorm(c, u(h), u(x), u(w), 1e-5f),
+        Z_samepageZ_rope(c, u(q), u(q), u(pos), 10000.0f, 1.0f, 0),
+        Z_samepageZ_rope(c, u(k), u(k), u(pos), 10000.0f, 1.0f, 0),
+        Z_samepageZ_set_rows(c, u(kc), u(k), u(pos)),
+        Z_samepageZ_set_rows(c, u(vc), u(v), u(pos)),
+        Z_samepageZ_copy(c, u(out_x), u(x)),
+        Z_samepageZ_copy(c, u(out_h), u(h)),
+        Z_samepageZ_copy(c, u(out_q), u(q)),
+        Z_samepageZ_copy(c, u(out_k), u(k)),
+        Z_samepageZ_copy(c, u(out_kc), u(kc)),
+        Z_samepageZ_copy(c, u(out_vc), u(vc)),
+    };
+    for (uint32_t rc : rcs)
+      if (rc != 0) return int32_t(rc);
+    return 0;
+  }
+  std::vector<uint8_t> results() {
+    std::vector<uint8_t> r;
+    const std::pair<uint32_t, uint32_t> outs[] = {{at_x, kTokens * kDim * 4}, {at_h, kTokens * kDim * 4},
+                                                  {at_q, kTokens * kHeads * kHeadDim * 4},
+                                                  {at_k, kTokens * kKvHeads * kHeadDim * 4},
+                                                  {at_kc, kCtx * kKvHeads * kHeadDim * 2},
+                                                  {at_vc, kCtx * kKvHeads * kHeadDim * 2}};
+    for (auto [at, n] : outs) r.insert(r.end(), g.base() + at, g.base() + at + n);
+    return r;
+  }
+};
+
+TEST_F(CudaFusion, FusedReplayGivesTheBitsOfOpByOp) {
+  Layer fused, single;
+  ASSERT_EQ(Z_samepageZ_record_begin(fused.g.ctx()), 0u);
+  ASSERT_EQ(fused.issue(SP_PARAM_BASE), 0) << fused.g.last_error();
+  const int32_t seq = int32_t(Z_samepageZ_record_end(fused.g.ctx()));
+  ASSERT_GT(seq, 0) << fused.g.last_error();
+  for (int32_t pos : {0, 5, 14, 3}) {
+    SCOPED_TRACE("pos " + std::to_string(pos));
+    fused.reset();
+    fused.g.at<int32_t>(fused.params_at)[0] = pos;
+    ASSERT_EQ(Z_samepageZ_replay(fused.g.ctx(), uint32_t(seq), fused.params_at, 1), 0u) << fused.g.last_error();
+    single.reset();
+    ASSERT_EQ(single.issue(pos), 0) << single.g.last_error();
+    const std::vector<uint8_t> a = fused.results(), b = single.results();
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size()), 0) << "fused replay and op-by-op results differ";
+    // Not vacuous: the rope moved q (its second token is at pos + 1 > 0), and
+    // the k cache holds the stored rows.
+    EXPECT_NE(std::memcmp(fused.g.base() + fused.at_q, fused.q0_data, kTokens * kHeads * kHeadDim * 4), 0);
+    const uint16_t* kc = fused.g.at<uint16_t>(fused.at_kc) + pos * kKvHeads * kHeadDim;
+    bool stored = false;
+    for (uint32_t i = 0; i < kKvHeads * kHeadDim; ++i) stored = stored || (kc[i] & 0x7fff) != 0;
+    EXPECT_TRUE(stored);
+  }
+}
+
+}  // namespace
+}  // namespace samepage::test
