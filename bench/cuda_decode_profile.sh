@@ -11,9 +11,9 @@ ncu_bin="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda
 csv="$(mktemp)"
 # A one-token prompt: the prefill is one forward step like the decode ones;
 # the first step (uploads, first launches) is dropped from the sums.
-SAMEPAGE_CUDA_GRAPHS=0 "$ncu_bin" --clock-control none --csv --print-units base \
+"$ncu_bin" --clock-control none --csv --print-units base \
   --metrics gpu__time_duration.sum "$root/build-device/samepage" generate -m "$model" --ids -p "1" \
-  -n "$((steps + 1))" --ignore-eos --backend cuda >"$csv" 2>/dev/null || true
+  -n "$((steps + 1))" --ignore-eos --backend cuda --no-graphs >"$csv" 2>/dev/null || true
 awk -F'","' -v steps="$steps" '
   /gpu__time_duration.sum/ {
     name = $5; sub(/\([^()]*\)$/, "", name); v = $NF; gsub(/[",]/, "", v)

@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
       const cuda::QuantizedX xq{qs, xd, nullptr};
       const bool quant = samepage::dtype_is_quantized(dt);
       auto call = [&](int i) {
-        if (quant) (void)cuda::launch_quantize_x(s, x, sh.k, xq);
+        if (quant) (void)cuda::launch_quantize_x(cuda::LaunchStream{s, false}, x, sh.k, xq);
         return cuda::launch_gemv(s, dt, w[size_t(i % n_copies)], x, xq, y, 1, sh.n, sh.k);
       };
       for (int i = 0; i < n_copies; ++i)

@@ -7,8 +7,9 @@
 #             SAMEPAGE_MEMCHECK_FILTER, default the same as tests)
 #   bench     samepage bench zero-copy --backend cuda, and bench gemv if built
 #   llm       the LLM guest on synthetic models written here (no network):
-#             cpu, cuda op by op (SAMEPAGE_CUDA_GRAPHS=0) and cuda with
-#             graphs side by side, with their timings; cpu and cuda logits
+#             cpu, cuda op by op (--no-graphs), cuda graphs without PDL
+#             (--no-pdl) and cuda with graphs and PDL side by side, with their
+#             timings and the backend's own (--backend-stats); cpu and cuda logits
 #             compared step by step under the near-tie rule
 #   session   LLM session restore against re-prefill in one warm process
 #             (bench/session_bench.sh) on a synthetic 1B BF16 model written
@@ -75,7 +76,7 @@ sanitizer() {
         echo "exit $?"
         ;;
       llm)
-        echo "## llm (greedy, 64 tokens after 8 prompt ids; cuda: one graph per step, cuda-eager: op by op)"
+        echo "## llm (greedy, 64 tokens after 8 prompt ids; cuda: one graph per step, cuda-eager: op by op, cuda-nopdl: graphs without PDL)"
         for spec in "smollm2-135m q4_0" "smollm2-135m bf16" "llama-3.2-1b bf16" "llama-3.2-1b q4_0"; do
           set -- $spec
           model="/tmp/synth-$1-$2.gguf"
@@ -83,20 +84,22 @@ sanitizer() {
           failed=0
           # cuda-dump: cuda (graphs) again, writing its logits, apart from the
           # timed run (the dump adds a logits copy and a write per step).
-          for be in cpu cuda-eager cuda cuda-dump; do
-            dump=()
-            case "$be" in cpu) dump=(--dump-logits "/tmp/logits-$1-$2-cpu.f32");;
-              cuda-dump) dump=(--dump-logits "/tmp/logits-$1-$2-cuda.f32");; esac
-            SAMEPAGE_CUDA_GRAPHS=$([ "$be" = cuda-eager ] && echo 0 || echo 1) \
-              timeout 300 "$build/samepage" generate -m "$model" --ids -p "1 2 3 4 5 6 7 8" -n 64 \
-              --backend "${be%-*}" --json "${dump[@]}" >"$out/gen-$1-$2-$be.txt" 2>&1
+          for be in cpu cuda-eager cuda-nopdl cuda cuda-dump; do
+            extra=()
+            case "$be" in cpu) extra=(--dump-logits "/tmp/logits-$1-$2-cpu.f32");;
+              cuda-eager) extra=(--no-graphs);;
+              cuda-nopdl) extra=(--no-pdl);;
+              cuda-dump) extra=(--dump-logits "/tmp/logits-$1-$2-cuda.f32");; esac
+            timeout 300 "$build/samepage" generate -m "$model" --ids -p "1 2 3 4 5 6 7 8" -n 64 \
+              --backend "${be%-*}" --json --backend-stats "${extra[@]}" >"$out/gen-$1-$2-$be.txt" 2>&1
             rc=$?
             [ $rc -ne 0 ] && failed=1
-            echo "$1 $2 $be: exit $rc $(grep '^{' "$out/gen-$1-$2-$be.txt" | tail -1)"
+            echo "$1 $2 $be: exit $rc $(grep '^{' "$out/gen-$1-$2-$be.txt" | grep -v '"backend_stats"' | tail -1)"
+            echo "$1 $2 $be: $(grep '"backend_stats"' "$out/gen-$1-$2-$be.txt" | tail -1)"
             [ $rc -ne 0 ] && head -c 300 "$out/gen-$1-$2-$be.txt" && echo
           done
           if [ $failed -ne 0 ]; then echo "$1 $2: not compared (a run failed)"; continue; fi
-          for be in cuda-eager cuda cuda-dump; do
+          for be in cuda-eager cuda-nopdl cuda cuda-dump; do
             if cmp -s <(grep -v '^{' "$out/gen-$1-$2-cpu.txt") <(grep -v '^{' "$out/gen-$1-$2-$be.txt"); then
               echo "$1 $2: cpu and $be ids identical"
             else

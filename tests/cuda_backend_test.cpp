@@ -277,5 +277,232 @@ TEST_F(CudaBackend, RuntimeTensorStateMovesToCpuAndCuda) {
   }
 }
 
+// A counter of the guest's backend (Backend::stats), -1 when it has none by that name.
+double stat(FakeGuest& g, const std::string& name) {
+  for (const BackendStat& s : g.api().backend().stats())
+    if (s.name == name) return s.value;
+  return -1;
+}
+
+std::unique_ptr<Backend> cuda_with(bool graphs, bool pdl) {
+  BackendOptions options;
+  options.native_replay = graphs;
+  options.overlap_launches = pdl;
+  auto backend = create_backend("cuda", options);
+  EXPECT_TRUE(backend.is_ok()) << backend.message();
+  return backend.is_ok() ? std::move(backend).value() : nullptr;
+}
+
+// Graphs are captured again only when pages they may name were unregistered:
+// growth, and kernels on the grown pages (their chunk's new part registered
+// beside the old), keep the graph; a file mapped into its chunk does not.
+TEST_F(CudaBackend, GrowthKeepsTheCapturedGraphAFileMappedIntoItsChunkDoesNot) {
+  FakeGuest g(MemoryMode::MemoryMode_shared, 64, nullptr, backend_named("cuda"), 128);
+  constexpr uint32_t kRow = 64, kRows = 8;
+  uint32_t x_at = 0, y_at = 0, cache_at = 0;
+  const int32_t tx = g.view(SP_F32, {1, kRow}, kRow * 4, &x_at);
+  const int32_t ty = g.view(SP_F32, {1, kRow}, kRow * 4, &y_at);
+  const int32_t tc = g.view(SP_F32, {kRows, kRow}, kRows * kRow * 4, &cache_at);
+  ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
+  ASSERT_EQ(Z_samepageZ_scale(g.ctx(), ty, tx, 2.0f), 0u) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), tc, ty, uint32_t(SP_PARAM_BASE)), 0u) << g.last_error();
+  const int32_t seq = int32_t(Z_samepageZ_record_end(g.ctx()));
+  ASSERT_GT(seq, 0) << g.last_error();
+  const uint32_t params_at = g.alloc(4);
+  auto replay_row = [&](int32_t row) {
+    for (uint32_t i = 0; i < kRow; ++i) g.at<float>(x_at)[i] = float(row * 1000 + int32_t(i));
+    std::memcpy(g.base() + params_at, &row, 4);
+    ASSERT_EQ(Z_samepageZ_replay(g.ctx(), seq, params_at, 1), 0u) << g.last_error();
+  };
+  replay_row(2);
+  replay_row(0);
+  EXPECT_EQ(stat(g, "graph_capture_count"), 1);
+
+  ASSERT_EQ(g.memory().grow(16), 64u);
+  g.sync_size();
+  // A view on the new pages, written by a kernel in place.
+  const uint32_t new_at = 64u * 65536u + 4096u, shape_at = g.alloc(16);
+  const uint32_t shape[1] = {1024};
+  std::memcpy(g.base() + shape_at, shape, 4);
+  for (uint32_t i = 0; i < 1024; ++i) g.at<float>(new_at)[i] = float(i);
+  const int32_t tn = int32_t(Z_samepageZ_tensor_view(g.ctx(), new_at, SP_F32, 1, shape_at, 0));
+  ASSERT_GT(tn, 0) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_scale(g.ctx(), tn, tn, 3.0f), 0u) << g.last_error();
+  for (uint32_t i = 0; i < 1024; i += 31) ASSERT_EQ(g.at<float>(new_at)[i], 3.0f * float(i)) << i;
+  replay_row(3);
+  replay_row(5);
+  EXPECT_EQ(stat(g, "graph_capture_count"), 1) << "growth re-captured the graph";
+
+  // A file mapped into the registered chunk: unregistered, captured again.
+  const std::vector<float> w = values(16384, 1.0f);
+  char path[] = "/tmp/samepage_cuda_test_XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, w.data(), w.size() * 4), ssize_t(w.size() * 4));
+  close(fd);
+  ASSERT_TRUE(g.memory().map_file(2u << 20, path, 0, w.size() * 4).is_ok());
+  std::remove(path);
+  replay_row(7);
+  EXPECT_EQ(stat(g, "graph_capture_count"), 2);
+  EXPECT_EQ(stat(g, "graph_launch_count"), 5);
+  for (uint32_t r = 0; r < kRows; ++r) {
+    const bool written = r == 0 || r == 2 || r == 3 || r == 5 || r == 7;
+    for (uint32_t i = 0; i < kRow; i += 7)
+      ASSERT_EQ(g.at<float>(cache_at)[r * kRow + i], written ? 2.0f * float(r * 1000 + i) : 0.0f)
+          << "row " << r << " element " << i;
+  }
+}
+
+// Graphs and programmatic dependent launch change when kernels start, never
+// what they compute: a chain of dependent small kernels (each reads what the
+// one before wrote, as a decode step's), replayed at several positions,
+// gives the same bits in all four settings, and the counters say which ran.
+TEST_F(CudaBackend, GraphsAndPdlChangeNothingButTiming) {
+  constexpr uint32_t kRow = 2048, kRows = 6;
+  std::vector<float> first;
+  for (int setting = 0; setting < 4; ++setting) {
+    const bool graphs = setting & 1, pdl = setting & 2;
+    FakeGuest g(MemoryMode::MemoryMode_shared, 64, nullptr, cuda_with(graphs, pdl));
+    uint32_t x_at = 0, w_at = 0, cache_at = 0;
+    const int32_t tx = g.view(SP_F32, {1, kRow}, kRow * 4, &x_at);
+    const int32_t tw = g.view(SP_F32, {kRow}, kRow * 4, &w_at);
+    const int32_t ta = g.view(SP_F32, {1, kRow}, kRow * 4);
+    const int32_t tb = g.view(SP_F32, {1, kRow}, kRow * 4);
+    const int32_t tc = g.view(SP_F32, {kRows, kRow}, kRows * kRow * 4, &cache_at);
+    const std::vector<float> w = values(kRow, 0.5f);
+    std::memcpy(g.base() + w_at, w.data(), kRow * 4);
+    ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
+    ASSERT_EQ(Z_samepageZ_rmsnorm(g.ctx(), ta, tx, tw, 1e-5f), 0u) << g.last_error();
+    ASSERT_EQ(Z_samepageZ_scale(g.ctx(), tb, ta, 1.5f), 0u) << g.last_error();
+    ASSERT_EQ(Z_samepageZ_silu_mul(g.ctx(), ta, tb, ta), 0u) << g.last_error();
+    ASSERT_EQ(Z_samepageZ_add(g.ctx(), tb, ta, tx), 0u) << g.last_error();
+    ASSERT_EQ(Z_samepageZ_softmax(g.ctx(), ta, tb), 0u) << g.last_error();
+    ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), tc, ta, uint32_t(SP_PARAM_BASE)), 0u) << g.last_error();
+    const int32_t seq = int32_t(Z_samepageZ_record_end(g.ctx()));
+    ASSERT_GT(seq, 0) << g.last_error();
+    const uint32_t params_at = g.alloc(4);
+    for (int32_t row = 0; row < int32_t(kRows); ++row) {
+      const std::vector<float> x = values(kRow, float(row));
+      std::memcpy(g.base() + x_at, x.data(), kRow * 4);
+      std::memcpy(g.base() + params_at, &row, 4);
+      ASSERT_EQ(Z_samepageZ_replay(g.ctx(), seq, params_at, 1), 0u) << g.last_error();
+    }
+    const std::vector<float> cache(g.at<float>(cache_at), g.at<float>(cache_at) + kRows * kRow);
+    EXPECT_EQ(stat(g, "pdl"), pdl ? 1 : 0);
+    EXPECT_EQ(stat(g, "graph_launch_count"), graphs ? double(kRows) : 0.0);
+    EXPECT_EQ(stat(g, "eager_replay_count"), graphs ? 0.0 : double(kRows));
+    EXPECT_EQ(g.api().backend().caps().native_replay, graphs);
+    if (setting == 0) {
+      first = cache;
+      double sum = 0;
+      for (float v : cache) sum += v;
+      EXPECT_NEAR(sum, double(kRows), 1e-3) << "each row a softmax";
+      continue;
+    }
+    for (size_t i = 0; i < cache.size(); ++i)
+      ASSERT_EQ(cache[i], first[i]) << "graphs " << graphs << ", pdl " << pdl << ", element " << i;
+  }
+}
+
+// The embedding's report (mapped host memory, no copy) inside a replayed
+// graph: a bad token fails the replay, the next good one succeeds (the
+// report and its device claim were cleared), a bad one fails again.
+TEST_F(CudaBackend, ReplayedEmbeddingReportsEachBadTokenOnce) {
+  FakeGuest g(MemoryMode::MemoryMode_shared, 16, nullptr, backend_named("cuda"));
+  uint32_t table_at = 0, tok_at = 0, out_at = 0;
+  const int32_t table = g.view(SP_F32, {10, 32}, 10 * 32 * 4, &table_at);
+  const int32_t tokens = g.view(SP_I32, {1}, 4, &tok_at);
+  const int32_t out = g.view(SP_F32, {1, 32}, 32 * 4, &out_at);
+  for (int i = 0; i < 320; ++i) g.at<float>(table_at)[i] = float(i);
+  ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
+  ASSERT_EQ(Z_samepageZ_embedding(g.ctx(), out, table, tokens), 0u) << g.last_error();
+  const int32_t seq = int32_t(Z_samepageZ_record_end(g.ctx()));
+  ASSERT_GT(seq, 0) << g.last_error();
+  for (int32_t token : {4, 12, 7, -1, 9}) {
+    std::memcpy(g.base() + tok_at, &token, 4);
+    const uint32_t rc = Z_samepageZ_replay(g.ctx(), seq, 0, 0);
+    if (token < 0 || token >= 10) {
+      EXPECT_EQ(int32_t(rc), SP_ERR_BACKEND) << token;
+      EXPECT_NE(g.last_error().find("token " + std::to_string(token) + " at index 0"), std::string::npos)
+          << g.last_error();
+    } else {
+      ASSERT_EQ(rc, 0u) << token << ": " << g.last_error();
+      EXPECT_EQ(g.at<float>(out_at)[5], float(token * 32 + 5));
+    }
+  }
+  EXPECT_EQ(stat(g, "graph_capture_count"), 1);
+}
+
+// A large const view outside every registered chunk is uploaded through the
+// pinned staging buffers (three slices: the last one short), bytes intact.
+TEST_F(CudaBackend, LargeConstViewIsUploadedThroughStaging) {
+  constexpr uint32_t kCols = 2600, kDepth = 4096;  // W (kCols, kDepth) f32: 40.6 MiB
+  FakeGuest g(MemoryMode::MemoryMode_shared, 1792, nullptr, backend_named("cuda"));
+  uint32_t x_at = 0, y_at = 0;
+  const int32_t tx = g.view(SP_F32, {1, kDepth}, kDepth * 4, &x_at);
+  const int32_t ty = g.view(SP_F32, {1, kCols}, kCols * 4, &y_at);
+  const std::vector<float> x = values(kDepth, 2.0f);
+  std::memcpy(g.base() + x_at, x.data(), kDepth * 4);
+  const uint32_t w_at = 64u << 20;  // the second 64 MiB chunk: nothing registers it
+  float* w = g.at<float>(w_at);
+  for (uint64_t i = 0; i < uint64_t(kCols) * kDepth; ++i) w[i] = std::sin(0.001f * float(i % 100003));
+  const uint32_t shape_at = g.alloc(16);
+  const uint32_t shape[2] = {kCols, kDepth};
+  std::memcpy(g.base() + shape_at, shape, 8);
+  const int32_t tw = int32_t(Z_samepageZ_tensor_view(g.ctx(), w_at, SP_F32, 2, shape_at, SP_CONST));
+  ASSERT_GT(tw, 0) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), ty, tx, tw), 0u) << g.last_error();
+  EXPECT_EQ(stat(g, "const_upload_staged_bytes"), double(uint64_t(kCols) * kDepth * 4));
+  for (uint32_t j = 0; j < kCols; j += 37) {
+    double want = 0;
+    for (uint32_t i = 0; i < kDepth; ++i) want += double(x[i]) * double(w[uint64_t(j) * kDepth + i]);
+    ASSERT_NEAR(g.at<float>(y_at)[j], want, 1e-3) << "column " << j;
+  }
+  // The last column: the short last slice's bytes.
+  double want = 0;
+  for (uint32_t i = 0; i < kDepth; ++i) want += double(x[i]) * double(w[uint64_t(kCols - 1) * kDepth + i]);
+  EXPECT_NEAR(g.at<float>(y_at)[kCols - 1], want, 1e-3);
+}
+
+// Const views of the same guest bytes (a tied output projection) share one
+// HBM copy and one upload; it lives while any of them does, and bytes
+// written after the last one went are uploaded afresh.
+TEST_F(CudaBackend, ConstViewsOfTheSameBytesShareOneCopy) {
+  FakeGuest g(MemoryMode::MemoryMode_shared, 64, nullptr, backend_named("cuda"));
+  const std::vector<float> w = values(kN * kK, 1.0f), x = values(kK, 2.0f);
+  uint32_t x_at = 0, y_at = 0;
+  const int32_t tx = g.view(SP_F32, {1, kK}, kK * 4, &x_at);
+  const int32_t ty = g.view(SP_F32, {1, kN}, kN * 4, &y_at);
+  std::memcpy(g.base() + x_at, x.data(), kK * 4);
+  const uint32_t w_at = 1u << 20;
+  std::memcpy(g.base() + w_at, w.data(), w.size() * 4);
+  const uint32_t shape_at = g.alloc(16);
+  const uint32_t shape[2] = {kN, kK};
+  std::memcpy(g.base() + shape_at, shape, 8);
+  const int32_t ta = int32_t(Z_samepageZ_tensor_view(g.ctx(), w_at, SP_F32, 2, shape_at, SP_CONST));
+  const double allocated = stat(g, "device_alloc_bytes");
+  const int32_t tb = int32_t(Z_samepageZ_tensor_view(g.ctx(), w_at, SP_F32, 2, shape_at, SP_CONST));
+  ASSERT_GT(ta, 0) << g.last_error();
+  ASSERT_GT(tb, 0) << g.last_error();
+  EXPECT_EQ(stat(g, "device_alloc_bytes"), allocated) << "the second view allocated a copy of its own";
+  ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), ty, tx, ta), 0u) << g.last_error();
+  expect_product(g.at<float>(y_at), x.data(), w.data());
+  ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), ty, tx, tb), 0u) << g.last_error();
+  expect_product(g.at<float>(y_at), x.data(), w.data());
+  EXPECT_EQ(stat(g, "const_upload_bytes"), double(kN * kK * 4));
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), ta), 0u);
+  ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), ty, tx, tb), 0u) << g.last_error();
+  expect_product(g.at<float>(y_at), x.data(), w.data());
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), tb), 0u);
+  // Writable again once no const view covers them: new bytes, a new copy.
+  const std::vector<float> w2 = values(kN * kK, 5.0f);
+  std::memcpy(g.base() + w_at, w2.data(), w2.size() * 4);
+  const int32_t tc = int32_t(Z_samepageZ_tensor_view(g.ctx(), w_at, SP_F32, 2, shape_at, SP_CONST));
+  ASSERT_GT(tc, 0) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_matmul(g.ctx(), ty, tx, tc), 0u) << g.last_error();
+  expect_product(g.at<float>(y_at), x.data(), w2.data());
+  EXPECT_EQ(stat(g, "const_upload_bytes"), double(2 * kN * kK * 4));
+}
+
 }  // namespace
 }  // namespace samepage::test

@@ -51,6 +51,23 @@ TEST(LlmCliFlags, BadThreadCountsAreUsageErrors) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
 }
 
+// --no-graphs, --no-pdl and --backend-stats are the host's: they reach the
+// backend (the guest would refuse them as unknown switches) and the stats
+// line comes on stderr after the guest ends, stdout untouched.
+TEST(LlmCliFlags, BackendSwitchesAreTheHostsAndStatsComeOnStderr) {
+  const char* dir = std::getenv("SAMEPAGE_MODEL_DIR");
+  if (dir == nullptr || *dir == '\0') GTEST_SKIP() << "SAMEPAGE_MODEL_DIR is unset (scripts/test.sh sets it)";
+  const std::string model = std::string(dir) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const std::string base = "generate -m '" + model + "' --ids -p '504 3575 282' -n 4 --ignore-eos --backend cpu";
+  const CliRun plain = run(base);
+  const CliRun switched = run(base + " --no-graphs --no-pdl --backend-stats");
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  ASSERT_EQ(switched.exit_code, 0) << switched.err;
+  EXPECT_EQ(plain.out, switched.out);
+  EXPECT_EQ(plain.err.find("backend_stats"), std::string::npos) << plain.err;
+  EXPECT_NE(switched.err.find("{\"backend_stats\":{\"backend\":\"cpu\"}}\n"), std::string::npos) << switched.err;
+}
+
 TEST(LlmCliFlags, IgnoreEosGivesExactlyNTokensOnAnyThreadCount) {
   const char* dir = std::getenv("SAMEPAGE_MODEL_DIR");
   if (dir == nullptr || *dir == '\0') GTEST_SKIP() << "SAMEPAGE_MODEL_DIR is unset (scripts/test.sh sets it)";

@@ -43,9 +43,15 @@ const char* kGenerateUsage =
     "  --backend NAME          cpu, cuda or auto (default auto: cuda when available)\n"
     "  -t, --threads N         CPU backend threads, the caller included (default: every\n"
     "                          CPU this process may run on)\n"
+    "  --no-graphs             replay each step op by op, not as one native submission\n"
+    "                          (cuda: no CUDA graphs; to measure what graphs gain)\n"
+    "  --no-pdl                cuda: launch kernels strictly one after the other (no\n"
+    "                          programmatic dependent launch; to measure what it gains)\n"
     "  --batch N               prompt tokens per forward step (default 64)\n"
     "  --ids                   the prompt is token ids (\"1 2 3\"); prints ids\n"
     "  --json                  end with one JSON line of timings\n"
+    "  --backend-stats         after the guest ends, one JSON line on stderr with the\n"
+    "                          backend's counters (cuda: registration, uploads, graphs)\n"
     "  --save-session FILE     save the state at the end (tokens, KV cache, sampler)\n"
     "                          as a safetensors file; its directory is opened writable\n"
     "  --load-session FILE     continue a saved state (-p is then optional: its text is\n"
@@ -131,7 +137,8 @@ int run_llm(const std::string& mode, const Args& args) {
     return 0;
   }
   std::string model, backend = "auto", dump, save_session, load_session, session_bench;
-  int n_threads = 0;
+  BackendOptions backend_options;
+  bool print_stats = false;
   std::vector<std::string> pass;  // flags for the guest
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -152,7 +159,13 @@ int run_llm(const std::string& mode, const Args& args) {
       const long n = v.empty() ? -1 : std::strtol(v.c_str(), &end, 10);
       if (v.empty() || *end != '\0' || n < 1 || n > kMaxBackendThreads)
         return fail(a + " needs a thread count from 1 to " + std::to_string(kMaxBackendThreads) + ", got '" + v + "'", 2);
-      n_threads = int(n);
+      backend_options.n_threads = int(n);
+    } else if (a == "--backend-stats") {
+      print_stats = true;
+    } else if (a == "--no-graphs") {
+      backend_options.native_replay = false;
+    } else if (a == "--no-pdl") {
+      backend_options.overlap_launches = false;
     } else if (a == "--save-session" || a == "--load-session" || a == "--session-bench") {
       if (!has_value) return fail(a + " needs a file (see samepage " + mode + " --help)", 2);
       (a == "--save-session" ? save_session : a == "--load-session" ? load_session : session_bench) = args[++i];
@@ -177,7 +190,7 @@ int run_llm(const std::string& mode, const Args& args) {
 
   InstanceOptions options;
   options.backend = pick_backend(backend);
-  options.backend_options.n_threads = n_threads;
+  options.backend_options = backend_options;
   // The guest sees only the model's directory, read-only, as /model.
   options.wasi.preopens.push_back({model_path.parent_path().string(), "/model", false});
   options.wasi.args = {"llm", mode, "-m", "/model/" + model_path.filename().string()};
@@ -215,6 +228,8 @@ int run_llm(const std::string& mode, const Args& args) {
   if (!instance) return fail(instance.message());
   auto outcome = instance.value()->run();
   std::fflush(stdout);
+  if (print_stats)
+    std::fprintf(stderr, "%s\n", backend_stats_json(options.backend, instance.value()->backend_stats()).c_str());
   if (!outcome) return fail(outcome.message());
   switch (outcome->kind) {
     case GuestOutcome::Kind::Kind_returned: return 0;

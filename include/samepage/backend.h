@@ -105,6 +105,17 @@ struct SequenceOp {
   int32_t param_slot[2] = {-1, -1};  // args.i[k] = params[param_slot[k]] when >= 0
 };
 
+// One counter a backend keeps about itself (what time to first token is
+// spent on, ...): a snake_case name whose suffix is its unit (_s, _bytes,
+// _count) and its value.
+struct BackendStat {
+  std::string name;
+  double value = 0;
+};
+// {"backend_stats":{"backend":NAME,"<name>":value,...}} on one line: names
+// reduced to [a-z0-9_], values not finite written as null.
+std::string backend_stats_json(const std::string& backend, const std::vector<BackendStat>& stats);
+
 // What compile() returns: the backend's own form of a sequence (a CUDA graph,
 // a command buffer, or the ops themselves), run many times.
 class CompiledSequence {
@@ -150,6 +161,8 @@ class Backend {
   virtual void memory_event(const MemoryEvent& event) { (void)event; }
   // Waits for all submitted work.
   virtual Status sync() = 0;
+  // Its counters so far (none by default); read between host calls.
+  virtual std::vector<BackendStat> stats() const { return {}; }
 };
 
 // The backends samepage knows, in one list (backends/backend_registry.cpp):
@@ -158,6 +171,12 @@ class Backend {
 // How a backend is made; each backend takes what applies to it.
 struct BackendOptions {
   int n_threads = 0;  // CPU worker threads counting the caller (cpu); 0: the CPUs this process may run on
+  // Replay a recorded sequence as one native submission (cuda: a CUDA graph);
+  // false: op by op, the path kept to measure what replay gains.
+  bool native_replay = true;
+  // cuda: programmatic dependent launch (each kernel scheduled while the one
+  // before it drains); false measures what it gains.
+  bool overlap_launches = true;
 };
 constexpr int kMaxBackendThreads = 1024;  // a bound on n_threads: each is an OS thread
 

@@ -69,6 +69,9 @@ class Instance {
   const Module& module() const { return *module_; }
   // The samepage API state, or nullptr when the module does not import it.
   class HostApi* host_api() const;
+  // The backend's counters (Backend::stats), empty when the module does not
+  // import the samepage API.
+  std::vector<BackendStat> backend_stats() const;
   bool ended() const { return ended_; }
 
   // Snapshots (issue 10; README "Snapshots"): the whole guest state between

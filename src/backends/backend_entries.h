@@ -13,6 +13,6 @@ BackendProbe cpu_backend_probe();
 Result<std::unique_ptr<Backend>> cpu_backend_create(const BackendOptions& options);
 
 BackendProbe cuda_backend_probe();
-Result<std::unique_ptr<Backend>> cuda_backend_create();
+Result<std::unique_ptr<Backend>> cuda_backend_create(const BackendOptions& options);
 
 }  // namespace samepage

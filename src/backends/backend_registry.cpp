@@ -2,13 +2,15 @@
 // available backend is the default where a caller asks for "best".
 #include "backends/backend_entries.h"
 
+#include <cmath>
+#include <cstdio>
+
 namespace samepage {
 
 const std::vector<BackendEntry>& backend_registry() {
   static const std::vector<BackendEntry> entries = {
       {"cpu", cpu_backend_probe, cpu_backend_create},
-      // backends/no_cuda when not built; takes no options yet
-      {"cuda", cuda_backend_probe, [](const BackendOptions&) { return cuda_backend_create(); }},
+      {"cuda", cuda_backend_probe, cuda_backend_create},  // backends/no_cuda when not built
   };
   return entries;
 }
@@ -32,6 +34,22 @@ Result<std::unique_ptr<Backend>> create_backend(const std::string& name, const B
   std::string known;
   for (const std::string& n : backend_names()) known += (known.empty() ? "" : ", ") + n;
   return err("backend", "no backend named '" + name + "' (known: " + known + ")");
+}
+
+std::string backend_stats_json(const std::string& backend, const std::vector<BackendStat>& stats) {
+  auto name_text = [](const std::string& name) {
+    std::string out;
+    for (char c : name)
+      if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') out += c;
+    return out.empty() ? std::string("unnamed") : out;
+  };
+  std::string out = "{\"backend_stats\":{\"backend\":\"" + name_text(backend) + "\"";
+  for (const BackendStat& s : stats) {
+    char value[32] = "null";
+    if (std::isfinite(s.value)) std::snprintf(value, sizeof value, "%.6g", s.value);
+    out += ",\"" + name_text(s.name) + "\":" + value;
+  }
+  return out + "}}";
 }
 
 const char* memory_mode_name(MemoryMode mode) {

@@ -179,6 +179,11 @@ Result<GuestOutcome> Instance::run() { return call("_start"); }
 
 HostApi* Instance::host_api() const { return state_->api.get(); }
 
+std::vector<BackendStat> Instance::backend_stats() const {
+  HostApi* api = host_api();
+  return api == nullptr ? std::vector<BackendStat>{} : api->backend().stats();
+}
+
 Result<GuestOutcome> Instance::call(const std::string& export_name, const std::vector<uint64_t>& args) {
   return call_until(export_name, args, deadline_after(timeout_ms_));
 }

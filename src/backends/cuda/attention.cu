@@ -28,6 +28,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     attention_kernel(const float* __restrict__ q, const void* __restrict__ k, const void* __restrict__ v,
                      float* __restrict__ out, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t pos0,
                      const int32_t* __restrict__ pos0_at, float score_scale) {
+  cudaGridDependencySynchronize();  // launched with PDL: the previous kernel's stores first (launch.h)
   if (pos0_at != nullptr) pos0 = *pos0_at;  // a replayed graph's parameter
   extern __shared__ float shared[];  // kWarps × (2 + head_dim)
   const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;

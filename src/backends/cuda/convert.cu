@@ -6,6 +6,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_dtype.h"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/launch.h"
 
 namespace samepage::cuda {
 namespace {
@@ -17,6 +18,7 @@ __device__ __forceinline__ float read_float(DType dt, const void* p, int64_t i) 
 }
 
 __global__ void convert_kernel(DType from, const void* src, DType to, void* dst, int64_t n) {
+  pdl_enter();
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     const float v = read_float(from, src, i);
     if (to == DType_f32) static_cast<float*>(dst)[i] = v;
@@ -27,6 +29,7 @@ __global__ void convert_kernel(DType from, const void* src, DType to, void* dst,
 
 __global__ void set_rows_kernel(const float* src, DType to, void* dst, int64_t row_elements, int64_t n,
                                 int64_t row0, const int32_t* row0_at) {
+  pdl_enter();
   if (row0_at != nullptr) row0 = *row0_at;
   const int64_t base = row0 * row_elements;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
@@ -41,6 +44,7 @@ __global__ void set_rows_kernel(const float* src, DType to, void* dst, int64_t r
 // is read on the device when row0_at is set: a replayed graph's parameter.
 __global__ void get_rows_kernel(DType from, const void* src, DType to, void* dst, int64_t row_elements, int64_t n,
                                 int64_t row0, const int32_t* row0_at) {
+  pdl_enter();
   if (row0_at != nullptr) row0 = *row0_at;
   const int64_t base = row0 * row_elements;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
@@ -55,6 +59,7 @@ __global__ void get_rows_kernel(DType from, const void* src, DType to, void* dst
 // registrations (64 MiB chunks), which one cudaMemcpy refuses
 // (cudaErrorInvalidValue) while kernel accesses cross them freely.
 __global__ void copy_bytes_kernel(const uint8_t* src, uint8_t* dst, int64_t n) {
+  pdl_enter();
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   const int64_t first = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   const bool vectors = (reinterpret_cast<uintptr_t>(src) | reinterpret_cast<uintptr_t>(dst)) % 16 == 0;
@@ -66,46 +71,42 @@ __global__ void copy_bytes_kernel(const uint8_t* src, uint8_t* dst, int64_t n) {
 
 }  // namespace
 
-Status launch_get_rows_at(cudaStream_t s, DType from, const void* src, DType to, void* dst, int64_t row_elements,
+Status launch_get_rows_at(const LaunchStream& s, DType from, const void* src, DType to, void* dst, int64_t row_elements,
                           int64_t n_rows, int64_t row0, const int32_t* row0_at) {
   const int64_t n = row_elements * n_rows;
   if (n <= 0) return Status::ok();
   if (!dtype_is_float(from) || !dtype_is_float(to))
     return err("cuda::get_rows", std::string("no conversion from ") + dtype_name(from) + " to " + dtype_name(to));
-  const int64_t blocks = (n + 255) / 256;
-  get_rows_kernel<<<unsigned(blocks < 65536 ? blocks : 65536), 256, 0, s>>>(from, src, to, dst, row_elements, n, row0,
-                                                                             row0_at);
-  return cuda_status(cudaGetLastError(), "cuda::get_rows", "launch");
+  return cuda_status(
+      launch_kernel(s, grid_stride_blocks(n), 256, 0, get_rows_kernel, from, src, to, dst, row_elements, n, row0, row0_at),
+      "cuda::get_rows", "launch");
 }
 
-Status launch_set_rows(cudaStream_t s, const float* src, DType to, void* dst, int64_t row_elements, int64_t n_rows,
+Status launch_set_rows(const LaunchStream& s, const float* src, DType to, void* dst, int64_t row_elements, int64_t n_rows,
                        int64_t row0, const int32_t* row0_at) {
   const int64_t n = row_elements * n_rows;
   if (n <= 0) return Status::ok();
   if (!dtype_is_float(to)) return err("cuda::set_rows", std::string("no conversion to ") + dtype_name(to));
-  const int64_t blocks = (n + 255) / 256;
-  set_rows_kernel<<<unsigned(blocks < 65536 ? blocks : 65536), 256, 0, s>>>(src, to, dst, row_elements, n, row0,
-                                                                             row0_at);
-  return cuda_status(cudaGetLastError(), "cuda::set_rows", "launch");
+  return cuda_status(
+      launch_kernel(s, grid_stride_blocks(n), 256, 0, set_rows_kernel, src, to, dst, row_elements, n, row0, row0_at),
+      "cuda::set_rows", "launch");
 }
 
-Status launch_convert(cudaStream_t s, DType from, const void* src, DType to, void* dst, int64_t n) {
+Status launch_convert(const LaunchStream& s, DType from, const void* src, DType to, void* dst, int64_t n) {
   if (n <= 0) return Status::ok();
   if (from == to) {
     const size_t bytes = dtype_row_bytes(from, n);
     if (bytes == 0) return err("cuda::copy", "element count does not fill whole blocks");
     if (src == dst) return Status::ok();
     const int64_t units = int64_t(bytes / 16 + 1);
-    const int64_t blocks = (units + 255) / 256;
-    copy_bytes_kernel<<<unsigned(blocks < 65536 ? blocks : 65536), 256, 0, s>>>(static_cast<const uint8_t*>(src),
-                                                                               static_cast<uint8_t*>(dst), int64_t(bytes));
-    return cuda_status(cudaGetLastError(), "cuda::copy", "launch");
+    return cuda_status(launch_kernel(s, grid_stride_blocks(units), 256, 0, copy_bytes_kernel,
+                                     static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), int64_t(bytes)),
+                       "cuda::copy", "launch");
   }
   if (!dtype_is_float(from) || !dtype_is_float(to))
     return err("cuda::copy", std::string("no conversion from ") + dtype_name(from) + " to " + dtype_name(to));
-  const int64_t blocks = (n + 255) / 256;
-  convert_kernel<<<unsigned(blocks < 65536 ? blocks : 65536), 256, 0, s>>>(from, src, to, dst, n);
-  return cuda_status(cudaGetLastError(), "cuda::copy", "launch");
+  return cuda_status(launch_kernel(s, grid_stride_blocks(n), 256, 0, convert_kernel, from, src, to, dst, n), "cuda::copy",
+                     "launch");
 }
 
 }  // namespace samepage::cuda

@@ -3,6 +3,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -19,25 +20,40 @@
 namespace samepage::cuda {
 namespace {
 
-// Device scratch a matmul needs beyond its operands (x its input's address).
-uint64_t matmul_scratch_bytes(const TensorArg* t, const void* x) {
-  const int64_t m = t[1].n_rows(), k = t[1].row_length();
-  if (dtype_is_quantized(t[2].dtype)) {
-    const uint64_t n_x = uint64_t(m * k), qs_bytes = (n_x + 255) / 256 * 256, d_bytes = (n_x / 32 * 4 + 255) / 256 * 256;
-    return qs_bytes + d_bytes + (m > kGemvMaxRows ? n_x * 4 : 0);
+// The device scratch a matmul needs beyond its operands, in one place (the
+// capture sizes it before any op runs). Quant weights: x rounded to 8-bit
+// blocks as the CPU does, qs (m·k) int8 then d (m·k/32) f32, each 256-byte
+// aligned, then for the GEMM the rounded floats (m·k); float weights: a copy
+// of x (m·k f32) when the GEMV would read it misaligned (it loads float4).
+struct MatmulScratch {
+  uint64_t qs_bytes = 0, d_bytes = 0, rounded_bytes = 0, x_copy_bytes = 0;
+  uint64_t total() const { return qs_bytes + d_bytes + rounded_bytes + x_copy_bytes; }
+};
+MatmulScratch matmul_scratch(int64_t m, int64_t k, DType w_dtype, const void* x) {
+  MatmulScratch s;
+  const uint64_t n_x = uint64_t(m * k);
+  if (dtype_is_quantized(w_dtype)) {
+    s.qs_bytes = (n_x + 255) / 256 * 256;
+    s.d_bytes = (n_x / 32 * 4 + 255) / 256 * 256;
+    s.rounded_bytes = m > kGemvMaxRows ? n_x * 4 : 0;
+  } else if (m <= kGemvMaxRows && reinterpret_cast<uintptr_t>(x) % 16 != 0) {
+    s.x_copy_bytes = n_x * 4;
   }
-  if (m > kGemvMaxRows || reinterpret_cast<uintptr_t>(x) % 16 == 0) return 0;
-  return uint64_t(m * k) * 4;
+  return s;
 }
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(const BackendCaps& caps, cudaStream_t stream, int32_t* error_device)
-      : caps_(caps), stream_(stream), error_device_(error_device), store_(registration_), graphs_(caps.native_replay) {}
+  CudaBackend(const BackendCaps& caps, const BackendOptions& options, cudaStream_t stream, EmbeddingError error)
+      : caps_(caps), stream_(stream), launch_{stream, options.overlap_launches}, error_(error), store_(registration_),
+        graphs_(options.native_replay) {
+    caps_.native_replay = graphs_;
+  }
   ~CudaBackend() override {
     cudaStreamSynchronize(stream_);
     if (scratch_ != nullptr) cudaFree(scratch_);
-    cudaFree(error_device_);
+    cudaFree(error_.claim);
+    cudaFreeHost(error_.report);
     cudaStreamDestroy(stream_);
   }
 
@@ -79,40 +95,67 @@ class CudaBackend final : public Backend {
     auto* seq = dynamic_cast<CudaSequence*>(&sequence);
     if (seq == nullptr) return err("cuda::run", "not a sequence this backend compiled");
     if (n_params < seq->n_params()) return err("cuda::run", "a parameter is missing");
-    if (graphs_ && seq->eager_reason.empty() && seq->graph(epoch_) == nullptr)
+    if (graphs_ && seq->eager_reason.empty() && seq->graph(epoch()) == nullptr)
       if (Status s = capture(*seq); !s) return s;
-    if (!graphs_ || !seq->eager_reason.empty()) return run_op_by_op(*seq, params);
+    if (!graphs_ || !seq->eager_reason.empty()) {
+      ++n_eager_runs_;
+      return run_op_by_op(*seq, params);
+    }
     std::copy(params, params + seq->n_params(), seq->params_host());
     begin();
     embedding_ran_ = seq->has_embedding();
-    SP_CUDA_TRY("cuda::run", cudaGraphLaunch(seq->graph(epoch_), stream_));
+    SP_CUDA_TRY("cuda::run", cudaGraphLaunch(seq->graph(epoch()), stream_));
+    ++n_graph_launches_;
     return finish();
   }
 
   void memory_event(const MemoryEvent& event) override {
     // Pages may be unregistered below: nothing in flight may touch them.
     cudaStreamSynchronize(stream_);
-    registration_.on_event(event);
-    ++epoch_;  // graphs name registered pages: capture them again
-
+    registration_.on_event(event);  // graphs naming pages it unregisters are captured again (epoch)
   }
   Status sync() override {
     return cuda_status(cudaStreamSynchronize(stream_), "cuda::sync", "cudaStreamSynchronize");
   }
 
+  std::vector<BackendStat> stats() const override {
+    return {{"create_s", create_seconds_},
+            {"host_register_s", registration_.register_seconds()},
+            {"host_register_bytes", double(registration_.registered_bytes())},
+            {"const_upload_s", store_.upload_seconds()},
+            {"const_upload_bytes", double(store_.uploaded_bytes())},
+            {"const_upload_staged_bytes", double(store_.staged_bytes())},
+            {"staging_pinned_bytes", double(store_.staging_pinned_bytes())},
+            {"device_alloc_s", store_.alloc_seconds()},
+            {"device_alloc_bytes", double(store_.allocated_bytes())},
+            {"capture_prepare_s", prepare_seconds_},
+            {"graph_capture_s", capture_seconds_},
+            {"graph_capture_count", double(n_captures_)},
+            {"graph_launch_count", double(n_graph_launches_)},
+            {"eager_replay_count", double(n_eager_runs_)},
+            {"pdl", launch_.pdl ? 1.0 : 0.0}};
+  }
+  void set_create_seconds(double s) { create_seconds_ = s; }
+
  private:
   void begin() { embedding_ran_ = false; }
   // Waits for the submission; then reads the embedding's error report, when
-  // one ran (a token outside the vocabulary is found on the device).
+  // one ran (a token outside the vocabulary is found on the device). The
+  // report is mapped host memory: after the synchronisation it is read in
+  // place, no copy.
   Status finish() {
     if (Status s = cuda_status(cudaStreamSynchronize(stream_), "cuda::execute", "kernel"); !s) return s;
     if (!embedding_ran_) return Status::ok();
-    int32_t e[3] = {};
-    SP_CUDA_TRY("cuda::embedding", cudaMemcpy(e, error_device_, sizeof e, cudaMemcpyDeviceToHost));
-    if (e[0] == 0) return Status::ok();
-    SP_CUDA_TRY("cuda::embedding", cudaMemset(error_device_, 0, sizeof e));
-    return err("cuda::embedding", "token " + std::to_string(e[1]) + " at index " + std::to_string(e[2]) +
-                                      " is outside the vocabulary");
+    volatile int32_t* report = error_.report;
+    if (report[0] == 0) return Status::ok();
+    const int32_t token = report[1], index = report[2];
+    report[0] = 0;
+    report[1] = 0;
+    report[2] = 0;
+    SP_CUDA_TRY("cuda::embedding", cudaMemsetAsync(error_.claim, 0, sizeof(int32_t), stream_));
+    SP_CUDA_TRY("cuda::embedding", cudaStreamSynchronize(stream_));
+    return err("cuda::embedding",
+               "token " + std::to_string(token) + " at index " + std::to_string(index) + " is outside the vocabulary");
   }
 
   // Device scratch for one op at a time, grown as needed (stream order keeps
@@ -126,7 +169,7 @@ class CudaBackend final : public Backend {
       }
       scratch_ = nullptr;
       scratch_bytes_ = 0;
-      ++epoch_;  // graphs name the old buffer
+      ++n_scratch_moves_;  // graphs name the old buffer
       SP_CUDA_TRY("cuda::scratch", cudaMalloc(&scratch_, n_bytes));
       scratch_bytes_ = n_bytes;
     }
@@ -138,28 +181,27 @@ class CudaBackend final : public Backend {
     const DType dt = t[2].dtype;
     const auto* x = static_cast<const float*>(p[1]);
     auto* y = static_cast<float*>(p[0]);
+    const MatmulScratch layout = matmul_scratch(m, k, dt, x);
+    uint8_t* buf = nullptr;
+    if (layout.total() > 0) {
+      auto got = scratch(layout.total());
+      if (!got) return got.status();
+      buf = *got;
+    }
     QuantizedX xq;
     if (dtype_is_quantized(dt)) {
-      // x rounded to 8-bit blocks, as the CPU does: qs (m·k), d (m·k/32), and
-      // for the GEMM the rounded floats (m·k).
-      const uint64_t n_x = uint64_t(m * k), qs_bytes = (n_x + 255) / 256 * 256, d_bytes = (n_x / 32 * 4 + 255) / 256 * 256;
-      const bool gemm = m > kGemvMaxRows;
-      auto buf = scratch(qs_bytes + d_bytes + (gemm ? n_x * 4 : 0));
-      if (!buf) return buf.status();
-      xq.qs = reinterpret_cast<int8_t*>(*buf);
-      xq.d = reinterpret_cast<float*>(*buf + qs_bytes);
-      if (gemm) xq.rounded = reinterpret_cast<float*>(*buf + qs_bytes + d_bytes);
-      if (Status s = launch_quantize_x(stream_, x, int64_t(n_x), xq); !s) return s;
+      xq.qs = reinterpret_cast<int8_t*>(buf);
+      xq.d = reinterpret_cast<float*>(buf + layout.qs_bytes);
+      const bool gemm = layout.rounded_bytes > 0;
+      if (gemm) xq.rounded = reinterpret_cast<float*>(buf + layout.qs_bytes + layout.d_bytes);
+      if (Status s = launch_quantize_x(launch_, x, m * k, xq); !s) return s;
       if (gemm) return launch_gemm(stream_, dt, p[2], xq.rounded, y, m, n, k);
       return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
     }
     if (m > kGemvMaxRows) return launch_gemm(stream_, dt, p[2], x, y, m, n, k);
-    // The float GEMV reads x as float4: a misaligned x is copied first.
-    if (reinterpret_cast<uintptr_t>(x) % 16 != 0) {
-      auto buf = scratch(uint64_t(m * k) * 4);
-      if (!buf) return buf.status();
-      SP_CUDA_TRY("cuda::matmul", cudaMemcpyAsync(*buf, x, uint64_t(m * k) * 4, cudaMemcpyDefault, stream_));
-      x = reinterpret_cast<const float*>(*buf);
+    if (layout.x_copy_bytes > 0) {  // the float GEMV reads x as float4: a misaligned x is copied first
+      SP_CUDA_TRY("cuda::matmul", cudaMemcpyAsync(buf, x, layout.x_copy_bytes, cudaMemcpyDefault, stream_));
+      x = reinterpret_cast<const float*>(buf);
     }
     return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
   }
@@ -185,6 +227,7 @@ class CudaBackend final : public Backend {
   // sized for the largest matmul); then the ops enqueued under stream
   // capture with their positions read from the parameter buffer.
   Status capture(CudaSequence& seq) {
+    const auto started = std::chrono::steady_clock::now();
     seq.drop_graph();
     begin();
     uint64_t need = 0;
@@ -197,16 +240,23 @@ class CudaBackend final : public Backend {
           seq.eager_reason = "names a staged tensor (copy mode)";
           return Status::ok();
         }
-        auto at = store_.prepare(t, k > 0, stream_);
+        // Registered, allocated, uploaded once; the per-op copies (an
+        // input's mirror) are left to the graph, which records them.
+        auto at = store_.prepare(t, k > 0, stream_, false);
         if (!at) return at.status();
         p[k] = *at;
       }
-      if (op.args.op == OpCode_matmul) need = std::max(need, matmul_scratch_bytes(op.args.t, p[1]));
+      if (op.args.op == OpCode_matmul) {
+        const TensorArg* t = op.args.t;
+        need = std::max(need, matmul_scratch(t[1].n_rows(), t[1].row_length(), t[2].dtype, p[1]).total());
+      }
     }
     if (need > 0)
       if (auto buf = scratch(need); !buf) return buf.status();
     if (Status s = seq.ensure_param_buffers(); !s) return s;
     if (Status s = finish(); !s) return s;  // uploads done, nothing in flight
+    const auto prepared = std::chrono::steady_clock::now();
+    prepare_seconds_ += std::chrono::duration<double>(prepared - started).count();
 
     SP_CUDA_TRY("cuda::capture", cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
     capturing_ = true;
@@ -241,7 +291,9 @@ class CudaBackend final : public Backend {
       cudaGetLastError();  // a failed capture leaves no sticky error behind
       return s;
     }
-    seq.set_graph(exec, epoch_);
+    seq.set_graph(exec, epoch());
+    ++n_captures_;
+    capture_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - prepared).count();
     return Status::ok();
   }
 
@@ -269,7 +321,7 @@ class CudaBackend final : public Backend {
     auto f32 = [&](size_t op, int j) { return static_cast<float*>(p[op * 4 + size_t(j)]); };
     if (step.kind == FusedKind::add_rmsnorm) {
       const TensorArg& a = ops[0].args.t[0];
-      launch_add_rmsnorm(stream_, f32(0, 1), f32(0, 2), f32(0, 0), f32(1, 2), f32(1, 0), a.n_rows(), a.row_length(),
+      launch_add_rmsnorm(launch_, f32(0, 1), f32(0, 2), f32(0, 0), f32(1, 2), f32(1, 0), a.n_rows(), a.row_length(),
                          ops[1].args.f[0]);
     } else {
       const OpArgs &rq = ops[0].args, &rk = ops[1].args, &sk = ops[2].args, &sv = ops[3].args;
@@ -281,7 +333,7 @@ class CudaBackend final : public Backend {
                       f32(3, 1), sv.t[0].n_elements() / sv.t[0].shape[0],
                       p[3 * 4 + 0], sv.t[0].dtype, rk.i[0], slot >= 0 ? seq.params_device() + slot : nullptr};
       if (rq.t[1].shape[0] != rk.t[1].shape[0]) return false;
-      launch_rope_store(stream_, g);
+      launch_rope_store(launch_, g);
     }
     if (Status launched = cuda_status(cudaGetLastError(), "cuda::capture", "fused kernel"); !launched) return launched;
     return true;
@@ -306,10 +358,10 @@ class CudaBackend final : public Backend {
     switch (op.op) {
       case OpCode_matmul: s = matmul(t, p); break;
       case OpCode_rmsnorm:
-        launch_rmsnorm(stream_, f32(1), f32(2), f32(0), t[1].n_rows(), t[1].row_length(), op.f[0]);
+        launch_rmsnorm(launch_, f32(1), f32(2), f32(0), t[1].n_rows(), t[1].row_length(), op.f[0]);
         break;
       case OpCode_rope:
-        launch_rope(stream_, f32(1), f32(0), t[1].shape[0], t[1].shape[1], t[1].shape[2], op.i[0], pos0_at, op.f[0], op.f[1],
+        launch_rope(launch_, f32(1), f32(0), t[1].shape[0], t[1].shape[1], t[1].shape[2], op.i[0], pos0_at, op.f[0], op.f[1],
                     op.i[1], f32(2));  // f32(2): the frequency factors, null when none
         break;
       case OpCode_attention: {
@@ -318,28 +370,28 @@ class CudaBackend final : public Backend {
         s = launch_attention(stream_, a);
         break;
       }
-      case OpCode_silu_mul: launch_silu_mul(stream_, f32(1), f32(2), f32(0), t[0].n_elements()); break;
-      case OpCode_add: launch_add(stream_, f32(1), f32(2), f32(0), t[0].n_elements(), t[2].n_elements()); break;
-      case OpCode_scale: launch_scale(stream_, f32(1), op.f[0], f32(0), t[0].n_elements()); break;
+      case OpCode_silu_mul: launch_silu_mul(launch_, f32(1), f32(2), f32(0), t[0].n_elements()); break;
+      case OpCode_add: launch_add(launch_, f32(1), f32(2), f32(0), t[0].n_elements(), t[2].n_elements()); break;
+      case OpCode_scale: launch_scale(launch_, f32(1), op.f[0], f32(0), t[0].n_elements()); break;
       case OpCode_embedding:
-        launch_embedding(stream_, t[1].dtype, p[1], t[1].n_rows(), t[1].row_length(),
-                         static_cast<const int32_t*>(p[2]), t[2].n_elements(), f32(0), error_device_);
+        launch_embedding(launch_, t[1].dtype, p[1], t[1].n_rows(), t[1].row_length(),
+                         static_cast<const int32_t*>(p[2]), t[2].n_elements(), f32(0), error_);
         embedding_ran_ = true;
         break;
-      case OpCode_softmax: launch_softmax(stream_, f32(1), f32(0), t[1].n_rows(), t[1].row_length()); break;
+      case OpCode_softmax: launch_softmax(launch_, f32(1), f32(0), t[1].n_rows(), t[1].row_length()); break;
       case OpCode_argmax:
-        launch_argmax(stream_, f32(1), static_cast<int32_t*>(p[0]), t[1].n_rows(), t[1].row_length());
+        launch_argmax(launch_, f32(1), static_cast<int32_t*>(p[0]), t[1].n_rows(), t[1].row_length());
         break;
       case OpCode_copy:
-        s = launch_convert(stream_, t[1].dtype, p[1], t[0].dtype, p[0], t[0].n_elements());
+        s = launch_convert(launch_, t[1].dtype, p[1], t[0].dtype, p[0], t[0].n_elements());
         break;
       case OpCode_set_rows: {
         const int64_t row_elements = t[0].n_elements() / t[0].shape[0];
-        s = launch_set_rows(stream_, f32(1), t[0].dtype, p[0], row_elements, t[1].shape[0], op.i[0], pos0_at);
+        s = launch_set_rows(launch_, f32(1), t[0].dtype, p[0], row_elements, t[1].shape[0], op.i[0], pos0_at);
         break;
       }
       case OpCode_get_rows:
-        s = launch_get_rows(stream_, t[1].dtype, p[1], op.i[0], pos0_at, t[0].dtype, p[0], t[0].shape[0],
+        s = launch_get_rows(launch_, t[1].dtype, p[1], op.i[0], pos0_at, t[0].dtype, p[0], t[0].shape[0],
                             t[0].n_elements() / t[0].shape[0]);
         break;
       case OpCode_count: return err("cuda::execute", "unknown op");
@@ -351,37 +403,62 @@ class CudaBackend final : public Backend {
 
   BackendCaps caps_;
   cudaStream_t stream_;
-  int32_t* error_device_;  // {flag, token, index}: the embedding kernel's report, zero when none
+  LaunchStream launch_;   // stream_, with programmatic dependent launch when the options ask
+  EmbeddingError error_;  // the embedding kernel's report: {flag, token, index}, zero when none
   bool embedding_ran_ = false;
   HostRegistration registration_;  // before store_: the store refers to it
   TensorStore store_;
   void* scratch_ = nullptr;
   uint64_t scratch_bytes_ = 0;
-  const bool graphs_;       // replay as CUDA graphs (SAMEPAGE_CUDA_GRAPHS)
+  const bool graphs_;       // replay as CUDA graphs (BackendOptions::native_replay)
   bool capturing_ = false;  // inside a stream capture: nothing may allocate
-  uint64_t epoch_ = 1;      // bumped when captured graphs may name stale memory
+  uint64_t n_scratch_moves_ = 0;
+  // Changes exactly when a captured graph may name stale memory: the scratch
+  // moved, or guest pages were unregistered (file map or unmap, unprotect,
+  // release; growth is not: new pages are registered beside the old).
+  uint64_t epoch() const { return 1 + n_scratch_moves_ + registration_.n_unregistered(); }
+  // stats()
+  double create_seconds_ = 0;
+  double prepare_seconds_ = 0;  // captures' preparation: registration, allocation, first uploads, to completion
+  double capture_seconds_ = 0;  // stream capture and instantiation
+  uint64_t n_captures_ = 0, n_graph_launches_ = 0, n_eager_runs_ = 0;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> create_cuda_backend(const BackendCaps& caps) {
+Result<std::unique_ptr<Backend>> create_cuda_backend(const BackendCaps& caps, const BackendOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
   SP_CUDA_TRY("cuda::create", cudaSetDevice(kDevice));
   cudaStream_t stream = nullptr;
   SP_CUDA_TRY("cuda::create", cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  void* error = nullptr;
-  cudaError_t e = cudaMalloc(&error, 4 * sizeof(int32_t));
-  if (e == cudaSuccess) e = cudaMemset(error, 0, 4 * sizeof(int32_t));
+  EmbeddingError error;
+  cudaError_t e = cudaMalloc(&error.claim, sizeof(int32_t));
+  if (e == cudaSuccess) e = cudaMemset(error.claim, 0, sizeof(int32_t));
+  void* report = nullptr;
+  if (e == cudaSuccess) e = cudaHostAlloc(&report, 4 * sizeof(int32_t), cudaHostAllocMapped);
+  if (e == cudaSuccess) {
+    error.report = static_cast<int32_t*>(report);
+    std::memset(report, 0, 4 * sizeof(int32_t));
+    void* device = nullptr;  // under unified addressing the host address itself
+    e = cudaHostGetDevicePointer(&device, report, 0);
+    if (e == cudaSuccess && device != report) e = cudaErrorInvalidDevicePointer;
+  }
   // One pageable copy each way now, so the driver's staging buffers exist
   // before the guest's first op (whose memory the benchmarks account).
   int32_t probe[4] = {};
-  if (e == cudaSuccess) e = cudaMemcpy(error, probe, sizeof probe, cudaMemcpyHostToDevice);
-  if (e == cudaSuccess) e = cudaMemcpy(probe, error, sizeof probe, cudaMemcpyDeviceToHost);
+  if (e == cudaSuccess) e = cudaMemcpy(error.claim, probe, sizeof(int32_t), cudaMemcpyHostToDevice);
+  if (e == cudaSuccess) e = cudaMemcpy(probe, error.claim, sizeof(int32_t), cudaMemcpyDeviceToHost);
   if (e != cudaSuccess) {
-    if (error != nullptr) cudaFree(error);
+    if (error.claim != nullptr) cudaFree(error.claim);
+    if (report != nullptr) cudaFreeHost(report);
     cudaStreamDestroy(stream);
-    return cuda_status(e, "cuda::create", "error report buffer");
+    return cuda_status(e, "cuda::create", "error report buffers");
   }
-  return std::unique_ptr<Backend>(new CudaBackend(caps, stream, static_cast<int32_t*>(error)));
+  auto backend = std::make_unique<CudaBackend>(caps, options, stream, error);
+  // The first stream and allocations (the device context, if the probe did
+  // not make it): part of time to first token.
+  backend->set_create_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return std::unique_ptr<Backend>(std::move(backend));
 }
 
 }  // namespace samepage::cuda

@@ -10,7 +10,8 @@
 
 namespace samepage::cuda {
 
-// Creates the backend on GPU 0 with the probed capabilities.
-Result<std::unique_ptr<Backend>> create_cuda_backend(const BackendCaps& caps);
+// Creates the backend on GPU 0 with the probed capabilities, as options ask
+// (native_replay: CUDA graphs; overlap_launches: programmatic dependent launch).
+Result<std::unique_ptr<Backend>> create_cuda_backend(const BackendCaps& caps, const BackendOptions& options);
 
 }  // namespace samepage::cuda

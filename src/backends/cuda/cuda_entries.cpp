@@ -11,10 +11,10 @@ BackendProbe cuda_backend_probe() {
   return probe;
 }
 
-Result<std::unique_ptr<Backend>> cuda_backend_create() {
+Result<std::unique_ptr<Backend>> cuda_backend_create(const BackendOptions& options) {
   const BackendProbe probe = cuda_backend_probe();
   if (!probe.available) return err("backend::cuda", probe.unavailable);
-  return cuda::create_cuda_backend(probe.caps);
+  return cuda::create_cuda_backend(probe.caps, options);
 }
 
 }  // namespace samepage

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <string>
 
-#include "backends/cuda/sequence_graph.h"
 
 namespace samepage::cuda {
 namespace {
@@ -67,7 +66,7 @@ BackendProbe probe_device() {
   // Guest memory is addressed in place once registered, at its own address.
   c.zero_copy_host_memory = register_ok && host_ptr && p.unifiedAddressing;
   c.device_memory = true;
-  c.native_replay = cuda_graphs_enabled();
+  c.native_replay = true;  // unless the backend is made with BackendOptions::native_replay false
   c.notes.push_back("driver " + version_text(driver) + ", runtime " + version_text(runtime));
   c.notes.push_back(std::string("host registration: ") + (register_ok ? "yes" : "no") + ", read-only: " +
                     (register_ro ? "yes" : "no") + ", device pointer = host pointer: " + (host_ptr ? "yes" : "no") +
@@ -76,10 +75,10 @@ BackendProbe probe_device() {
                     "write-protected pages read-only");
   c.notes.push_back("const views: uploaded once to HBM at first use; runtime tensors and SP_DEVICE views: HBM; "
                     "shared views: in place through the registered mapping");
-  c.notes.push_back(c.native_replay
-                        ? "sequences: captured once as a CUDA graph, positions read from a parameter buffer; a replay is "
-                          "one graph launch and one synchronisation (SAMEPAGE_CUDA_GRAPHS=0: op by op)"
-                        : "sequences replay op by op on one stream, one synchronisation per replay (SAMEPAGE_CUDA_GRAPHS=0)");
+  c.notes.push_back("sequences: captured once as a CUDA graph, positions read from a parameter buffer; a replay is "
+                    "one graph launch and one synchronisation (--no-graphs: op by op)");
+  c.notes.push_back("kernels launched with programmatic dependent launch: each is scheduled while the one before it "
+                    "drains (--no-pdl: strictly one after the other)");
   return probe;
 }
 

@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include "backends/cuda/device_dtype.h"
+#include "backends/cuda/launch.h"
 #include "backends/cuda/rope_pair.h"
 #include "backends/cuda/row_norm.h"
 
@@ -15,6 +16,7 @@ namespace {
 // sum and the output are rmsnorm's bits over the stored a.
 __global__ void add_rmsnorm_kernel(const float* x, const float* b, float* a, const float* w, float* y, int64_t n,
                                    float eps) {
+  pdl_enter();
   __shared__ double partial[kNormThreads / 32];
   const int64_t row = int64_t(blockIdx.x) * n;
   double sum = 0;
@@ -31,6 +33,7 @@ __global__ void add_rmsnorm_kernel(const float* x, const float* b, float* a, con
 // Threads over q's pairs, then k's pairs (stored to the k cache as well),
 // then v's elements (stored to the v cache).
 __global__ void rope_store_kernel(RopeStoreArgs g) {
+  pdl_enter();
   const int64_t pos0 = g.pos0_at != nullptr ? int64_t(*g.pos0_at) : g.pos0;
   const int64_t half = g.head_dim / 2;
   const int64_t n_q = g.n_tokens * g.q_heads * half, n_k = g.n_tokens * g.k_heads * half, n_v = g.n_tokens * g.v_row;
@@ -56,18 +59,18 @@ __global__ void rope_store_kernel(RopeStoreArgs g) {
 
 }  // namespace
 
-void launch_add_rmsnorm(cudaStream_t s, const float* x, const float* b, float* a, const float* w, float* y,
+void launch_add_rmsnorm(const LaunchStream& s, const float* x, const float* b, float* a, const float* w, float* y,
                         int64_t n_rows, int64_t n, float eps) {
   if (n_rows <= 0 || n <= 0) return;
-  add_rmsnorm_kernel<<<unsigned(n_rows), kNormThreads, 0, s>>>(x, b, a, w, y, n, eps);
+  launch_kernel(s, unsigned(n_rows), kNormThreads, 0, add_rmsnorm_kernel, x, b, a, w, y, n, eps);
 }
 
-void launch_rope_store(cudaStream_t s, const RopeStoreArgs& a) {
+void launch_rope_store(const LaunchStream& s, const RopeStoreArgs& a) {
   const int64_t half = a.head_dim / 2;
   const int64_t total = a.n_tokens * ((a.q_heads + a.k_heads) * half + a.v_row);
   if (total <= 0) return;
   const int64_t blocks = (total + 63) / 64;  // small blocks, as rope: latency-bound double math
-  rope_store_kernel<<<unsigned(blocks < 65536 ? blocks : 65536), 64, 0, s>>>(a);
+  launch_kernel(s, unsigned(blocks < 65536 ? blocks : 65536), 64, 0, rope_store_kernel, a);
 }
 
 }  // namespace samepage::cuda

@@ -7,13 +7,14 @@
 
 #include <cstdint>
 
+#include "backends/cuda/launch.h"
 #include "samepage/dtype.h"
 
 namespace samepage::cuda {
 
 // a = x + b (n_rows × n), then y = rmsnorm(a rows) · w. y may be a, x or b,
 // and a may be x or b (exact aliases; the planner refuses partial overlap).
-void launch_add_rmsnorm(cudaStream_t s, const float* x, const float* b, float* a, const float* w, float* y,
+void launch_add_rmsnorm(const LaunchStream& s, const float* x, const float* b, float* a, const float* w, float* y,
                         int64_t n_rows, int64_t n, float eps);
 
 // rope of q and of k (both (n_tokens, heads, head_dim), same rope), then the
@@ -40,6 +41,6 @@ struct RopeStoreArgs {
   int64_t pos0;
   const int32_t* pos0_at;  // a replay parameter, or null
 };
-void launch_rope_store(cudaStream_t s, const RopeStoreArgs& a);
+void launch_rope_store(const LaunchStream& s, const RopeStoreArgs& a);
 
 }  // namespace samepage::cuda

@@ -7,7 +7,7 @@
 
 namespace samepage::cuda {
 
-Status launch_get_rows(cudaStream_t s, DType src_dtype, const void* src, int64_t row0, const int32_t* row0_at,
+Status launch_get_rows(const LaunchStream& s, DType src_dtype, const void* src, int64_t row0, const int32_t* row0_at,
                        DType dst_dtype, void* dst, int64_t n_rows, int64_t row_elements) {
   // A captured graph cannot move a memcpy's source per replay: a kernel reads row0 there.
   if (row0_at != nullptr)

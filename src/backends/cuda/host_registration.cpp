@@ -3,6 +3,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "backends/cuda/cuda_check.h"
@@ -20,6 +21,17 @@ bool HostRegistration::contains(const void* p, uint64_t n) const {
   return b >= base_ && uint64_t(b - base_) <= committed_ && n <= committed_ - uint64_t(b - base_);
 }
 
+bool HostRegistration::registered(const void* p, uint64_t n) const {
+  if (!contains(p, n)) return false;
+  if (n == 0) return true;
+  const uint64_t lo = uint64_t(static_cast<const uint8_t*>(p) - base_), hi = lo + n;
+  for (uint64_t c = lo / kChunkBytes; c <= (hi - 1) / kChunkBytes; ++c) {
+    auto it = chunks_.find(c);
+    if (it == chunks_.end() || it->second.end < std::min(hi, (c + 1) * kChunkBytes)) return false;
+  }
+  return true;
+}
+
 Status HostRegistration::ensure(const void* p, uint64_t n) {
   if (!contains(p, n)) return err("cuda::register", "bytes outside the committed guest memory");
   if (n == 0) return Status::ok();
@@ -28,8 +40,16 @@ Status HostRegistration::ensure(const void* p, uint64_t n) {
     const uint64_t need_end = std::min(hi, (c + 1) * kChunkBytes);
     auto it = chunks_.find(c);
     if (it != chunks_.end() && it->second.end >= need_end) continue;
-    if (it != chunks_.end()) unregister_chunk(c);  // the memory grew past it: register it whole again
-    if (Status s = register_chunk(c, need_end); !s) return s;
+    if (it == chunks_.end()) {
+      if (Status s = register_chunk(c, need_end); !s) return s;
+      continue;
+    }
+    // The memory grew past what the chunk registered: its new part beside.
+    Chunk& chunk = it->second;
+    const uint64_t hi = std::min((c + 1) * kChunkBytes, committed_);
+    if (hi < need_end) return err("cuda::register", "bytes past the committed guest memory");
+    if (Status s = register_pieces(chunk.end, hi, chunk); !s) return s;
+    chunk.end = hi;
   }
   return Status::ok();
 }
@@ -39,6 +59,18 @@ Status HostRegistration::register_chunk(uint64_t index, uint64_t need_end) {
   if (hi < need_end) return err("cuda::register", "bytes past the committed guest memory");
   Chunk chunk;
   chunk.end = hi;
+  if (Status s = register_pieces(lo, hi, chunk); !s) return s;
+  chunks_[index] = std::move(chunk);
+  return Status::ok();
+}
+
+Status HostRegistration::register_pieces(uint64_t lo, uint64_t hi, Chunk& chunk) {
+  const size_t n_before = chunk.pieces.size();
+  auto undo = [&] {
+    for (size_t k = n_before; k < chunk.pieces.size(); ++k) cudaHostUnregister(base_ + chunk.pieces[k].lo);
+    chunk.pieces.resize(n_before);
+  };
+  const auto started = std::chrono::steady_clock::now();
   // Split [lo, hi) at the read-only ranges.
   uint64_t at = lo;
   auto ro = read_only_.upper_bound(lo);
@@ -59,21 +91,22 @@ Status HostRegistration::register_chunk(uint64_t index, uint64_t need_end) {
     if (e == cudaSuccess) e = cudaHostGetDevicePointer(&device, base_ + at, 0);
     if (e == cudaSuccess && device != base_ + at) {
       cudaHostUnregister(base_ + at);
-      for (const Piece& p : chunk.pieces) cudaHostUnregister(base_ + p.lo);
+      undo();
       return err("cuda::register", "the device address of registered guest memory differs from its host address");
     }
     if (e != cudaSuccess) {
       cudaGetLastError();
-      for (const Piece& p : chunk.pieces) cudaHostUnregister(base_ + p.lo);
+      undo();
       return cuda_status(e, "cuda::register",
                          ("cudaHostRegister of guest bytes [" + std::to_string(at) + ", " + std::to_string(next) + ")" +
                           (read_only ? " read-only" : ""))
                              .c_str());
     }
     chunk.pieces.push_back({at, next, read_only});
+    registered_bytes_ += next - at;
     at = next;
   }
-  chunks_[index] = std::move(chunk);
+  register_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return Status::ok();
 }
 
@@ -83,6 +116,7 @@ void HostRegistration::unregister_chunk(uint64_t index) {
   for (const Piece& p : it->second.pieces) cudaHostUnregister(base_ + p.lo);
   cudaGetLastError();  // an unregister that fails leaves nothing to undo
   chunks_.erase(it);
+  ++n_unregistered_;
 }
 
 void HostRegistration::unregister_range(uint64_t lo, uint64_t hi) {

@@ -6,7 +6,9 @@
 // Registration is lazy and in large chunks: the guest's 4 GiB reservation is
 // cut into kChunkBytes pieces aligned to its base; a chunk is registered, over
 // its committed part only (registering reserved, uncommitted pages fails),
-// the first time an op touches it. Read-only pages (file mappings, write-
+// the first time an op touches it; when the memory has grown since, the
+// chunk's new part is registered beside what is (never unregistered: a
+// captured graph naming those pages stays valid). Read-only pages (file mappings, write-
 // protected const views) are registered with cudaHostRegisterReadOnly, the
 // rest read-write, so a chunk may be several registrations. Memory events
 // keep it true: a chunk whose pages are about to be replaced (file map or
@@ -37,11 +39,21 @@ class HostRegistration {
   void attach(uint8_t* base, uint64_t reserved_bytes);
   // True when [p, p + n) lies in the attached guest memory's committed range.
   bool contains(const void* p, uint64_t n) const;
+  // True when every byte of [p, p + n) is registered now (a DMA from it
+  // runs at the pinned rate).
+  bool registered(const void* p, uint64_t n) const;
   // Makes [p, p + n) (inside the committed range) addressable by kernels.
   Status ensure(const void* p, uint64_t n);
   // Called with every memory event; the caller has finished all GPU work
   // that may touch the pages (events arrive between host calls).
   void on_event(const MemoryEvent& event);
+  // Counts the chunks unregistered so far: a CUDA graph captured at one
+  // count may name pages that are no longer registered at another (growth
+  // alone leaves it as it is).
+  uint64_t n_unregistered() const { return n_unregistered_; }
+  // What registering has cost: cudaHostRegister calls' seconds and bytes.
+  double register_seconds() const { return register_seconds_; }
+  uint64_t registered_bytes() const { return registered_bytes_; }
 
   // [p, p + n) cut where a registration begins or ends: the CUDA runtime
   // refuses a copy whose host range is partly registered, or spans two
@@ -76,6 +88,9 @@ class HostRegistration {
     std::vector<Piece> pieces;
   };
   Status register_chunk(uint64_t index, uint64_t need_end);
+  // Registers guest offsets [lo, hi), cut at read-only ranges, adding the
+  // pieces to chunk; on failure unregisters what this call added.
+  Status register_pieces(uint64_t lo, uint64_t hi, Chunk& chunk);
   void unregister_chunk(uint64_t index);
   void unregister_range(uint64_t lo, uint64_t hi);
   void unregister_all();
@@ -87,6 +102,9 @@ class HostRegistration {
   uint64_t committed_ = 0;
   std::map<uint64_t, uint64_t> read_only_;
   std::map<uint64_t, Chunk> chunks_;  // by chunk index
+  uint64_t n_unregistered_ = 0;
+  double register_seconds_ = 0;
+  uint64_t registered_bytes_ = 0;
 };
 
 }  // namespace samepage::cuda

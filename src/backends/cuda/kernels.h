@@ -1,5 +1,6 @@
 // The CUDA backend's kernels, one op family per .cu file, as host launchers
-// that enqueue on a stream. Pointers are device-addressable (HBM or
+// that enqueue on a stream (LaunchStream: with or without PDL, launch.h;
+// the matmul and attention launchers still take a plain stream). Pointers are device-addressable (HBM or
 // registered guest memory); shapes were validated by the host API. Layouts
 // and semantics are the CPU backend's (backends/cpu/*.h), the reference.
 #pragma once
@@ -8,6 +9,7 @@
 
 #include <cstdint>
 
+#include "backends/cuda/launch.h"
 #include "samepage/dtype.h"
 #include "samepage/status.h"
 
@@ -21,7 +23,7 @@ struct QuantizedX {
   float* d = nullptr;
   float* rounded = nullptr;
 };
-Status launch_quantize_x(cudaStream_t s, const float* x, int64_t n, QuantizedX out);
+Status launch_quantize_x(const LaunchStream& s, const float* x, int64_t n, QuantizedX out);
 
 // matmul_gemv.cu: y (m, n) = x (m, k) · W (n, k)ᵀ for m <= kGemvMaxRows: one
 // warp per output column, weights read once for all m rows. Float weights
@@ -37,7 +39,7 @@ Status launch_gemm(cudaStream_t s, DType w_dtype, const void* w, const float* x,
                    int64_t k);
 
 // rmsnorm.cu: y = x / rms(x row) * w, rows of n.
-void launch_rmsnorm(cudaStream_t s, const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps);
+void launch_rmsnorm(const LaunchStream& s, const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps);
 
 // rope.cu: x, y (n_tokens, n_heads, head_dim), token t at position pos0 + t;
 // mode 0 pairs (2i, 2i+1), mode 1 pairs (i, i + head_dim/2). y may be x.
@@ -45,7 +47,7 @@ void launch_rmsnorm(cudaStream_t s, const float* x, const float* w, float* y, in
 // Positions (here and in attention, set_rows): pos0_at, when not null, is a
 // device int32 the kernel reads pos0 from instead (a replay parameter in the
 // sequence's parameter buffer, so a captured graph serves every position).
-void launch_rope(cudaStream_t s, const float* x, float* y, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
+void launch_rope(const LaunchStream& s, const float* x, float* y, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
                  int64_t pos0, const int32_t* pos0_at, float freq_base, float freq_scale, int32_t mode,
                  const float* factors);
 
@@ -62,32 +64,38 @@ struct AttentionArgs {
 Status launch_attention(cudaStream_t s, const AttentionArgs& a);
 
 // elementwise.cu
-void launch_silu_mul(cudaStream_t s, const float* a, const float* b, float* y, int64_t n);
+void launch_silu_mul(const LaunchStream& s, const float* a, const float* b, float* y, int64_t n);
 // b has n elements, or is one row (b_n elements) added to every row of a.
-void launch_add(cudaStream_t s, const float* a, const float* b, float* y, int64_t n, int64_t b_n);
-void launch_scale(cudaStream_t s, const float* x, float f, float* y, int64_t n);
+void launch_add(const LaunchStream& s, const float* a, const float* b, float* y, int64_t n, int64_t b_n);
+void launch_scale(const LaunchStream& s, const float* x, float f, float* y, int64_t n);
 
 // embedding.cu: y (n_tokens, dim) = rows of table (n_vocab, dim). A token
-// outside [0, n_vocab) is reported in error[0..2] = {1, token, index} (the
-// first one seen; error is device-addressable) and its row left unwritten.
-void launch_embedding(cudaStream_t s, DType table_dtype, const void* table, int64_t n_vocab, int64_t dim,
-                      const int32_t* tokens, int64_t n_tokens, float* y, int32_t* error);
+// outside [0, n_vocab) is reported in report[0..2] = {1, token, index} (the
+// first one seen: the one whose atomic on claim found 0) and its row left
+// unwritten. claim: device int32; report: mapped host memory, read by the
+// host after the stream's synchronisation with no copy.
+struct EmbeddingError {
+  int32_t* claim = nullptr;
+  int32_t* report = nullptr;
+};
+void launch_embedding(const LaunchStream& s, DType table_dtype, const void* table, int64_t n_vocab, int64_t dim,
+                      const int32_t* tokens, int64_t n_tokens, float* y, EmbeddingError error);
 
 // softmax.cu: row softmax (NaN rows give NaN) and argmax (first maximum,
 // NaN skipped, an all-NaN row gives 0), as the CPU's.
-void launch_softmax(cudaStream_t s, const float* x, float* y, int64_t n_rows, int64_t n);
-void launch_argmax(cudaStream_t s, const float* x, int32_t* out, int64_t n_rows, int64_t n);
+void launch_softmax(const LaunchStream& s, const float* x, float* y, int64_t n_rows, int64_t n);
+void launch_argmax(const LaunchStream& s, const float* x, int32_t* out, int64_t n_rows, int64_t n);
 
 // convert.cu: dst = convert(src), n elements; same dtype is a byte copy,
 // f32/f16/bf16 convert into each other (what the host API lets copy ask).
-Status launch_convert(cudaStream_t s, DType src_dtype, const void* src, DType dst_dtype, void* dst, int64_t n);
+Status launch_convert(const LaunchStream& s, DType src_dtype, const void* src, DType dst_dtype, void* dst, int64_t n);
 // set_rows: dst rows [row0, row0 + n_rows) (row_elements each, dst_dtype
 // f32/f16/bf16) = src (n_rows, row_elements) f32; row0 from row0_at when not
 // null (see launch_rope). One kernel, so a graph needs no host-side offset.
 // dst = src rows [row0, +n_rows) converted, row0 read from row0_at (device) when set.
-Status launch_get_rows_at(cudaStream_t s, DType src_dtype, const void* src, DType dst_dtype, void* dst,
+Status launch_get_rows_at(const LaunchStream& s, DType src_dtype, const void* src, DType dst_dtype, void* dst,
                           int64_t row_elements, int64_t n_rows, int64_t row0, const int32_t* row0_at);
-Status launch_set_rows(cudaStream_t s, const float* src, DType dst_dtype, void* dst, int64_t row_elements,
+Status launch_set_rows(const LaunchStream& s, const float* src, DType dst_dtype, void* dst, int64_t row_elements,
                        int64_t n_rows, int64_t row0, const int32_t* row0_at);
 
 }  // namespace samepage::cuda

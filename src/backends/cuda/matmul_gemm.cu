@@ -16,6 +16,7 @@ constexpr int kTile = 64, kStep = 32;
 __global__ void __launch_bounds__(256)
     gemm_kernel(DType dt, const uint8_t* __restrict__ w, size_t row_bytes, const float* __restrict__ x,
                 float* __restrict__ y, int64_t m, int64_t n, int64_t k) {
+  cudaGridDependencySynchronize();  // launched with PDL: the previous kernel's stores first (launch.h)
   __shared__ float xs[kTile][kStep + 1];
   __shared__ float ws[kTile][kStep + 1];
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;

@@ -156,6 +156,7 @@ template <typename P, int kM>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     gemv_kernel(const uint8_t* __restrict__ w, size_t row_bytes, XIn x, float* __restrict__ y, int m, int64_t n,
                 int64_t n_units, int warps_per_row) {
+  cudaGridDependencySynchronize();  // launched with PDL: the previous kernel's stores first (launch.h)
   __shared__ float partial[kWarpsPerBlock][kGemvMaxRows];
   const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
   const int64_t j = int64_t(blockIdx.x) * (kWarpsPerBlock / warps_per_row) + warp / warps_per_row;

@@ -10,6 +10,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_dtype.h"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/launch.h"
 
 namespace samepage::cuda {
 namespace {
@@ -17,6 +18,7 @@ namespace {
 // One warp per block of 32: lane i takes element i.
 __global__ void quantize_x_kernel(const float* __restrict__ x, int64_t n_blocks, int8_t* __restrict__ qs,
                                   float* __restrict__ d, float* __restrict__ rounded) {
+  pdl_enter();
   const int64_t b = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
   if (b >= n_blocks) return;
@@ -33,13 +35,13 @@ __global__ void quantize_x_kernel(const float* __restrict__ x, int64_t n_blocks,
 
 }  // namespace
 
-Status launch_quantize_x(cudaStream_t s, const float* x, int64_t n, QuantizedX out) {
+Status launch_quantize_x(const LaunchStream& s, const float* x, int64_t n, QuantizedX out) {
   if (n % 32 != 0) return err("cuda::matmul", "activations are not whole 32-element blocks");
   const int64_t n_blocks = n / 32;
   if (n_blocks == 0) return Status::ok();
   const int64_t grid = (n_blocks + 7) / 8;  // 8 warps a block
-  quantize_x_kernel<<<unsigned(grid), 256, 0, s>>>(x, n_blocks, out.qs, out.d, out.rounded);
-  return cuda_status(cudaGetLastError(), "cuda::matmul", "quantize_x launch");
+  return cuda_status(launch_kernel(s, unsigned(grid), 256, 0, quantize_x_kernel, x, n_blocks, out.qs, out.d, out.rounded),
+                     "cuda::matmul", "quantize_x launch");
 }
 
 }  // namespace samepage::cuda

@@ -7,6 +7,8 @@
 //             otherwise cross the bus each time;
 //   resident  a const view: one HBM copy, uploaded at its first use (the
 //             guest promised not to write it) and reused until it is freed;
+//             const views of the same guest bytes share it (a model whose
+//             output projection is its embedding table: one copy, one upload);
 //   device    an SP_DEVICE view: an HBM copy uploaded when it is created,
 //             written back to the guest bytes by sync;
 //   runtime   a tensor_alloc tensor: zeroed HBM, no guest bytes;
@@ -18,9 +20,12 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <map>
 #include <unordered_map>
+#include <utility>
 
 #include "backends/cuda/host_registration.h"
+#include "backends/cuda/staged_upload.h"
 #include "samepage/backend.h"
 
 namespace samepage::cuda {
@@ -37,8 +42,10 @@ class TensorStore {
   void release(uint64_t id);
   // The device address of an operand for an op enqueued next on s, after
   // whatever must happen first (registration, first upload, copy in, DMA
-  // into the mirror of an input).
-  Result<void*> prepare(const TensorArg& a, bool input, cudaStream_t s);
+  // into the mirror of an input). copy_in false leaves out the per-op copies
+  // (mirror DMA, staging copy): a capture's preparation, whose graph
+  // records them.
+  Result<void*> prepare(const TensorArg& a, bool input, cudaStream_t s, bool copy_in = true);
   // After the op: a staged output goes back to its host bytes.
   Status write_back(const TensorArg& out, cudaStream_t s);
   // sp_sync: a device view's guest bytes from its HBM copy.
@@ -59,15 +66,31 @@ class TensorStore {
   // may read what another op of it wrote there.
   bool in_device_memory(uint64_t id) const;
 
+  // What const views' first uploads cost (seconds to completion, bytes), and
+  // device allocations (runtime tensors, device views, mirrors).
+  double upload_seconds() const { return upload_seconds_; }
+  uint64_t uploaded_bytes() const { return uploaded_bytes_; }
+  uint64_t staged_bytes() const { return staged_bytes_; }  // of uploaded_bytes: through StagedUpload
+  uint64_t staging_pinned_bytes() const { return staged_.pinned_bytes(); }
+  double alloc_seconds() const { return alloc_seconds_; }
+  uint64_t allocated_bytes() const { return allocated_bytes_; }
+
 
  private:
   enum class Where { in_place, resident, device, runtime, staged };
+  // A resident HBM copy of guest bytes, shared by the const views over them.
+  struct ConstCopy {
+    void* hbm = nullptr;
+    uint32_t n_views = 0;
+    bool uploaded = false;  // the HBM copy holds the bytes
+  };
   struct Record {
     Where where;
     void* host = nullptr;  // guest or staging bytes (views)
-    void* hbm = nullptr;   // owned device memory (in_place: the input mirror, made at first use)
+    void* hbm = nullptr;   // device memory (in_place: the input mirror, made at first use); owned unless copy
     uint64_t n_bytes = 0;
-    bool uploaded = false;  // resident: the HBM copy holds the bytes
+    ConstCopy* copy = nullptr;    // resident in guest memory: the shared copy hbm belongs to
+    bool uploaded_alone = false;  // resident, not shared (copy mode's staging): hbm holds the bytes
   };
   Result<void*> allocate(uint64_t n_bytes);
   // The record of a, refused when unknown or of another size than a says.
@@ -78,6 +101,10 @@ class TensorStore {
 
   HostRegistration& registration_;
   std::unordered_map<uint64_t, Record> records_;
+  std::map<std::pair<const void*, uint64_t>, ConstCopy> const_copies_;  // by (guest address, bytes)
+  StagedUpload staged_;
+  double upload_seconds_ = 0, alloc_seconds_ = 0;
+  uint64_t uploaded_bytes_ = 0, allocated_bytes_ = 0, staged_bytes_ = 0;
 };
 
 }  // namespace samepage::cuda

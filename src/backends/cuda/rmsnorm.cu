@@ -3,12 +3,14 @@
 #include <cuda_runtime.h>
 
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/launch.h"
 #include "backends/cuda/row_norm.h"
 
 namespace samepage::cuda {
 namespace {
 
 __global__ void rmsnorm_kernel(const float* x, const float* w, float* y, int64_t n, float eps) {
+  pdl_enter();
   __shared__ double partial[kNormThreads / 32];
   const float* xr = x + int64_t(blockIdx.x) * n;
   float* yr = y + int64_t(blockIdx.x) * n;
@@ -21,9 +23,9 @@ __global__ void rmsnorm_kernel(const float* x, const float* w, float* y, int64_t
 
 }  // namespace
 
-void launch_rmsnorm(cudaStream_t s, const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
+void launch_rmsnorm(const LaunchStream& s, const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
   if (n_rows <= 0 || n <= 0) return;
-  rmsnorm_kernel<<<unsigned(n_rows), kNormThreads, 0, s>>>(x, w, y, n, eps);
+  launch_kernel(s, unsigned(n_rows), kNormThreads, 0, rmsnorm_kernel, x, w, y, n, eps);
 }
 
 }  // namespace samepage::cuda

@@ -1,17 +1,10 @@
 #include "backends/cuda/sequence_graph.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 
 #include "backends/cuda/cuda_check.h"
 
 namespace samepage::cuda {
-
-bool cuda_graphs_enabled() {
-  const char* v = std::getenv("SAMEPAGE_CUDA_GRAPHS");
-  return v == nullptr || std::strcmp(v, "0") != 0;
-}
 
 CudaSequence::CudaSequence(std::vector<SequenceOp> ops) : ops_(std::move(ops)) {
   for (const SequenceOp& op : ops_) {

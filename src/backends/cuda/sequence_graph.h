@@ -9,13 +9,15 @@
 // of the parameters, one cudaGraphLaunch and one synchronisation.
 //
 // A graph names device addresses and registered guest pages as they were at
-// capture. The backend captures again when they may have changed: after any
-// guest memory event (chunks are unregistered and registered afresh), and
-// after its scratch buffer moved (epoch below). A tensor freed after capture
+// capture. The backend captures again when they may have changed: after a
+// memory event unregistered guest pages (a file mapped or unmapped in a
+// registered chunk, pages made writable again, release; growth does not),
+// and after its scratch buffer moved (epoch below). A tensor freed after capture
 // breaks the sequence in the host API, which drops this object (and so the
 // graph) before the tensor's memory is released. Sequences that name a
 // staged tensor (copy mode: pageable staging bytes copied per op) are not
-// captured: they replay op by op, as do all when SAMEPAGE_CUDA_GRAPHS=0.
+// captured: they replay op by op, as do all when the backend was made with
+// BackendOptions::native_replay false.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -28,10 +30,6 @@
 #include "samepage/backend.h"
 
 namespace samepage::cuda {
-
-// False when SAMEPAGE_CUDA_GRAPHS=0: sequences then replay op by op (the path
-// before graphs, kept for comparison; copy mode's sequences always do).
-bool cuda_graphs_enabled();
 
 class CudaSequence final : public CompiledSequence {
  public:

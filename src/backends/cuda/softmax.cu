@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/launch.h"
 
 namespace samepage::cuda {
 namespace {
@@ -16,6 +17,7 @@ constexpr int kThreads = 256;
 __device__ __forceinline__ float nan_max(float a, float b) { return (isnan(a) || isnan(b)) ? NAN : fmaxf(a, b); }
 
 __global__ void softmax_kernel(const float* x, float* y, int64_t n) {
+  pdl_enter();
   __shared__ float red[kThreads];
   const float* xr = x + int64_t(blockIdx.x) * n;
   float* yr = y + int64_t(blockIdx.x) * n;
@@ -59,6 +61,7 @@ __device__ __forceinline__ bool better(float v, int64_t i, float bv, int64_t bi)
 constexpr int kArgmaxThreads = 1024;
 
 __global__ void argmax_kernel(const float* x, int32_t* out, int64_t n) {
+  pdl_enter();
   __shared__ float vals[kArgmaxThreads / 32];
   __shared__ int64_t idx[kArgmaxThreads / 32];
   const float* xr = x + int64_t(blockIdx.x) * n;
@@ -109,12 +112,12 @@ __global__ void argmax_kernel(const float* x, int32_t* out, int64_t n) {
 
 }  // namespace
 
-void launch_softmax(cudaStream_t s, const float* x, float* y, int64_t n_rows, int64_t n) {
-  if (n_rows > 0 && n > 0) softmax_kernel<<<unsigned(n_rows), kThreads, 0, s>>>(x, y, n);
+void launch_softmax(const LaunchStream& s, const float* x, float* y, int64_t n_rows, int64_t n) {
+  if (n_rows > 0 && n > 0) launch_kernel(s, unsigned(n_rows), kThreads, 0, softmax_kernel, x, y, n);
 }
 
-void launch_argmax(cudaStream_t s, const float* x, int32_t* out, int64_t n_rows, int64_t n) {
-  if (n_rows > 0 && n > 0) argmax_kernel<<<unsigned(n_rows), kArgmaxThreads, 0, s>>>(x, out, n);
+void launch_argmax(const LaunchStream& s, const float* x, int32_t* out, int64_t n_rows, int64_t n) {
+  if (n_rows > 0 && n > 0) launch_kernel(s, unsigned(n_rows), kArgmaxThreads, 0, argmax_kernel, x, out, n);
 }
 
 }  // namespace samepage::cuda

@@ -15,6 +15,6 @@ BackendProbe cuda_backend_probe() {
   return probe;
 }
 
-Result<std::unique_ptr<Backend>> cuda_backend_create() { return err("backend::cuda", kNotBuilt); }
+Result<std::unique_ptr<Backend>> cuda_backend_create(const BackendOptions&) { return err("backend::cuda", kNotBuilt); }
 
 }  // namespace samepage

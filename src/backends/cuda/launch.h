@@ -1,0 +1,60 @@
+// Kernel launches through one helper, so programmatic dependent launch (PDL,
+// Hopper) is one switch: with it, each kernel may be scheduled while the
+// previous one on the stream drains, and under stream capture the graph
+// gets programmatic edges. The price is a rule every kernel launched here
+// keeps: its first statement is pdl_enter(), before any global read or
+// write (the previous kernel may still be running until it returns).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <utility>
+
+namespace samepage::cuda {
+
+// The stream kernels go to, and whether they may overlap their predecessor.
+struct LaunchStream {
+  cudaStream_t stream = nullptr;
+  bool pdl = false;
+};
+
+// kernel<<<grid, block, smem, s.stream>>>(args...), with the PDL attribute
+// when s.pdl. Returns the launch's error (configuration, not execution).
+template <typename... Params, typename... Args>
+cudaError_t launch_kernel(const LaunchStream& s, dim3 grid, dim3 block, size_t smem_bytes, void (*kernel)(Params...),
+                          Args&&... args) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = smem_bytes;
+  config.stream = s.stream;
+  cudaLaunchAttribute attribute[1] = {};
+  attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attribute;
+  config.numAttrs = s.pdl ? 1 : 0;
+  return cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+}
+
+// Grid-stride kernels: blocks of 256 threads, at most 65536 blocks.
+inline unsigned grid_stride_blocks(long long n_items) {
+  const long long blocks = (n_items + 255) / 256;
+  return unsigned(blocks < 65536 ? blocks : 65536);
+}
+
+#ifdef __CUDACC__
+// The first statement of every kernel launched by launch_kernel. wait: the
+// previous grid has completed and its stores are visible (a no-op when the
+// kernel was launched without PDL). launch_dependents: the next kernel may
+// be scheduled once every block of this one got here; it is safe this early
+// because that kernel's own wait still waits for this grid's completion, and
+// every block of this grid is resident by then, so none is starved of an SM.
+__device__ __forceinline__ void pdl_enter() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+#endif
+
+}  // namespace samepage::cuda
