@@ -5,7 +5,8 @@
 #   memcheck  the same under compute-sanitizer --tool memcheck, when installed
 #             (SAMEPAGE_MEMCHECK_TIMEOUT seconds, default 500; tests
 #             SAMEPAGE_MEMCHECK_FILTER, default the same as tests)
-#   bench     samepage bench zero-copy --backend cuda, and bench gemv if built
+#   bench     samepage bench zero-copy --backend cuda, and the gemv and prefill-op
+#             benches if built
 #   llm       the LLM guest on synthetic models written here (no network):
 #             cpu, cuda op by op (--no-graphs), cuda graphs without PDL
 #             (--no-pdl) and cuda with graphs and PDL side by side, with their
@@ -19,8 +20,10 @@
 #             source bench/llama_cpp_cuda.sh stage put in build-device/xfer;
 #             the build starts first and overlaps the other steps) on the
 #             same synthetic 1B GGUFs: decode, prefill at 512, first token
-# Usage: scripts/device_cuda.sh [tests] [memcheck] [bench] [llm] [rival] [session]
-#        (none: all but session).
+#   real      cpu and cuda on the real SmolLM2-135M-Instruct, carried in two
+#             parts (build-model-a/part, build-model-b/part: two calls)
+# Usage: scripts/device_cuda.sh [tests] [memcheck] [bench] [llm] [rival] [real] [session]
+#        (none: tests memcheck bench llm rival).
 # Logs go under $OUT (the device tool's folder) or /tmp/samepage-out.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,6 +32,7 @@ build="$root/build-device"
 mkdir -p "$out"
 export PATH="$root/.devcarry/bin:$PATH"
 export SAMEPAGE_CACHE_DIR=/tmp/samepage-cache
+source "$root/scripts/cuda_libs.sh"  # libcublas.so.13
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(tests memcheck bench llm rival)
 rival_build=""
@@ -41,6 +45,69 @@ filter='*cuda*:CudaBackend.*:CudaFusion.*:FusionPlan.*'
 sanitizer() {
   command -v compute-sanitizer 2>/dev/null && return
   ls /usr/local/cuda*/bin/compute-sanitizer /opt/nvidia/*/compute-sanitizer 2>/dev/null | head -1
+}
+
+# Runs the LLM guest on MODEL on the CPU and on CUDA (op by op, graphs
+# without PDL, graphs), prints their timings and compares their tokens and
+# logits under the near-tie rule with TOL; VOCAB is the model's.
+# compare_backends NAME STEM MODEL TOL VOCAB PROMPT-ARGS...
+compare_backends() {
+  local name="$1" stem="$2" model="$3" tol="$4" vocab="$5"
+  shift 5
+  local prompt=("$@") failed be extra rc
+  failed=0
+  # cuda-dump: cuda (graphs) again, writing its logits, apart from the
+  # timed run (the dump adds a logits copy and a write per step).
+  for be in cpu cuda-eager cuda-nopdl cuda cuda-dump; do
+    extra=()
+    case "$be" in cpu) extra=(--dump-logits "/tmp/logits-$stem-cpu.f32");;
+      cuda-eager) extra=(--no-graphs);;
+      cuda-nopdl) extra=(--no-pdl);;
+      cuda-dump) extra=(--dump-logits "/tmp/logits-$stem-cuda.f32");; esac
+    timeout 300 "$build/samepage" generate -m "$model" "${prompt[@]}" -n 64 \
+      --backend "${be%-*}" --json --backend-stats "${extra[@]}" >"$out/gen-$stem-$be.txt" 2>&1
+    rc=$?
+    [ $rc -ne 0 ] && failed=1
+    echo "$name $be: exit $rc $(grep '^{' "$out/gen-$stem-$be.txt" | grep -v '"backend_stats"' | tail -1)"
+    echo "$name $be: $(grep '"backend_stats"' "$out/gen-$stem-$be.txt" | tail -1)"
+    [ $rc -ne 0 ] && head -c 300 "$out/gen-$stem-$be.txt" && echo
+  done
+  if [ $failed -ne 0 ]; then echo "$name: not compared (a run failed)"; return; fi
+  for be in cuda-eager cuda-nopdl cuda cuda-dump; do
+    if cmp -s <(grep -v '^{' "$out/gen-$stem-cpu.txt") <(grep -v '^{' "$out/gen-$stem-$be.txt"); then
+      echo "$name: cpu and $be ids identical"
+    else
+      echo "$name: cpu and $be ids differ"
+    fi
+  done
+  # The near-tie rule (tests/llm_reference_test.cpp: how far below the
+  # top a token may be, in logits: 0.05 for float weights, 0.6 for
+  # quantized): up to the first step where the greedy tokens part, both
+  # backends saw the same context, so their logits compare step by
+  # step; at that step the parting is a near tie when each backend's
+  # token is within the tolerance of the other's top in its own logits.
+  # Later steps are not compared (the contexts differ; the CLI cannot
+  # teacher-force decode).
+  paste <(od -An -v -f -w4 "/tmp/logits-$stem-cpu.f32") <(od -An -v -f -w4 "/tmp/logits-$stem-cuda.f32") |
+    awk -v V="$vocab" -v tol="$tol" -v name="$name" '
+      function flush() {
+        steps++
+        if (ta != tb) {
+          ga = a[ta] - a[tb]; gb = b[tb] - b[ta]
+          printf "%s: tokens part at step %d (cpu %d, cuda %d): cuda token %.4g below the top in cpu logits, cpu token %.4g below in cuda logits: %s (tolerance %s); max |cpu - cuda| logit through it %.3g\n", name, cur, ta - 1, tb - 1, ga, gb, (ga < tol && gb < tol) ? "near tie" : "NOT a near tie", tol, worst
+          parted = 1; exit
+        }
+      }
+      {
+        i = (NR - 1) % V + 1; s = int((NR - 1) / V)
+        if (i == 1) { if (NR > 1) flush(); ta = 1; tb = 1; cur = s }
+        a[i] = $1; b[i] = $2
+        if ($1 > a[ta]) ta = i
+        if ($2 > b[tb]) tb = i
+        d = $1 - $2; if (d < 0) d = -d; if (d > worst) worst = d
+      }
+      END { if (!parted && NR > 0) { flush(); if (!parted) printf "%s: same greedy token at all %d dumped steps; max |cpu - cuda| logit %.3g\n", name, steps, worst } }'
+  rm -f "/tmp/logits-$stem-"*.f32
 }
 
 {
@@ -68,6 +135,7 @@ sanitizer() {
         "$build/samepage" bench zero-copy --backend cuda --size-mb 16 --repeats 20
         "$build/samepage" bench zero-copy --backend cuda --size-mb 256 --repeats 20
         if [ -x "$build/bench/cuda_gemv_bench" ]; then echo "## gemv"; "$build/bench/cuda_gemv_bench"; fi
+        if [ -x "$build/bench/cuda_prefill_ops_bench" ]; then echo "## prefill ops"; "$build/bench/cuda_prefill_ops_bench"; fi
         ;;
       session)
         echo "## session restore vs re-prefill (synthetic llama-3.2-1b bf16, one warm process per row)"
@@ -81,62 +149,25 @@ sanitizer() {
           set -- $spec
           model="/tmp/synth-$1-$2.gguf"
           "$build/samepage-synth-model" --shape "$1" --dtype "$2" --threads "$(nproc)" -o "$model" >/dev/null || continue
-          failed=0
-          # cuda-dump: cuda (graphs) again, writing its logits, apart from the
-          # timed run (the dump adds a logits copy and a write per step).
-          for be in cpu cuda-eager cuda-nopdl cuda cuda-dump; do
-            extra=()
-            case "$be" in cpu) extra=(--dump-logits "/tmp/logits-$1-$2-cpu.f32");;
-              cuda-eager) extra=(--no-graphs);;
-              cuda-nopdl) extra=(--no-pdl);;
-              cuda-dump) extra=(--dump-logits "/tmp/logits-$1-$2-cuda.f32");; esac
-            timeout 300 "$build/samepage" generate -m "$model" --ids -p "1 2 3 4 5 6 7 8" -n 64 \
-              --backend "${be%-*}" --json --backend-stats "${extra[@]}" >"$out/gen-$1-$2-$be.txt" 2>&1
-            rc=$?
-            [ $rc -ne 0 ] && failed=1
-            echo "$1 $2 $be: exit $rc $(grep '^{' "$out/gen-$1-$2-$be.txt" | grep -v '"backend_stats"' | tail -1)"
-            echo "$1 $2 $be: $(grep '"backend_stats"' "$out/gen-$1-$2-$be.txt" | tail -1)"
-            [ $rc -ne 0 ] && head -c 300 "$out/gen-$1-$2-$be.txt" && echo
-          done
-          if [ $failed -ne 0 ]; then echo "$1 $2: not compared (a run failed)"; continue; fi
-          for be in cuda-eager cuda-nopdl cuda cuda-dump; do
-            if cmp -s <(grep -v '^{' "$out/gen-$1-$2-cpu.txt") <(grep -v '^{' "$out/gen-$1-$2-$be.txt"); then
-              echo "$1 $2: cpu and $be ids identical"
-            else
-              echo "$1 $2: cpu and $be ids differ"
-            fi
-          done
-          # The near-tie rule (tests/llm_reference_test.cpp: how far below the
-          # top a token may be, in logits: 0.05 for float weights, 0.6 for
-          # quantized): up to the first step where the greedy tokens part, both
-          # backends saw the same context, so their logits compare step by
-          # step; at that step the parting is a near tie when each backend's
-          # token is within the tolerance of the other's top in its own logits.
-          # Later steps are not compared (the contexts differ; the CLI cannot
-          # teacher-force decode).
           tol=$([ "$2" = bf16 ] && echo 0.05 || echo 0.6)
           vocab=$([ "$1" = llama-3.2-1b ] && echo 128256 || echo 49152)
-          paste <(od -An -v -f -w4 "/tmp/logits-$1-$2-cpu.f32") <(od -An -v -f -w4 "/tmp/logits-$1-$2-cuda.f32") |
-            awk -v V="$vocab" -v tol="$tol" -v name="$1 $2" '
-              function flush() {
-                steps++
-                if (ta != tb) {
-                  ga = a[ta] - a[tb]; gb = b[tb] - b[ta]
-                  printf "%s: tokens part at step %d (cpu %d, cuda %d): cuda token %.4g below the top in cpu logits, cpu token %.4g below in cuda logits: %s (tolerance %s); max |cpu - cuda| logit through it %.3g\n", name, cur, ta - 1, tb - 1, ga, gb, (ga < tol && gb < tol) ? "near tie" : "NOT a near tie", tol, worst
-                  parted = 1; exit
-                }
-              }
-              {
-                i = (NR - 1) % V + 1; s = int((NR - 1) / V)
-                if (i == 1) { if (NR > 1) flush(); ta = 1; tb = 1; cur = s }
-                a[i] = $1; b[i] = $2
-                if ($1 > a[ta]) ta = i
-                if ($2 > b[tb]) tb = i
-                d = $1 - $2; if (d < 0) d = -d; if (d > worst) worst = d
-              }
-              END { if (!parted && NR > 0) { flush(); if (!parted) printf "%s: same greedy token at all %d dumped steps; max |cpu - cuda| logit %.3g\n", name, steps, worst } }'
-          rm -f "/tmp/logits-$1-$2-"*.f32 "$model"
+          compare_backends "$1 $2" "$1-$2" "$model" "$tol" "$vocab" --ids -p "1 2 3 4 5 6 7 8"
+          rm -f "$model"
         done
+        ;;
+      real)
+        # SmolLM2-135M-Instruct (Q4_1, the README's model), carried in two
+        # parts (the tool carries 64 MiB a call): build-model-a/part then
+        # build-model-b/part, checked against its SHA-256.
+        echo "## real model (SmolLM2-135M-Instruct Q4_1): cpu and cuda"
+        model=/tmp/SmolLM2-135M-Instruct.Q4_1.gguf
+        cat "$root/build-model-a/part" "$root/build-model-b/part" >"$model" 2>/dev/null
+        if ! echo "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  $model" | sha256sum -c --quiet; then
+          echo "real model: parts missing or damaged"; continue
+        fi
+        compare_backends "smollm2-135m-instruct q4_1 (text)" smollm2-real "$model" 0.6 49152 -p "The capital of France is"
+        compare_backends "smollm2-135m-instruct q4_1 (story)" smollm2-real-story "$model" 0.6 49152 \
+          -p "Once upon a time, in a small village by the sea,"
         ;;
       rival)
         echo "## rival (samepage generate vs llama-bench, synthetic llama-3.2-1b, medians of 3)"
@@ -150,7 +181,9 @@ sanitizer() {
           dec=(); pre=(); ttft=(); share=()
           for r in 1 2 3; do
             j="$(gen -p "1 2 3 4 5 6 7 8" -n 256 --ignore-eos)"; dec+=("$(field decode_tok_s <<<"$j")"); share+=("$(field guest_share <<<"$j")")
-            j="$(gen -p "$ids512" -n 1 -c 1024 --batch 512)"; pre+=("$(field prefill_tok_s <<<"$j")")
+            # --warmup: the prompt's forward steps alone (llama-bench warms up too), not the first
+            # run's recording, graph capture and weight upload.
+            j="$(gen -p "$ids512" -n 1 -c 1024 --batch 512 --warmup)"; pre+=("$(field prefill_tok_s <<<"$j")")
             t0=$(date +%s%N); gen -p "1 2 3 4 5 6 7 8" -n 1 >/dev/null; ttft+=("$(( ($(date +%s%N) - t0) / 1000000 ))")
           done
           echo "samepage $dt: decode tok/s $(printf '%s\n' "${dec[@]}" | median) (runs ${dec[*]}), guest share $(printf '%s\n' "${share[@]}" | median); prefill 512 tok/s $(printf '%s\n' "${pre[@]}" | median) (runs ${pre[*]}); first token, whole process, ms $(printf '%s\n' "${ttft[@]}" | median) (runs ${ttft[*]})"

@@ -12,6 +12,7 @@ build="$root/build-device"
 mkdir -p "$out"
 export PATH="$root/.devcarry/bin:$PATH"
 export SAMEPAGE_CACHE_DIR=/tmp/samepage-cache
+source "$root/scripts/cuda_libs.sh"  # libcublas.so.13
 
 # Every test in a process of its own, as CTest runs them, in parallel.
 run_tests() {

@@ -104,7 +104,10 @@ inline std::vector<OpCase> backend_op_cases() {
   for (DType w : kWeightDtypes) {
     std::vector<Mnk> shapes = {{1, 129, 256}, {7, 17, 96}, {1, 33, 160}, {15, 17, 64}, {17, 31, 128},
                                {64, 512, 256}, {20, 300, 64}};  // n = 300: the sgemm path widens 256 rows at a time
-    if (!is_quant(w)) shapes.insert(shapes.end(), {{1, 17, 33}, {16, 9, 101}, {3, 1, 7}});
+    // The GPU's GEMM (cuBLAS) from m = 9, just past its widest GEMV (8), to a
+    // 512-token prefill chunk plus one; n and k off every tile size.
+    shapes.insert(shapes.end(), {{9, 33, 160}, {100, 70, 96}, {513, 130, 288}});
+    if (!is_quant(w)) shapes.insert(shapes.end(), {{1, 17, 33}, {16, 9, 101}, {3, 1, 7}, {9, 17, 33}, {65, 40, 200}});
     for (const Mnk& s : shapes) add(GuestOp_matmul, f32({s.m, s.n}), {f32({s.m, s.k}), typed(w, {s.n, s.k}, 1)});
   }
   // Rank 3 activations: rows are all but the last dim.
@@ -160,7 +163,15 @@ inline std::vector<OpCase> backend_op_cases() {
                         {1, 5, 5, 128, 4, 0, {{3, 0}, {1, 0}}},
                         {4, 32, 8, 128, 300, 100, {{296, 0}, {0, 0}}},
                         {3, 9, 1, 16, 20, 2, {{17, 0}, {5, 0}}},
-                        {16, 8, 2, 64, 1000, 900, {{984, 0}, {0, 0}}}};  // a prefill chunk late in a long context
+                        {16, 8, 2, 64, 1000, 900, {{984, 0}, {0, 0}}},  // a prefill chunk late in a long context
+                        // Many query tokens: the GPU's tensor-core prefill kernel (from 16 tokens, head_dim
+                        // 64 or 128, 16-bit caches): tiles of 64 tokens, whole and partial, GQA and MHA.
+                        {64, 8, 2, 64, 1100, 0, {{1000, 0}, {7, 0}}},
+                        {100, 6, 2, 128, 400, 37, {{0, 0}, {300, 0}}},
+                        {130, 4, 1, 64, 700, 3, {{570, 0}, {0, 0}}},
+                        {17, 5, 5, 128, 50, 1, {{33, 0}, {0, 0}}},
+                        {513, 4, 2, 64, 600, 0, {{87, 0}, {1, 0}}},
+                        {40, 4, 2, 32, 64, 5, {{0, 0}, {24, 0}}}};  // head_dim 32: the per-query kernel
   for (DType kv : kFloatDtypes)
     for (const Attn& a : attns) {
       OpCase& c = add(GuestOp_attention, f32({a.t, a.h, a.d}),

@@ -62,6 +62,22 @@ TEST(LlmGuest, GenerateWithIdsPrintsIds) {
   EXPECT_NE(bad.err.find("token id 999999 is outside the vocabulary of 49152"), std::string::npos) << bad.err;
 }
 
+// --warmup runs the prompt once untimed, then forgets it: the same tokens
+// come out, the cache holds the prompt once (n_past = 5 + 2 decode steps),
+// and the untimed run is reported beside the timed one.
+TEST(LlmGuest, WarmupRunsThePromptOnceUntimedAndChangesNothing) {
+  REQUIRE_REAL_MODEL(model);
+  CliResult r = run_cli("generate -m " + model + " --ids -p '504 3575 282 4649 314' -n 3 --json --warmup");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("7042 ", 0), 0u) << r.out;
+  const size_t json = r.out.rfind("{\"load_ms\"");
+  ASSERT_NE(json, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"n_past\": 7,", json), std::string::npos) << r.out.substr(json);
+  const size_t warm = r.out.find("\"warmup_ms\": ", json);
+  ASSERT_NE(warm, std::string::npos) << r.out.substr(json);
+  EXPECT_GT(std::strtod(r.out.c_str() + warm + std::strlen("\"warmup_ms\": "), nullptr), 0.0);
+}
+
 TEST(LlmGuest, TokenizePrintsIds) {
   REQUIRE_REAL_MODEL(model);
   CliResult ids = run_cli("tokenize -m " + model + " -p 'The capital of France is' --ids");

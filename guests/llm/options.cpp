@@ -73,6 +73,7 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
     if (a == "--json") { o.json = true; continue; }
     if (a == "--ignore-eos") { o.ignore_eos = true; continue; }
     if (a == "--tty") { o.tty = true; continue; }
+    if (a == "--warmup") { o.warmup = true; continue; }
     if (a == "--kv-f32") { o.model.kv_f16 = false; continue; }
     if (a == "-m" || a == "--model") {
       if (s = need("a model path"); s.is_ok()) o.model_path = *v;

@@ -23,6 +23,7 @@ struct Options {
   bool json = false;             // --json: a timing line at the end
   bool ignore_eos = false;       // --ignore-eos: end-of-generation tokens do not stop generate
   bool tty = false;              // --tty: stdin is a terminal (chat prompts)
+  bool warmup = false;           // --warmup: run the prompt once untimed first (recording, capture, uploads)
   std::string system;            // --system: chat system message
   std::string dump_logits;       // --dump-logits PATH: f32 logits of every step, appended
   std::vector<std::string> stops;  // --stop TEXT (repeatable)

@@ -1,4 +1,5 @@
-// Causal GQA attention: one block per (query token, head). Its warps take
+// Causal GQA attention: one block per (query token, head) — decode, and
+// shapes the tensor-core prefill kernel (attention_prefill.cu) does not take. Its warps take
 // the visible cache positions in turn, each keeping an online softmax
 // (running max, sum, weighted value sum) with q in registers; the block then
 // merges the warps' partial results. Lanes hold head_dim / 32 elements each,
@@ -14,7 +15,11 @@
 namespace samepage::cuda {
 namespace {
 
-constexpr int kWarps = 8, kMaxPerLane = 8;
+// 16 warps (was 8; 32 spill registers): a decode step has only n_heads
+// blocks (32 for Llama-1B, a quarter of the SMs), so each block splits the
+// context among more warps; a graph serves every position, so this cannot
+// depend on the context length.
+constexpr int kWarps = 16, kMaxPerLane = 8;
 
 template <DType kDt>
 __device__ __forceinline__ float kv_at(const void* base, int64_t i) {
@@ -101,6 +106,7 @@ Status launch_attention(cudaStream_t s, const AttentionArgs& a) {
                                       std::to_string(32 * kMaxPerLane));
   const int64_t items = a.n_q_tokens * a.n_heads;
   if (items <= 0) return Status::ok();
+  if (attention_prefill_fits(a)) return launch_attention_prefill(s, a);
   if (items > INT32_MAX) return err("cuda::attention", "too many (token, head) pairs");
   const float scale = float(1.0 / std::sqrt(double(a.head_dim)));
   const size_t smem = sizeof(float) * kWarps * size_t(2 + a.head_dim);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/cublas_gemm.h"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/cuda_probe.h"
 #include "backends/cuda/get_rows.h"
@@ -21,22 +22,24 @@ namespace samepage::cuda {
 namespace {
 
 // The device scratch a matmul needs beyond its operands, in one place (the
-// capture sizes it before any op runs). Quant weights: x rounded to 8-bit
-// blocks as the CPU does, qs (m·k) int8 then d (m·k/32) f32, each 256-byte
-// aligned, then for the GEMM the rounded floats (m·k); float weights: a copy
-// of x (m·k f32) when the GEMV would read it misaligned (it loads float4).
+// capture sizes it before any op runs). m > kGemvMaxRows: the cuBLAS path's
+// (x converted, quant weights dequantized; also BlasGemm::warm's). Batch-1
+// GEMV with quant weights: x rounded to 8-bit blocks as the CPU does, qs
+// (m·k) int8 then d (m·k/32) f32, each 256-byte aligned; with float weights:
+// a copy of x (m·k f32) when the GEMV would read it misaligned (it loads float4).
 struct MatmulScratch {
-  uint64_t qs_bytes = 0, d_bytes = 0, rounded_bytes = 0, x_copy_bytes = 0;
-  uint64_t total() const { return qs_bytes + d_bytes + rounded_bytes + x_copy_bytes; }
+  uint64_t qs_bytes = 0, d_bytes = 0, x_copy_bytes = 0, gemm_bytes = 0;
+  uint64_t total() const { return qs_bytes + d_bytes + x_copy_bytes + gemm_bytes; }
 };
-MatmulScratch matmul_scratch(int64_t m, int64_t k, DType w_dtype, const void* x) {
+MatmulScratch matmul_scratch(int64_t m, int64_t n, int64_t k, DType w_dtype, const void* x) {
   MatmulScratch s;
   const uint64_t n_x = uint64_t(m * k);
-  if (dtype_is_quantized(w_dtype)) {
+  if (m > kGemvMaxRows) {
+    s.gemm_bytes = gemm_warm_scratch_bytes(w_dtype, m, n, k);
+  } else if (dtype_is_quantized(w_dtype)) {
     s.qs_bytes = (n_x + 255) / 256 * 256;
     s.d_bytes = (n_x / 32 * 4 + 255) / 256 * 256;
-    s.rounded_bytes = m > kGemvMaxRows ? n_x * 4 : 0;
-  } else if (m <= kGemvMaxRows && reinterpret_cast<uintptr_t>(x) % 16 != 0) {
+  } else if (reinterpret_cast<uintptr_t>(x) % 16 != 0) {
     s.x_copy_bytes = n_x * 4;
   }
   return s;
@@ -51,6 +54,7 @@ class CudaBackend final : public Backend {
   }
   ~CudaBackend() override {
     cudaStreamSynchronize(stream_);
+    blas_.reset();  // before its stream goes
     if (scratch_ != nullptr) cudaFree(scratch_);
     cudaFree(error_.claim);
     cudaFreeHost(error_.report);
@@ -181,7 +185,15 @@ class CudaBackend final : public Backend {
     const DType dt = t[2].dtype;
     const auto* x = static_cast<const float*>(p[1]);
     auto* y = static_cast<float*>(p[0]);
-    const MatmulScratch layout = matmul_scratch(m, k, dt, x);
+    if (m > kGemvMaxRows) {
+      if (!blas_.ready() && capturing_) return err("cuda::matmul", "cuBLAS was not set up before the capture");
+      if (Status s = blas_.ensure(stream_); !s) return s;
+      const uint64_t need = gemm_scratch_bytes(dt, m, n, k);
+      auto buf = need > 0 ? scratch(need) : Result<uint8_t*>(static_cast<uint8_t*>(nullptr));
+      if (!buf) return buf.status();
+      return blas_.run(stream_, dt, p[2], x, y, m, n, k, *buf);
+    }
+    const MatmulScratch layout = matmul_scratch(m, n, k, dt, x);
     uint8_t* buf = nullptr;
     if (layout.total() > 0) {
       auto got = scratch(layout.total());
@@ -192,13 +204,9 @@ class CudaBackend final : public Backend {
     if (dtype_is_quantized(dt)) {
       xq.qs = reinterpret_cast<int8_t*>(buf);
       xq.d = reinterpret_cast<float*>(buf + layout.qs_bytes);
-      const bool gemm = layout.rounded_bytes > 0;
-      if (gemm) xq.rounded = reinterpret_cast<float*>(buf + layout.qs_bytes + layout.d_bytes);
       if (Status s = launch_quantize_x(launch_, x, m * k, xq); !s) return s;
-      if (gemm) return launch_gemm(stream_, dt, p[2], xq.rounded, y, m, n, k);
       return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
     }
-    if (m > kGemvMaxRows) return launch_gemm(stream_, dt, p[2], x, y, m, n, k);
     if (layout.x_copy_bytes > 0) {  // the float GEMV reads x as float4: a misaligned x is copied first
       SP_CUDA_TRY("cuda::matmul", cudaMemcpyAsync(buf, x, layout.x_copy_bytes, cudaMemcpyDefault, stream_));
       x = reinterpret_cast<const float*>(buf);
@@ -231,6 +239,7 @@ class CudaBackend final : public Backend {
     seq.drop_graph();
     begin();
     uint64_t need = 0;
+    std::vector<BlasGemm::Shape> gemms;
     for (const SequenceOp& op : seq.ops()) {
       void* p[4] = {};
       for (int k = 0; k < 4; ++k) {
@@ -248,11 +257,19 @@ class CudaBackend final : public Backend {
       }
       if (op.args.op == OpCode_matmul) {
         const TensorArg* t = op.args.t;
-        need = std::max(need, matmul_scratch(t[1].n_rows(), t[1].row_length(), t[2].dtype, p[1]).total());
+        need = std::max(need, matmul_scratch(t[1].n_rows(), t[2].n_rows(), t[1].row_length(), t[2].dtype, p[1]).total());
+        if (t[1].n_rows() > kGemvMaxRows)
+          gemms.push_back({t[2].dtype, p[2], static_cast<const float*>(p[1]), t[1].n_rows(), t[2].n_rows(),
+                           t[1].row_length()});
       }
     }
     if (need > 0)
       if (auto buf = scratch(need); !buf) return buf.status();
+    // cuBLAS allocates and loads kernels at first use: not inside the capture.
+    if (!gemms.empty()) {
+      if (Status s = blas_.ensure(stream_); !s) return s;
+      if (Status s = blas_.warm(stream_, gemms, static_cast<uint8_t*>(scratch_)); !s) return s;
+    }
     if (Status s = seq.ensure_param_buffers(); !s) return s;
     if (Status s = finish(); !s) return s;  // uploads done, nothing in flight
     const auto prepared = std::chrono::steady_clock::now();
@@ -408,6 +425,7 @@ class CudaBackend final : public Backend {
   bool embedding_ran_ = false;
   HostRegistration registration_;  // before store_: the store refers to it
   TensorStore store_;
+  BlasGemm blas_;  // the prefill GEMM (m > kGemvMaxRows), set up at its first use
   void* scratch_ = nullptr;
   uint64_t scratch_bytes_ = 0;
   const bool graphs_;       // replay as CUDA graphs (BackendOptions::native_replay)

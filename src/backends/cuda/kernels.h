@@ -32,11 +32,7 @@ Status launch_quantize_x(const LaunchStream& s, const float* x, int64_t n, Quant
 inline constexpr int64_t kGemvMaxRows = 8;
 Status launch_gemv(cudaStream_t s, DType w_dtype, const void* w, const float* x, const QuantizedX& xq, float* y,
                    int64_t m, int64_t n, int64_t k);
-// matmul_gemm.cu: the same for any m, tiled through shared memory, weights
-// decoded element by element (the simple prefill path). For quant weights x
-// is xq.rounded, as the CPU rounds it.
-Status launch_gemm(cudaStream_t s, DType w_dtype, const void* w, const float* x, float* y, int64_t m, int64_t n,
-                   int64_t k);
+// For m > kGemvMaxRows: cuBLAS (cublas_gemm.h).
 
 // rmsnorm.cu: y = x / rms(x row) * w, rows of n.
 void launch_rmsnorm(const LaunchStream& s, const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps);
@@ -62,6 +58,13 @@ struct AttentionArgs {
   const int32_t* pos0_at = nullptr;  // see launch_rope
 };
 Status launch_attention(cudaStream_t s, const AttentionArgs& a);
+// attention_prefill.cu: the same for many query tokens on tensor cores, when
+// attention_prefill_fits (f16/bf16 caches, head_dim 64 or 128, 16-byte
+// aligned caches, at least kAttentionPrefillMinTokens tokens); launch_attention
+// picks it by itself.
+inline constexpr int64_t kAttentionPrefillMinTokens = 16;
+bool attention_prefill_fits(const AttentionArgs& a);
+Status launch_attention_prefill(cudaStream_t s, const AttentionArgs& a);
 
 // elementwise.cu
 void launch_silu_mul(const LaunchStream& s, const float* a, const float* b, float* y, int64_t n);

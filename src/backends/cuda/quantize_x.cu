@@ -7,6 +7,7 @@
 // within the CPU's own error instead of compounding a second one.
 #include <cuda_runtime.h>
 
+#include "backends/cuda/cublas_gemm.h"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_dtype.h"
 #include "backends/cuda/kernels.h"
@@ -33,7 +34,32 @@ __global__ void quantize_x_kernel(const float* __restrict__ x, int64_t n_blocks,
   if (rounded != nullptr) rounded[b * 32 + lane] = q * scale;
 }
 
+// The same rounding, the rounded values stored as f16 for the GEMM (its
+// inputs are 16-bit; the 8-bit values times a scale fit f16's range as long
+// as |x| < 65504).
+__global__ void round_x_f16_kernel(const float* __restrict__ x, int64_t n_blocks, uint16_t* __restrict__ out) {
+  const int64_t b = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x & 31;
+  if (b >= n_blocks) return;
+  const float v = x[b * 32 + lane];
+  float amax = fabsf(v);
+  for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+  const float scale = amax / 127.0f;
+  const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
+  out[b * 32 + lane] = f32_to_f16_bits(rintf(v * inv) * scale);
+}
+
 }  // namespace
+
+Status launch_round_x_f16(cudaStream_t s, const float* x, int64_t n, uint16_t* out) {
+  if (n % 32 != 0) return err("cuda::matmul", "activations are not whole 32-element blocks");
+  const int64_t n_blocks = n / 32;
+  if (n_blocks == 0) return Status::ok();
+  const int64_t grid = (n_blocks + 7) / 8;  // 8 warps a block
+  if (grid > INT32_MAX) return err("cuda::matmul", "activations too large");
+  round_x_f16_kernel<<<unsigned(grid), 256, 0, s>>>(x, n_blocks, out);
+  return cuda_status(cudaGetLastError(), "cuda::matmul", "round_x_f16 launch");
+}
 
 Status launch_quantize_x(const LaunchStream& s, const float* x, int64_t n, QuantizedX out) {
   if (n % 32 != 0) return err("cuda::matmul", "activations are not whole 32-element blocks");
