@@ -79,7 +79,7 @@ Status BlasGemm::run(cudaStream_t s, DType dt, const void* w, const float* x, fl
     if (Status st = launch_round_x_f16(s, x, m * k, x16); !st) return st;
     if (Status st = launch_dequantize_f16(s, dt, w, wd, n, k); !st) return st;
     w16 = wd;
-  } else if (Status st = launch_convert(s, DType_f32, x, dt, x16, m * k); !st) {
+  } else if (Status st = launch_convert(LaunchStream{s, false}, DType_f32, x, dt, x16, m * k); !st) {
     return st;
   }
   return gemm(dt, w16, x16, y, m, n, k);
