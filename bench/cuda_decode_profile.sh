@@ -17,7 +17,9 @@ csv="$(mktemp)"
 awk -F'","' -v steps="$steps" '
   /gpu__time_duration.sum/ {
     name = $5; sub(/\([^()]*\)$/, "", name); v = $NF; gsub(/[",]/, "", v)
-    u = $(NF - 1); v *= (u == "nsecond" ? 0.001 : u == "msecond" ? 1000 : u == "second" ? 1e6 : 1)  # to us
+    # to us; ncu names the unit ns/nsecond, us/usecond, ms/msecond
+    u = $(NF - 1); gsub(/"/, "", u)
+    v *= (u ~ /^n/ ? 0.001 : u ~ /^(us|usecond)$/ ? 1 : u ~ /^m/ ? 1000 : u ~ /^s/ ? 1e6 : 0.001)
     all[++n] = name; t[n] = v
   }
   END {

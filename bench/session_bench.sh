@@ -1,46 +1,71 @@
 #!/usr/bin/env bash
-# Session snapshots of the LLM guest against re-prefill, at several context
-# lengths: a prompt of N token ids is prefilled and saved (--save-session),
-# then restored (--load-session). Reports the median over ROUNDS of the
-# prefill of N tokens (what a restore replaces), the save and the restore
-# (read, check, hash, K/V rows written back), and the file size. Prints a
-# markdown table for bench/RESULTS.md.
-#   bench/session_bench.sh [MODEL.gguf] [THREADS] [ROUNDS] [BACKEND] [N...]
+# LLM session restore against re-prefill, measured inside one warm process
+# (`samepage generate --session-bench FILE`): the prompt of N token ids is
+# prefilled (first uploads, the model hash), saved to FILE (timed), prefilled
+# again from an empty cache (timed), and FILE restored into the live model
+# three times after the cache rows were zeroed (timed: read, checks, K/V
+# upload; the median is reported); the restored logits must equal the
+# re-prefilled ones and the uninterrupted run's bit for bit or the row fails. Prints a markdown table
+# for bench/RESULTS.md; the JSON lines go to $OUT/session_bench.jsonl when
+# $OUT is set.
+#   bench/session_bench.sh [MODEL] [THREADS] [BACKENDS] [N...]
+#     MODEL     a GGUF file, or synth:SHAPE:DTYPE to write a synthetic model
+#               first with samepage-synth-model (next to $SAMEPAGE), e.g.
+#               synth:llama-3.2-1b:bf16 on the device machine; default the
+#               real SmolLM2 (scripts/fetch_model.sh)
+#     THREADS   CPU backend threads (default nproc)
+#     BACKENDS  cpu, cuda or both as cpu,cuda (default cpu)
+#     N...      context lengths (default 24 512 4096; -c is raised past 4096)
+#   env: SAMEPAGE (default build/samepage), BATCH (prefill tokens per step,
+#        the guest's default when unset)
+# Plain bash and awk (the device machine may lack Python).
+# The H200 rows: SAMEPAGE=build-device/samepage BATCH=512 bench/session_bench.sh \
+#   synth:llama-3.2-1b:bf16 16 cpu,cuda 24 512 4096
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-model="${1:-$("$root/scripts/fetch_model.sh")}"
-threads="${2:-$(nproc)}"
-rounds="${3:-3}"
-backend="${4:-cpu}"
-shift $(( $# < 4 ? $# : 4 ))
-if [ $# -gt 0 ]; then lengths=("$@"); else lengths=(24 512 2048); fi
 samepage="${SAMEPAGE:-$root/build/samepage}"
+model="${1:-}"
+threads="${2:-$(nproc)}"
+backends="${3:-cpu}"
+shift $(( $# < 3 ? $# : 3 ))
+if [ $# -gt 0 ]; then lengths=("$@"); else lengths=(24 512 4096); fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-for n in "${lengths[@]}"; do
-  # BOS, then N - 1 ordinary ids (the content does not matter for timing).
-  ids="1$(python3 -c "print(''.join(' %d' % (200 + i % 3000) for i in range($n - 1)))")"
-  for ((r = 0; r < rounds; r++)); do
-    "$samepage" generate -m "$model" --backend "$backend" -t "$threads" --ids -p "$ids" -n 1 --ignore-eos \
-      --save-session "$tmp/s.st" --json 2>/dev/null | tail -n 1 > "$tmp/save.$n.$r.json"
-    stat -c %s "$tmp/s.st" > "$tmp/size.$n"
-    "$samepage" generate -m "$model" --backend "$backend" -t "$threads" --ids --load-session "$tmp/s.st" -n 1 \
-      --ignore-eos --json 2>/dev/null | tail -n 1 > "$tmp/load.$n.$r.json"
+if [ -z "$model" ]; then
+  model="$("$root/scripts/fetch_model.sh")"
+elif [[ "$model" == synth:* ]]; then
+  IFS=: read -r _ shape dtype <<<"$model"
+  synth="$(dirname "$samepage")/samepage-synth-model"
+  "$synth" --shape "$shape" --dtype "$dtype" --threads "$(nproc)" -o "$tmp/$shape-$dtype.gguf" >/dev/null
+  model="$tmp/$shape-$dtype.gguf"
+fi
+batch=()
+[ -n "${BATCH:-}" ] && batch=(--batch "$BATCH")
+# A field of a flat JSON line.
+field() { grep -o "\"$1\": [^,}]*" <<<"$2" | head -n 1 | sed 's/^[^:]*: //; s/"//g'; }
+echo "model $(basename "$model"), $threads CPU threads, batch ${BATCH:-default}; one warm process per row, restore ms: median of 3"
+echo "| backend | context tokens | file size | save ms | restore ms | first restore ms | re-prefill ms | re-prefill / restore | restored logits |"
+echo "|---|---|---|---|---|---|---|---|---|"
+status=0
+for backend in ${backends//,/ }; do
+  for n in "${lengths[@]}"; do
+    # BOS, then N - 1 ordinary ids (the content does not matter for timing).
+    ids="1$(seq 0 $((n - 2)) | awk '{ printf " %d", 200 + $1 % 3000 }')"
+    ctx=$(( n + 1 > 4096 ? n + 64 : 4096 ))
+    if ! line="$("$samepage" generate -m "$model" --backend "$backend" -t "$threads" "${batch[@]}" -c "$ctx" --ids \
+                  -p "$ids" --session-bench "$tmp/s.st" --json 2>"$tmp/err")"; then
+      echo "| $backend | $n | failed: $(tail -n 1 "$tmp/err") |"
+      status=1
+      [ -z "$line" ] && continue
+    fi
+    [ -n "${OUT:-}" ] && echo "{\"backend\": \"$backend\", \"row\": $line}" >> "$OUT/session_bench.jsonl"
+    equal="$(field logits_equal "$line"),$(field uninterrupted_equal "$line")"
+    awk -v b="$backend" -v n="$(field n_tokens "$line")" -v bytes="$(field file_bytes "$line")" \
+        -v save="$(field save_ms "$line")" -v restore="$(field restore_ms "$line")" \
+        -v first="$(field restore_first_ms "$line")" -v re="$(field reprefill_ms "$line")" \
+        -v eq="$([ "$equal" = true,true ] && echo "bitwise equal" || echo "DIFFER (vs re-prefill, vs uninterrupted: $equal)")" 'BEGIN {
+      printf "| %s | %d | %.2f MB | %.1f | %.2f | %.2f | %.1f | %.0fx | %s |\n", b, n, bytes / 1e6, save, restore, first, re, re / restore, eq
+    }'
   done
 done
-python3 - "$tmp" "$rounds" "$threads" "$model" "$backend" "${lengths[@]}" <<'PY'
-import json, statistics, sys, os
-tmp, rounds, threads, model, backend = sys.argv[1], int(sys.argv[2]), sys.argv[3], os.path.basename(sys.argv[4]), sys.argv[5]
-med = statistics.median
-print(f"model {model}, backend {backend}, {threads} threads, f16 KV cache, median of {rounds} rounds")
-print("| context tokens | file size | save ms | restore ms | of which model hash ms | re-prefill ms | re-prefill / restore |")
-print("|---|---|---|---|---|---|---|")
-for n in sys.argv[6:]:
-    save = [json.load(open(os.path.join(tmp, f"save.{n}.{r}.json"))) for r in range(rounds)]
-    load = [json.load(open(os.path.join(tmp, f"load.{n}.{r}.json"))) for r in range(rounds)]
-    assert all(s["n_past"] == int(n) for s in save), "saved n_past differs from the context"
-    size = int(open(os.path.join(tmp, f"size.{n}")).read())
-    prefill, saved, restored = med(s["prefill_ms"] for s in save), med(s["session_save_ms"] for s in save), med(l["session_load_ms"] for l in load)
-    hashed = med(l["session_hash_ms"] for l in load)
-    print(f"| {n} | {size / 1e6:.2f} MB | {saved:.1f} | {restored:.1f} | {hashed:.1f} | {prefill:.1f} | {prefill / restored:.1f}x |")
-PY
+exit "$status"

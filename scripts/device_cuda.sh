@@ -12,14 +12,18 @@
 #             (--no-pdl) and cuda with graphs and PDL side by side, with their
 #             timings and the backend's own (--backend-stats); cpu and cuda logits
 #             compared step by step under the near-tie rule
+#   session   LLM session restore against re-prefill in one warm process
+#             (bench/session_bench.sh) on a synthetic 1B BF16 model written
+#             here, cuda then cpu, at 24, 512 and 4096 tokens (--batch 512);
+#             not in the default list (the cpu 4096 row takes minutes)
 #   rival     the LLM guest against llama.cpp built for CUDA there (from the
 #             source bench/llama_cpp_cuda.sh stage put in build-device/xfer;
 #             the build starts first and overlaps the other steps) on the
 #             same synthetic 1B GGUFs: decode, prefill at 512, first token
 #   real      cpu and cuda on the real SmolLM2-135M-Instruct, carried in two
 #             parts (build-model-a/part, build-model-b/part: two calls)
-# Usage: scripts/device_cuda.sh [tests] [memcheck] [bench] [llm] [rival] [real]
-#        (none: all).
+# Usage: scripts/device_cuda.sh [tests] [memcheck] [bench] [llm] [rival] [real] [session]
+#        (none: tests memcheck bench llm rival).
 # Logs go under $OUT (the device tool's folder) or /tmp/samepage-out.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -141,6 +145,12 @@ compare_backends() {
           grep -E "^\|---|^\| (variant|cublas|${defaults:-none}) \|" "$out/gemv.md"
         fi
         if [ -x "$build/bench/cuda_prefill_ops_bench" ]; then echo "## prefill ops"; "$build/bench/cuda_prefill_ops_bench"; fi
+        ;;
+      session)
+        echo "## session restore vs re-prefill (synthetic llama-3.2-1b bf16, one warm process per row)"
+        SAMEPAGE="$build/samepage" BATCH=512 "$root/bench/session_bench.sh" synth:llama-3.2-1b:bf16 "$(nproc)" \
+          "${SAMEPAGE_SESSION_BACKENDS:-cuda,cpu}" ${SAMEPAGE_SESSION_LENGTHS:-24 512 4096}
+        echo "exit $?"
         ;;
       llm)
         echo "## llm (greedy, 64 tokens after 8 prompt ids; cuda: one graph per step, cuda-eager: op by op, cuda-nopdl: graphs without PDL)"

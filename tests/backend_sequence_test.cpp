@@ -29,8 +29,20 @@ enum Input {
   Input_tokens, Input_emb, Input_wn1, Input_wn2, Input_wnf, Input_wq, Input_wk, Input_wv, Input_wo,
   Input_wg, Input_wu, Input_wd, Input_wout, Input_kc, Input_vc, Input_bq, Input_rope_freqs, Input_count,
 };
+//
+// A chunk of many tokens (prefill) takes float weights only. The CPU rounds a
+// quant product's activations to 8-bit blocks, and with random weights that
+// rounding makes the step chaotic: scaling one norm weight by 1 + 1e-5 moves
+// the CPU's own logits by NMSE 1.6e-4 and its probabilities by 1.3e-2. The
+// GPU's batch-1 GEMV rounds exactly as the CPU does, so 1 and 3 tokens stay
+// comparable with quant weights; its prefill GEMM (tensor cores, f16
+// operands) cannot, and is checked per op instead (the op test's matmul cases
+// at m = 9..513, NMSE <= 5e-4). With float weights nothing rounds to 8 bits,
+// and the chunk checks the prefill paths composed in one graph.
 std::vector<Operand> step_inputs(uint32_t n_tokens) {
   const uint32_t q_dim = kHeads * kHeadDim, kv_dim = kKvHeads * kHeadDim;
+  const bool chunk = n_tokens > 8;
+  const auto weight = [&](DType quant, DType chunk_dtype) { return chunk ? chunk_dtype : quant; };
   return {
       Operand{DType_i32, {n_tokens}, Fill_tokens, 0, float(kVocab), 0},
       typed(DType_q8_0, {kVocab, kDim}, kFlagsConst),
@@ -40,10 +52,10 @@ std::vector<Operand> step_inputs(uint32_t n_tokens) {
       typed(DType_bf16, {q_dim, kDim}, kFlagsConst),
       typed(DType_f16, {kv_dim, kDim}, kFlagsConst),
       typed(DType_f32, {kv_dim, kDim}, kFlagsConst),
-      typed(DType_q8_0, {kDim, q_dim}, kFlagsConst),
-      typed(DType_q4_0, {kFfn, kDim}, kFlagsConst),
-      typed(DType_q4_1, {kFfn, kDim}, kFlagsConst),
-      typed(DType_q8_0, {kDim, kFfn}, kFlagsConst),
+      typed(weight(DType_q8_0, DType_bf16), {kDim, q_dim}, kFlagsConst),
+      typed(weight(DType_q4_0, DType_f16), {kFfn, kDim}, kFlagsConst),
+      typed(weight(DType_q4_1, DType_bf16), {kFfn, kDim}, kFlagsConst),
+      typed(weight(DType_q8_0, DType_f32), {kDim, kFfn}, kFlagsConst),
       typed(DType_f16, {kVocab, kDim}, kFlagsConst),
       typed(DType_f16, {kCtx, kKvHeads, kHeadDim}),
       typed(DType_f16, {kCtx, kKvHeads, kHeadDim}),
@@ -200,9 +212,9 @@ class Step {
 };
 
 // Compares every output of test with ref's; returns the worst NMSE.
-double compare(Step& test, Step& ref, bool self, const char* how, int32_t pos, int32_t pos0) {
-  // The loosest dtype the step reads is a quant type.
-  const double bound = kMaxNmse[DType_q4_0];
+double compare(Step& test, Step& ref, bool self, const char* how, int32_t pos, int32_t pos0, uint32_t n_tokens) {
+  // The loosest dtype the step reads: a quant type, or 16-bit floats in a chunk.
+  const double bound = n_tokens > 8 ? kMaxNmse[DType_bf16] : kMaxNmse[DType_q4_0];
   double worst = 0;
   for (int k = 0; k < Output_count; ++k) {
     const Step::Out& o = ref.out(k);
@@ -258,7 +270,7 @@ TEST_P(DecodeStep, MatchesCpuReference) {
     if (rc == SP_ERR_UNSUPPORTED && !self) GTEST_SKIP() << "an op the step needs: " << test.guest().last_error();
     ASSERT_EQ(rc, 0) << test.guest().last_error();
     run_ref(5, 5);
-    worst = std::max(worst, compare(test, ref, self, "eager", 5, 5));
+    worst = std::max(worst, compare(test, ref, self, "eager", 5, 5, n_tokens));
     ++n_comparisons;
 
     // Recorded once, rope positions SP_PARAM(0) and attention's pos0 SP_PARAM(1).
@@ -272,7 +284,7 @@ TEST_P(DecodeStep, MatchesCpuReference) {
       test.poison_outputs();
       ASSERT_EQ(test.replay(seq, b[0], b[1]), 0) << test.guest().last_error();
       run_ref(b[0], b[1]);
-      worst = std::max(worst, compare(test, ref, self, "replayed", b[0], b[1]));
+      worst = std::max(worst, compare(test, ref, self, "replayed", b[0], b[1], n_tokens));
       ++n_comparisons;
     }
   }

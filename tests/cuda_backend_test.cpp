@@ -3,7 +3,8 @@
 // mapped into the chunk, const pages protected then reopened), SP_DEVICE
 // views that reach the guest only through sp_sync, and a bad token reported
 // as an error, and a recorded sequence replayed as one CUDA graph that
-// follows its parameters and guest memory events. Skipped, with the probe's reason, where there is no GPU (CI);
+// follows its parameters and guest memory events, and tensor bytes
+// copied out of HBM and back (guest snapshots). Skipped, with the probe's reason, where there is no GPU (CI);
 // scripts/device_cuda.sh runs them on the H200.
 #include <unistd.h>
 
@@ -171,6 +172,108 @@ TEST_F(CudaBackend, ReplayedGraphFollowsParametersAndMemoryEvents) {
     for (uint32_t i = 0; i < kRow; i += 7)
       ASSERT_EQ(g.at<float>(cache_at)[r * kRow + i], written ? 2.0f * float(r * 1000 + i) : 0.0f)
           << "row " << r << " element " << i;
+  }
+}
+
+// What a guest snapshot does with device-resident tensors: a runtime
+// tensor's HBM bytes read out after a kernel wrote them, written into a new
+// runtime tensor and computed on there (kernels see the written bytes); a
+// device view read from HBM, not from its stale guest bytes; wrong sizes,
+// unknown ids and const views refused with an error.
+TEST_F(CudaBackend, TensorBytesLeaveAndReenterDeviceMemory) {
+  std::unique_ptr<Backend> cuda = backend_named("cuda");
+  ASSERT_TRUE(cuda);
+  constexpr int64_t kN = 3000;  // not a multiple of 256: the allocation's padding stays out of it
+  auto runtime = [&](uint64_t id) {
+    TensorDesc d;
+    d.id = id;
+    d.n_dims = 1;
+    d.shape[0] = kN;
+    d.n_bytes = kN * 4;
+    d.residency = Residency_device;
+    auto p = cuda->tensor_create(d);
+    EXPECT_TRUE(p.is_ok()) << p.message();
+    TensorArg a;
+    a.data = p.is_ok() ? p.value() : nullptr;
+    a.n_dims = 1;
+    a.shape[0] = kN;
+    a.n_bytes = kN * 4;
+    a.id = id;
+    return a;
+  };
+  const TensorArg a = runtime(1), b = runtime(2);
+  ASSERT_TRUE(a.data && b.data);
+  std::vector<float> in = values(kN, 0.5f), out(kN, -7.0f);
+  ASSERT_TRUE(cuda->tensor_write(a, in.data()).is_ok());
+  OpArgs scale;
+  scale.op = OpCode_scale;
+  scale.t[0] = a, scale.t[1] = a;
+  scale.f[0] = 3.0f;
+  ASSERT_TRUE(cuda->execute(scale).is_ok());
+  ASSERT_TRUE(cuda->tensor_read(a, out.data()).is_ok());
+  for (int64_t i = 0; i < kN; ++i) ASSERT_EQ(out[i], 3.0f * in[i]) << i;
+
+  // Into another tensor, as a restore does, then a kernel reads it.
+  ASSERT_TRUE(cuda->tensor_write(b, out.data()).is_ok());
+  scale.t[0] = b, scale.t[1] = b;
+  scale.f[0] = 0.5f;
+  ASSERT_TRUE(cuda->execute(scale).is_ok());
+  std::vector<float> back(kN, 0.0f);
+  ASSERT_TRUE(cuda->tensor_read(b, back.data()).is_ok());
+  for (int64_t i = 0; i < kN; ++i) ASSERT_EQ(back[i], 0.5f * (3.0f * in[i])) << i;
+
+  // Refusals: another size, an unknown tensor.
+  TensorArg wrong = a;
+  wrong.n_bytes -= 4;
+  Status s = cuda->tensor_read(wrong, back.data());
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("holds 12000 bytes"), std::string::npos) << s.message();
+  TensorArg unknown = a;
+  unknown.id = 99;
+  s = cuda->tensor_write(unknown, in.data());
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("unknown to the backend"), std::string::npos) << s.message();
+  cuda->tensor_release(1);
+  cuda->tensor_release(2);
+}
+
+// The host API's snapshot of a guest on CUDA (HostApi::save_state): a
+// runtime tensor a kernel filled comes out of HBM with its bytes, and its
+// state restores into a fresh API on the CPU and on CUDA, where the tensor
+// is live (a kernel reads and writes it; a copy shows the values).
+TEST_F(CudaBackend, RuntimeTensorStateMovesToCpuAndCuda) {
+  FakeGuest g(MemoryMode::MemoryMode_shared, 16, nullptr, backend_named("cuda"));
+  uint32_t x_at = 0;
+  const int32_t tx = g.view(SP_F32, {1000}, 4000, &x_at);
+  const uint32_t shape_at = g.alloc(16);
+  const uint32_t shape[1] = {1000};
+  std::memcpy(g.base() + shape_at, shape, 4);
+  const int32_t ta = int32_t(Z_samepageZ_tensor_alloc(g.ctx(), SP_F32, 1, shape_at, 0));
+  ASSERT_GT(ta, 0) << g.last_error();
+  for (int i = 0; i < 1000; ++i) g.at<float>(x_at)[i] = float(i) - 500.0f;
+  ASSERT_EQ(Z_samepageZ_scale(g.ctx(), ta, tx, 3.0f), 0u) << g.last_error();
+  auto state = g.api().save_state();
+  ASSERT_TRUE(state.is_ok()) << state.message();
+  const HostApiState::Entry* saved = nullptr;
+  for (const HostApiState::Entry& e : state.value().tensors)
+    if (e.handle == ta) saved = &e;
+  ASSERT_NE(saved, nullptr);
+  ASSERT_EQ(saved->bytes.size(), 4000u);
+  for (int i = 0; i < 1000; ++i) {
+    float v = 0;
+    std::memcpy(&v, saved->bytes.data() + 4 * i, 4);
+    ASSERT_EQ(v, 3.0f * (float(i) - 500.0f)) << i;
+  }
+  for (const char* target : {"cpu", "cuda"}) {
+    FakeGuest h(MemoryMode::MemoryMode_shared, 16, nullptr, backend_named(target));
+    ASSERT_TRUE(h.api().restore_state(state.value()).is_ok()) << target;
+    h.alloc(16), h.alloc(4000), h.alloc(16);  // g's allocations: past the restored view's bytes
+    uint32_t y_at = 0;
+    const int32_t ty = h.view(SP_F32, {1000}, 4000, &y_at);
+    ASSERT_GT(ty, 0) << h.last_error();
+    ASSERT_EQ(Z_samepageZ_scale(h.ctx(), ta, ta, 2.0f), 0u) << target << ": " << h.last_error();
+    ASSERT_EQ(Z_samepageZ_copy(h.ctx(), ty, ta), 0u) << target << ": " << h.last_error();
+    for (int i = 0; i < 1000; ++i) ASSERT_EQ(h.at<float>(y_at)[i], 6.0f * (float(i) - 500.0f)) << target << " " << i;
   }
 }
 

@@ -4,12 +4,14 @@
 // uninterrupted run does (greedy, f16 and f32 caches, and seeded sampling
 // with a repetition penalty: the sampler's state travels too); a chat
 // continues its conversation; bad, mismatched or missing files exit 1 with
-// a message and change nothing.
+// a message and change nothing. --session-bench, in one process: the
+// logits after a restore equal the re-prefilled ones, bit for bit.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "real_model.h"
+#include "samepage/backend.h"
 #include "test_support.h"
 
 namespace samepage {
@@ -161,6 +163,95 @@ TEST(LlmSession, TheFileIsReachedThroughItsDirectoryOnly) {
   EXPECT_EQ(n_files, 1u);
   std::filesystem::remove_all(dir);
 }
+
+// The number after "key": in a JSON line, or -1 when absent.
+double json_number(const std::string& line, const std::string& key) {
+  const size_t at = line.find("\"" + key + "\": ");
+  if (at == std::string::npos) return -1;
+  return std::strtod(line.c_str() + at + key.size() + 4, nullptr);
+}
+
+// --session-bench on every backend here, f16 and f32 caches: exit 0 only when
+// the restored logits equal the re-prefilled ones; one JSON line with the
+// times, the file's size (the file is there, that big) and the speedup.
+TEST(LlmSession, BenchRestoreGivesTheReprefilledLogits) {
+  REQUIRE_REAL_MODEL(model);
+  for (const char* backend : {"cpu", "cuda"}) {
+    if (auto b = create_backend(backend); !b.is_ok()) continue;  // no GPU here
+    for (const char* kv : {"", " --kv-f32"}) {
+      const std::string dir = test::make_temp_dir();
+      CliResult r = run_cli("generate -m " + model + " " + kPrompt + kv + " --backend " + backend +
+                            " --session-bench " + dir + "/bench.safetensors --json");
+      ASSERT_EQ(r.exit_code, 0) << backend << kv << ": " << r.err;
+      const std::string& line = r.out;
+      EXPECT_NE(line.find("\"logits_equal\": true"), std::string::npos) << line;
+      EXPECT_NE(line.find("\"uninterrupted_equal\": true"), std::string::npos) << line;
+      EXPECT_EQ(json_number(line, "n_tokens"), 6) << line;
+      EXPECT_EQ(json_number(line, "max_abs_diff"), 0) << line;
+      for (const char* key : {"save_ms", "restore_ms", "reprefill_ms", "speedup", "hash_ms"})
+        EXPECT_GT(json_number(line, key), 0) << key << ": " << line;
+      // The median restore's parts: read, checks, upload; together at most the whole.
+      const double parts = json_number(line, "restore_read_ms") + json_number(line, "restore_check_ms") +
+                           json_number(line, "restore_upload_ms");
+      EXPECT_GT(json_number(line, "restore_upload_ms"), 0) << line;
+      EXPECT_LE(parts, json_number(line, "restore_ms") + 0.01) << line;
+      const double bytes = json_number(line, "file_bytes");
+      EXPECT_EQ(bytes, double(std::filesystem::file_size(dir + "/bench.safetensors"))) << line;
+      EXPECT_NE(line.find(*kv ? "\"kv_dtype\": \"F32\"" : "\"kv_dtype\": \"F16\""), std::string::npos) << line;
+      std::filesystem::remove_all(dir);
+    }
+  }
+}
+
+// Misuse is refused with a message: a context without room for the decode
+// step, a second session flag, another mode.
+TEST(LlmSession, BenchMisuseIsRefused) {
+  REQUIRE_REAL_MODEL(model);
+  const std::string dir = test::make_temp_dir();
+  const std::string bench = " --session-bench " + dir + "/b.safetensors";
+  CliResult small = run_cli("generate -m " + model + " " + kPrompt + " --backend cpu -c 6" + bench);
+  EXPECT_EQ(small.exit_code, 1);
+  EXPECT_NE(small.err.find("raise -c"), std::string::npos) << small.err;
+  CliResult both = run_cli("generate -m " + model + " " + kPrompt + " --backend cpu" + bench + " --save-session " + dir + "/s");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("drop --save-session"), std::string::npos) << both.err;
+  CliResult chat = run_cli("chat -m " + model + " --backend cpu" + bench, "hi\n");
+  EXPECT_EQ(chat.exit_code, 2);
+  EXPECT_NE(chat.err.find("generate benchmark"), std::string::npos) << chat.err;
+  CliResult no_prompt = run_cli("generate -m " + model + " --backend cpu" + bench);
+  EXPECT_EQ(no_prompt.exit_code, 2);
+  EXPECT_NE(no_prompt.err.find("-p PROMPT"), std::string::npos) << no_prompt.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/b.safetensors"));
+  std::filesystem::remove_all(dir);
+}
+
+// --session-bench on a synthetic model (no download: it runs on the device
+// machine too, where scripts/device_cuda.sh picks the cuda case): on each
+// backend, the restored logits equal the re-prefilled ones, f16 and f32 caches.
+class LlmSessionBench : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(LlmSessionBench, SyntheticModelRestoresTheReprefilledLogits) {
+  const std::string backend = GetParam();
+  if (auto b = create_backend(backend); !b.is_ok()) GTEST_SKIP() << backend << ": " << b.message();
+  const std::string dir = test::make_temp_dir();
+  const std::string synth = "'" + test::beside_test_binary(SAMEPAGE_TEST_SYNTH_BINARY) + "' --shape tiny --dtype bf16 -o " +
+                            dir + "/tiny.gguf >" + dir + "/synth.log 2>&1";
+  ASSERT_EQ(std::system(synth.c_str()), 0) << test::read_text(dir + "/synth.log");
+  const std::string ids = "1 300 17 42 99 260 7 311 128 64 5 480 33 270 301 12 88 190 2 450 61 333 9 100";
+  for (const char* kv : {"", " --kv-f32"}) {
+    CliResult r = run_cli("generate -m " + dir + "/tiny.gguf --ids -p '" + ids + "' --batch 7 --backend " + backend + kv +
+                          " --session-bench " + dir + "/bench.safetensors --json");
+    ASSERT_EQ(r.exit_code, 0) << backend << kv << ": " << r.err;
+    EXPECT_NE(r.out.find("\"logits_equal\": true"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"uninterrupted_equal\": true"), std::string::npos) << r.out;
+    EXPECT_EQ(json_number(r.out, "n_tokens"), 24) << r.out;
+    EXPECT_GT(json_number(r.out, "restore_ms"), 0) << r.out;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, LlmSessionBench, ::testing::Values("cpu", "cuda"),
+                         [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace samepage

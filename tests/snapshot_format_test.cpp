@@ -7,6 +7,7 @@
 #include <random>
 
 #include "engine/sha256.h"
+#include "samepage/backend.h"
 #include "snapshot/snapshot_format.h"
 
 namespace samepage {
@@ -43,7 +44,21 @@ void fill_sample(Sample& s) {
   im.api.n_slots = 4;
   im.api.next_sequence = 3;
   im.api.free_handles = {2};
-  im.api.sequences = {1};
+  im.api.sequences = {1, 2};
+  SnapshotSequence seq;  // sequence 1: scale(3 <- 1, 0.5), set_rows(3, 1, SP_PARAM(0)); 2 is dropped
+  seq.id = 1;
+  SnapshotOp scale;
+  scale.op = OpCode_scale;
+  scale.n_handles = 2;
+  scale.handles[0] = 3, scale.handles[1] = 1;
+  scale.f_bits[0] = 0x3f000000u;
+  SnapshotOp rows;
+  rows.op = OpCode_set_rows;
+  rows.n_handles = 2;
+  rows.handles[0] = 3, rows.handles[1] = 1;
+  rows.i[0] = INT32_MIN;
+  seq.ops = {scale, rows};
+  im.recorded = {seq};
   SnapshotTensor view;
   view.handle = 1;
   view.is_view = true;
@@ -154,7 +169,14 @@ TEST(SnapshotFormat, RoundTripKeepsEveryField) {
   ASSERT_EQ(im.tables.size(), 2u);
   EXPECT_EQ(im.tables[0].entries, (std::vector<uint32_t>{0, kSnapshotNullFunc, 3}));
   EXPECT_EQ(im.api.free_handles, std::vector<int32_t>{2});
-  EXPECT_EQ(im.api.sequences, std::vector<int32_t>{1});
+  EXPECT_EQ(im.api.sequences, (std::vector<int32_t>{1, 2}));
+  ASSERT_EQ(im.recorded.size(), 1u);
+  EXPECT_EQ(im.recorded[0].id, 1);
+  ASSERT_EQ(im.recorded[0].ops.size(), 2u);
+  EXPECT_EQ(im.recorded[0].ops[0].op, uint32_t(OpCode_scale));
+  EXPECT_EQ(im.recorded[0].ops[0].f_bits[0], 0x3f000000u);
+  EXPECT_EQ(im.recorded[0].ops[1].handles[1], 1);
+  EXPECT_EQ(im.recorded[0].ops[1].i[0], INT32_MIN);
   ASSERT_EQ(im.api.tensors.size(), 3u);
   EXPECT_EQ(im.api.tensors[1].shape[1], 4);
   EXPECT_EQ(im.api.tensors[2].alias_of, 3);
@@ -174,7 +196,7 @@ TEST(SnapshotFormat, EveryTruncationIsRefused) {
 TEST(SnapshotFormat, TruncationAtEachSectionBoundaryWithARepairedChecksumIsRefused) {
   const Bytes b = sample_bytes();
   const std::vector<size_t> sections = section_offsets(b);
-  ASSERT_EQ(sections.size(), 5u);
+  ASSERT_EQ(sections.size(), 6u);
   for (size_t cut : sections) {
     for (size_t extra : {size_t{0}, size_t{4}, size_t{16}, size_t{20}}) {
       Bytes t(b.begin(), b.begin() + static_cast<long>(cut + extra));
@@ -297,6 +319,17 @@ TEST(SnapshotFormat, MalformedRecordsAreRefusedByName) {
   refuse([](SnapshotImage& im) { std::swap(im.api.tensors[0], im.api.tensors[1]); }, "not ascending");
   refuse([](SnapshotImage& im) { im.api.free_handles = {2, 2}; }, "free handle");
   refuse([](SnapshotImage& im) { im.api.sequences = {7}; }, "sequence id");
+  refuse([](SnapshotImage& im) { im.recorded[0].id = 5; }, "not a sequence of the host API");
+  refuse([](SnapshotImage& im) { im.recorded.push_back(im.recorded[0]); }, "not ascending");
+  refuse([](SnapshotImage& im) { im.recorded.push_back(im.recorded[0]), im.recorded.push_back(im.recorded[0]); },
+         "3 recorded sequences is over the limit of 2");
+  refuse([](SnapshotImage& im) { im.recorded[0].ops.clear(); }, "has no ops");
+  refuse([](SnapshotImage& im) { im.recorded[0].ops[0].op = kMaxSnapshotOpCode + 1; }, "op code 256 is out of range");
+  refuse([](SnapshotImage& im) { im.recorded[0].ops[0].n_handles = 5; }, "with 5 operands");
+  refuse([](SnapshotImage& im) { im.recorded[0].ops[0].n_handles = 0; }, "with 0 operands");
+  refuse([](SnapshotImage& im) { im.recorded[0].ops[0].handles[1] = 5; }, "outside the handle table");
+  refuse([](SnapshotImage& im) { im.recorded[0].ops[0].handles[2] = 1; }, "outside the handle table");
+  refuse([](SnapshotImage& im) { im.recorded[0].ops[0].handles[0] = 0; }, "outside the handle table");
   refuse([](SnapshotImage& im) { im.globals[0].type = 'v'; }, "no value type");
   refuse([](SnapshotImage& im) { std::swap(im.globals[0], im.globals[1]); }, "ascending");
   refuse([](SnapshotImage& im) { im.globals[0].bits = uint64_t{1} << 33; }, "more than 32 bits");
@@ -307,15 +340,37 @@ TEST(SnapshotFormat, MalformedRecordsAreRefusedByName) {
   refuse([](SnapshotImage& im) { im.has_memory = false; }, "pages without a memory");
 }
 
+// A version 1 file (before recorded ops were kept) ends after the host API
+// section: it still parses, with every sequence to be dropped on restore.
+TEST(SnapshotFormat, VersionOneParsesWithoutRecordedOps) {
+  Sample s;
+  fill_sample(s);
+  SnapshotImage im = s.image;
+  im.recorded.clear();
+  Bytes b = encode(im);
+  const size_t trailer = b.size() - 32;
+  b.erase(b.begin() + long(trailer - 20), b.begin() + long(trailer));  // section 6: header + u32 0
+  put_u32(b, 8, 1);
+  uint64_t content = 0;
+  std::memcpy(&content, b.data() + 80, 8);
+  content -= 20;
+  std::memcpy(b.data() + 80, &content, 8);
+  reseal(b);
+  auto parsed = parse_snapshot(b.data(), b.size());
+  ASSERT_TRUE(parsed.is_ok()) << parsed.message();
+  EXPECT_TRUE(parsed.value().recorded.empty());
+  EXPECT_EQ(parsed.value().api.sequences, (std::vector<int32_t>{1, 2}));
+}
+
 TEST(SnapshotFormat, HeaderProblemsAreNamed) {
   const Bytes b = sample_bytes();
   Bytes t = b;
   t[0] = 'X';
   EXPECT_NE(parse_error(t).find("bad magic"), std::string::npos);
   t = b;
-  put_u32(t, 8, 2);
+  put_u32(t, 8, 3);
   reseal(t);
-  EXPECT_NE(parse_error(t).find("format version 2"), std::string::npos);
+  EXPECT_NE(parse_error(t).find("format version 3"), std::string::npos);
   t = b;
   t.push_back(0);
   EXPECT_NE(parse_error(t).find("trailing bytes"), std::string::npos);

@@ -62,6 +62,10 @@ const char* kGenerateUsage =
     "                          appended); refused unless model, KV dtype and context fit\n"
     "  --session-hash SCOPE    what of the model file a saved session hashes: header\n"
     "                          (default: GGUF header + tensor infos) or file (every byte)\n"
+    "  --session-bench FILE    benchmark: prefill the prompt, save it to FILE, re-prefill\n"
+    "                          it, restore FILE into the warm model; one JSON line (save,\n"
+    "                          restore, re-prefill ms, file bytes, speedup); exit 1 when\n"
+    "                          the restored logits differ from the re-prefilled ones\n"
     "  --help                  this text\n";
 
 const char* kTokenizeUsage =
@@ -139,7 +143,7 @@ int run_llm(const std::string& mode, const Args& args) {
     std::fputs(usage, stdout);
     return 0;
   }
-  std::string model, backend = "auto", dump, save_session, load_session;
+  std::string model, backend = "auto", dump, save_session, load_session, session_bench;
   BackendOptions backend_options;
   bool print_stats = false;
   std::vector<std::string> pass;  // flags for the guest
@@ -169,9 +173,9 @@ int run_llm(const std::string& mode, const Args& args) {
       backend_options.native_replay = false;
     } else if (a == "--no-pdl") {
       backend_options.overlap_launches = false;
-    } else if (a == "--save-session" || a == "--load-session") {
+    } else if (a == "--save-session" || a == "--load-session" || a == "--session-bench") {
       if (!has_value) return fail(a + " needs a file (see samepage " + mode + " --help)", 2);
-      (a == "--save-session" ? save_session : load_session) = args[++i];
+      (a == "--save-session" ? save_session : a == "--load-session" ? load_session : session_bench) = args[++i];
     } else if (a == "--dump-logits" && has_value) {
       dump = args[++i];  // hidden: f32 logits of every step, for the reference tests
     } else if (kValueFlags.count(a) != 0) {
@@ -214,13 +218,17 @@ int run_llm(const std::string& mode, const Args& args) {
     options.wasi.preopens.push_back({in.parent_path().string(), "/session-in", false});
     options.wasi.args.insert(options.wasi.args.end(), {"--load-session", "/session-in/" + in.filename().string()});
   }
-  if (!save_session.empty()) {
-    const std::filesystem::path out = std::filesystem::weakly_canonical(std::filesystem::absolute(save_session, ec), ec);
+  if (!save_session.empty() && !session_bench.empty())
+    return fail("--session-bench saves and restores its own file: drop --save-session", 2);
+  for (const std::string* path : {&save_session, &session_bench}) {
+    if (path->empty()) continue;
+    const char* flag = path == &save_session ? "--save-session" : "--session-bench";
+    const std::filesystem::path out = std::filesystem::weakly_canonical(std::filesystem::absolute(*path, ec), ec);
     if (ec || out.filename().empty() || out.filename() == "." || out.filename() == ".." ||
         !std::filesystem::is_directory(out.parent_path(), ec))
-      return fail("--save-session " + save_session + ": not a file name in an existing directory", 1);
+      return fail(std::string(flag) + " " + *path + ": not a file name in an existing directory", 1);
     options.wasi.preopens.push_back({out.parent_path().string(), "/session-out", true});
-    options.wasi.args.insert(options.wasi.args.end(), {"--save-session", "/session-out/" + out.filename().string()});
+    options.wasi.args.insert(options.wasi.args.end(), {flag, "/session-out/" + out.filename().string()});
   }
   if (mode == "chat" && isatty(STDIN_FILENO)) options.wasi.args.push_back("--tty");
   options.wasi.args.insert(options.wasi.args.end(), pass.begin(), pass.end());

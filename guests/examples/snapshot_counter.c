@@ -6,8 +6,8 @@
 // view of a file mapped from the preopen /data, and a recorded sequence.
 //   setup()  opens /data/blob.bin (at least 4 KiB), maps its first 4 KiB,
 //            makes the tensors and records the sequence; 0 or an SP_ERR_*
-//   step()   one step: counter += 1, acc += mapped floats (replayed; once
-//            re-recorded after a restore, which drops recordings), the
+//   step()   one step: counter += 1, acc += mapped floats (replayed; recorded
+//            again if a restore brought the sequence back dropped), the
 //            operation applied; returns a checksum of everything
 #include <errno.h>
 #include <fcntl.h>

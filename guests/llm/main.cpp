@@ -14,6 +14,7 @@
 #include "options.h"
 #include "progress_bar.h"
 #include "sampler.h"
+#include "session_bench.h"
 #include "session_io.h"
 #include "tokenizer.h"
 #include "utf8_stream.h"
@@ -203,7 +204,23 @@ Status save(Session& s, const Sampler& sampler, SessionState state, const char* 
   return st;
 }
 
+// --session-bench: one JSON line; exit 1 when the restored logits differ.
+int run_bench(Session& s) {
+  Result<std::vector<int32_t>> ids = prompt_tokens(s, s.opts.prompt);
+  if (!ids.is_ok()) return report(ids.status());
+  Result<SessionBenchResult> r = run_session_bench(*s.model, s.opts.sampler, ids.value(), s.opts.session_bench, s.opts.session_hash);
+  if (!r.is_ok()) return report(r.status());
+  std::printf("%s\n", session_bench_json(r.value(), *s.model).c_str());
+  std::fflush(stdout);
+  if (!r.value().uninterrupted_equal)
+    return report(Status::error("[session-bench] the logits after the restore differ from the uninterrupted run's"));
+  if (!r.value().logits_equal)
+    return report(Status::error("[session-bench] the logits after the restore differ from those after the re-prefill"));
+  return 0;
+}
+
 int run_generate(Session& s) {
+  if (!s.opts.session_bench.empty()) return run_bench(s);
   Sampler sampler(s.opts.sampler);
   std::vector<int32_t> fed, prompt;  // in the KV cache; to run
   if (!s.opts.load_session.empty()) {

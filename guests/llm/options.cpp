@@ -87,6 +87,8 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
       if (s = need("a path"); s.is_ok()) o.save_session = *v;
     } else if (a == "--load-session") {
       if (s = need("a path"); s.is_ok()) o.load_session = *v;
+    } else if (a == "--session-bench") {
+      if (s = need("a path"); s.is_ok()) o.session_bench = *v;
     } else if (a == "--session-hash") {
       if (s = need("header or file"); s.is_ok() && *v != "header" && *v != "file")
         s = fail("--session-hash must be header or file, got '" + *v + "'");
@@ -134,6 +136,12 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
   if (o.mode == Mode::Mode_tokenize && !o.has_prompt) return fail("-p PROMPT (or -f FILE) is required");
   if (o.mode == Mode::Mode_tokenize && (!o.save_session.empty() || !o.load_session.empty()))
     return fail("tokenize has no session to save or load");
+  if (!o.session_bench.empty()) {
+    if (o.mode != Mode::Mode_generate) return fail("--session-bench is a generate benchmark");
+    if (!o.has_prompt) return fail("--session-bench needs -p PROMPT (the context to save and restore)");
+    if (!o.save_session.empty() || !o.load_session.empty())
+      return fail("--session-bench saves and restores its own file: drop --save-session and --load-session");
+  }
   return o;
 }
 

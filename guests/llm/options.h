@@ -29,6 +29,7 @@ struct Options {
   std::vector<std::string> stops;  // --stop TEXT (repeatable)
   std::string save_session;      // --save-session PATH: the state after the run (chat: after each turn)
   std::string load_session;      // --load-session PATH: continue from a saved state
+  std::string session_bench;     // --session-bench PATH: save, restore and re-prefill the prompt in this process, timed
   std::string session_hash = "header";  // --session-hash header|file: what of the model file a new session hashes
   ModelOptions model;            // -c, --batch, --kv-f32
   SamplerOptions sampler;        // --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed

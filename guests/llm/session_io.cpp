@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "host_timer.h"
+
 namespace llm {
 namespace {
 
@@ -82,9 +84,15 @@ Status save_session_file(const std::string& path, Model& model, const Sampler& s
   return write_file(path, file.bytes);
 }
 
-Result<SessionState> load_session_file(const std::string& path, Model& model, Sampler& sampler) {
+Result<SessionState> load_session_file(const std::string& path, Model& model, Sampler& sampler,
+                                       SessionLoadTimes* times) {
+  SessionLoadTimes local;
+  SessionLoadTimes& t = times != nullptr ? *times : local;
+  uint64_t t0 = now_ns();
   Result<std::vector<uint8_t>> bytes = read_file(path);
   if (!bytes.is_ok()) return bytes.status();
+  t.read_ms = double(now_ns() - t0) / 1e6;
+  t0 = now_ns();
   const std::vector<uint8_t>& b = bytes.value();
   Result<std::string> scope = session_hash_scope(b.data(), b.size());
   if (!scope.is_ok()) return Status::error(scope.message() + " (" + path + ")");
@@ -92,8 +100,11 @@ Result<SessionState> load_session_file(const std::string& path, Model& model, Sa
   if (!id.is_ok()) return id.status();
   Result<SessionView> view = read_session(b.data(), b.size(), id.value());
   if (!view.is_ok()) return Status::error(view.message() + " (" + path + ")");
+  t.check_ms = double(now_ns() - t0) / 1e6;
+  t0 = now_ns();
   SessionState& st = view.value().state;
   if (Status s = model.write_kv(view.value().k, view.value().v, st.n_past); !s.is_ok()) return s;
+  t.upload_ms = double(now_ns() - t0) / 1e6;
   sampler.restore(st.rng_state, st.window);
   return std::move(st);
 }

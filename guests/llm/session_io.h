@@ -17,8 +17,16 @@ namespace llm {
 Status save_session_file(const std::string& path, Model& model, const Sampler& sampler, SessionState state,
                          const std::string& hash_scope, const std::string& mode);
 
+// Where a load's time went (--session-bench reports it), in ms.
+struct SessionLoadTimes {
+  double read_ms = 0;    // the file into guest memory
+  double check_ms = 0;   // parsed and checked against the model
+  double upload_ms = 0;  // the K/V rows written into the cache
+};
+
 // Reads and checks path against the model (all of it, before anything
 // changes), then restores the K/V rows, n_past and the sampler's state.
-Result<SessionState> load_session_file(const std::string& path, Model& model, Sampler& sampler);
+Result<SessionState> load_session_file(const std::string& path, Model& model, Sampler& sampler,
+                                       SessionLoadTimes* times = nullptr);
 
 }  // namespace llm

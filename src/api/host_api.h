@@ -55,8 +55,10 @@ struct Sequence {
 
 // What a snapshot keeps of the API between calls: the handle numbering,
 // every tensor's description and runtime tensors' bytes, the ids of
-// recorded sequences (which a restore brings back as dropped: replaying one
-// answers SP_ERR_STATE and asks for a new recording).
+// recorded sequences and the ops of the live ones. A restore records those
+// again (the guest's own checks, the backend's own compile: a CUDA graph
+// does not travel); a sequence without ops (a freed tensor broke it, or an
+// older snapshot) comes back dropped: replaying it answers SP_ERR_STATE.
 struct HostApiState {
   struct Entry {
     int32_t handle = 0;
@@ -77,6 +79,11 @@ struct HostApiState {
   int32_t next_sequence = 1;
   std::vector<int32_t> free_handles;
   std::vector<int32_t> sequences;
+  struct Recorded {
+    int32_t id = 0;
+    std::vector<OpRequest> ops;  // as submitted; i[0] may be an SP_PARAM placeholder
+  };
+  std::vector<Recorded> recorded;  // the live ones among sequences, ascending
   std::vector<Entry> tensors;
 };
 
@@ -141,6 +148,8 @@ class HostApi {
   int32_t run(const OpRequest& request);
   // Resolves a request's handles; SP_ERR_HANDLE names the first dead one.
   int32_t resolve(const OpRequest& request, Tensor* t[4]);
+  // restore_state: a saved sequence recorded again under its id.
+  Status record_again(int32_t id, const std::vector<OpRequest>& ops);
   // Runs an op whose operands were validated (now, or when recorded).
   int32_t dispatch(const OpRequest& request, Tensor* const t[4]);
   // Fails when the op's output lies in memory the host must not write.

@@ -1,5 +1,6 @@
 // The host API's part of a snapshot (HostApiState): saved between calls,
 // restored into a fresh API through the checks a guest's own calls pass.
+#include <cmath>
 #include <map>
 
 #include "api/host_api.h"
@@ -16,7 +17,14 @@ Result<HostApiState> HostApi::save_state() {
   state.n_slots = static_cast<uint32_t>(tensors_.n_slots());
   state.next_sequence = next_sequence_;
   state.free_handles = tensors_.free_handles();
-  for (const auto& [id, seq] : sequences_) state.sequences.push_back(id);
+  for (const auto& [id, seq] : sequences_) {
+    state.sequences.push_back(id);
+    if (!seq.broken.empty()) continue;  // a freed tensor broke it: it comes back broken
+    HostApiState::Recorded rec;
+    rec.id = id;
+    for (const Sequence::Op& op : seq.ops) rec.ops.push_back(op.request);
+    state.recorded.push_back(std::move(rec));
+  }
   std::map<const TensorStorage*, int32_t> first_handle;  // each storage's lowest handle
   for (size_t h = 1; h <= tensors_.n_slots(); ++h) {
     const Tensor* t = tensors_.find(static_cast<int32_t>(h));
@@ -113,16 +121,84 @@ Status HostApi::restore_state(const HostApiState& state) {
     n_unprotected_const_ += unprotected_const;
     if (copy && e.is_view) staged_bytes_ += n_bytes;
   }
-  // Recordings hold backend forms (CUDA graphs) that do not travel: each
-  // comes back by id as a sequence to record again.
+  // Recordings hold backend forms (CUDA graphs) that do not travel: the
+  // live ones are recorded again here, op by op through the checks a
+  // guest's own calls pass (the file is untrusted), under their saved ids;
+  // the rest come back by id as sequences to record again.
+  auto recorded = state.recorded.begin();
   for (int32_t id : state.sequences) {
     if (id < 1 || id >= state.next_sequence) return err(where, "sequence " + std::to_string(id) + " is out of range");
+    if (sequences_.count(id) != 0) return err(where, "sequence " + std::to_string(id) + " is repeated");
+    if (recorded != state.recorded.end() && recorded->id == id) {
+      if (Status s = record_again(id, recorded->ops); !s) return s;
+      ++recorded;
+      continue;
+    }
     Sequence dropped;
     dropped.broken = "sequence " + std::to_string(id) +
                      " was recorded before this guest was restored from a snapshot: record it again";
     sequences_.emplace(id, std::move(dropped));
   }
+  if (recorded != state.recorded.end())
+    return err(where, "recorded sequence " + std::to_string(recorded->id) + " is not among the sequences, or out of order");
   next_sequence_ = state.next_sequence;
+  return Status::ok();
+}
+
+namespace {
+
+// What each op takes, as the sp_* entry points submit it: operand counts
+// (rope: 2, or 3 with frequency factors), and which scalars it reads (the
+// others are always zero). A saved op of another form is refused before
+// the checks that assume the entry points' forms see it.
+struct OpForm {
+  int min_handles, max_handles, n_f, n_i;
+};
+OpForm op_form(OpCode op) {
+  switch (op) {
+    case OpCode_matmul: return {3, 3, 0, 0};
+    case OpCode_rmsnorm: return {3, 3, 1, 0};
+    case OpCode_rope: return {2, 3, 2, 2};
+    case OpCode_attention: return {4, 4, 0, 1};
+    case OpCode_silu_mul: return {3, 3, 0, 0};
+    case OpCode_add: return {3, 3, 0, 0};
+    case OpCode_scale: return {2, 2, 1, 0};
+    case OpCode_embedding: return {3, 3, 0, 0};
+    case OpCode_softmax: return {2, 2, 0, 0};
+    case OpCode_argmax: return {2, 2, 0, 0};
+    case OpCode_copy: return {2, 2, 0, 0};
+    case OpCode_set_rows: return {2, 2, 0, 1};
+    case OpCode_get_rows: return {2, 2, 0, 1};
+    case OpCode_count: break;
+  }
+  return {0, -1, 0, 0};
+}
+
+}  // namespace
+
+Status HostApi::record_again(int32_t id, const std::vector<OpRequest>& ops) {
+  const std::string which = "sequence " + std::to_string(id);
+  if (ops.empty()) return err("api::restore", which + " has no ops");
+  if (int32_t rc = record_begin(); rc != SP_OK) return err("api::restore", which + ": " + last_error_);
+  for (size_t k = 0; k < ops.size(); ++k) {
+    const OpRequest& req = ops[k];
+    const OpForm form = req.op >= 0 && req.op < OpCode_count ? op_form(req.op) : op_form(OpCode_count);
+    bool ok = req.n_handles >= form.min_handles && req.n_handles <= form.max_handles;
+    for (int j = req.n_handles; ok && j < 4; ++j) ok = req.handles[j] == 0;
+    for (int j = form.n_f; ok && j < 2; ++j) ok = req.f[j] == 0.0f && !std::signbit(req.f[j]);
+    for (int j = form.n_i; ok && j < 2; ++j) ok = req.i[j] == 0;
+    int32_t rc = ok ? submit(req) : SP_ERR_ARG;
+    if (!ok) last_error_ = "not an op as the sp_* calls make it (operands or scalars)";
+    if (rc != SP_OK) {
+      recording_ = false;
+      recording_sequence_ = Sequence{};
+      return err("api::restore", which + " op " + std::to_string(k) + ": " + last_error_);
+    }
+  }
+  // record_end hands out next_sequence_: the saved id, restored after.
+  next_sequence_ = id;
+  const int32_t handle = record_end();
+  if (handle != id) return err("api::restore", which + ": " + (handle < 0 ? last_error_ : "got another id"));
   return Status::ok();
 }
 

@@ -218,6 +218,20 @@ Status InstanceSnapshot::apply(Instance& instance, const SnapshotImage& image) {
     state.next_sequence = static_cast<int32_t>(image.api.next_sequence);
     state.free_handles = image.api.free_handles;
     state.sequences = image.api.sequences;
+    for (const SnapshotSequence& seq : image.recorded) {
+      HostApiState::Recorded rec;
+      rec.id = seq.id;
+      for (const SnapshotOp& op : seq.ops) {
+        OpRequest req;  // bounded by the parser (op code, 1 to 4 operands); checked again as it is recorded
+        req.op = static_cast<OpCode>(op.op);
+        req.n_handles = static_cast<int>(op.n_handles);
+        for (int k = 0; k < 4; ++k) req.handles[k] = op.handles[k];
+        std::memcpy(req.f, op.f_bits, sizeof req.f);
+        for (int k = 0; k < 2; ++k) req.i[k] = op.i[k];
+        rec.ops.push_back(req);
+      }
+      state.recorded.push_back(std::move(rec));
+    }
     for (const SnapshotTensor& t : image.api.tensors) {
       HostApiState::Entry e;
       e.handle = t.handle;

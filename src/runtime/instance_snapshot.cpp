@@ -157,6 +157,20 @@ Result<SnapshotImage> InstanceSnapshot::capture(const Instance& instance, HostAp
     image.api.next_sequence = static_cast<uint32_t>(api_state->next_sequence);
     image.api.free_handles = api_state->free_handles;
     image.api.sequences = api_state->sequences;
+    for (const HostApiState::Recorded& rec : api_state->recorded) {
+      SnapshotSequence seq;
+      seq.id = rec.id;
+      for (const OpRequest& req : rec.ops) {
+        SnapshotOp op;
+        op.op = static_cast<uint32_t>(req.op);
+        op.n_handles = static_cast<uint32_t>(req.n_handles);
+        for (int k = 0; k < 4; ++k) op.handles[k] = req.handles[k];
+        std::memcpy(op.f_bits, req.f, sizeof op.f_bits);
+        for (int k = 0; k < 2; ++k) op.i[k] = req.i[k];
+        seq.ops.push_back(op);
+      }
+      image.recorded.push_back(std::move(seq));
+    }
     for (const HostApiState::Entry& e : api_state->tensors) {
       SnapshotTensor t;
       t.handle = e.handle;

@@ -18,6 +18,13 @@
 //                 u8 dtype u8 n_dims u8 0 i32 flags i64 shape[4]
 //                 u64 guest_offset u64 n_bytes (64 bytes), then for a
 //                 runtime tensor that is no alias: n_bytes bytes}
+//     6 sequences u32 n, then {u32 id u32 n_ops, then n_ops * {u32 op
+//                 u32 n_handles i32 handle[4] u32 f bits[2] i32 i[2]}}
+//                 (40 bytes each): the ops of the live recorded sequences,
+//                 as the guest submitted them, ids ascending and among the
+//                 host API's; a sequence listed there but not here (one a
+//                 freed tensor broke) comes back dropped
+//                 (version 2; a version 1 file has no section 6: all dropped)
 //   trailer  u8[32] SHA-256 of everything before it
 // str: u32 length then bytes (no NUL, at most kMaxSnapshotPath).
 #pragma once
@@ -38,7 +45,7 @@
 namespace samepage {
 
 constexpr char kSnapshotMagic[8] = {'S', 'P', 'S', 'N', 'A', 'P', 'S', 'H'};
-constexpr uint32_t kSnapshotVersion = 1;
+constexpr uint32_t kSnapshotVersion = 2;  // 1 is read too (no recorded ops)
 constexpr uint64_t kSnapshotGranuleBytes = 4096;  // memory chunks are whole granules
 constexpr uint32_t kSnapshotNullFunc = 0xffffffffu;  // a null funcref in a table or global
 constexpr uint32_t kMaxSnapshotPath = 4096;
@@ -47,6 +54,8 @@ constexpr uint32_t kMaxSnapshotTables = 1u << 16;
 constexpr uint32_t kMaxSnapshotGlobals = 1u << 20;
 constexpr uint32_t kMaxSnapshotTensorSlots = 1u << 16;  // TensorTable::kMaxTensors
 constexpr uint32_t kMaxSnapshotSequences = 1u << 16;
+constexpr uint32_t kMaxSnapshotRecordedOps = 1u << 18;  // across all sequences, as the host API allows
+constexpr uint32_t kMaxSnapshotOpCode = 255;  // a bound only: the restore knows the op codes (the compute plane's)
 
 enum SnapshotSection : uint32_t {
   SnapshotSection_memory = 1,
@@ -54,6 +63,7 @@ enum SnapshotSection : uint32_t {
   SnapshotSection_globals = 3,
   SnapshotSection_tables = 4,
   SnapshotSection_host_api = 5,
+  SnapshotSection_sequences = 6,
 };
 
 struct SnapshotChunk {
@@ -104,6 +114,24 @@ struct SnapshotHostApi {
   std::vector<SnapshotTensor> tensors;  // by handle
 };
 
+// One op of a recorded sequence as the guest submitted it: handles and
+// scalars; i[0] may be an SP_PARAM placeholder. Bounded here (an op code
+// up to kMaxSnapshotOpCode,
+// 1 to 4 handles inside the table, unused handles zero); everything else is
+// checked by recording it again on restore, through the guest's own checks.
+struct SnapshotOp {
+  uint32_t op = 0;
+  uint32_t n_handles = 0;
+  int32_t handles[4] = {0, 0, 0, 0};
+  uint32_t f_bits[2] = {0, 0};
+  int32_t i[2] = {0, 0};
+};
+
+struct SnapshotSequence {
+  int32_t id = 0;
+  std::vector<SnapshotOp> ops;  // at least one
+};
+
 struct SnapshotImage {
   std::string module_sha256;  // 64 lowercase hex digits
   bool has_memory = false;
@@ -113,6 +141,7 @@ struct SnapshotImage {
   std::vector<SnapshotGlobal> globals;
   std::vector<SnapshotTable> tables;
   SnapshotHostApi api;
+  std::vector<SnapshotSequence> recorded;  // ascending ids, each among api.sequences
 };
 
 // Where the writer's bytes go (a file, a buffer); an error stops it.

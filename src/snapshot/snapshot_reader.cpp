@@ -299,6 +299,53 @@ Status read_host_api(Reader& r, SnapshotImage& image) {
   return r.done();
 }
 
+Status read_sequences(Reader& r, SnapshotImage& image) {
+  const SnapshotHostApi& api = image.api;
+  uint32_t n = 0;
+  SNAP_TRY(r.count(&n, 8, api.sequences.size(), "recorded sequences"));
+  uint64_t total_ops = 0;
+  image.recorded.reserve(n);
+  for (uint32_t k = 0; k < n; ++k) {
+    SnapshotSequence seq;
+    uint32_t id = 0, n_ops = 0;
+    SNAP_TRY(r.u32(&id));
+    seq.id = static_cast<int32_t>(id);
+    if (id > 0x7fffffffu || !std::binary_search(api.sequences.begin(), api.sequences.end(), seq.id) ||
+        (k > 0 && seq.id <= image.recorded.back().id))
+      return r.fail("recorded sequence " + std::to_string(id) + " is not a sequence of the host API, or not ascending");
+    SNAP_TRY(r.count(&n_ops, 40, kMaxSnapshotRecordedOps, "ops"));
+    if (n_ops == 0) return r.fail("recorded sequence " + std::to_string(id) + " has no ops");
+    total_ops += n_ops;
+    if (total_ops > kMaxSnapshotRecordedOps)
+      return r.fail("more than " + std::to_string(kMaxSnapshotRecordedOps) + " recorded ops");
+    seq.ops.resize(n_ops);
+    for (SnapshotOp& op : seq.ops) {
+      SNAP_TRY(r.u32(&op.op));
+      SNAP_TRY(r.u32(&op.n_handles));
+      for (int32_t& h : op.handles) {
+        uint32_t v = 0;
+        SNAP_TRY(r.u32(&v));
+        h = static_cast<int32_t>(v);
+      }
+      for (uint32_t& b : op.f_bits) SNAP_TRY(r.u32(&b));
+      for (int32_t& v : op.i) {
+        uint32_t u = 0;
+        SNAP_TRY(r.u32(&u));
+        v = static_cast<int32_t>(u);
+      }
+      if (op.op > kMaxSnapshotOpCode) return r.fail("op code " + std::to_string(op.op) + " is out of range");
+      if (op.n_handles < 1 || op.n_handles > 4) return r.fail("an op with " + std::to_string(op.n_handles) + " operands");
+      for (uint32_t j = 0; j < 4; ++j) {
+        const bool used = j < op.n_handles;
+        if (used ? (op.handles[j] < 1 || uint32_t(op.handles[j]) > api.n_slots) : op.handles[j] != 0)
+          return r.fail("operand " + std::to_string(j) + " (" + std::to_string(op.handles[j]) + ") is outside the handle table");
+      }
+    }
+    image.recorded.push_back(std::move(seq));
+  }
+  return r.done();
+}
+
 }  // namespace
 
 Result<SnapshotImage> parse_snapshot(const uint8_t* bytes, size_t n_bytes) {
@@ -310,8 +357,8 @@ Result<SnapshotImage> parse_snapshot(const uint8_t* bytes, size_t n_bytes) {
   uint64_t content = 0;
   SNAP_TRY(header.u32(&version));
   SNAP_TRY(header.u32(&flags));
-  if (version != kSnapshotVersion)
-    return err(where, "snapshot format version " + std::to_string(version) + ", this samepage reads version " +
+  if (version != kSnapshotVersion && version != 1)
+    return err(where, "snapshot format version " + std::to_string(version) + ", this samepage reads versions 1 to " +
                           std::to_string(kSnapshotVersion));
   if (flags != 0) return err(where, "unknown header flags");
   const uint8_t* hex = nullptr;
@@ -338,8 +385,10 @@ Result<SnapshotImage> parse_snapshot(const uint8_t* bytes, size_t n_bytes) {
       {SnapshotSection_globals, "globals section", read_globals},
       {SnapshotSection_tables, "tables section", read_tables},
       {SnapshotSection_host_api, "host API section", read_host_api},
+      {SnapshotSection_sequences, "sequences section", read_sequences},
   };
   for (const auto& section : kSections) {
+    if (section.id == SnapshotSection_sequences && version == 1) break;  // version 1 ends before it
     uint32_t id = 0, zero = 0;
     uint64_t n = 0;
     SNAP_TRY(body.u32(&id));

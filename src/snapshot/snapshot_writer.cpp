@@ -107,6 +107,23 @@ Fields tensor_fields(const SnapshotTensor& t) {
   return f;
 }
 
+Fields sequence_fields(const SnapshotImage& image) {
+  Fields f;
+  f.u32(static_cast<uint32_t>(image.recorded.size()));
+  for (const SnapshotSequence& seq : image.recorded) {
+    f.u32(static_cast<uint32_t>(seq.id));
+    f.u32(static_cast<uint32_t>(seq.ops.size()));
+    for (const SnapshotOp& op : seq.ops) {
+      f.u32(op.op);
+      f.u32(op.n_handles);
+      for (int32_t h : op.handles) f.u32(static_cast<uint32_t>(h));
+      for (uint32_t b : op.f_bits) f.u32(b);
+      for (int32_t v : op.i) f.u32(static_cast<uint32_t>(v));
+    }
+  }
+  return f;
+}
+
 Fields section_header(SnapshotSection id, uint64_t n_bytes) {
   Fields f;
   f.u32(id);
@@ -119,11 +136,12 @@ Fields section_header(SnapshotSection id, uint64_t n_bytes) {
 
 Status write_snapshot(const SnapshotImage& image, const SnapshotSink& sink) {
   if (image.module_sha256.size() != 64) return err("snapshot::write", "the module hash must be 64 hex digits");
-  const Fields mappings = mapping_fields(image), globals = global_fields(image), tables = table_fields(image);
+  const Fields mappings = mapping_fields(image), globals = global_fields(image), tables = table_fields(image),
+               sequences = sequence_fields(image);
   Fields api_head;
   const uint64_t api_n = api_bytes(image.api, &api_head);
-  const uint64_t content = 5 * 16 + memory_bytes(image) + mappings.bytes.size() + globals.bytes.size() +
-                           tables.bytes.size() + api_n;
+  const uint64_t content = 6 * 16 + memory_bytes(image) + mappings.bytes.size() + globals.bytes.size() +
+                           tables.bytes.size() + api_n + sequences.bytes.size();
   Out out{sink, Sha256()};
   Fields header;
   header.raw(kSnapshotMagic, sizeof kSnapshotMagic);
@@ -158,6 +176,8 @@ Status write_snapshot(const SnapshotImage& image, const SnapshotSink& sink) {
     SNAP_TRY(out.put(tensor_fields(t)));
     if (!t.is_view && t.alias_of == 0) SNAP_TRY(out.put(t.bytes, t.n_bytes));
   }
+  SNAP_TRY(out.put(section_header(SnapshotSection_sequences, sequences.bytes.size())));
+  SNAP_TRY(out.put(sequences));
   const std::array<uint8_t, 32> sum = out.sha.finish();
   return sink(sum.data(), sum.size());
 }

@@ -2,7 +2,8 @@
 // parsed twice, as it is and with its header length and checksum repaired,
 // so hostile contents under a valid checksum reach every section's parser.
 // Whatever parses must keep its promises: chunks and tensor bytes inside
-// the input, ascending and inside the memory; ASan checks each is readable.
+// the input, ascending and inside the memory, recorded ops bounded; ASan
+// checks each byte range is readable.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -42,6 +43,21 @@ void check(const uint8_t* data, size_t size) {
       sum += t.bytes[0] + t.bytes[t.n_bytes - 1];
     } else if (t.guest_offset + t.n_bytes > memory) {
       std::abort();
+    }
+  }
+  // Recorded ops: ids ascending among the host API's sequences, every op
+  // with 1 to 4 operands inside the handle table (the restore re-checks the rest).
+  int32_t last = 0;
+  for (const samepage::SnapshotSequence& seq : im.recorded) {
+    if (seq.id <= last || seq.ops.empty()) std::abort();
+    bool listed = false;
+    for (int32_t id : im.api.sequences) listed |= id == seq.id;
+    if (!listed) std::abort();
+    last = seq.id;
+    for (const samepage::SnapshotOp& op : seq.ops) {
+      if (op.n_handles < 1 || op.n_handles > 4 || op.op > samepage::kMaxSnapshotOpCode) std::abort();
+      for (uint32_t j = 0; j < op.n_handles; ++j)
+        if (op.handles[j] < 1 || static_cast<uint32_t>(op.handles[j]) > im.api.n_slots) std::abort();
     }
   }
   if (sum == 0xdeadbeefdeadbeefull) std::abort();  // keeps the reads

@@ -74,6 +74,10 @@ class CudaBackend final : public Backend {
   Result<void*> tensor_create(const TensorDesc& t) override { return store_.create(t); }
   void tensor_release(uint64_t id) override { store_.release(id); }
   Status tensor_sync(uint64_t id) override { return store_.sync_to_guest(id); }
+  // Runtime tensors live in HBM: copied out or in on the op stream, after
+  // the work already submitted (the defaults would dereference HBM).
+  Status tensor_read(const TensorArg& t, void* out) override { return store_.read(t, out, stream_); }
+  Status tensor_write(const TensorArg& t, const void* in) override { return store_.write(t, in, stream_); }
 
   Status execute(const OpArgs& op) override {
     begin();

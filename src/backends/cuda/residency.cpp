@@ -1,6 +1,7 @@
 #include "backends/cuda/residency.h"
 
 #include <chrono>
+#include <cstring>
 #include <string>
 
 #include "backends/cuda/cuda_check.h"
@@ -178,6 +179,48 @@ Status TensorStore::sync_to_guest(uint64_t id) {
   const Record& r = it->second;
   if (Status s = copy(r.host, r.hbm, r.n_bytes, cudaMemcpyDeviceToHost, nullptr, "cuda::sync"); !s) return s;
   return cuda_status(cudaStreamSynchronize(nullptr), "cuda::sync", "cudaStreamSynchronize");
+}
+
+Result<TensorStore::Record*> TensorStore::find_sized(const TensorArg& a, const char* where) {
+  auto it = records_.find(a.id);
+  if (it == records_.end()) return err(where, "tensor " + std::to_string(a.id) + " is unknown to the backend");
+  if (a.n_bytes != it->second.n_bytes)
+    return err(where, "tensor " + std::to_string(a.id) + " holds " + std::to_string(it->second.n_bytes) +
+                          " bytes, not " + std::to_string(a.n_bytes));
+  return &it->second;
+}
+
+Status TensorStore::read(const TensorArg& a, void* out, cudaStream_t s) {
+  const char* where = "cuda::tensor_read";
+  auto found = find_sized(a, where);
+  if (!found) return found.status();
+  const Record& r = **found;
+  const bool on_device = r.where == Where::runtime || r.where == Where::device;
+  // Views: kernels write in-place ones at their guest address, so the host
+  // bytes are current once the stream is idle; a staged output is copied
+  // back by write_back on the same stream.
+  if (on_device)
+    if (Status st = copy(out, r.hbm, r.n_bytes, cudaMemcpyDeviceToHost, s, where); !st) return st;
+  if (Status st = cuda_status(cudaStreamSynchronize(s), where, "cudaStreamSynchronize"); !st) return st;
+  if (!on_device) std::memcpy(out, r.host, r.n_bytes);
+  return Status::ok();
+}
+
+Status TensorStore::write(const TensorArg& a, const void* in, cudaStream_t s) {
+  const char* where = "cuda::tensor_write";
+  auto found = find_sized(a, where);
+  if (!found) return found.status();
+  Record& r = **found;
+  if (r.where == Where::resident) return err(where, "tensor " + std::to_string(a.id) + " is const: its bytes are the guest's");
+  const bool on_device = r.where == Where::runtime || r.where == Where::device;
+  // Nothing in flight may still read or write the bytes being replaced.
+  if (Status st = cuda_status(cudaStreamSynchronize(s), where, "cudaStreamSynchronize"); !st) return st;
+  if (!on_device) {
+    std::memcpy(r.host, in, r.n_bytes);
+    return Status::ok();
+  }
+  if (Status st = copy(r.hbm, in, r.n_bytes, cudaMemcpyHostToDevice, s, where); !st) return st;
+  return cuda_status(cudaStreamSynchronize(s), where, "cudaStreamSynchronize");
 }
 
 }  // namespace samepage::cuda

@@ -50,6 +50,12 @@ class TensorStore {
   Status write_back(const TensorArg& out, cudaStream_t s);
   // sp_sync: a device view's guest bytes from its HBM copy.
   Status sync_to_guest(uint64_t id);
+  // A tensor's authoritative bytes copied to or from host memory (a guest
+  // snapshot, a restore), on s after the work already on it, waited for:
+  // HBM for runtime tensors and device views, the guest (or staging) bytes
+  // for the rest. A const view's bytes are the guest's promise: not written.
+  Status read(const TensorArg& a, void* out, cudaStream_t s);
+  Status write(const TensorArg& a, const void* in, cudaStream_t s);
 
   // True when the tensor's operand address and its copies stay the same from
   // one op to the next (everything but staged views, whose pageable staging
@@ -87,6 +93,8 @@ class TensorStore {
     bool uploaded_alone = false;  // resident, not shared (copy mode's staging): hbm holds the bytes
   };
   Result<void*> allocate(uint64_t n_bytes);
+  // The record of a, refused when unknown or of another size than a says.
+  Result<Record*> find_sized(const TensorArg& a, const char* where);
   // A copy between HBM and guest (or staging) bytes, cut at registration
   // boundaries (HostRegistration::for_each_segment).
   Status copy(void* dst, const void* src, uint64_t n_bytes, cudaMemcpyKind kind, cudaStream_t s, const char* where);

@@ -1,0 +1,51 @@
+// --session-bench FILE: restore against re-prefill, both measured in one warm
+// process (the model uploaded, its identity hash computed once), so the
+// numbers are the restore's own and not a new process's first upload.
+//   prefill the prompt (warms everything) → save the session to FILE (timed)
+//   → decode the next token: the uninterrupted run's logits → re-prefill the
+//   prompt from an empty cache (timed) and decode the same token: the
+//   re-prefill's logits → for each of kRestoreReps: zero the cache rows,
+//   restore FILE into the live model (timed: read + checks + KV upload) →
+//   decode the same token: its logits must equal both bit for bit (a restore
+//   that wrote nothing would leave zeros; a backend whose prefill is not
+//   deterministic would show as a re-prefill that differs alone).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model.h"
+#include "sampler.h"
+#include "status.h"
+
+namespace llm {
+
+constexpr int kRestoreReps = 3;
+
+struct SessionBenchResult {
+  size_t n_tokens = 0;
+  double prefill_ms = 0;        // the first prefill (cold caches, first uploads)
+  double hash_ms = 0;           // the model identity hash, once per process
+  double save_ms = 0;           // build + K/V read-back + write + rename
+  double restore_ms = 0;        // median of kRestoreReps restores
+  double restore_first_ms = 0;  // the first of them
+  double read_ms = 0, check_ms = 0, upload_ms = 0;  // the median restore's parts (SessionLoadTimes)
+  double reprefill_ms = 0;      // the prompt again from an empty cache
+  double decode_ms = 0;         // one decode step after the last restore
+  uint64_t file_bytes = 0;
+  bool logits_equal = false;    // after the restore vs after the re-prefill, bitwise
+  bool uninterrupted_equal = false;  // after the restore vs the uninterrupted run, bitwise
+  float max_abs_diff = 0;       // after the restore vs after the re-prefill
+  int32_t next_token = -1;
+};
+
+// The model must be fresh (n_past 0); prompt + 1 must fit its context.
+Result<SessionBenchResult> run_session_bench(Model& model, const SamplerOptions& sampler_options,
+                                             const std::vector<int32_t>& prompt, const std::string& path,
+                                             const std::string& hash_scope);
+
+// One JSON line: {"n_tokens", "save_ms", "restore_ms", "reprefill_ms", "file_bytes", "speedup", ...}.
+std::string session_bench_json(const SessionBenchResult& r, const Model& model);
+
+}  // namespace llm
