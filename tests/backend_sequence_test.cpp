@@ -212,11 +212,22 @@ class Step {
 };
 
 // Compares every output of test with ref's; returns the worst NMSE.
+//
+// A chunk (prefill: tensor-core GEMMs on 16-bit operands, the tensor-core
+// attention on f16 q and probabilities) rounds operands the CPU keeps in f32:
+// ~1e-6 NMSE a product, which the random step amplifies (the CPU's own
+// logits move by NMSE 6e-7 when its input moves by 1e-10: about 6,000x), so
+// what follows the first layer's attention is held to a bound that tells a
+// correct step (measured 1e-3 to 2e-2) from a wrong one (order 1), and the
+// products themselves are checked op by op at 1e-5 (the op test, m = 9..513).
+// k and v come before any of that and keep the 16-bit bound.
 double compare(Step& test, Step& ref, bool self, const char* how, int32_t pos, int32_t pos0, uint32_t n_tokens) {
-  // The loosest dtype the step reads: a quant type, or 16-bit floats in a chunk.
-  const double bound = n_tokens > 8 ? kMaxNmse[DType_bf16] : kMaxNmse[DType_q4_0];
+  const bool chunk = n_tokens > 8;
   double worst = 0;
   for (int k = 0; k < Output_count; ++k) {
+    // The loosest dtype the step reads: a quant type, or 16-bit floats in a chunk.
+    const bool amplified = chunk && k != Output_k && k != Output_v && k != Output_kc && k != Output_vc;
+    const double bound = amplified ? 5e-2 : chunk ? kMaxNmse[DType_bf16] : kMaxNmse[DType_q4_0];
     const Step::Out& o = ref.out(k);
     const uint8_t* want = ref.guest().base() + o.at;
     const uint8_t* got = test.guest().base() + test.out(k).at;
@@ -234,7 +245,7 @@ double compare(Step& test, Step& ref, bool self, const char* how, int32_t pos, i
       for (uint64_t r = 0; r < n; ++r) {
         std::vector<float> row(logits + r * kVocab, logits + (r + 1) * kVocab);
         std::partial_sort(row.begin(), row.begin() + 2, row.end(), std::greater<float>());
-        if (row[0] - row[1] <= 1e-3f * std::fabs(row[0])) continue;
+        if (row[0] - row[1] <= (chunk ? 5e-2f : 1e-3f) * std::fabs(row[0])) continue;
         EXPECT_EQ(reinterpret_cast<const int32_t*>(got)[r], reinterpret_cast<const int32_t*>(want)[r]) << "row " << r;
       }
       continue;
