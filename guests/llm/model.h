@@ -31,6 +31,15 @@ struct ModelOptions {
 // Runtime tensors of one forward step over n tokens, and its recording.
 struct Activations;
 
+// A conversation kept in device memory (fork or branch it without
+// serializing): every layer's K and V cache copied whole into runtime
+// tensors of the same shape, and the positions they hold.
+struct KvCheckpoint {
+  std::vector<sp::Tensor> k, v;  // (n_layers) of (n_ctx, n_kv_heads, head_dim) f16|f32, runtime
+  uint32_t n_past = 0;
+  uint64_t n_bytes = 0;          // device memory the copies hold
+};
+
 class Model {
  public:
   // Maps `path` (opened through WASI) and builds everything; the error names
@@ -65,9 +74,14 @@ class Model {
   // Each layer's K and V rows [0, n_past) into k[l], v[l]: (n_past, n_kv_heads,
   // head_dim) in the cache dtype, bit for bit (sp_get_rows).
   Status read_kv(const std::vector<uint8_t*>& k, const std::vector<uint8_t*>& v);
-  // The reverse, n_past rows, then n_past = n_past. Exact for f16 caches too
-  // (f16 -> f32 -> f16 is the identity).
+  // The reverse, n_past rows in the cache dtype, then n_past = n_past: the
+  // bytes go up as they are (sp_set_rows of the same dtype is a byte copy).
   Status write_kv(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v, uint32_t n_past);
+  // The caches copied into cp with sp_copy (device to device on a GPU, a
+  // memcpy on the CPU); cp's tensors are allocated at its first use and
+  // reused after. restore_kv copies them back and sets n_past.
+  Status checkpoint_kv(KvCheckpoint& cp);
+  Status restore_kv(const KvCheckpoint& cp);
 
   // Time spent inside sp_* calls since load (guest-side clock).
   HostTimer& host_timer() { return host_timer_; }
