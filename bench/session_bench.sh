@@ -6,8 +6,8 @@
 # three times after the cache rows were zeroed (timed: read, checks, K/V
 # upload; the median is reported); the restored logits must equal the
 # re-prefilled ones and the uninterrupted run's bit for bit or the row fails. The
-# device-memory checkpoint beside it: the caches copied into runtime tensors
-# after the prefill (checkpoint ms) and copied back over zeroed rows (median of
+# device-memory checkpoint beside it: the caches' filled rows copied into
+# runtime tensors after the prefill (checkpoint ms, allocation included) and copied back over zeroed rows (median of
 # 3; its logits must equal the re-prefilled ones too). Prints a markdown table
 # for bench/RESULTS.md; the JSON lines go to $OUT/session_bench.jsonl when
 # $OUT is set.

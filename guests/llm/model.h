@@ -32,10 +32,10 @@ struct ModelOptions {
 struct Activations;
 
 // A conversation kept in device memory (fork or branch it without
-// serializing): every layer's K and V cache copied whole into runtime
-// tensors of the same shape, and the positions they hold.
+// serializing): every layer's filled K and V rows copied into runtime
+// tensors, and the positions they hold.
 struct KvCheckpoint {
-  std::vector<sp::Tensor> k, v;  // (n_layers) of (n_ctx, n_kv_heads, head_dim) f16|f32, runtime
+  std::vector<sp::Tensor> k, v;  // (n_layers) of (n_past, n_kv_heads, head_dim) f16|f32, runtime
   uint32_t n_past = 0;
   uint64_t n_bytes = 0;          // device memory the copies hold
 };
@@ -77,9 +77,10 @@ class Model {
   // The reverse, n_past rows in the cache dtype, then n_past = n_past: the
   // bytes go up as they are (sp_set_rows of the same dtype is a byte copy).
   Status write_kv(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v, uint32_t n_past);
-  // The caches copied into cp with sp_copy (device to device on a GPU, a
-  // memcpy on the CPU); cp's tensors are allocated at its first use and
-  // reused after. restore_kv copies them back and sets n_past.
+  // The caches' rows [0, n_past) copied into cp (sp_get_rows, a byte copy:
+  // device to device on a GPU, a memcpy on the CPU); cp's tensors are
+  // allocated when its row count changes and reused otherwise. restore_kv
+  // writes them back (sp_set_rows of the same dtype, bytes) and sets n_past.
   Status checkpoint_kv(KvCheckpoint& cp);
   Status restore_kv(const KvCheckpoint& cp);
 

@@ -77,20 +77,26 @@ Status Model::write_kv(const std::vector<const uint8_t*>& k, const std::vector<c
 Status Model::checkpoint_kv(KvCheckpoint& cp) {
   const ModelConfig& c = spec_.config;
   const sp_dtype kv = kv_f16_ ? SP_F16 : SP_F32;
-  if (cp.k.size() != layers_.size()) {
+  if (n_past_ == 0) {  // nothing to hold (a tensor has at least one row)
+    cp.k.clear(), cp.v.clear();
+    cp.n_past = 0, cp.n_bytes = 0;
+    return Status::ok();
+  }
+  if (cp.n_past != n_past_ || cp.k.size() != layers_.size()) {
     cp.k.clear(), cp.v.clear();
     for (size_t l = 0; l < layers_.size(); ++l)
       for (int which = 0; which < 2; ++which) {
-        sp::Tensor t = sp::Tensor::alloc(kv, {n_ctx_, c.n_kv_heads, c.head_dim});
+        sp::Tensor t = sp::Tensor::alloc(kv, {n_past_, c.n_kv_heads, c.head_dim});
         if (!t.valid()) return host_fail("checkpoint tensor for layer " + std::to_string(l));
         (which == 0 ? cp.k : cp.v).push_back(std::move(t));
       }
-    cp.n_bytes = uint64_t(2) * layers_.size() * n_ctx_ * c.n_kv_heads * c.head_dim * (kv_f16_ ? 2 : 4);
+    cp.n_bytes = uint64_t(2) * layers_.size() * n_past_ * c.n_kv_heads * c.head_dim * (kv_f16_ ? 2 : 4);
   }
+  // Rows [0, n_past) only: a checkpoint costs what the conversation holds, not the context.
   for (size_t l = 0; l < layers_.size(); ++l)
     for (int which = 0; which < 2; ++which) {
       const sp::Tensor& cache = which == 0 ? layers_[l].k_cache : layers_[l].v_cache;
-      sp::Status rc = host_timer_.time([&] { return sp::copy(which == 0 ? cp.k[l] : cp.v[l], cache); });
+      sp::Status rc = host_timer_.time([&] { return sp::get_rows(which == 0 ? cp.k[l] : cp.v[l], cache, 0); });
       if (!rc.ok()) return host_fail("checkpointing layer " + std::to_string(l) + " K/V");
     }
   cp.n_past = n_past_;
@@ -98,12 +104,13 @@ Status Model::checkpoint_kv(KvCheckpoint& cp) {
 }
 
 Status Model::restore_kv(const KvCheckpoint& cp) {
-  if (cp.k.size() != layers_.size() || cp.v.size() != layers_.size()) return fail("a checkpoint of another model");
   if (cp.n_past > n_ctx_) return fail("the checkpoint's n_past exceeds the context");
-  for (size_t l = 0; l < layers_.size(); ++l)
+  if (cp.n_past > 0 && (cp.k.size() != layers_.size() || cp.v.size() != layers_.size()))
+    return fail("a checkpoint of another model");
+  for (size_t l = 0; cp.n_past > 0 && l < layers_.size(); ++l)
     for (int which = 0; which < 2; ++which) {
       sp::Tensor& cache = which == 0 ? layers_[l].k_cache : layers_[l].v_cache;
-      sp::Status rc = host_timer_.time([&] { return sp::copy(cache, which == 0 ? cp.k[l] : cp.v[l]); });
+      sp::Status rc = host_timer_.time([&] { return sp::set_rows(cache, which == 0 ? cp.k[l] : cp.v[l], 0); });
       if (!rc.ok()) return host_fail("restoring layer " + std::to_string(l) + " K/V from the checkpoint");
     }
   n_past_ = cp.n_past;

@@ -10,7 +10,8 @@
 //   that wrote nothing would leave zeros; a backend whose prefill is not
 //   deterministic would show as a re-prefill that differs alone).
 // The device-memory checkpoint, beside the file: right after the prefill the
-// caches are copied into runtime tensors (timed: checkpoint_ms); at the end,
+// caches' filled rows are copied into runtime tensors (timed, allocation
+// included: checkpoint_ms); at the end,
 // kRestoreReps times, the cache rows are zeroed and the copies restored
 // (timed), then the same token decoded: its logits must equal the
 // re-prefilled ones bit for bit too.
@@ -44,7 +45,7 @@ struct SessionBenchResult {
   float max_abs_diff = 0;       // after the restore vs after the re-prefill
   int32_t next_token = -1;
   // The device-memory checkpoint (Model::checkpoint_kv / restore_kv).
-  double checkpoint_ms = 0;                // the caches copied out, after the prefill
+  double checkpoint_ms = 0;                // the filled rows copied out (and allocated), after the prefill
   double checkpoint_restore_ms = 0;        // median of kRestoreReps copies back
   double checkpoint_restore_first_ms = 0;  // the first of them
   uint64_t checkpoint_bytes = 0;           // device memory the copies hold
