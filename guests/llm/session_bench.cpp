@@ -158,8 +158,8 @@ std::string session_bench_json(const SessionBenchResult& r, const Model& model) 
                 "\"restore_read_ms\": %.3f, \"restore_check_ms\": %.3f, \"restore_upload_ms\": %.3f, "
                 "\"prefill_ms\": %.3f, \"hash_ms\": %.3f, \"decode_ms\": %.3f, \"logits_equal\": %s, "
                 "\"uninterrupted_equal\": %s, \"max_abs_diff\": %g, \"next_token\": %d, \"kv_dtype\": \"%s\", "
-                "\"n_ctx\": %u, \"checkpoint_ms\": %.3f, \"checkpoint_restore_ms\": %.3f, "
-                "\"checkpoint_speedup\": %.1f, \"checkpoint_restore_first_ms\": %.3f, \"checkpoint_bytes\": %llu, "
+                "\"n_ctx\": %u, \"checkpoint_ms\": %.4f, \"checkpoint_restore_ms\": %.4f, "
+                "\"checkpoint_speedup\": %.1f, \"checkpoint_restore_first_ms\": %.4f, \"checkpoint_bytes\": %llu, "
                 "\"checkpoint_logits_equal\": %s}",
                 r.n_tokens, r.save_ms, r.restore_ms, r.reprefill_ms, static_cast<unsigned long long>(r.file_bytes),
                 r.restore_ms > 0 ? r.reprefill_ms / r.restore_ms : 0.0, r.restore_first_ms, kRestoreReps, r.read_ms, r.check_ms,
