@@ -134,7 +134,16 @@ compare_backends() {
         echo "## zero-copy"
         "$build/samepage" bench zero-copy --backend cuda --size-mb 16 --repeats 20
         "$build/samepage" bench zero-copy --backend cuda --size-mb 256 --repeats 20
-        if [ -x "$build/bench/cuda_gemv_bench" ]; then echo "## gemv"; "$build/bench/cuda_gemv_bench"; fi
+        if [ -x "$build/bench/cuda_gemv_bench" ]; then
+          # Every variant is in gemv.md (with the fastest-variant summary);
+          # here the defaults' rows and cuBLAS's.
+          echo "## gemv (every variant and the fastest per case: $out/gemv.md)"
+          "$build/bench/cuda_gemv_bench" >"$out/gemv.md" 2>&1
+          echo "exit $?"
+          defaults="$(grep -o 'default variants [^ ]* (float), [^ ]* (quant)' "$out/gemv.md" | awk '{print $3 "|" $5}')"
+          head -1 "$out/gemv.md"
+          grep -E "^\|---|^\| (variant|cublas|${defaults:-none}) \|" "$out/gemv.md"
+        fi
         if [ -x "$build/bench/cuda_prefill_ops_bench" ]; then echo "## prefill ops"; "$build/bench/cuda_prefill_ops_bench"; fi
         ;;
       session)

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Here (Debian): builds a Release tree for the device machine and stages the
 # tools it lacks (wasm2c, wat2wasm, wasm-objdump) in .devcarry/bin. The
-# device call then carries build-device and .devcarry and runs
-# scripts/device_run.sh. Nothing in the tree names this machine's paths:
+# device tool carries 64 MiB a call, more than the build tree with its
+# objects, so what travels is build-device-carry: the tree without object
+# files. The device call carries build-device-carry and .devcarry and runs
+# scripts/device_unpack.sh (it becomes build-device there) before
+# scripts/device_run.sh or scripts/device_cuda.sh. Nothing in the tree names this machine's paths:
 # wasm-rt.h travels beside the library (build-device/wasm-rt/).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -11,4 +14,7 @@ cmake -S "$root" -B "$root/build-device" -G Ninja -DCMAKE_BUILD_TYPE=Release >/d
 ninja -C "$root/build-device" -j"$(nproc)"
 rm -rf "$root/.devcarry" && mkdir -p "$root/.devcarry/bin"
 cp /usr/bin/wasm2c /usr/bin/wat2wasm /usr/bin/wasm-objdump "$root/.devcarry/bin/"
-du -sh "$root/build-device" "$root/.devcarry"
+carry="$root/build-device-carry"
+rm -rf "$carry" && mkdir -p "$carry"
+tar -C "$root/build-device" --exclude='*.o' --exclude='*.o.d' --exclude='./.ninja_*' -cf - . | tar -C "$carry" -xf -
+du -sh "$carry" "$root/.devcarry"

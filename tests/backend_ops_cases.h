@@ -125,6 +125,25 @@ inline std::vector<OpCase> backend_op_cases() {
     add(GuestOp_matmul, f32({1, 576}), {f32({1, 1536}), typed(w, {576, 1536}, 1)});
   }
   add(GuestOp_matmul, f32({1, 4096}), {f32({1, 576}), typed(DType_q8_0, {4096, 576}, 1)});
+  // The staged GEMV (k % 256 == 0, gemv_plan.h): m = 1..8; k of 1 and 3
+  // segments (a stage of q4_0 holds 7, so stages straddle rows); n = 7001,
+  // more rows than warps on an H200, gives warps two rows and the last one
+  // a single row; n = 5, fewer rows than a CTA's warps; quant x of m·k <=
+  // 8192 is rounded inside the GEMV, 6 × 1536 = 9216 by quantize_x first.
+  // Non-const weights (flags 0) stay in registered guest memory: cp.async
+  // over mapped host pages.
+  for (DType w : kWeightDtypes) {
+    for (const Mnk& s : std::vector<Mnk>{{1, 7001, 256}, {2, 37, 768}, {5, 5, 512}, {8, 300, 256}, {3, 64, 1024},
+                                         {6, 50, 1536}})
+      add(GuestOp_matmul, f32({s.m, s.n}), {f32({s.m, s.k}), typed(w, {s.n, s.k}, 1)});
+    add(GuestOp_matmul, f32({4, 33}), {f32({4, 256}), typed(w, {33, 256})});
+  }
+  // x as an SP_DEVICE view (in HBM on a GPU backend, as a guest's runtime
+  // activations): there the staged quant GEMV rounds x itself, in each CTA.
+  for (DType w : {DType_q8_0, DType_q4_0, DType_q4_1})
+    for (const Mnk& s : std::vector<Mnk>{{1, 300, 2048}, {4, 77, 512}, {1, 2048, 8192}, {3, 9, 1024}})
+      add(GuestOp_matmul, f32({s.m, s.n}),
+          {Operand{DType_f32, {s.m, s.k}, Fill_uniform, -1.0f, 1.0f, 2}, typed(w, {s.n, s.k}, 1)});
 
   // rmsnorm: rows of x times w, eps.
   using Shapes = std::vector<std::vector<uint32_t>>;

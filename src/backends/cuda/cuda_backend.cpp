@@ -201,6 +201,12 @@ class CudaBackend final : public Backend {
       buf = *got;
     }
     QuantizedX xq;
+    // The staged GEMV rounds a small x itself (no quantize_x kernel, no
+    // scratch): every CTA reads x, so only where x is in HBM (activations are
+    // runtime tensors), not across the bus from guest memory.
+    if (dtype_is_quantized(dt) && m <= kGemvMaxRows && store_.in_device_memory(t[1].id) &&
+        gemv_quantizes_x(dt, m, n, k, p[2], x))
+      return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
     if (dtype_is_quantized(dt)) {
       xq.qs = reinterpret_cast<int8_t*>(buf);
       xq.d = reinterpret_cast<float*>(buf + layout.qs_bytes);

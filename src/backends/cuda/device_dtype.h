@@ -78,4 +78,16 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
+// x rounded to an 8-bit block as the CPU does (backends/cpu/kernels_scalar.cpp,
+// quantize_x): called by a whole warp, lane i holding element i of a block of
+// 32; per block d = amax / 127, q = nearest-even(x / d) with 1/d taken first.
+// The one definition that quantize_x.cu and the GEMV's fused quantization share.
+__device__ __forceinline__ float quantize_block_lane(float v, float* scale) {
+  float amax = fabsf(v);
+  for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+  *scale = amax / 127.0f;
+  const float inv = *scale != 0.0f ? 1.0f / *scale : 0.0f;
+  return rintf(v * inv);
+}
+
 }  // namespace samepage::cuda

@@ -25,13 +25,24 @@ struct QuantizedX {
 };
 Status launch_quantize_x(const LaunchStream& s, const float* x, int64_t n, QuantizedX out);
 
-// matmul_gemv.cu: y (m, n) = x (m, k) · W (n, k)ᵀ for m <= kGemvMaxRows: one
-// warp per output column, weights read once for all m rows. Float weights
+// matmul_gemv.cu: y (m, n) = x (m, k) · W (n, k)ᵀ for m <= kGemvMaxRows:
+// weights read once for all m rows, by the kernel gemv_plan.h picks. Float weights
 // take x as it is (16-byte aligned: the backend stages it otherwise); quant
-// weights take xq (x quantized, 8-bit dot products as the CPU's).
+// weights take xq (x quantized, 8-bit dot products as the CPU's), or x
+// itself where gemv_quantizes_x says so.
 inline constexpr int64_t kGemvMaxRows = 8;
 Status launch_gemv(cudaStream_t s, DType w_dtype, const void* w, const float* x, const QuantizedX& xq, float* y,
                    int64_t m, int64_t n, int64_t k);
+// Whether launch_gemv rounds x to 8-bit blocks itself for these arguments
+// (quant weights, the staged kernel, small x): then xq may be empty and the
+// caller skips launch_quantize_x.
+bool gemv_quantizes_x(DType w_dtype, int64_t m, int64_t n, int64_t k, const void* w, const float* x);
+// The same two with variant (an index into kGemvVariants, gemv_plan.h)
+// instead of the default: for bench/cuda_gemv_bench.
+Status launch_gemv_variant(cudaStream_t s, int variant, DType w_dtype, const void* w, const float* x,
+                           const QuantizedX& xq, float* y, int64_t m, int64_t n, int64_t k);
+bool gemv_quantizes_x_variant(int variant, DType w_dtype, int64_t m, int64_t n, int64_t k, const void* w,
+                              const float* x);
 // For m > kGemvMaxRows: cuBLAS (cublas_gemm.h).
 
 // rmsnorm.cu: y = x / rms(x row) * w, rows of n.

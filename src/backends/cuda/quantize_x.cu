@@ -23,12 +23,8 @@ __global__ void quantize_x_kernel(const float* __restrict__ x, int64_t n_blocks,
   const int64_t b = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
   if (b >= n_blocks) return;
-  const float v = x[b * 32 + lane];
-  float amax = fabsf(v);
-  for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
-  const float scale = amax / 127.0f;
-  const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
-  const float q = rintf(v * inv);
+  float scale;
+  const float q = quantize_block_lane(x[b * 32 + lane], &scale);
   qs[b * 32 + lane] = int8_t(q);
   if (lane == 0) d[b] = scale;
   if (rounded != nullptr) rounded[b * 32 + lane] = q * scale;
