@@ -38,6 +38,10 @@ struct KvCheckpoint {
   std::vector<sp::Tensor> k, v;  // (n_layers) of (n_past, n_kv_heads, head_dim) f16|f32, runtime
   uint32_t n_past = 0;
   uint64_t n_bytes = 0;          // device memory the copies hold
+  // Every layer's set_rows back into the caches, recorded once: a restore is
+  // one host call (one graph launch on CUDA), not 2 × n_layers synchronous
+  // ones. Declared after k, v: it goes first (a freed tensor breaks it).
+  sp::Sequence restore;
 };
 
 class Model {
@@ -79,8 +83,9 @@ class Model {
   Status write_kv(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v, uint32_t n_past);
   // The caches' rows [0, n_past) copied into cp (sp_get_rows, a byte copy:
   // device to device on a GPU, a memcpy on the CPU); cp's tensors are
-  // allocated when its row count changes and reused otherwise. restore_kv
-  // writes them back (sp_set_rows of the same dtype, bytes) and sets n_past.
+  // allocated (and the restore recorded) when its row count changes, reused
+  // otherwise. restore_kv replays the recorded sp_set_rows (the same dtype:
+  // bytes) and sets n_past.
   Status checkpoint_kv(KvCheckpoint& cp);
   Status restore_kv(const KvCheckpoint& cp);
 

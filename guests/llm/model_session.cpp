@@ -78,12 +78,15 @@ Status Model::checkpoint_kv(KvCheckpoint& cp) {
   const ModelConfig& c = spec_.config;
   const sp_dtype kv = kv_f16_ ? SP_F16 : SP_F32;
   if (n_past_ == 0) {  // nothing to hold (a tensor has at least one row)
+    cp.restore.reset();
     cp.k.clear(), cp.v.clear();
     cp.n_past = 0, cp.n_bytes = 0;
     return Status::ok();
   }
-  if (cp.n_past != n_past_ || cp.k.size() != layers_.size()) {
+  if (cp.n_past != n_past_ || cp.k.size() != layers_.size() || !cp.restore.valid()) {
+    cp.restore.reset();
     cp.k.clear(), cp.v.clear();
+    cp.n_past = 0;
     for (size_t l = 0; l < layers_.size(); ++l)
       for (int which = 0; which < 2; ++which) {
         sp::Tensor t = sp::Tensor::alloc(kv, {n_past_, c.n_kv_heads, c.head_dim});
@@ -91,6 +94,14 @@ Status Model::checkpoint_kv(KvCheckpoint& cp) {
         (which == 0 ? cp.k : cp.v).push_back(std::move(t));
       }
     cp.n_bytes = uint64_t(2) * layers_.size() * n_past_ * c.n_kv_heads * c.head_dim * (kv_f16_ ? 2 : 4);
+    sp::Status recorded;
+    cp.restore = sp::Sequence::record([&] {
+      for (size_t l = 0; l < layers_.size() && recorded.ok(); ++l) {
+        recorded = sp::set_rows(layers_[l].k_cache, cp.k[l], 0);
+        if (recorded.ok()) recorded = sp::set_rows(layers_[l].v_cache, cp.v[l], 0);
+      }
+    });
+    if (!recorded.ok() || !cp.restore.valid()) return host_fail("recording the checkpoint's restore");
   }
   // Rows [0, n_past) only: a checkpoint costs what the conversation holds, not the context.
   for (size_t l = 0; l < layers_.size(); ++l)
@@ -105,14 +116,12 @@ Status Model::checkpoint_kv(KvCheckpoint& cp) {
 
 Status Model::restore_kv(const KvCheckpoint& cp) {
   if (cp.n_past > n_ctx_) return fail("the checkpoint's n_past exceeds the context");
-  if (cp.n_past > 0 && (cp.k.size() != layers_.size() || cp.v.size() != layers_.size()))
-    return fail("a checkpoint of another model");
-  for (size_t l = 0; cp.n_past > 0 && l < layers_.size(); ++l)
-    for (int which = 0; which < 2; ++which) {
-      sp::Tensor& cache = which == 0 ? layers_[l].k_cache : layers_[l].v_cache;
-      sp::Status rc = host_timer_.time([&] { return sp::set_rows(cache, which == 0 ? cp.k[l] : cp.v[l], 0); });
-      if (!rc.ok()) return host_fail("restoring layer " + std::to_string(l) + " K/V from the checkpoint");
-    }
+  if (cp.n_past > 0) {
+    if (cp.k.size() != layers_.size() || cp.v.size() != layers_.size() || !cp.restore.valid())
+      return fail("a checkpoint of another model, or one never taken");
+    sp::Status rc = host_timer_.time([&] { return cp.restore.replay(); });
+    if (!rc.ok()) return host_fail("restoring the K/V caches from the checkpoint");
+  }
   n_past_ = cp.n_past;
   return Status::ok();
 }
