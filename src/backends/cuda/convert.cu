@@ -17,20 +17,16 @@ __device__ __forceinline__ float read_float(DType dt, const void* p, int64_t i) 
   return dt == DType_f16 ? f16_bits_to_f32(h) : bf16_bits_to_f32(h);
 }
 
-__global__ void convert_kernel(DType from, const void* src, DType to, void* dst, int64_t n) {
-  pdl_enter();
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const float v = read_float(from, src, i);
-    if (to == DType_f32) static_cast<float*>(dst)[i] = v;
-    else if (to == DType_f16) static_cast<uint16_t*>(dst)[i] = f32_to_f16_bits(v);
-    else static_cast<uint16_t*>(dst)[i] = f32_to_bf16_bits(v);
-  }
-}
-
 __device__ __forceinline__ void write_float(DType dt, void* p, int64_t i, float v) {
   if (dt == DType_f32) static_cast<float*>(p)[i] = v;
   else if (dt == DType_f16) static_cast<uint16_t*>(p)[i] = f32_to_f16_bits(v);
   else static_cast<uint16_t*>(p)[i] = f32_to_bf16_bits(v);
+}
+
+__global__ void convert_kernel(DType from, const void* src, DType to, void* dst, int64_t n) {
+  pdl_enter();
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    write_float(to, dst, i, read_float(from, src, i));
 }
 
 // set_rows: dst rows from row0 = src (n elements), converted; the same dtype
@@ -55,9 +51,8 @@ __global__ void get_rows_kernel(DType from, const void* src, DType to, void* dst
   pdl_enter();
   if (row0_at != nullptr) row0 = *row0_at;
   const int64_t base = row0 * row_elements;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
     write_float(to, dst, i, read_float(from, src, base + i));
-  }
 }
 
 // Bytes copied by threads, not cudaMemcpy: a guest range may span two host
