@@ -5,7 +5,10 @@
 # again from an empty cache (timed), and FILE restored into the live model
 # three times after the cache rows were zeroed (timed: read, checks, K/V
 # upload; the median is reported); the restored logits must equal the
-# re-prefilled ones and the uninterrupted run's bit for bit or the row fails. Prints a markdown table
+# re-prefilled ones and the uninterrupted run's bit for bit or the row fails. The
+# device-memory checkpoint beside it: the caches' filled rows copied into
+# runtime tensors after the prefill (checkpoint ms, allocation included) and copied back over zeroed rows (median of
+# 3; its logits must equal the re-prefilled ones too). Prints a markdown table
 # for bench/RESULTS.md; the JSON lines go to $OUT/session_bench.jsonl when
 # $OUT is set.
 #   bench/session_bench.sh [MODEL] [THREADS] [BACKENDS] [N...]
@@ -41,11 +44,11 @@ elif [[ "$model" == synth:* ]]; then
 fi
 batch=()
 [ -n "${BATCH:-}" ] && batch=(--batch "$BATCH")
-# A field of a flat JSON line.
-field() { grep -o "\"$1\": [^,}]*" <<<"$2" | head -n 1 | sed 's/^[^:]*: //; s/"//g'; }
+# A field of a flat JSON line; empty when the line lacks it (an older guest).
+field() { { grep -o "\"$1\": [^,}]*" <<<"$2" || true; } | head -n 1 | sed 's/^[^:]*: //; s/"//g'; }
 echo "model $(basename "$model"), $threads CPU threads, batch ${BATCH:-default}; one warm process per row, restore ms: median of 3"
-echo "| backend | context tokens | file size | save ms | restore ms | first restore ms | re-prefill ms | re-prefill / restore | restored logits |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| backend | context tokens | file size | save ms | restore ms | first restore ms | re-prefill ms | re-prefill / restore | checkpoint ms | checkpoint restore ms | re-prefill / checkpoint restore | restored logits |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 status=0
 for backend in ${backends//,/ }; do
   for n in "${lengths[@]}"; do
@@ -59,12 +62,16 @@ for backend in ${backends//,/ }; do
       [ -z "$line" ] && continue
     fi
     [ -n "${OUT:-}" ] && echo "{\"backend\": \"$backend\", \"row\": $line}" >> "$OUT/session_bench.jsonl"
-    equal="$(field logits_equal "$line"),$(field uninterrupted_equal "$line")"
+    cp_equal="$(field checkpoint_logits_equal "$line")"  # absent from an older guest's line
+    equal="$(field logits_equal "$line"),$(field uninterrupted_equal "$line"),${cp_equal:-absent}"
     awk -v b="$backend" -v n="$(field n_tokens "$line")" -v bytes="$(field file_bytes "$line")" \
         -v save="$(field save_ms "$line")" -v restore="$(field restore_ms "$line")" \
         -v first="$(field restore_first_ms "$line")" -v re="$(field reprefill_ms "$line")" \
-        -v eq="$([ "$equal" = true,true ] && echo "bitwise equal" || echo "DIFFER (vs re-prefill, vs uninterrupted: $equal)")" 'BEGIN {
-      printf "| %s | %d | %.2f MB | %.1f | %.2f | %.2f | %.1f | %.0fx | %s |\n", b, n, bytes / 1e6, save, restore, first, re, re / restore, eq
+        -v cp="$(field checkpoint_ms "$line")" -v cpr="$(field checkpoint_restore_ms "$line")" \
+        -v eq="$([[ "$equal" == true,true,true || "$equal" == true,true,absent ]] && echo "bitwise equal" ||
+                 echo "DIFFER (vs re-prefill, vs uninterrupted, checkpoint vs re-prefill: $equal)")" 'BEGIN {
+      printf "| %s | %d | %.2f MB | %.1f | %.2f | %.2f | %.1f | %.0fx | %.3f | %.3f | %.0fx | %s |\n", b, n, bytes / 1e6,
+             save, restore, first, re, re / restore, cp, cpr, (cpr > 0 ? re / cpr : 0), eq
     }'
   done
 done

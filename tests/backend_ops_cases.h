@@ -300,21 +300,25 @@ inline std::vector<OpCase> backend_op_cases() {
     add(GuestOp_copy, typed(d, {3, 64}), {typed(d, {3, 64})});
   add(GuestOp_copy, typed(DType_i32, {37}), {Operand{DType_i32, {37}, Fill_tokens, -1000, 1000, 0}});
 
-  // set_rows: f32 rows into a cache (f32/f16/bf16, converted) at row0, a
-  // parameter; the cache is an input too (rows outside stay), so out is in[0].
+  // set_rows: rows of every float dtype into a cache of every float dtype
+  // (the same dtype: bytes, as a session restore writes saved rows; another:
+  // converted) at row0, a parameter; the cache is an input too (rows outside
+  // stay), so out is in[0].
   struct Rows { std::vector<uint32_t> dst, src; int32_t row0; std::vector<std::array<int32_t, 2>> replays; };
   const Rows rows[] = {{{64, 2, 32}, {1, 2, 32}, 5, {{0, 0}, {63, 0}}},
                        {{64, 2, 32}, {7, 64}, 9, {{57, 0}, {0, 0}}},
                        {{1000, 8, 128}, {1, 8, 128}, 999, {{500, 0}, {0, 0}}},
                        {{33, 5}, {33, 5}, 0, {{0, 0}, {0, 0}}}};
-  for (DType kv : kFloatDtypes)
-    for (const Rows& r : rows) {
-      OpCase& c = add(GuestOp_set_rows, typed(kv, r.dst), {typed(kv, r.dst), f32(r.src, -2, 2)});
-      c.i[0] = r.row0;
-      c.param_mask = kParam0;
-      c.replays = r.replays;
-      c.in_place = 0;
-    }
+  for (DType from : kFloatDtypes)
+    for (DType kv : kFloatDtypes)
+      for (const Rows& r : rows) {
+        const Operand src{from, r.src, Fill_uniform, -2, 2, 0};
+        OpCase& c = add(GuestOp_set_rows, typed(kv, r.dst), {typed(kv, r.dst), src});
+        c.i[0] = r.row0;
+        c.param_mask = kParam0;
+        c.replays = r.replays;
+        c.in_place = 0;
+      }
   // get_rows: a cache's rows [row0, row0 + out rows) read out, converted into
   // every float dtype (the session snapshot saves in the cache's own dtype).
   struct Read { std::vector<uint32_t> out, src; int32_t row0; std::vector<std::array<int32_t, 2>> replays; };

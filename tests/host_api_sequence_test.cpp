@@ -52,6 +52,61 @@ TEST(HostApiSequence, SetRowsWritesConvertedRowsAtAParameter) {
   EXPECT_EQ(rc_of(Z_samepageZ_set_rows(g.ctx(), tquant, src32, 0)), SP_ERR_DTYPE);
 }
 
+// set_rows takes f16 and bf16 rows too (a session restore writes saved rows
+// as they are): the same dtype moves bits (a signalling NaN stays one),
+// another converts as copy does, eagerly and at a replay parameter.
+TEST(HostApiSequence, SetRowsTakesHalfRowsAsTheyAre) {
+  FakeGuest g;
+  std::mt19937 rng(31);
+  const uint32_t n_ctx = 5, row = 2 * 8;
+  for (DType from : {DType_f16, DType_bf16})
+    for (DType to : {DType_f16, DType_bf16, DType_f32}) {
+      uint32_t src_at = 0, cache_at = 0;
+      const int32_t tsrc = g.view(from, {2, 2, 8}, 2 * row * 2, &src_at);
+      const size_t to_bytes = to == DType_f32 ? 4 : 2;
+      const int32_t tcache = g.view(to, {n_ctx, 2, 8}, n_ctx * row * to_bytes, &cache_at);
+      ASSERT_GT(tsrc, 0);
+      ASSERT_GT(tcache, 0);
+      uint16_t* src = g.at<uint16_t>(src_at);
+      std::uniform_real_distribution<float> dist(-3.0f, 3.0f);
+      for (uint32_t i = 0; i < 2 * row; ++i)
+        src[i] = from == DType_f16 ? cpu::f32_to_f16(dist(rng)) : cpu::f32_to_bf16(dist(rng));
+      src[3] = from == DType_f16 ? 0x7d01 : 0x7f81;  // signalling NaN: a conversion would quiet it
+      auto check = [&](int32_t row0) {
+        for (uint32_t i = 0; i < 2 * row; ++i) {
+          const float v = from == DType_f16 ? cpu::f16_to_f32(src[i]) : cpu::bf16_to_f32(src[i]);
+          const size_t at = size_t(row0) * row + i;
+          if (to == from) EXPECT_EQ(g.at<uint16_t>(cache_at)[at], src[i]) << i;
+          else if (to == DType_f32 && i != 3) EXPECT_EQ(g.at<float>(cache_at)[at], v) << i;
+          else if (to == DType_f32) EXPECT_TRUE(std::isnan(g.at<float>(cache_at)[at]));
+          else if (i == 3) EXPECT_TRUE(std::isnan(to == DType_f16 ? cpu::f16_to_f32(g.at<uint16_t>(cache_at)[at])
+                                                                 : cpu::bf16_to_f32(g.at<uint16_t>(cache_at)[at])));
+          else EXPECT_EQ(g.at<uint16_t>(cache_at)[at], to == DType_f16 ? cpu::f32_to_f16(v) : cpu::f32_to_bf16(v)) << i;
+        }
+      };
+      ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), tcache, tsrc, 3), 0u) << g.last_error();
+      check(3);
+      ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
+      ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), tcache, tsrc, param(0)), 0u) << g.last_error();
+      const int32_t seq = rc_of(Z_samepageZ_record_end(g.ctx()));
+      ASSERT_GT(seq, 0) << g.last_error();
+      const uint32_t params_at = g.alloc(4);
+      *g.at<int32_t>(params_at) = 1;
+      ASSERT_EQ(Z_samepageZ_replay(g.ctx(), seq, params_at, 1), 0u) << g.last_error();
+      check(1);
+      *g.at<int32_t>(params_at) = 4;  // two rows from row 4 of 5
+      EXPECT_EQ(rc_of(Z_samepageZ_replay(g.ctx(), seq, params_at, 1)), SP_ERR_ARG);
+      EXPECT_EQ(Z_samepageZ_sequence_free(g.ctx(), uint32_t(seq)), 0u);
+    }
+  // Integers and quantized blocks are no rows to write.
+  const int32_t ints = g.view(DType_i32, {1, 32}, 128);
+  const int32_t cache = g.view(DType_f32, {4, 32}, 4 * 128);
+  EXPECT_EQ(rc_of(Z_samepageZ_set_rows(g.ctx(), cache, ints, 0)), SP_ERR_DTYPE);
+  EXPECT_NE(g.last_error().find("f32, f16 or bf16"), std::string::npos) << g.last_error();
+  const int32_t quant = g.view(DType_q8_0, {1, 32}, 34);
+  EXPECT_EQ(rc_of(Z_samepageZ_set_rows(g.ctx(), cache, quant, 0)), SP_ERR_DTYPE);
+}
+
 // get_rows reads a runtime cache's rows back out (a session snapshot): in its
 // own dtype bit for bit, into f32 exactly, at a parameter; hostile rows,
 // shapes and dtypes are refused with a code and a message.

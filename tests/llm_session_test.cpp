@@ -198,6 +198,17 @@ TEST(LlmSession, BenchRestoreGivesTheReprefilledLogits) {
       const double bytes = json_number(line, "file_bytes");
       EXPECT_EQ(bytes, double(std::filesystem::file_size(dir + "/bench.safetensors"))) << line;
       EXPECT_NE(line.find(*kv ? "\"kv_dtype\": \"F32\"" : "\"kv_dtype\": \"F16\""), std::string::npos) << line;
+      // The device-memory checkpoint: restored over zeroed rows, the same logits as the re-prefill's;
+      // it holds every layer's filled K and V rows (SmolLM2-135M: 30 layers of 3 × 64 per position).
+      EXPECT_NE(line.find("\"checkpoint_logits_equal\": true"), std::string::npos) << line;
+      for (const char* key : {"checkpoint_ms", "checkpoint_restore_ms", "checkpoint_restore_first_ms", "checkpoint_speedup"})
+        EXPECT_GT(json_number(line, key), 0) << key << ": " << line;
+      // The speedup is the printed times' ratio (times rounded to 0.1 µs, microseconds here).
+      const double cp_restore = json_number(line, "checkpoint_restore_ms"), speedup = json_number(line, "checkpoint_speedup");
+      EXPECT_NEAR(speedup, json_number(line, "reprefill_ms") / cp_restore, 0.051 + speedup * (1e-3 + 0.6e-4 / cp_restore))
+          << line;
+      EXPECT_EQ(json_number(line, "checkpoint_bytes"), 2.0 * 30 * 6 * 3 * 64 * (*kv ? 4 : 2))
+          << line;
       std::filesystem::remove_all(dir);
     }
   }
@@ -246,6 +257,8 @@ TEST_P(LlmSessionBench, SyntheticModelRestoresTheReprefilledLogits) {
     EXPECT_NE(r.out.find("\"uninterrupted_equal\": true"), std::string::npos) << r.out;
     EXPECT_EQ(json_number(r.out, "n_tokens"), 24) << r.out;
     EXPECT_GT(json_number(r.out, "restore_ms"), 0) << r.out;
+    EXPECT_NE(r.out.find("\"checkpoint_logits_equal\": true"), std::string::npos) << r.out;
+    EXPECT_GT(json_number(r.out, "checkpoint_restore_ms"), 0) << r.out;
   }
   std::filesystem::remove_all(dir);
 }

@@ -63,9 +63,10 @@ const char* kGenerateUsage =
     "  --session-hash SCOPE    what of the model file a saved session hashes: header\n"
     "                          (default: GGUF header + tensor infos) or file (every byte)\n"
     "  --session-bench FILE    benchmark: prefill the prompt, save it to FILE, re-prefill\n"
-    "                          it, restore FILE into the warm model; one JSON line (save,\n"
-    "                          restore, re-prefill ms, file bytes, speedup); exit 1 when\n"
-    "                          the restored logits differ from the re-prefilled ones\n"
+    "                          it, restore FILE into the warm model, and a device-memory\n"
+    "                          checkpoint of the caches; one JSON line (save, restore,\n"
+    "                          re-prefill, checkpoint ms, file bytes, speedups); exit 1\n"
+    "                          when restored logits differ from the re-prefilled ones\n"
     "  --help                  this text\n";
 
 const char* kTokenizeUsage =

@@ -106,7 +106,7 @@ inline Status embedding(const Tensor& out, const Tensor& table, const Tensor& to
 inline Status softmax(const Tensor& out, const Tensor& x) { return Status{sp_softmax(out.handle(), x.handle())}; }
 inline Status copy(const Tensor& dst, const Tensor& src) { return Status{sp_copy(dst.handle(), src.handle())}; }
 inline Status argmax(const Tensor& out, const Tensor& x) { return Status{sp_argmax(out.handle(), x.handle())}; }
-// row0 may be param(i) inside a recording.
+// src f32/f16/bf16 (the same dtype as dst: bytes); row0 may be param(i) inside a recording.
 inline Status set_rows(const Tensor& dst, const Tensor& src, int32_t row0) {
   return Status{sp_set_rows(dst.handle(), src.handle(), row0)};
 }

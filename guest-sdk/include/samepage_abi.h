@@ -129,9 +129,10 @@ SP_ABI_ASSERT(sizeof(sp_stats) == 48 && offsetof(sp_stats, copy_mode) == 40);
    * entries are ignored (never the maximum); a row holding nothing but NaN gives index 0, so every result   \
    * is a valid index. Greedy sampling stays on the device. */                                                 \
   X(int32_t, argmax, sp_argmax, (sp_tensor out, sp_tensor x))                                                  \
-  /* Writes src's rows (f32) into dst (f32/f16/bf16, converted) at rows [row0, row0 + src rows): K/V cache    \
-   * writes. A row is one index of the outermost dimension; the rest of the shapes must hold as many          \
-   * elements. row0 may be SP_PARAM(i). */                                                                       \
+  /* Writes src's rows (f32/f16/bf16) into dst (f32/f16/bf16) at rows [row0, row0 + src rows): K/V cache       \
+   * writes. The same dtype is a byte copy (a saved f16 cache restored as it was, no f32 round trip); another  \
+   * converts, rounding to nearest even as copy does. A row is one index of the outermost dimension; the rest  \
+   * of the shapes must hold as many elements. row0 may be SP_PARAM(i). */                                     \
   X(int32_t, set_rows, sp_set_rows, (sp_tensor dst, sp_tensor src, int32_t row0))                              \
   /* Reads rows [row0, row0 + dst rows) of src (f32/f16/bf16) into dst (f32/f16/bf16, converted as copy does): \
    * the filled part of a K/V cache, for a session snapshot. Rows as for set_rows; row0 may be SP_PARAM(i). */ \

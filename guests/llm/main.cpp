@@ -216,6 +216,9 @@ int run_bench(Session& s) {
     return report(Status::error("[session-bench] the logits after the restore differ from the uninterrupted run's"));
   if (!r.value().logits_equal)
     return report(Status::error("[session-bench] the logits after the restore differ from those after the re-prefill"));
+  if (!r.value().checkpoint_logits_equal)
+    return report(Status::error("[session-bench] the logits after the checkpoint restore differ from those after the "
+                                "re-prefill"));
   return 0;
 }
 

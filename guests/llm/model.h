@@ -31,6 +31,19 @@ struct ModelOptions {
 // Runtime tensors of one forward step over n tokens, and its recording.
 struct Activations;
 
+// A conversation kept in device memory (fork or branch it without
+// serializing): every layer's filled K and V rows copied into runtime
+// tensors, and the positions they hold.
+struct KvCheckpoint {
+  std::vector<sp::Tensor> k, v;  // (n_layers) of (n_past, n_kv_heads, head_dim) f16|f32, runtime
+  uint32_t n_past = 0;
+  uint64_t n_bytes = 0;          // device memory the copies hold
+  // Every layer's set_rows back into the caches, recorded once: a restore is
+  // one host call (one graph launch on CUDA), not 2 × n_layers synchronous
+  // ones. Declared after k, v: it goes first (a freed tensor breaks it).
+  sp::Sequence restore;
+};
+
 class Model {
  public:
   // Maps `path` (opened through WASI) and builds everything; the error names
@@ -65,9 +78,16 @@ class Model {
   // Each layer's K and V rows [0, n_past) into k[l], v[l]: (n_past, n_kv_heads,
   // head_dim) in the cache dtype, bit for bit (sp_get_rows).
   Status read_kv(const std::vector<uint8_t*>& k, const std::vector<uint8_t*>& v);
-  // The reverse, n_past rows, then n_past = n_past. Exact for f16 caches too
-  // (f16 -> f32 -> f16 is the identity).
+  // The reverse, n_past rows in the cache dtype, then n_past = n_past: the
+  // bytes go up as they are (sp_set_rows of the same dtype is a byte copy).
   Status write_kv(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v, uint32_t n_past);
+  // The caches' rows [0, n_past) copied into cp (sp_get_rows, a byte copy:
+  // device to device on a GPU, a memcpy on the CPU); cp's tensors are
+  // allocated (and the restore recorded) when its row count changes, reused
+  // otherwise. restore_kv replays the recorded sp_set_rows (the same dtype:
+  // bytes) and sets n_past.
+  Status checkpoint_kv(KvCheckpoint& cp);
+  Status restore_kv(const KvCheckpoint& cp);
 
   // Time spent inside sp_* calls since load (guest-side clock).
   HostTimer& host_timer() { return host_timer_; }

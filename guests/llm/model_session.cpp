@@ -49,30 +49,80 @@ Status Model::write_kv(const std::vector<const uint8_t*>& k, const std::vector<c
     return Status::ok();
   }
   const ModelConfig& c = spec_.config;
-  const size_t n = size_t(n_past) * c.n_kv_heads * c.head_dim;
+  const sp_dtype kv = kv_f16_ ? SP_F16 : SP_F32;
   const size_t elem = kv_f16_ ? 2 : 4;
-  // set_rows takes f32 rows: an f16 file is widened by the host (sp_copy),
-  // exactly, into staging; both go through aligned guest buffers.
-  std::vector<float> staging(n);
-  std::vector<uint16_t> half(kv_f16_ ? n : 0);
-  sp::Tensor rows = sp::Tensor::view(staging.data(), SP_F32, {n_past, c.n_kv_heads, c.head_dim});
-  sp::Tensor halves = kv_f16_ ? sp::Tensor::view(half.data(), SP_F16, {n_past, c.n_kv_heads, c.head_dim}) : sp::Tensor();
-  if (!rows.valid() || (kv_f16_ && !halves.valid())) return host_fail("staging for " + std::to_string(n_past) + " rows");
+  const size_t n_bytes = size_t(n_past) * c.n_kv_heads * c.head_dim * elem;
+  // set_rows takes rows in the cache's own dtype: the saved bytes go up as
+  // they are, through a view over them (no staging, no f32 round trip). Only
+  // rows off their element's alignment (a file's own offsets) are moved first.
+  std::vector<uint32_t> aligned;
   for (size_t l = 0; l < layers_.size(); ++l)
     for (int which = 0; which < 2; ++which) {
       const uint8_t* src = which == 0 ? k[l] : v[l];
-      std::memcpy(kv_f16_ ? static_cast<void*>(half.data()) : static_cast<void*>(staging.data()), src, n * elem);
+      if (reinterpret_cast<uintptr_t>(src) % elem != 0) {
+        aligned.resize((n_bytes + 3) / 4);
+        std::memcpy(aligned.data(), src, n_bytes);
+        src = reinterpret_cast<const uint8_t*>(aligned.data());
+      }
+      sp::Tensor rows = sp::Tensor::view(src, kv, {n_past, c.n_kv_heads, c.head_dim});
+      if (!rows.valid()) return host_fail("view of layer " + std::to_string(l) + " saved rows");
       sp::Tensor& cache = which == 0 ? layers_[l].k_cache : layers_[l].v_cache;
-      sp::Status rc = host_timer_.time([&] {
-        if (kv_f16_) {
-          sp::Status widened = sp::copy(rows, halves);
-          if (!widened.ok()) return widened;
-        }
-        return sp::set_rows(cache, rows, 0);
-      });
+      sp::Status rc = host_timer_.time([&] { return sp::set_rows(cache, rows, 0); });
       if (!rc.ok()) return host_fail("writing layer " + std::to_string(l) + " K/V rows");
     }
   n_past_ = n_past;
+  return Status::ok();
+}
+
+Status Model::checkpoint_kv(KvCheckpoint& cp) {
+  const ModelConfig& c = spec_.config;
+  const sp_dtype kv = kv_f16_ ? SP_F16 : SP_F32;
+  if (n_past_ == 0) {  // nothing to hold (a tensor has at least one row)
+    cp.restore.reset();
+    cp.k.clear(), cp.v.clear();
+    cp.n_past = 0, cp.n_bytes = 0;
+    return Status::ok();
+  }
+  if (cp.n_past != n_past_ || cp.k.size() != layers_.size() || !cp.restore.valid()) {
+    cp.restore.reset();
+    cp.k.clear(), cp.v.clear();
+    cp.n_past = 0;
+    for (size_t l = 0; l < layers_.size(); ++l)
+      for (int which = 0; which < 2; ++which) {
+        sp::Tensor t = sp::Tensor::alloc(kv, {n_past_, c.n_kv_heads, c.head_dim});
+        if (!t.valid()) return host_fail("checkpoint tensor for layer " + std::to_string(l));
+        (which == 0 ? cp.k : cp.v).push_back(std::move(t));
+      }
+    cp.n_bytes = uint64_t(2) * layers_.size() * n_past_ * c.n_kv_heads * c.head_dim * (kv_f16_ ? 2 : 4);
+    sp::Status recorded;
+    cp.restore = sp::Sequence::record([&] {
+      for (size_t l = 0; l < layers_.size() && recorded.ok(); ++l) {
+        recorded = sp::set_rows(layers_[l].k_cache, cp.k[l], 0);
+        if (recorded.ok()) recorded = sp::set_rows(layers_[l].v_cache, cp.v[l], 0);
+      }
+    });
+    if (!recorded.ok() || !cp.restore.valid()) return host_fail("recording the checkpoint's restore");
+  }
+  // Rows [0, n_past) only: a checkpoint costs what the conversation holds, not the context.
+  for (size_t l = 0; l < layers_.size(); ++l)
+    for (int which = 0; which < 2; ++which) {
+      const sp::Tensor& cache = which == 0 ? layers_[l].k_cache : layers_[l].v_cache;
+      sp::Status rc = host_timer_.time([&] { return sp::get_rows(which == 0 ? cp.k[l] : cp.v[l], cache, 0); });
+      if (!rc.ok()) return host_fail("checkpointing layer " + std::to_string(l) + " K/V");
+    }
+  cp.n_past = n_past_;
+  return Status::ok();
+}
+
+Status Model::restore_kv(const KvCheckpoint& cp) {
+  if (cp.n_past > n_ctx_) return fail("the checkpoint's n_past exceeds the context");
+  if (cp.n_past > 0) {
+    if (cp.k.size() != layers_.size() || cp.v.size() != layers_.size() || !cp.restore.valid())
+      return fail("a checkpoint of another model, or one never taken");
+    sp::Status rc = host_timer_.time([&] { return cp.restore.replay(); });
+    if (!rc.ok()) return host_fail("restoring the K/V caches from the checkpoint");
+  }
+  n_past_ = cp.n_past;
   return Status::ok();
 }
 

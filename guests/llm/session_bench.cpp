@@ -27,6 +27,18 @@ Status zero_cache(Model& model, uint32_t n) {
   return model.write_kv(rows, rows, n);
 }
 
+// The median of times and the index it came from.
+size_t median_index(const std::vector<double>& times) {
+  std::vector<size_t> order(times.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return times[a] < times[b]; });
+  return order[order.size() / 2];
+}
+
+bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
 Result<std::vector<float>> logits_copy(Model& model) {
   Result<const float*> l = model.logits();
   if (!l.is_ok()) return l.status();
@@ -67,6 +79,13 @@ Result<SessionBenchResult> run_session_bench(Model& model, const SamplerOptions&
   if (stat(path.c_str(), &st) != 0) return fail("the saved file " + path + " is not there");
   r.file_bytes = uint64_t(st.st_size);
 
+  // The device-memory checkpoint of the same state (row n is not yet written).
+  KvCheckpoint checkpoint;
+  t0 = now_ns();
+  if (Status s = model.checkpoint_kv(checkpoint); !s.is_ok()) return s;
+  r.checkpoint_ms = ms_since(t0);
+  r.checkpoint_bytes = checkpoint.n_bytes;
+
   // The uninterrupted run's next step (row n is past what was saved).
   if (Status s = model.decode(r.next_token); !s.is_ok()) return s;
   Result<std::vector<float>> uninterrupted = logits_copy(model);
@@ -95,10 +114,7 @@ Result<SessionBenchResult> run_session_bench(Model& model, const SamplerOptions&
     if (model.n_past() != prompt.size()) return fail("the restore left n_past " + std::to_string(model.n_past()));
   }
   r.restore_first_ms = times[0];
-  std::vector<size_t> order(times.size());
-  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return times[a] < times[b]; });
-  const size_t median = order[order.size() / 2];
+  const size_t median = median_index(times);
   r.restore_ms = times[median];
   r.read_ms = parts[median].read_ms, r.check_ms = parts[median].check_ms, r.upload_ms = parts[median].upload_ms;
 
@@ -110,27 +126,50 @@ Result<SessionBenchResult> run_session_bench(Model& model, const SamplerOptions&
   const std::vector<float>& a = reference.value();
   const std::vector<float>& b = restored.value();
   const std::vector<float>& u = uninterrupted.value();
-  r.logits_equal = std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-  r.uninterrupted_equal = std::memcmp(u.data(), b.data(), u.size() * sizeof(float)) == 0;
+  r.logits_equal = bitwise_equal(a, b);
+  r.uninterrupted_equal = bitwise_equal(u, b);
   for (size_t i = 0; i < a.size(); ++i) r.max_abs_diff = std::max(r.max_abs_diff, std::fabs(a[i] - b[i]));
+
+  // The checkpoint back, over zeroed rows as the file restore did.
+  std::vector<double> checkpoint_times;
+  for (int rep = 0; rep < kRestoreReps; ++rep) {
+    if (Status s = zero_cache(model, uint32_t(prompt.size() + 1)); !s.is_ok()) return s;
+    model.truncate(0);
+    t0 = now_ns();
+    if (Status s = model.restore_kv(checkpoint); !s.is_ok()) return s;
+    checkpoint_times.push_back(ms_since(t0));
+    if (model.n_past() != prompt.size())
+      return fail("the checkpoint restore left n_past " + std::to_string(model.n_past()));
+  }
+  r.checkpoint_restore_first_ms = checkpoint_times[0];
+  r.checkpoint_restore_ms = checkpoint_times[median_index(checkpoint_times)];
+  if (Status s = model.decode(r.next_token); !s.is_ok()) return s;
+  Result<std::vector<float>> from_checkpoint = logits_copy(model);
+  if (!from_checkpoint.is_ok()) return from_checkpoint.status();
+  r.checkpoint_logits_equal = bitwise_equal(a, from_checkpoint.value());
   return r;
 }
 
 std::string session_bench_json(const SessionBenchResult& r, const Model& model) {
-  char line[1024];
+  char line[1536];
   std::snprintf(line, sizeof line,
                 "{\"n_tokens\": %zu, \"save_ms\": %.3f, \"restore_ms\": %.3f, \"reprefill_ms\": %.3f, "
                 "\"file_bytes\": %llu, \"speedup\": %.1f, \"restore_first_ms\": %.3f, \"restore_reps\": %d, "
                 "\"restore_read_ms\": %.3f, \"restore_check_ms\": %.3f, \"restore_upload_ms\": %.3f, "
                 "\"prefill_ms\": %.3f, \"hash_ms\": %.3f, \"decode_ms\": %.3f, \"logits_equal\": %s, "
                 "\"uninterrupted_equal\": %s, \"max_abs_diff\": %g, \"next_token\": %d, \"kv_dtype\": \"%s\", "
-                "\"n_ctx\": %u}",
+                "\"n_ctx\": %u, \"checkpoint_ms\": %.4f, \"checkpoint_restore_ms\": %.4f, "
+                "\"checkpoint_speedup\": %.1f, \"checkpoint_restore_first_ms\": %.4f, \"checkpoint_bytes\": %llu, "
+                "\"checkpoint_logits_equal\": %s}",
                 r.n_tokens, r.save_ms, r.restore_ms, r.reprefill_ms, static_cast<unsigned long long>(r.file_bytes),
                 r.restore_ms > 0 ? r.reprefill_ms / r.restore_ms : 0.0, r.restore_first_ms, kRestoreReps, r.read_ms, r.check_ms,
                 r.upload_ms,
                 r.prefill_ms, r.hash_ms, r.decode_ms, r.logits_equal ? "true" : "false",
                 r.uninterrupted_equal ? "true" : "false", double(r.max_abs_diff),
-                r.next_token, model.kv_f16() ? "F16" : "F32", model.n_ctx());
+                r.next_token, model.kv_f16() ? "F16" : "F32", model.n_ctx(), r.checkpoint_ms,
+                r.checkpoint_restore_ms, r.checkpoint_restore_ms > 0 ? r.reprefill_ms / r.checkpoint_restore_ms : 0.0,
+                r.checkpoint_restore_first_ms, static_cast<unsigned long long>(r.checkpoint_bytes),
+                r.checkpoint_logits_equal ? "true" : "false");
   return line;
 }
 

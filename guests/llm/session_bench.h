@@ -9,6 +9,12 @@
 //   decode the same token: its logits must equal both bit for bit (a restore
 //   that wrote nothing would leave zeros; a backend whose prefill is not
 //   deterministic would show as a re-prefill that differs alone).
+// The device-memory checkpoint, beside the file: right after the prefill the
+// caches' filled rows are copied into runtime tensors (timed, allocation
+// included: checkpoint_ms); at the end,
+// kRestoreReps times, the cache rows are zeroed and the copies restored
+// (timed), then the same token decoded: its logits must equal the
+// re-prefilled ones bit for bit too.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +44,12 @@ struct SessionBenchResult {
   bool uninterrupted_equal = false;  // after the restore vs the uninterrupted run, bitwise
   float max_abs_diff = 0;       // after the restore vs after the re-prefill
   int32_t next_token = -1;
+  // The device-memory checkpoint (Model::checkpoint_kv / restore_kv).
+  double checkpoint_ms = 0;                // the filled rows copied out (and allocated), after the prefill
+  double checkpoint_restore_ms = 0;        // median of kRestoreReps copies back
+  double checkpoint_restore_first_ms = 0;  // the first of them
+  uint64_t checkpoint_bytes = 0;           // device memory the copies hold
+  bool checkpoint_logits_equal = false;    // after it vs after the re-prefill, bitwise
 };
 
 // The model must be fresh (n_past 0); prompt + 1 must fit its context.
@@ -45,7 +57,8 @@ Result<SessionBenchResult> run_session_bench(Model& model, const SamplerOptions&
                                              const std::vector<int32_t>& prompt, const std::string& path,
                                              const std::string& hash_scope);
 
-// One JSON line: {"n_tokens", "save_ms", "restore_ms", "reprefill_ms", "file_bytes", "speedup", ...}.
+// One JSON line: {"n_tokens", "save_ms", "restore_ms", "reprefill_ms", "file_bytes", "speedup",
+// ..., "checkpoint_ms", "checkpoint_restore_ms", "checkpoint_speedup", ...}.
 std::string session_bench_json(const SessionBenchResult& r, const Model& model);
 
 }  // namespace llm

@@ -63,7 +63,7 @@ enum OpCode : int32_t {
   OpCode_softmax,    // t0 = softmax(t1 rows)
   OpCode_argmax,     // t0 (i32, n_rows of t1)[row] = argmax(t1 row)
   OpCode_copy,       // t0 = convert(t1)
-  OpCode_set_rows,   // t0 rows [i[0], i[0] + t1 rows) = convert(t1 f32); a row: one outermost index
+  OpCode_set_rows,   // t0 rows [i[0], i[0] + t1 rows) = convert(t1); f32/f16/bf16 both sides; a row: one outermost index
   OpCode_get_rows,   // t0 = convert(t1 rows [i[0], i[0] + t0 rows)); f32/f16/bf16 both sides
   OpCode_count,
 };

@@ -211,10 +211,11 @@ int32_t validate_op(const OpRequest& req, Tensor* const tensors[4], std::string*
       else c.no_overlap(0, 1);
       break;
     case OpCode_set_rows: {
-      // dst (R, ...) f32/f16/bf16 rows [row0, row0 + S) = src (S, ...) f32
-      if (!c.dtype(1, DType_f32, "src")) break;
-      if (!dtype_is_float(t[0]->dtype)) {
-        c.fail(SP_ERR_DTYPE, "dst must be f32, f16 or bf16, got " + shape_text(*t[0]));
+      // dst (R, ...) f32/f16/bf16 rows [row0, row0 + S) = src (S, ...) f32/f16/bf16:
+      // the same dtype is a byte copy (a saved f16 cache goes back as it was), another converts.
+      if (!dtype_is_float(t[0]->dtype) || !dtype_is_float(t[1]->dtype)) {
+        c.fail(SP_ERR_DTYPE, "dst and src must be f32, f16 or bf16, got " + shape_text(*t[1]) + " into " +
+                                 shape_text(*t[0]));
         break;
       }
       const int64_t dst_rows = t[0]->shape[0], src_rows = t[1]->shape[0];

@@ -123,7 +123,7 @@ class CpuBackend final : public Backend {
         // Validated: row0 + src rows <= dst rows, and rows hold the same element count.
         const int64_t row_elements = t[0].n_elements() / t[0].shape[0];
         auto* dst = static_cast<uint8_t*>(t[0].data) + int64_t{op.i[0]} * int64_t(dtype_row_bytes(t[0].dtype, row_elements));
-        return cpu::convert(DType_f32, t[1].data, t[0].dtype, dst, t[1].n_elements());
+        return cpu::convert(t[1].dtype, t[1].data, t[0].dtype, dst, t[1].n_elements());  // same dtype: bytes
       }
       case OpCode_get_rows: {
         // Validated: row0 + dst rows <= src rows, and rows hold the same element count.

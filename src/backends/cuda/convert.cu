@@ -17,26 +17,30 @@ __device__ __forceinline__ float read_float(DType dt, const void* p, int64_t i) 
   return dt == DType_f16 ? f16_bits_to_f32(h) : bf16_bits_to_f32(h);
 }
 
-__global__ void convert_kernel(DType from, const void* src, DType to, void* dst, int64_t n) {
-  pdl_enter();
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const float v = read_float(from, src, i);
-    if (to == DType_f32) static_cast<float*>(dst)[i] = v;
-    else if (to == DType_f16) static_cast<uint16_t*>(dst)[i] = f32_to_f16_bits(v);
-    else static_cast<uint16_t*>(dst)[i] = f32_to_bf16_bits(v);
-  }
+__device__ __forceinline__ void write_float(DType dt, void* p, int64_t i, float v) {
+  if (dt == DType_f32) static_cast<float*>(p)[i] = v;
+  else if (dt == DType_f16) static_cast<uint16_t*>(p)[i] = f32_to_f16_bits(v);
+  else static_cast<uint16_t*>(p)[i] = f32_to_bf16_bits(v);
 }
 
-__global__ void set_rows_kernel(const float* src, DType to, void* dst, int64_t row_elements, int64_t n,
+__global__ void convert_kernel(DType from, const void* src, DType to, void* dst, int64_t n) {
+  pdl_enter();
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    write_float(to, dst, i, read_float(from, src, i));
+}
+
+// set_rows: dst rows from row0 = src (n elements), converted; the same dtype
+// moves the element's bits (a NaN payload stays what the guest saved). row0
+// is read on the device when row0_at is set: a replayed graph's parameter.
+__global__ void set_rows_kernel(DType from, const void* src, DType to, void* dst, int64_t row_elements, int64_t n,
                                 int64_t row0, const int32_t* row0_at) {
   pdl_enter();
   if (row0_at != nullptr) row0 = *row0_at;
   const int64_t base = row0 * row_elements;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const float v = src[i];
-    if (to == DType_f32) static_cast<float*>(dst)[base + i] = v;
-    else if (to == DType_f16) static_cast<uint16_t*>(dst)[base + i] = f32_to_f16_bits(v);
-    else static_cast<uint16_t*>(dst)[base + i] = f32_to_bf16_bits(v);
+    if (from == to && to == DType_f32) static_cast<uint32_t*>(dst)[base + i] = static_cast<const uint32_t*>(src)[i];
+    else if (from == to) static_cast<uint16_t*>(dst)[base + i] = static_cast<const uint16_t*>(src)[i];
+    else write_float(to, dst, base + i, read_float(from, src, i));
   }
 }
 
@@ -47,12 +51,8 @@ __global__ void get_rows_kernel(DType from, const void* src, DType to, void* dst
   pdl_enter();
   if (row0_at != nullptr) row0 = *row0_at;
   const int64_t base = row0 * row_elements;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const float v = read_float(from, src, base + i);
-    if (to == DType_f32) static_cast<float*>(dst)[i] = v;
-    else if (to == DType_f16) static_cast<uint16_t*>(dst)[i] = f32_to_f16_bits(v);
-    else static_cast<uint16_t*>(dst)[i] = f32_to_bf16_bits(v);
-  }
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    write_float(to, dst, i, read_float(from, src, base + i));
 }
 
 // Bytes copied by threads, not cudaMemcpy: a guest range may span two host
@@ -82,14 +82,21 @@ Status launch_get_rows_at(const LaunchStream& s, DType from, const void* src, DT
       "cuda::get_rows", "launch");
 }
 
-Status launch_set_rows(const LaunchStream& s, const float* src, DType to, void* dst, int64_t row_elements, int64_t n_rows,
-                       int64_t row0, const int32_t* row0_at) {
+Status launch_set_rows(const LaunchStream& s, DType from, const void* src, DType to, void* dst, int64_t row_elements,
+                       int64_t n_rows, int64_t row0, const int32_t* row0_at) {
   const int64_t n = row_elements * n_rows;
   if (n <= 0) return Status::ok();
-  if (!dtype_is_float(to)) return err("cuda::set_rows", std::string("no conversion to ") + dtype_name(to));
-  return cuda_status(
-      launch_kernel(s, grid_stride_blocks(n), 256, 0, set_rows_kernel, src, to, dst, row_elements, n, row0, row0_at),
-      "cuda::set_rows", "launch");
+  if (!dtype_is_float(from) || !dtype_is_float(to))
+    return err("cuda::set_rows", std::string("no conversion from ") + dtype_name(from) + " to " + dtype_name(to));
+  // A same-dtype write at a known row is copy's 16-byte byte copy (a session
+  // restore's rows); a replayed parameter needs the kernel that reads row0.
+  if (from == to && row0_at == nullptr) {
+    auto* first = static_cast<uint8_t*>(dst) + row0 * int64_t(dtype_row_bytes(to, row_elements));
+    return launch_convert(s, from, src, to, first, n);
+  }
+  return cuda_status(launch_kernel(s, grid_stride_blocks(n), 256, 0, set_rows_kernel, from, src, to, dst, row_elements,
+                                   n, row0, row0_at),
+                     "cuda::set_rows", "launch");
 }
 
 Status launch_convert(const LaunchStream& s, DType from, const void* src, DType to, void* dst, int64_t n) {

@@ -410,7 +410,7 @@ class CudaBackend final : public Backend {
         break;
       case OpCode_set_rows: {
         const int64_t row_elements = t[0].n_elements() / t[0].shape[0];
-        s = launch_set_rows(launch_, f32(1), t[0].dtype, p[0], row_elements, t[1].shape[0], op.i[0], pos0_at);
+        s = launch_set_rows(launch_, t[1].dtype, p[1], t[0].dtype, p[0], row_elements, t[1].shape[0], op.i[0], pos0_at);
         break;
       }
       case OpCode_get_rows:

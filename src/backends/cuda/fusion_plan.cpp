@@ -35,9 +35,11 @@ bool same_rope(const OpArgs& a, const OpArgs& b) {
 
 // rope(YQ ← XQ), rope(YK ← XK), set_rows(KC ← YK), set_rows(VC ← V), all at
 // one position; V is none of the roped tensors, the caches none of the others.
+// The fused kernel reads f32 rows: an f16/bf16 set_rows source (a restore) runs alone.
 bool is_rope_store(const SequenceOp* op) {
   const OpArgs &rq = op[0].args, &rk = op[1].args, &sk = op[2].args, &sv = op[3].args;
   if (rq.op != OpCode_rope || rk.op != OpCode_rope || sk.op != OpCode_set_rows || sv.op != OpCode_set_rows) return false;
+  if (sk.t[1].dtype != DType_f32 || sv.t[1].dtype != DType_f32) return false;
   if (!same_rope(rq, rk)) return false;
   const Position p = position_of(op[0]);
   if (!(position_of(op[1]) == p) || !(position_of(op[2]) == p) || !(position_of(op[3]) == p)) return false;

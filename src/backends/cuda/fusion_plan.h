@@ -7,7 +7,8 @@
 //   add_rmsnorm  add(A = X + B) then rmsnorm(N = A · w): the residual add and
 //                the next layer's (or the FFN's) normalisation;
 //   rope_store   rope(q), rope(k), set_rows(k cache ← k), set_rows(v cache ←
-//                v) at one position: the attention block's preamble.
+//                v) at one position, both sources f32: the attention
+//                block's preamble.
 // The planner looks at ids, shapes, dtypes and positions only; whether the
 // operands' bytes overlap is checked again when the fused kernel is
 // enqueued (fusable_ranges), which falls back to the single ops.

@@ -103,13 +103,14 @@ void launch_argmax(const LaunchStream& s, const float* x, int32_t* out, int64_t 
 // convert.cu: dst = convert(src), n elements; same dtype is a byte copy,
 // f32/f16/bf16 convert into each other (what the host API lets copy ask).
 Status launch_convert(const LaunchStream& s, DType src_dtype, const void* src, DType dst_dtype, void* dst, int64_t n);
-// set_rows: dst rows [row0, row0 + n_rows) (row_elements each, dst_dtype
-// f32/f16/bf16) = src (n_rows, row_elements) f32; row0 from row0_at when not
-// null (see launch_rope). One kernel, so a graph needs no host-side offset.
 // dst = src rows [row0, +n_rows) converted, row0 read from row0_at (device) when set.
 Status launch_get_rows_at(const LaunchStream& s, DType src_dtype, const void* src, DType dst_dtype, void* dst,
                           int64_t row_elements, int64_t n_rows, int64_t row0, const int32_t* row0_at);
-Status launch_set_rows(const LaunchStream& s, const float* src, DType dst_dtype, void* dst, int64_t row_elements,
-                       int64_t n_rows, int64_t row0, const int32_t* row0_at);
+// set_rows: dst rows [row0, row0 + n_rows) (row_elements each, dst_dtype
+// f32/f16/bf16) = src (n_rows, row_elements) f32/f16/bf16, converted (the same
+// dtype: bytes); row0 from row0_at when not null (see launch_rope), so a
+// replayed graph needs no host-side offset.
+Status launch_set_rows(const LaunchStream& s, DType src_dtype, const void* src, DType dst_dtype, void* dst,
+                       int64_t row_elements, int64_t n_rows, int64_t row0, const int32_t* row0_at);
 
 }  // namespace samepage::cuda
