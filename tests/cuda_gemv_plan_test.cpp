@@ -69,12 +69,21 @@ TEST(CudaGemvPlan, VariantsAreBuiltAndNamedOnce) {
     EXPECT_TRUE(gemv_variant_valid(v)) << v.name;
     EXPECT_TRUE(names.insert(v.name).second) << v.name;
   }
-  for (int d : {kGemvDefaultFloatVariant, kGemvDefaultQuantVariant}) {
+  for (int d : {kGemvWarp, kGemvStaged, kGemvStagedS2Fused}) {
     ASSERT_GE(d, 0);
     ASSERT_LT(d, kGemvVariantCount);
   }
-  EXPECT_EQ(gemv_default_variant(DType_q4_0), kGemvDefaultQuantVariant);
-  EXPECT_EQ(gemv_default_variant(DType_bf16), kGemvDefaultFloatVariant);
+  EXPECT_STREQ(kGemvVariants[kGemvWarp].name, "warp");
+  EXPECT_STREQ(kGemvVariants[kGemvStaged].name, "staged-w8-s4");
+  EXPECT_STREQ(kGemvVariants[kGemvStagedS2Fused].name, "staged-w8-s2-fq");
+  // The shapes of a 1B Llama decode step pick what the H200 sweep measured fastest.
+  EXPECT_EQ(gemv_default_variant(DType_bf16, 1, 512, 2048), kGemvWarp);
+  EXPECT_EQ(gemv_default_variant(DType_bf16, 1, 8192, 2048), kGemvStagedS2Fused);
+  EXPECT_EQ(gemv_default_variant(DType_bf16, 1, 128256, 2048), kGemvWarp);
+  EXPECT_EQ(gemv_default_variant(DType_q4_0, 1, 2048, 2048), kGemvStaged);
+  EXPECT_EQ(gemv_default_variant(DType_q4_0, 1, 8192, 2048), kGemvStagedS2Fused);
+  EXPECT_EQ(gemv_default_variant(DType_q4_0, 1, 2048, 8192), kGemvWarp);
+  EXPECT_EQ(gemv_default_variant(DType_q4_0, 4, 8192, 2048), kGemvWarp);
   EXPECT_FALSE(gemv_variant_valid({"x", GemvKernel::staged, 8, 8, 48, false, 1}));  // not instantiated
   EXPECT_FALSE(gemv_variant_valid({"x", GemvKernel::staged, 8, 4, 0, false, 1}));
   EXPECT_FALSE(gemv_variant_valid({"x", GemvKernel::staged, 4, 4, 48, false, 8}));  // a split past the CTA

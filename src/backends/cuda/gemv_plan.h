@@ -70,11 +70,19 @@ inline constexpr GemvVariant kGemvVariants[] = {
     {"staged-w8-s4-o16-fq", GemvKernel::staged, 8, 4, 16, true, 8},
 };
 inline constexpr int kGemvVariantCount = int(sizeof kGemvVariants / sizeof kGemvVariants[0]);
-// The backend's choice (an index into kGemvVariants) for float and for
-// quant weights; bench/cuda_gemv_bench prints every variant to pick them from.
-inline constexpr int kGemvDefaultFloatVariant = 2, kGemvDefaultQuantVariant = 2;
-constexpr int gemv_default_variant(DType dt) {
-  return dtype_is_quantized(dt) ? kGemvDefaultQuantVariant : kGemvDefaultFloatVariant;
+// The backend's choice for a product, by shape: the fastest in the H200
+// sweep of every variant (bench/RESULTS.md, "Batch-1 GEMV", graph times,
+// 2026-12-02). Few rows (k/v projections, n <= 1024) and the vocabulary head
+// with 16-bit weights: the warp kernel; float layers: staged, 2 stages,
+// rows split; quant weights: the warp kernel for the down projection (k >=
+// 4096) and for m > 1, staged with fused rounding for the wide ones (n >=
+// 4096), staged with quantize_x first for the square ones.
+inline constexpr int kGemvWarp = 0, kGemvStaged = 1, kGemvStagedS2Fused = 4;
+constexpr int gemv_default_variant(DType dt, int64_t m, int64_t n, int64_t k) {
+  if (n <= 1024) return kGemvWarp;
+  if (!dtype_is_quantized(dt)) return n >= 65536 ? kGemvWarp : kGemvStagedS2Fused;
+  if (m > 1 || k >= 4096) return kGemvWarp;
+  return n >= 4096 ? kGemvStagedS2Fused : kGemvStaged;
 }
 // The most elements of x (m · k) a CTA quantizes into shared memory (9 KiB).
 inline constexpr int64_t kGemvFusedMaxX = 8192;

@@ -433,7 +433,7 @@ bool gemv_quantizes_x_variant(int variant, DType dt, int64_t m, int64_t n, int64
   return gemv_plan_for(variant, dt, m, n, k, w, x).quantize_x;
 }
 bool gemv_quantizes_x(DType dt, int64_t m, int64_t n, int64_t k, const void* w, const float* x) {
-  return gemv_quantizes_x_variant(gemv_default_variant(dt), dt, m, n, k, w, x);
+  return gemv_quantizes_x_variant(gemv_default_variant(dt, m, n, k), dt, m, n, k, w, x);
 }
 
 Status launch_gemv_variant(cudaStream_t s, int variant, DType dt, const void* w, const float* xf, const QuantizedX& xq,
@@ -469,7 +469,7 @@ Status launch_gemv_variant(cudaStream_t s, int variant, DType dt, const void* w,
 
 Status launch_gemv(cudaStream_t s, DType dt, const void* w, const float* xf, const QuantizedX& xq, float* y,
                    int64_t m, int64_t n, int64_t k) {
-  return launch_gemv_variant(s, gemv_default_variant(dt), dt, w, xf, xq, y, m, n, k);
+  return launch_gemv_variant(s, gemv_default_variant(dt, m, n, k), dt, w, xf, xq, y, m, n, k);
 }
 
 }  // namespace samepage::cuda
