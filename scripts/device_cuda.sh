@@ -35,11 +35,6 @@ export SAMEPAGE_CACHE_DIR=/tmp/samepage-cache
 source "$root/scripts/cuda_libs.sh"  # libcublas.so.13
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(tests memcheck bench llm rival)
-rival_build=""
-if [[ " ${steps[*]} " == *" rival "* ]]; then
-  "$root/bench/llama_cpp_cuda.sh" build >"$out/llama_cpp_build.log" 2>&1 &
-  rival_build=$!
-fi
 filter='*cuda*:CudaBackend.*:CudaFusion.*:FusionPlan.*'
 
 sanitizer() {
@@ -111,6 +106,18 @@ compare_backends() {
 }
 
 {
+  # The rival's build (CPU-bound, minutes) starts first and runs beside the
+  # correctness steps; steps that time anything come after it in the list and
+  # wait for it (rival does), so it never competes with a measurement.
+  rival_build=""
+  if [[ " ${steps[*]} " == *" rival "* ]]; then
+    "$root/bench/llama_cpp_cuda.sh" build >"$out/llama_cpp_build.log" 2>&1 &
+    rival_build=$!
+  fi
+  wait_rival_build() {
+    [ -n "$rival_build" ] || return 0
+    wait "$rival_build"; echo "llama.cpp build: exit $? ($(tail -1 "$out/llama_cpp_build.log"))"; rival_build=""
+  }
   echo "## machine"; nvidia-smi -L 2>&1; nvidia-smi --query-gpu=driver_version,memory.total --format=csv,noheader 2>&1
   "$build/samepage" devices
   for step in "${steps[@]}"; do
@@ -131,6 +138,7 @@ compare_backends() {
         grep -E 'ERROR SUMMARY|^\[  (PASSED|FAILED) |Invalid|========= ' "$out/memcheck.log" | head -30
         ;;
       bench)
+        wait_rival_build
         echo "## zero-copy"
         "$build/samepage" bench zero-copy --backend cuda --size-mb 16 --repeats 20
         "$build/samepage" bench zero-copy --backend cuda --size-mb 256 --repeats 20
@@ -138,21 +146,23 @@ compare_backends() {
           # Every variant is in gemv.md (with the fastest-variant summary);
           # here the defaults' rows and cuBLAS's.
           echo "## gemv (every variant and the fastest per case: $out/gemv.md)"
-          "$build/bench/cuda_gemv_bench" >"$out/gemv.md" 2>&1
+          # SAMEPAGE_GEMV_VARIANTS: the variants to time (default all; "default": those the backend picks from).
+          "$build/bench/cuda_gemv_bench" --variant "${SAMEPAGE_GEMV_VARIANTS:-all}" >"$out/gemv.md" 2>&1
           echo "exit $?"
-          defaults="$(grep -o 'default variants [^ ]* (float), [^ ]* (quant)' "$out/gemv.md" | awk '{print $3 "|" $5}')"
           head -1 "$out/gemv.md"
-          grep -E "^\|---|^\| (variant|cublas|${defaults:-none}) \|" "$out/gemv.md"
+          grep -E "^\|---|^\| (variant|cublas|warp|staged-w8-s4|staged-w8-s2-fq) \|" "$out/gemv.md"
         fi
         if [ -x "$build/bench/cuda_prefill_ops_bench" ]; then echo "## prefill ops"; "$build/bench/cuda_prefill_ops_bench"; fi
         ;;
       session)
+        wait_rival_build
         echo "## session restore vs re-prefill (synthetic llama-3.2-1b bf16, one warm process per row)"
         SAMEPAGE="$build/samepage" BATCH=512 "$root/bench/session_bench.sh" synth:llama-3.2-1b:bf16 "$(nproc)" \
           "${SAMEPAGE_SESSION_BACKENDS:-cuda,cpu}" ${SAMEPAGE_SESSION_LENGTHS:-24 512 4096}
         echo "exit $?"
         ;;
       llm)
+        wait_rival_build
         echo "## llm (greedy, 64 tokens after 8 prompt ids; cuda: one graph per step, cuda-eager: op by op, cuda-nopdl: graphs without PDL)"
         for spec in "smollm2-135m q4_0" "smollm2-135m bf16" "llama-3.2-1b bf16" "llama-3.2-1b q4_0"; do
           set -- $spec
@@ -179,6 +189,7 @@ compare_backends() {
           -p "Once upon a time, in a small village by the sea,"
         ;;
       rival)
+        wait_rival_build
         echo "## rival (samepage generate vs llama-bench, synthetic llama-3.2-1b, medians of 3)"
         median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
         field() { grep -o "\"$1\": [0-9.]*" | tail -1 | awk '{print $2}'; }
@@ -197,7 +208,7 @@ compare_backends() {
           done
           echo "samepage $dt: decode tok/s $(printf '%s\n' "${dec[@]}" | median) (runs ${dec[*]}), guest share $(printf '%s\n' "${share[@]}" | median); prefill 512 tok/s $(printf '%s\n' "${pre[@]}" | median) (runs ${pre[*]}); first token, whole process, ms $(printf '%s\n' "${ttft[@]}" | median) (runs ${ttft[*]})"
         done
-        if [ -n "$rival_build" ]; then wait "$rival_build"; echo "llama.cpp build: exit $? ($(tail -1 "$out/llama_cpp_build.log"))"; fi
+        wait_rival_build
         if [ -x /tmp/llama-cuda/build/bin/llama-bench ]; then
           "$root/bench/llama_cpp_cuda.sh" bench /tmp/rival-bf16.gguf /tmp/rival-q4_0.gguf 2>&1 | grep -E '^\| llama'
         fi
