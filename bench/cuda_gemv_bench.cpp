@@ -41,26 +41,13 @@
 #include "backends/cpu/dtype.h"
 #include "backends/cuda/gemv_plan.h"
 #include "backends/cuda/kernels.h"
+#include "cuda_bench_check.h"
 
 namespace {
 
 namespace cuda = samepage::cuda;
 using samepage::DType;
 
-#define CHECK(call)                                                                               \
-  do {                                                                                            \
-    if (cudaError_t e_ = (call); e_ != cudaSuccess) {                                             \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
-      std::exit(1);                                                                               \
-    }                                                                                             \
-  } while (0)
-#define CHECK_BLAS(call)                                                       \
-  do {                                                                         \
-    if (cublasStatus_t e_ = (call); e_ != CUBLAS_STATUS_SUCCESS) {             \
-      std::fprintf(stderr, "%s:%d %s: cublas %d\n", __FILE__, __LINE__, #call, int(e_)); \
-      std::exit(1);                                                            \
-    }                                                                          \
-  } while (0)
 
 struct Shape {
   int64_t n, k;

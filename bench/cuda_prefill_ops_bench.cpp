@@ -19,19 +19,13 @@
 #include "backends/cpu/dtype.h"
 #include "backends/cuda/cublas_gemm.h"
 #include "backends/cuda/kernels.h"
+#include "cuda_bench_check.h"
 
 namespace {
 
 namespace cuda = samepage::cuda;
 using samepage::DType;
 
-#define CHECK(call)                                                                               \
-  do {                                                                                            \
-    if (cudaError_t e_ = (call); e_ != cudaSuccess) {                                             \
-      std::fprintf(stderr, "%s: %s\n", #call, cudaGetErrorString(e_));                            \
-      return 1;                                                                                   \
-    }                                                                                             \
-  } while (0)
 #define TRY(call)                                                          \
   do {                                                                     \
     if (samepage::Status s_ = (call); !s_) {                               \

@@ -144,6 +144,17 @@ TEST_F(CudaBackend, TokenOutsideTheVocabularyIsAnError) {
 // every time), the shared input is read afresh from guest memory each
 // replay, and after the memory grows (an event: the graph is captured
 // again) replays still land in guest memory.
+// The graph tests' cache (rows × row f32) after replays at rows 0, 2, 3, 5
+// and 7, each storing 2·(row·1000 + i): those rows hold it, the rest zeros.
+void expect_rows_0_2_3_5_7_written(FakeGuest& g, uint32_t cache_at, uint32_t rows, uint32_t row) {
+  for (uint32_t r = 0; r < rows; ++r) {
+    const bool written = r == 0 || r == 2 || r == 3 || r == 5 || r == 7;
+    for (uint32_t i = 0; i < row; i += 7)
+      ASSERT_EQ(g.at<float>(cache_at)[r * row + i], written ? 2.0f * float(r * 1000 + i) : 0.0f)
+          << "row " << r << " element " << i;
+  }
+}
+
 TEST_F(CudaBackend, ReplayedGraphFollowsParametersAndMemoryEvents) {
   FakeGuest g(MemoryMode::MemoryMode_shared, 64, nullptr, backend_named("cuda"), 128);
   constexpr uint32_t kRow = 64, kRows = 8;
@@ -167,12 +178,7 @@ TEST_F(CudaBackend, ReplayedGraphFollowsParametersAndMemoryEvents) {
   ASSERT_EQ(g.memory().grow(16), 64u);
   g.sync_size();
   for (int32_t row : {5, 7}) replay_row(row);
-  for (uint32_t r = 0; r < kRows; ++r) {
-    const bool written = r == 0 || r == 2 || r == 3 || r == 5 || r == 7;
-    for (uint32_t i = 0; i < kRow; i += 7)
-      ASSERT_EQ(g.at<float>(cache_at)[r * kRow + i], written ? 2.0f * float(r * 1000 + i) : 0.0f)
-          << "row " << r << " element " << i;
-  }
+  expect_rows_0_2_3_5_7_written(g, cache_at, kRows, kRow);
 }
 
 // What a guest snapshot does with device-resident tensors: a runtime
@@ -345,12 +351,7 @@ TEST_F(CudaBackend, GrowthKeepsTheCapturedGraphAFileMappedIntoItsChunkDoesNot) {
   replay_row(7);
   EXPECT_EQ(stat(g, "graph_capture_count"), 2);
   EXPECT_EQ(stat(g, "graph_launch_count"), 5);
-  for (uint32_t r = 0; r < kRows; ++r) {
-    const bool written = r == 0 || r == 2 || r == 3 || r == 5 || r == 7;
-    for (uint32_t i = 0; i < kRow; i += 7)
-      ASSERT_EQ(g.at<float>(cache_at)[r * kRow + i], written ? 2.0f * float(r * 1000 + i) : 0.0f)
-          << "row " << r << " element " << i;
-  }
+  expect_rows_0_2_3_5_7_written(g, cache_at, kRows, kRow);
 }
 
 // Graphs and programmatic dependent launch change when kernels start, never
