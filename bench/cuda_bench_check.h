@@ -8,17 +8,17 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define CHECK(call)                                                                               \\
-  do {                                                                                            \\
-    if (cudaError_t e_ = (call); e_ != cudaSuccess) {                                             \\
-      std::fprintf(stderr, "%s:%d %s: %s\\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \\
-      std::exit(1);                                                                               \\
-    }                                                                                             \\
+#define CHECK(call)                                                                               \
+  do {                                                                                            \
+    if (cudaError_t e_ = (call); e_ != cudaSuccess) {                                             \
+      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
+      std::exit(1);                                                                               \
+    }                                                                                             \
   } while (0)
-#define CHECK_BLAS(call)                                                                \\
-  do {                                                                                  \\
-    if (cublasStatus_t e_ = (call); e_ != CUBLAS_STATUS_SUCCESS) {                      \\
-      std::fprintf(stderr, "%s:%d %s: cublas %d\\n", __FILE__, __LINE__, #call, int(e_)); \\
-      std::exit(1);                                                                     \\
-    }                                                                                   \\
+#define CHECK_BLAS(call)                                                                \
+  do {                                                                                  \
+    if (cublasStatus_t e_ = (call); e_ != CUBLAS_STATUS_SUCCESS) {                      \
+      std::fprintf(stderr, "%s:%d %s: cublas %d\n", __FILE__, __LINE__, #call, int(e_)); \
+      std::exit(1);                                                                     \
+    }                                                                                   \
   } while (0)
