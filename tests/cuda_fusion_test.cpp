@@ -72,6 +72,20 @@ TEST(FusionPlan, RefusesWhatOneKernelCannotDoAlike) {
   // The k cache row at another position than the rope's.
   steps = plan_fusion(layer(8, /*set_rows_slot=*/1));
   for (const auto& s : steps) EXPECT_NE(s.kind, FusedKind::rope_store);
+  // The k rope reads the q rope's output, writes its input, or writes its
+  // output: one kernel has no order between the two ropes' threads.
+  for (int which = 0; which < 3; ++which) {
+    auto ops = layer();
+    const TensorArg q = ops[2].args.t[0];
+    if (which == 0) ops[3].args.t[1] = q;                         // rope(K ← Q'), Q' just roped
+    if (which == 1) ops[3].args.t[0] = ops[4].args.t[1] = q;      // both ropes write q
+    if (which == 2) {                                             // rope(Q ← X), rope(X ← K)
+      const TensorArg x = arg(12, {1, 4, 16});
+      ops[2].args.t[1] = x;
+      ops[3].args.t[0] = ops[4].args.t[1] = x;
+    }
+    for (const auto& s : plan_fusion(ops)) EXPECT_NE(s.kind, FusedKind::rope_store) << "case " << which;
+  }
   // A broadcast add (a bias row) is not the residual add.
   auto ops = layer();
   ops[0].args.t[0] = ops[0].args.t[1] = arg(1, {2, 64});

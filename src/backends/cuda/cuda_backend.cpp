@@ -164,7 +164,17 @@ class CudaBackend final : public Backend {
 
   // Device scratch for one op at a time, grown as needed (stream order keeps
   // a later op from overwriting it early).
+  // At most kMaxScratchBytes: the scratch is not charged to the guest and
+  // is kept for the backend's life (a quant product of more than 8 rows
+  // dequantizes its whole weight into it), so a guest's op cannot make it
+  // take the GPU's memory.
+  static constexpr uint64_t kMaxScratchBytes = uint64_t{1} << 30;
   Result<uint8_t*> scratch(uint64_t n_bytes) {
+    if (n_bytes > kMaxScratchBytes)
+      return err("cuda::scratch", "an op needs " + std::to_string(n_bytes) + " bytes of device scratch, more than the " +
+                                      std::to_string(kMaxScratchBytes >> 20) +
+                                      " MiB the backend allows (a quant product of more than 8 rows dequantizes its "
+                                      "whole weight: split it into products of fewer output columns)");
     if (n_bytes > scratch_bytes_) {
       if (capturing_) return err("cuda::scratch", "the scratch buffer cannot grow during a graph capture");
       if (scratch_ != nullptr) {

@@ -45,6 +45,9 @@ bool is_rope_store(const SequenceOp* op) {
   if (!(position_of(op[1]) == p) || !(position_of(op[2]) == p) || !(position_of(op[3]) == p)) return false;
   if (op[0].param_slot[1] >= 0 || op[1].param_slot[1] >= 0) return false;  // the mode is not a parameter
   if (!same_tensor(sk.t[1], rk.t[0]) || sk.t[1].shape[0] != rk.t[1].shape[0]) return false;
+  // One kernel ropes q and k with no order between their threads: k may not
+  // read what the q rope writes, write what it reads, or write where it does.
+  if (rk.t[1].id == rq.t[0].id || rk.t[0].id == rq.t[0].id || rk.t[0].id == rq.t[1].id) return false;
   const uint64_t roped[] = {rq.t[0].id, rq.t[1].id, rk.t[0].id, rk.t[1].id};
   for (uint64_t id : roped)
     if (sv.t[1].id == id || sk.t[0].id == id || sv.t[0].id == id) return false;
