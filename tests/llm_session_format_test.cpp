@@ -93,7 +93,7 @@ TEST(LlmSessionFormat, Sha256MatchesPublishedVectors) {
   const std::string b(1000, 'a');
   for (int i = 0; i < 1000; ++i) s.update(reinterpret_cast<const uint8_t*>(a.data()), a.size());
   s.update(reinterpret_cast<const uint8_t*>(b.data()), b.size());  // 999,000 + 1,000
-  EXPECT_EQ(s.hex_digest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(s.finish_hex(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 TEST(LlmSessionFormat, RoundTripKeepsEveryField) {

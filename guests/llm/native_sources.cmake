@@ -9,3 +9,5 @@ endforeach()
 # Session files (safetensors): untrusted bytes, so tested and fuzzed natively.
 set(LLM_SESSION_SOURCES ${CMAKE_CURRENT_LIST_DIR}/safetensors.cpp ${CMAKE_CURRENT_LIST_DIR}/session.cpp
   ${CMAKE_CURRENT_LIST_DIR}/sha256.cpp)
+# The engine's SHA-256, which sha256.cpp calls: a target without samepage_core needs it too.
+set(LLM_SHA256_ENGINE_SOURCE ${CMAKE_CURRENT_LIST_DIR}/../../src/engine/sha256.cpp)
