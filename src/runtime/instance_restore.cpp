@@ -11,6 +11,7 @@
 #include "engine/loaded_module.h"
 #include "engine/sha256.h"
 #include "runtime/instance_snapshot.h"
+#include "runtime/snapshot_api_state.h"
 #include "runtime/instance_state.h"
 #include "wasi/wasi_abi.h"
 #include "wasi/wasi_path.h"
@@ -213,39 +214,7 @@ Status InstanceSnapshot::apply(Instance& instance, const SnapshotImage& image) {
     }
   }
   if (st.api) {
-    HostApiState state;
-    state.n_slots = image.api.n_slots;
-    state.next_sequence = static_cast<int32_t>(image.api.next_sequence);
-    state.free_handles = image.api.free_handles;
-    state.sequences = image.api.sequences;
-    for (const SnapshotSequence& seq : image.recorded) {
-      HostApiState::Recorded rec;
-      rec.id = seq.id;
-      for (const SnapshotOp& op : seq.ops) {
-        OpRequest req;  // bounded by the parser (op code, 1 to 4 operands); checked again as it is recorded
-        req.op = static_cast<OpCode>(op.op);
-        req.n_handles = static_cast<int>(op.n_handles);
-        for (int k = 0; k < 4; ++k) req.handles[k] = op.handles[k];
-        std::memcpy(req.f, op.f_bits, sizeof req.f);
-        for (int k = 0; k < 2; ++k) req.i[k] = op.i[k];
-        rec.ops.push_back(req);
-      }
-      state.recorded.push_back(std::move(rec));
-    }
-    for (const SnapshotTensor& t : image.api.tensors) {
-      HostApiState::Entry e;
-      e.handle = t.handle;
-      e.alias_of = t.alias_of;
-      e.is_view = t.is_view;
-      e.dtype = t.dtype;
-      e.n_dims = t.n_dims;
-      for (int d = 0; d < 4; ++d) e.shape[d] = t.shape[d];
-      e.flags = t.flags;
-      e.guest_offset = t.guest_offset;
-      e.n_bytes = t.n_bytes;
-      e.data = t.bytes;
-      state.tensors.push_back(std::move(e));
-    }
+    const HostApiState state = api_state_from_image(image);
     SNAP_TRY(st.api->restore_state(state));
   }
   return Status::ok();

@@ -1,6 +1,7 @@
 // Saving an instance: its state read between calls into a SnapshotImage and
 // streamed to a file (written beside it, then renamed into place).
 #include "runtime/instance_snapshot.h"
+#include "runtime/snapshot_api_state.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -152,39 +153,7 @@ Result<SnapshotImage> InstanceSnapshot::capture(const Instance& instance, HostAp
     auto saved = st.api->save_state();
     if (!saved) return saved.status();
     *api_state = std::move(saved).value();
-    image.api.present = true;
-    image.api.n_slots = api_state->n_slots;
-    image.api.next_sequence = static_cast<uint32_t>(api_state->next_sequence);
-    image.api.free_handles = api_state->free_handles;
-    image.api.sequences = api_state->sequences;
-    for (const HostApiState::Recorded& rec : api_state->recorded) {
-      SnapshotSequence seq;
-      seq.id = rec.id;
-      for (const OpRequest& req : rec.ops) {
-        SnapshotOp op;
-        op.op = static_cast<uint32_t>(req.op);
-        op.n_handles = static_cast<uint32_t>(req.n_handles);
-        for (int k = 0; k < 4; ++k) op.handles[k] = req.handles[k];
-        std::memcpy(op.f_bits, req.f, sizeof op.f_bits);
-        for (int k = 0; k < 2; ++k) op.i[k] = req.i[k];
-        seq.ops.push_back(op);
-      }
-      image.recorded.push_back(std::move(seq));
-    }
-    for (const HostApiState::Entry& e : api_state->tensors) {
-      SnapshotTensor t;
-      t.handle = e.handle;
-      t.alias_of = e.alias_of;
-      t.is_view = e.is_view;
-      t.dtype = e.dtype;
-      t.n_dims = e.n_dims;
-      for (int d = 0; d < 4; ++d) t.shape[d] = e.shape[d];
-      t.flags = e.flags;
-      t.guest_offset = e.guest_offset;
-      t.n_bytes = e.n_bytes;
-      t.bytes = e.data;
-      image.api.tensors.push_back(t);
-    }
+    api_state_to_image(*api_state, &image);
   }
   return image;
 }
