@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/loaded_module.h"
@@ -140,6 +141,8 @@ Status InstanceSnapshot::apply(Instance& instance, const SnapshotImage& image) {
   if (LinearMemory* memory = instance.memory_; memory != nullptr) {
     if (image.memory_pages < memory->pages())
       return err(kWhere, "the snapshot's memory is smaller than the module's start function left it");
+    // Pages grown below are fresh zeros: only what instantiation left needs clearing.
+    const uint64_t instantiated_end = memory->size_bytes();
     if (image.memory_pages > memory->pages() && memory->grow(image.memory_pages - memory->pages()) == kGrowFailed)
       return err(kWhere, "cannot grow guest memory to " + std::to_string(image.memory_pages) + " pages");
     if (st.context.memory != nullptr) {  // wasm2c's view of the size follows the memory
@@ -150,15 +153,9 @@ Status InstanceSnapshot::apply(Instance& instance, const SnapshotImage& image) {
     // wrote there (data segments), touching only granules that are not.
     uint64_t at = 0;
     auto clear_to = [&](uint64_t end) {
-      for (; at < end; at += kSnapshotGranuleBytes) {
+      for (end = std::min(end, instantiated_end); at < end; at += kSnapshotGranuleBytes) {
         uint8_t* p = memory->base() + at;
-        bool zero = true;
-        for (size_t i = 0; i < kSnapshotGranuleBytes && zero; i += 8) {
-          uint64_t v;
-          std::memcpy(&v, p + i, 8);
-          zero = v == 0;
-        }
-        if (!zero) std::memset(p, 0, kSnapshotGranuleBytes);
+        if (!granule_is_zero(p)) std::memset(p, 0, kSnapshotGranuleBytes);
       }
     };
     for (const SnapshotChunk& c : image.chunks) {

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
@@ -16,27 +17,23 @@
 namespace samepage {
 namespace {
 
-bool granule_is_zero(const uint8_t* p) {
-  uint64_t acc = 0;
-  for (size_t i = 0; i < kSnapshotGranuleBytes; i += 8) {
-    uint64_t v;
-    std::memcpy(&v, p + i, 8);
-    acc |= v;
-  }
-  return acc == 0;
-}
-
 // Non-zero granules outside file mappings, coalesced into chunks.
 std::vector<SnapshotChunk> memory_chunks(const LinearMemory& memory) {
   std::vector<SnapshotChunk> chunks;
   const uint64_t size = memory.size_bytes();
-  auto mapped = [&](uint64_t at) {
-    for (const FileMapping& m : memory.file_mappings())
-      if (at >= m.guest_offset && at < m.guest_offset + m.n_mapped_bytes) return true;
-    return false;
-  };
+  // Mapped ranges in address order, stepped over whole (one pass, not a
+  // search of every mapping per granule).
+  std::vector<std::pair<uint64_t, uint64_t>> mapped;
+  for (const FileMapping& m : memory.file_mappings()) mapped.push_back({m.guest_offset, m.guest_offset + m.n_mapped_bytes});
+  std::sort(mapped.begin(), mapped.end());
+  auto next_mapped = mapped.begin();
   for (uint64_t at = 0; at < size; at += kSnapshotGranuleBytes) {
-    if (mapped(at) || granule_is_zero(memory.base() + at)) continue;
+    while (next_mapped != mapped.end() && next_mapped->second <= at) ++next_mapped;
+    if (next_mapped != mapped.end() && at >= next_mapped->first) {
+      at = next_mapped->second - kSnapshotGranuleBytes;  // mappings are whole host pages: granule multiples
+      continue;
+    }
+    if (granule_is_zero(memory.base() + at)) continue;
     if (!chunks.empty() && chunks.back().offset + chunks.back().n_bytes == at)
       chunks.back().n_bytes += kSnapshotGranuleBytes;
     else

@@ -30,7 +30,9 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -47,6 +49,18 @@ namespace samepage {
 constexpr char kSnapshotMagic[8] = {'S', 'P', 'S', 'N', 'A', 'P', 'S', 'H'};
 constexpr uint32_t kSnapshotVersion = 2;  // 1 is read too (no recorded ops)
 constexpr uint64_t kSnapshotGranuleBytes = 4096;  // memory chunks are whole granules
+
+// True when the granule at p (kSnapshotGranuleBytes) is all zero bytes: such
+// granules are not saved, and a restore clears only those that are not.
+inline bool granule_is_zero(const uint8_t* p) {
+  uint64_t acc = 0;
+  for (size_t i = 0; i < kSnapshotGranuleBytes; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, p + i, 8);
+    acc |= v;
+  }
+  return acc == 0;
+}
 constexpr uint32_t kSnapshotNullFunc = 0xffffffffu;  // a null funcref in a table or global
 constexpr uint32_t kMaxSnapshotPath = 4096;
 constexpr uint32_t kMaxSnapshotMappings = 1u << 16;

@@ -77,6 +77,15 @@ Errno path_open(Call& call, uint32_t dir_fd, uint32_t lookup_flags, uint32_t pat
   entry.preopen_ino = dir->preopen_ino;
   entry.origin_preopen = dir->is_preopen ? dir->preopen_name : dir->origin_preopen;
   entry.origin_path = dir->is_preopen || dir->origin_path.empty() ? path : dir->origin_path + "/" + path;
+  // A guest that opens "./././..." beneath the last directory it opened,
+  // over and over, would grow this without end: past the longest path a
+  // snapshot records, the origin is forgotten (a mapping of the file is then
+  // refused in a snapshot, saying it was not opened beneath a preopen).
+  constexpr size_t kMaxOriginPath = 4096;
+  if (entry.origin_path.size() > kMaxOriginPath) {
+    entry.origin_preopen.clear();
+    entry.origin_path.clear();
+  }
   entry.host = std::move(fd);
 
   uint32_t guest_fd = 0;
