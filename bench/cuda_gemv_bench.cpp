@@ -298,7 +298,7 @@ int main(int argc, char** argv) {
                   worst, std::fabs(double(yh[size_t(r * sh.n + cols[c])]) - ref[size_t(r) * cols.size() + c]));
           return worst / std::max(ref_max, 1e-30);
         };
-        const cuda::QuantizedX xq{qs, xd, nullptr};
+        const cuda::QuantizedX xq{qs, xd};
         const std::string key = std::string(samepage::dtype_name(dt)) + " " + std::to_string(sh.n) + "×" +
                                 std::to_string(sh.k) + " m=" + std::to_string(m);
         order.push_back(key);

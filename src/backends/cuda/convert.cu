@@ -11,22 +11,15 @@
 namespace samepage::cuda {
 namespace {
 
+// Float elements: load_element and store_float (device_dtype.h).
 __device__ __forceinline__ float read_float(DType dt, const void* p, int64_t i) {
-  if (dt == DType_f32) return static_cast<const float*>(p)[i];
-  const uint16_t h = static_cast<const uint16_t*>(p)[i];
-  return dt == DType_f16 ? f16_bits_to_f32(h) : bf16_bits_to_f32(h);
-}
-
-__device__ __forceinline__ void write_float(DType dt, void* p, int64_t i, float v) {
-  if (dt == DType_f32) static_cast<float*>(p)[i] = v;
-  else if (dt == DType_f16) static_cast<uint16_t*>(p)[i] = f32_to_f16_bits(v);
-  else static_cast<uint16_t*>(p)[i] = f32_to_bf16_bits(v);
+  return load_element(dt, static_cast<const uint8_t*>(p), i);
 }
 
 __global__ void convert_kernel(DType from, const void* src, DType to, void* dst, int64_t n) {
   pdl_enter();
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    write_float(to, dst, i, read_float(from, src, i));
+    store_float(to, dst, i, read_float(from, src, i));
 }
 
 // set_rows: dst rows from row0 = src (n elements), converted; the same dtype
@@ -40,7 +33,7 @@ __global__ void set_rows_kernel(DType from, const void* src, DType to, void* dst
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     if (from == to && to == DType_f32) static_cast<uint32_t*>(dst)[base + i] = static_cast<const uint32_t*>(src)[i];
     else if (from == to) static_cast<uint16_t*>(dst)[base + i] = static_cast<const uint16_t*>(src)[i];
-    else write_float(to, dst, base + i, read_float(from, src, i));
+    else store_float(to, dst, base + i, read_float(from, src, i));
   }
 }
 
@@ -52,7 +45,7 @@ __global__ void get_rows_kernel(DType from, const void* src, DType to, void* dst
   if (row0_at != nullptr) row0 = *row0_at;
   const int64_t base = row0 * row_elements;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    write_float(to, dst, i, read_float(from, src, base + i));
+    store_float(to, dst, i, read_float(from, src, base + i));
 }
 
 // Bytes copied by threads, not cudaMemcpy: a guest range may span two host

@@ -14,8 +14,6 @@ namespace {
 // allocates (a graph capture forbids it).
 constexpr size_t kWorkspaceBytes = size_t{32} << 20;
 
-uint64_t round_up_256(uint64_t n) { return (n + 255) / 256 * 256; }
-
 Status blas_status(cublasStatus_t e, const char* what) {
   if (e == CUBLAS_STATUS_SUCCESS) return Status::ok();
   return err("cuda::gemm", std::string(what) + ": " + cublasGetStatusName(e) + " (" + cublasGetStatusString(e) + ")");

@@ -37,8 +37,8 @@ MatmulScratch matmul_scratch(int64_t m, int64_t n, int64_t k, DType w_dtype, con
   if (m > kGemvMaxRows) {
     s.gemm_bytes = gemm_warm_scratch_bytes(w_dtype, m, n, k);
   } else if (dtype_is_quantized(w_dtype)) {
-    s.qs_bytes = (n_x + 255) / 256 * 256;
-    s.d_bytes = (n_x / 32 * 4 + 255) / 256 * 256;
+    s.qs_bytes = round_up_256(n_x);
+    s.d_bytes = round_up_256(n_x / 32 * 4);
   } else if (reinterpret_cast<uintptr_t>(x) % 16 != 0) {
     s.x_copy_bytes = n_x * 4;
   }
@@ -203,6 +203,12 @@ class CudaBackend final : public Backend {
       if (!buf) return buf.status();
       return blas_.run(stream_, dt, p[2], x, y, m, n, k, *buf);
     }
+    QuantizedX xq;
+    // The staged GEMV rounds a small x itself (no quantize_x kernel, no
+    // scratch): every CTA reads x, so only where x is in HBM (activations are
+    // runtime tensors), not across the bus from guest memory.
+    if (dtype_is_quantized(dt) && store_.in_device_memory(t[1].id) && gemv_quantizes_x(dt, m, n, k, p[2], x))
+      return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
     const MatmulScratch layout = matmul_scratch(m, n, k, dt, x);
     uint8_t* buf = nullptr;
     if (layout.total() > 0) {
@@ -210,13 +216,6 @@ class CudaBackend final : public Backend {
       if (!got) return got.status();
       buf = *got;
     }
-    QuantizedX xq;
-    // The staged GEMV rounds a small x itself (no quantize_x kernel, no
-    // scratch): every CTA reads x, so only where x is in HBM (activations are
-    // runtime tensors), not across the bus from guest memory.
-    if (dtype_is_quantized(dt) && m <= kGemvMaxRows && store_.in_device_memory(t[1].id) &&
-        gemv_quantizes_x(dt, m, n, k, p[2], x))
-      return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
     if (dtype_is_quantized(dt)) {
       xq.qs = reinterpret_cast<int8_t*>(buf);
       xq.d = reinterpret_cast<float*>(buf + layout.qs_bytes);

@@ -1,4 +1,4 @@
-// The CUDA backend (DESIGN.md §3): guest memory registered lazily and used
+// The CUDA backend (../shared/DESIGN.md §3): guest memory registered lazily and used
 // in place, weights resident in HBM, one kernel launch (or a few) per op on
 // one stream. An op's outputs are in guest memory when execute returns; a
 // replayed sequence synchronises once, at its end.

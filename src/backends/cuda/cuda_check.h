@@ -4,6 +4,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
 #include <string>
 
 #include "samepage/status.h"
@@ -20,5 +21,9 @@ inline Status cuda_status(cudaError_t e, const char* where, const char* what) {
   do {                                                                             \
     if (::samepage::Status s_ = ::samepage::cuda::cuda_status((call), where, #call); !s_) return s_; \
   } while (0)
+
+// Device allocations and scratch carve-outs are 256-byte aligned (what
+// cudaMalloc gives and vector loads expect).
+constexpr uint64_t round_up_256(uint64_t n) { return (n + 255) / 256 * 256; }
 
 }  // namespace samepage::cuda

@@ -12,6 +12,8 @@
 // The planner looks at ids, shapes, dtypes and positions only; whether the
 // operands' bytes overlap is checked again when the fused kernel is
 // enqueued (fusable_ranges), which falls back to the single ops.
+// Their speed effect alone is not measured (bench/RESULTS.md: decode as a
+// whole).
 #pragma once
 
 #include <cstddef>

@@ -102,7 +102,7 @@ Status HostRegistration::register_pieces(uint64_t lo, uint64_t hi, Chunk& chunk)
                           (read_only ? " read-only" : ""))
                              .c_str());
     }
-    chunk.pieces.push_back({at, next, read_only});
+    chunk.pieces.push_back({at, next});
     registered_bytes_ += next - at;
     at = next;
   }

@@ -1,4 +1,4 @@
-// Guest memory made addressable by kernels (DESIGN.md §3): the H200 has no
+// Guest memory made addressable by kernels (../shared/DESIGN.md §3): the H200 has no
 // pageable-memory access, so a kernel reads guest bytes only once they are
 // registered with cudaHostRegister (mapped; under unified addressing the
 // device pointer is the host pointer, checked on every registration).
@@ -81,7 +81,6 @@ class HostRegistration {
  private:
   struct Piece {
     uint64_t lo, hi;  // guest offsets
-    bool read_only;
   };
   struct Chunk {
     uint64_t end = 0;  // registered up to this offset (committed end at the time)

@@ -16,12 +16,10 @@
 namespace samepage::cuda {
 
 // quantize_x.cu: x rounded to 8-bit blocks as the CPU does before a product
-// with quant weights: qs (n) int8, d (n/32) scales, and, when rounded is not
-// null, the rounded values qs * d as floats (n).
+// with quant weights: qs (n) int8, d (n/32) scales.
 struct QuantizedX {
   int8_t* qs = nullptr;
   float* d = nullptr;
-  float* rounded = nullptr;
 };
 Status launch_quantize_x(const LaunchStream& s, const float* x, int64_t n, QuantizedX out);
 

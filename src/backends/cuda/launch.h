@@ -4,6 +4,8 @@
 // gets programmatic edges. The price is a rule every kernel launched here
 // keeps: its first statement is pdl_enter(), before any global read or
 // write (the previous kernel may still be running until it returns).
+// Measured on the 1B decode: within 1% of launching without it
+// (bench/RESULTS.md, Session 13).
 #pragma once
 
 #include <cuda_runtime.h>

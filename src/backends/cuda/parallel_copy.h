@@ -13,7 +13,8 @@ namespace samepage::cuda {
 
 // Threads for a copy: half the hardware threads (the other half stays with
 // the guest and the driver), 1 to 8, fewer for small copies (1 MiB a thread
-// at least: a thread's start costs about what copying 200 KiB does).
+// at least: a thread's start costs about what copying 200 KiB does, an
+// estimate, not measured).
 inline unsigned copy_threads(uint64_t n_bytes) {
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency() / 2);
   const uint64_t by_size = std::max<uint64_t>(1, n_bytes >> 20);

@@ -18,7 +18,7 @@ namespace {
 
 // One warp per block of 32: lane i takes element i.
 __global__ void quantize_x_kernel(const float* __restrict__ x, int64_t n_blocks, int8_t* __restrict__ qs,
-                                  float* __restrict__ d, float* __restrict__ rounded) {
+                                  float* __restrict__ d) {
   pdl_enter();
   const int64_t b = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
@@ -27,7 +27,6 @@ __global__ void quantize_x_kernel(const float* __restrict__ x, int64_t n_blocks,
   const float q = quantize_block_lane(x[b * 32 + lane], &scale);
   qs[b * 32 + lane] = int8_t(q);
   if (lane == 0) d[b] = scale;
-  if (rounded != nullptr) rounded[b * 32 + lane] = q * scale;
 }
 
 // The same rounding, the rounded values stored as f16 for the GEMM (its
@@ -37,12 +36,9 @@ __global__ void round_x_f16_kernel(const float* __restrict__ x, int64_t n_blocks
   const int64_t b = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
   if (b >= n_blocks) return;
-  const float v = x[b * 32 + lane];
-  float amax = fabsf(v);
-  for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
-  const float scale = amax / 127.0f;
-  const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
-  out[b * 32 + lane] = f32_to_f16_bits(rintf(v * inv) * scale);
+  float scale;
+  const float q = quantize_block_lane(x[b * 32 + lane], &scale);
+  out[b * 32 + lane] = f32_to_f16_bits(q * scale);
 }
 
 }  // namespace
@@ -62,7 +58,7 @@ Status launch_quantize_x(const LaunchStream& s, const float* x, int64_t n, Quant
   const int64_t n_blocks = n / 32;
   if (n_blocks == 0) return Status::ok();
   const int64_t grid = (n_blocks + 7) / 8;  // 8 warps a block
-  return cuda_status(launch_kernel(s, unsigned(grid), 256, 0, quantize_x_kernel, x, n_blocks, out.qs, out.d, out.rounded),
+  return cuda_status(launch_kernel(s, unsigned(grid), 256, 0, quantize_x_kernel, x, n_blocks, out.qs, out.d),
                      "cuda::matmul", "quantize_x launch");
 }
 

@@ -23,7 +23,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 Result<void*> TensorStore::allocate(uint64_t n_bytes) {
   const auto started = std::chrono::steady_clock::now();
   void* p = nullptr;
-  const uint64_t rounded = (n_bytes + 255) / 256 * 256;
+  const uint64_t rounded = round_up_256(n_bytes);
   if (cudaError_t e = cudaMalloc(&p, rounded); e != cudaSuccess) {
     cudaGetLastError();
     return cuda_status(e, "cuda::tensor_create", ("cudaMalloc of " + std::to_string(n_bytes) + " bytes").c_str());

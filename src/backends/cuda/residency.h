@@ -1,4 +1,5 @@
-// Where each tensor's bytes are for kernels (DESIGN.md §3), by tensor id:
+// Where each tensor's bytes are for kernels (../shared/DESIGN.md §3), by
+// tensor id:
 //   in_place  a shared view inside registered guest memory: kernels write
 //             it at the guest address itself (device pointer = host
 //             pointer); as an input it is first moved by DMA, straight from

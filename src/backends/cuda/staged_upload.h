@@ -3,11 +3,13 @@
 // buffers: CPU threads fill one while the DMA engine empties the other.
 //
 // Why not register the pages, as shared views are: pinning costs 0.19–0.24
-// s/GiB on the H200 host (DESIGN.md), more than the upload itself, and a
-// const view is read once. The driver's pageable path (7–11 GB/s measured)
-// stages too, one copy at a time; here the CPU copy is spread over threads
-// and overlaps the DMA, which runs at 55 GB/s from pinned memory. Small
-// uploads keep the driver's path (no threads, no staging).
+// s/GiB on the H200 host (../shared/DESIGN.md §3, as are the rates below),
+// more than the upload itself, and a const view is read once. The driver's
+// pageable path (7–11 GB/s measured) stages too, one copy at a time; here
+// the CPU copy is spread over threads and overlaps the DMA, which runs at
+// 55 GB/s from pinned memory: end to end 14.5 GB/s measured (bench/
+// RESULTS.md, Session 13). Small uploads keep the driver's path (no
+// threads, no staging).
 #pragma once
 
 #include <cuda_runtime_api.h>
