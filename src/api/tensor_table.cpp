@@ -7,6 +7,7 @@ int32_t TensorTable::add(Tensor tensor) {
   if (!free_handles_.empty()) {
     const int32_t handle = free_handles_.back();
     free_handles_.pop_back();
+    is_free_[static_cast<size_t>(handle)] = false;
     slots_[static_cast<size_t>(handle - 1)] = std::move(owned);
     return handle;
   }
@@ -24,6 +25,8 @@ bool TensorTable::remove(int32_t handle) {
   if (find(handle) == nullptr) return false;
   slots_[static_cast<size_t>(handle - 1)].reset();
   free_handles_.push_back(handle);
+  if (is_free_.size() <= static_cast<size_t>(handle)) is_free_.resize(static_cast<size_t>(handle) + 1, false);
+  is_free_[static_cast<size_t>(handle)] = true;
   return true;
 }
 
@@ -39,13 +42,13 @@ bool TensorTable::reset_numbering(size_t n_slots, std::vector<int32_t> free_hand
   slots_.clear();
   slots_.resize(n_slots);
   free_handles_ = std::move(free_handles);
+  is_free_ = std::move(seen);
   return true;
 }
 
 bool TensorTable::put(int32_t handle, Tensor tensor) {
   if (handle <= 0 || static_cast<size_t>(handle) > slots_.size() || slots_[static_cast<size_t>(handle - 1)]) return false;
-  for (int32_t h : free_handles_)
-    if (h == handle) return false;
+  if (static_cast<size_t>(handle) < is_free_.size() && is_free_[static_cast<size_t>(handle)]) return false;
   slots_[static_cast<size_t>(handle - 1)] = std::make_unique<Tensor>(std::move(tensor));
   return true;
 }

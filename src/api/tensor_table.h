@@ -72,6 +72,9 @@ class TensorTable {
  private:
   std::vector<std::unique_ptr<Tensor>> slots_;  // handle h lives at slots_[h - 1]
   std::vector<int32_t> free_handles_;
+  // Which handles free_handles_ holds: kept by add/remove/reset_numbering so
+  // put() asks in O(1) (a restore puts up to kMaxTensors tensors).
+  std::vector<bool> is_free_;  // index: handle
 };
 
 }  // namespace samepage
