@@ -4,7 +4,7 @@
 // same run and, for bf16, against cuBLAS (cublasGemmEx, bf16 in, f32 out).
 //
 //   cuda_gemv_bench [--reps R] [--rotate-mib M] [--variant NAME[,NAME..]|all|default]
-//                   [--dtype NAME[,NAME..]] [--no-cublas]
+//                   [--dtype NAME[,NAME..]] [--no-cublas] [--pdl]
 //
 // What is timed is what the backend enqueues for one sp_matmul of m rows
 // with weights resident in HBM: for quant weights the activation
@@ -24,6 +24,9 @@
 // "kernel" says which kernel a variant ran (a staged variant falls back to
 // the warp kernel where it does not fit; "+qx": it quantized x itself, no
 // quantize_x kernel). A summary names the fastest variant for each case.
+// --pdl launches as the backend does in a decode graph with PDL on: each
+// GEMV (weights const) starts reading its weights while the previous call
+// drains, so "graph µs" is the back-to-back rate.
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
@@ -122,7 +125,7 @@ int main(int argc, char** argv) {
   int reps = 200;
   double rotate_mib = 384;
   std::string variant_arg = "all", dtype_arg = "f32,f16,bf16,q8_0,q4_0,q4_1";
-  bool use_cublas = true;
+  bool use_cublas = true, pdl = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has = i + 1 < argc;
@@ -131,10 +134,11 @@ int main(int argc, char** argv) {
     else if (a == "--variant" && has) variant_arg = argv[++i];
     else if (a == "--dtype" && has) dtype_arg = argv[++i];
     else if (a == "--no-cublas") use_cublas = false;
+    else if (a == "--pdl") pdl = true;
     else {
       std::fprintf(stderr,
                    "usage: cuda_gemv_bench [--reps R] [--rotate-mib M] [--variant NAME,..|all|default] "
-                   "[--dtype NAME,..] [--no-cublas]\n");
+                   "[--dtype NAME,..] [--no-cublas] [--pdl]\n");
       return 2;
     }
   }
@@ -320,10 +324,10 @@ int main(int argc, char** argv) {
           if (gv.kernel == cuda::GemvKernel::staged && plan.kernel != cuda::GemvKernel::staged) continue;
           bool ok = true;
           auto call = [&](int i) {
-            // No PDL: the GEMV is launched without it.
-            if (separate_quantize)
-              ok = ok && cuda::launch_quantize_x(cuda::LaunchStream{s, false}, x, m * sh.k, xq).is_ok();
-            ok = ok && cuda::launch_gemv_variant(s, v, dt, w[size_t(i % n_copies)], x, xq, y, m, sh.n, sh.k).is_ok();
+            const cuda::LaunchStream ls{s, pdl};
+            if (separate_quantize) ok = ok && cuda::launch_quantize_x(ls, x, m * sh.k, xq).is_ok();
+            ok = ok && cuda::launch_gemv_variant(ls, v, dt, w[size_t(i % n_copies)], pdl, x, xq, y, m, sh.n, sh.k)
+                           .is_ok();
           };
           CHECK(cudaMemsetAsync(y, 0xff, size_t(m * sh.n) * 4, s));  // NaN: an unwritten column shows
           call(0);

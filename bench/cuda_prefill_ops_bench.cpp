@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
     for (int64_t pos0 : {int64_t(0), int64_t(1536), int64_t(3584)}) {
       cuda::AttentionArgs a{static_cast<float*>(q), k, v, static_cast<float*>(out), dt, T, H, KVH, D, C, pos0};
       float us = 0;
-      if (time_us([&] { return cuda::launch_attention(s, a); }, &us)) return 1;
+      if (time_us([&] { return cuda::launch_attention(cuda::LaunchStream{s, false}, a); }, &us)) return 1;
       const double visible = double(T) * (double(pos0) + double(T + 1) / 2.0);  // (query, key) pairs
       std::printf("| %s | %lld | %lld | %.2f | %.1f |\n", samepage::dtype_name(dt), (long long)T, (long long)pos0, us,
                   4.0 * visible * double(D) * double(H) / (us * 1e6));

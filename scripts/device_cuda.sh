@@ -12,6 +12,8 @@
 #             (--no-pdl) and cuda with graphs and PDL side by side, with their
 #             timings and the backend's own (--backend-stats); cpu and cuda logits
 #             compared step by step under the near-tie rule
+#   decode    decode tok/s on the synthetic 1B models with every launch
+#             option on, with --no-fusion and with --no-pdl (medians of 3)
 #   session   LLM session restore against re-prefill in one warm process
 #             (bench/session_bench.sh) on a synthetic 1B BF16 model written
 #             here, cuda then cpu, at 24, 512 and 4096 tokens (--batch 512);
@@ -22,7 +24,7 @@
 #             same synthetic 1B GGUFs: decode, prefill at 512, first token
 #   real      cpu and cuda on the real SmolLM2-135M-Instruct, carried in two
 #             parts (build-model-a/part, build-model-b/part: two calls)
-# Usage: scripts/device_cuda.sh [tests] [memcheck] [bench] [llm] [rival] [real] [session]
+# Usage: scripts/device_cuda.sh [tests] [memcheck] [bench] [llm] [decode] [rival] [real] [session]
 #        (none: tests memcheck bench llm rival).
 # Logs go under $OUT (the device tool's folder) or /tmp/samepage-out.
 set -uo pipefail
@@ -146,13 +148,37 @@ compare_backends() {
           # Every variant is in gemv.md (with the fastest-variant summary);
           # here the defaults' rows and cuBLAS's.
           echo "## gemv (every variant and the fastest per case: $out/gemv.md)"
-          # SAMEPAGE_GEMV_VARIANTS: the variants to time (default all; "default": those the backend picks from).
-          "$build/bench/cuda_gemv_bench" --variant "${SAMEPAGE_GEMV_VARIANTS:-all}" >"$out/gemv.md" 2>&1
+          # SAMEPAGE_GEMV_VARIANTS: the variants to time (default all; "default": those the backend picks from);
+          # SAMEPAGE_GEMV_ARGS: more flags (--pdl, --dtype bf16,q4_0).
+          "$build/bench/cuda_gemv_bench" --variant "${SAMEPAGE_GEMV_VARIANTS:-all}" ${SAMEPAGE_GEMV_ARGS:-} >"$out/gemv.md" 2>&1
           echo "exit $?"
           head -1 "$out/gemv.md"
           grep -E "^\|---|^\| (variant|cublas|warp|staged-w8-s4|staged-w8-s2-fq) \|" "$out/gemv.md"
         fi
         if [ -x "$build/bench/cuda_prefill_ops_bench" ]; then echo "## prefill ops"; "$build/bench/cuda_prefill_ops_bench"; fi
+        ;;
+      decode)
+        # What each launch option gains, on the synthetic 1B models: decode
+        # tok/s (255 steps after 8 prompt ids) with everything on, without
+        # the fused steps, without PDL; medians of 3.
+        wait_rival_build
+        echo "## decode by launch option (synthetic llama-3.2-1b, medians of 3)"
+        median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+        field() { grep -o "\"$1\": [0-9.]*" | tail -1 | awk '{print $2}'; }
+        for dt in bf16 q4_0; do
+          model="/tmp/decode-$dt.gguf"
+          "$build/samepage-synth-model" --shape llama-3.2-1b --dtype "$dt" --threads "$(nproc)" -o "$model" >/dev/null || continue
+          for opt in "" --no-fusion --no-pdl; do
+            runs=()
+            for r in 1 2 3; do
+              j="$("$build/samepage" generate -m "$model" --ids --backend cuda --json -p "1 2 3 4 5 6 7 8" -n 256 \
+                   --ignore-eos $opt 2>&1 | grep '^{' | tail -1)"
+              runs+=("$(field decode_tok_s <<<"$j")")
+            done
+            echo "decode $dt ${opt:-(all on)}: $(printf '%s\n' "${runs[@]}" | median) tok/s (runs ${runs[*]})"
+          done
+          rm -f "$model"
+        done
         ;;
       session)
         wait_rival_build

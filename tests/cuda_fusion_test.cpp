@@ -2,6 +2,8 @@
 // over op lists (host code, runs everywhere the backend is built), and on a
 // GPU a captured sequence whose fused kernels must give the bits the same ops
 // give one by one (skipped with the probe's reason where there is no GPU).
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -110,6 +112,64 @@ TEST(FusionPlan, RefusesWhatOneKernelCannotDoAlike) {
     next += s.count;
   }
   EXPECT_EQ(next, layer().size());
+}
+
+// A feed-forward and attention projection block (ids: x 1, q 2, k 3, v 4,
+// gate 5, up 6, weights 11..15).
+std::vector<SequenceOp> projections(int64_t m = 1, DType w_dtype = DType_bf16) {
+  const TensorArg x = arg(1, {m, 64});
+  auto w = [&](uint64_t id, int64_t n) { return arg(id, {n, 64}, w_dtype); };
+  const TensorArg q = arg(2, {m, 32}), k = arg(3, {m, 16}), v = arg(4, {m, 16}), g = arg(5, {m, 96}),
+                  u = arg(6, {m, 96});
+  return {op(OpCode_matmul, {q, x, w(11, 32)}), op(OpCode_matmul, {k, x, w(12, 16)}),
+          op(OpCode_matmul, {v, x, w(13, 16)}), op(OpCode_matmul, {g, x, w(14, 96)}),
+          op(OpCode_matmul, {u, x, w(15, 96)}), op(OpCode_silu_mul, {g, g, u})};
+}
+
+TEST(FusionPlan, GroupsProductsOfOneX) {
+  auto steps = plan_fusion(projections());
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].kind, FusedKind::gemv_group);
+  EXPECT_EQ(steps[0].count, 3u);
+  EXPECT_EQ(steps[1].kind, FusedKind::gemv_silu);
+  EXPECT_EQ(steps[1].first, 3u);
+  EXPECT_EQ(steps[1].count, 3u);
+  // Up to 8 rows of x (a small prefill batch) too, and quant weights.
+  EXPECT_EQ(plan_fusion(projections(8, DType_q4_0))[0].kind, FusedKind::gemv_group);
+  // More rows: the GEMM's products, one by one.
+  for (const auto& s : plan_fusion(projections(9))) EXPECT_EQ(s.kind, FusedKind::single);
+}
+
+TEST(FusionPlan, GroupsOnlyIndependentProducts) {
+  // The k projection reads what the q projection writes.
+  auto ops = projections();
+  ops[1].args.t[1] = ops[0].args.t[0];
+  EXPECT_NE(plan_fusion(ops)[0].count, 3u);
+  // Another weight dtype or k in the middle of the group ends it there.
+  ops = projections();
+  ops[1].args.t[2].dtype = DType_f16;
+  EXPECT_EQ(plan_fusion(ops)[0].kind, FusedKind::single);
+  // A product written over x, or over an earlier product's output or weight.
+  ops = projections();
+  ops[2].args.t[0] = ops[2].args.t[1];
+  EXPECT_EQ(plan_fusion(ops)[0].count, 2u);
+  ops = projections();
+  ops[2].args.t[0] = ops[0].args.t[0];
+  EXPECT_EQ(plan_fusion(ops)[0].count, 2u);
+  ops = projections();
+  ops[1].args.t[0] = ops[0].args.t[2];
+  EXPECT_EQ(plan_fusion(ops)[0].kind, FusedKind::single);
+  // silu_mul of other tensors than the two products: a plain group of two.
+  ops = projections();
+  ops[5].args.t[2] = ops[1].args.t[0];
+  const auto steps = plan_fusion(ops);
+  EXPECT_EQ(steps.back().kind, FusedKind::single);
+  EXPECT_EQ(steps[steps.size() - 2].kind, FusedKind::gemv_group);
+  // Gate and up of different widths.
+  ops = projections();
+  ops[4].args.t[2] = arg(15, {48, 64});
+  ops[4].args.t[0] = arg(6, {1, 48});
+  for (const auto& s : plan_fusion(ops)) EXPECT_NE(s.kind, FusedKind::gemv_silu);
 }
 
 TEST(FusionPlan, RangesMustAliasExactlyOrNotAtAll) {
@@ -240,6 +300,102 @@ TEST_F(CudaFusion, FusedReplayGivesTheBitsOfOpByOp) {
     bool stored = false;
     for (uint32_t i = 0; i < kKvHeads * kHeadDim; ++i) stored = stored || (kc[i] & 0x7fff) != 0;
     EXPECT_TRUE(stored);
+  }
+}
+
+// The q/k/v group and the gate/up/silu pair, replayed from a captured graph
+// (one kernel each) against the same ops one by one (single GEMVs and the
+// elementwise silu_mul): the same sums up to float summation order.
+struct Projections {
+  static constexpr uint32_t kK = 512, kQ = 192, kKv = 64, kFf = 384;
+  FakeGuest g{MemoryMode::MemoryMode_shared, 256, nullptr, backend_named("cuda")};
+  uint32_t m;
+  int32_t x, wq, wk, wv, wg, wu, q, k, v, gate, up;
+  std::vector<std::pair<uint32_t, uint32_t>> outs;  // (guest offset, bytes) of the copied results
+  std::vector<int32_t> out_views, results;
+
+  int32_t runtime(std::vector<uint32_t> shape) {
+    const uint32_t shape_at = g.alloc(16);
+    std::memcpy(g.base() + shape_at, shape.data(), shape.size() * 4);
+    const int32_t t = int32_t(Z_samepageZ_tensor_alloc(g.ctx(), 0, uint32_t(shape.size()), shape_at, uint32_t(kFlagsDevice)));
+    EXPECT_GT(t, 0) << g.last_error();
+    return t;
+  }
+  // A const (n, kK) weight of dtype on whole pages of its own.
+  int32_t weight(DType dtype, uint32_t n, uint32_t seed) {
+    const std::vector<uint8_t> bytes = cpu::test::random_weights(cpu::DType(dtype), n, kK, seed, nullptr);
+    const uint32_t shape_at = g.alloc(16);
+    g.at<uint32_t>(shape_at)[0] = n;
+    g.at<uint32_t>(shape_at)[1] = kK;
+    const uint32_t at = (g.alloc(bytes.size() + 131072) + 65535) / 65536 * 65536;
+    std::memcpy(g.base() + at, bytes.data(), bytes.size());
+    const int32_t t = int32_t(Z_samepageZ_tensor_view(g.ctx(), at, uint32_t(dtype), 2, shape_at, uint32_t(kFlagsConst)));
+    EXPECT_GT(t, 0) << g.last_error();
+    return t;
+  }
+  Projections(DType dtype, uint32_t rows) : m(rows) {
+    std::mt19937 rng(99);
+    const int32_t x0 = g.random_f32({m, kK}, rng);
+    x = runtime({m, kK});
+    EXPECT_EQ(Z_samepageZ_copy(g.ctx(), uint32_t(x), uint32_t(x0)), 0u) << g.last_error();
+    wq = weight(dtype, kQ, 1), wk = weight(dtype, kKv, 2), wv = weight(dtype, kKv, 3);
+    wg = weight(dtype, kFf, 4), wu = weight(dtype, kFf, 5);
+    q = runtime({m, kQ}), k = runtime({m, kKv}), v = runtime({m, kKv}), gate = runtime({m, kFf}), up = runtime({m, kFf});
+    results = {q, k, v, gate, up};
+    for (uint32_t n : {kQ, kKv, kKv, kFf, kFf}) {
+      uint32_t at = 0;
+      out_views.push_back(g.view(0, {m, n}, uint64_t(m) * n * 4, &at));
+      outs.push_back({at, m * n * 4});
+    }
+  }
+  int32_t issue() {
+    GuestContext* c = g.ctx();
+    const auto u = [](int32_t t) { return uint32_t(t); };
+    std::vector<uint32_t> rcs = {
+        Z_samepageZ_matmul(c, u(q), u(x), u(wq)),       Z_samepageZ_matmul(c, u(k), u(x), u(wk)),
+        Z_samepageZ_matmul(c, u(v), u(x), u(wv)),       Z_samepageZ_matmul(c, u(gate), u(x), u(wg)),
+        Z_samepageZ_matmul(c, u(up), u(x), u(wu)),      Z_samepageZ_silu_mul(c, u(gate), u(gate), u(up))};
+    for (size_t i = 0; i < results.size(); ++i) rcs.push_back(Z_samepageZ_copy(c, u(out_views[i]), u(results[i])));
+    for (uint32_t rc : rcs)
+      if (rc != 0) return int32_t(rc);
+    return 0;
+  }
+  std::vector<double> values() {
+    std::vector<double> r;
+    for (auto [at, n] : outs)
+      for (uint32_t i = 0; i < n / 4; ++i) r.push_back(g.at<float>(at)[i]);
+    return r;
+  }
+};
+
+double backend_stat(FakeGuest& g, const std::string& name) {
+  for (const BackendStat& s : g.api().backend().stats())
+    if (s.name == name) return s.value;
+  return -1;
+}
+
+TEST_F(CudaFusion, GroupedGemvsMatchOpByOp) {
+  for (DType dtype : {DType_bf16, DType_f16, DType_f32, DType_q8_0, DType_q4_0, DType_q4_1}) {
+    for (uint32_t m : {1u, 3u}) {
+      SCOPED_TRACE(std::string(dtype_name(dtype)) + " m=" + std::to_string(m));
+      Projections fused(dtype, m), single(dtype, m);
+      ASSERT_EQ(Z_samepageZ_record_begin(fused.g.ctx()), 0u);
+      ASSERT_EQ(fused.issue(), 0) << fused.g.last_error();
+      const int32_t seq = int32_t(Z_samepageZ_record_end(fused.g.ctx()));
+      ASSERT_GT(seq, 0) << fused.g.last_error();
+      ASSERT_EQ(Z_samepageZ_replay(fused.g.ctx(), uint32_t(seq), 0, 0), 0u) << fused.g.last_error();
+      ASSERT_EQ(single.issue(), 0) << single.g.last_error();
+      EXPECT_EQ(backend_stat(fused.g, "graph_fused_gemv_steps"), 2.0) << "the group and the pair were not fused";
+      const std::vector<double> a = fused.values(), b = single.values();
+      ASSERT_EQ(a.size(), b.size());
+      double worst = 0, scale = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        worst = std::max(worst, std::fabs(a[i] - b[i]));
+        scale = std::max(scale, std::fabs(b[i]));
+      }
+      EXPECT_GT(scale, 0.1) << "vacuous: the products are all (near) zero";
+      EXPECT_LE(worst, 1e-5 * scale) << "fused and op-by-op products differ beyond summation order";
+    }
   }
 }
 

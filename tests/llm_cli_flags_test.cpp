@@ -51,7 +51,7 @@ TEST(LlmCliFlags, BadThreadCountsAreUsageErrors) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
 }
 
-// --no-graphs, --no-pdl and --backend-stats are the host's: they reach the
+// --no-graphs, --no-pdl, --no-fusion and --backend-stats are the host's: they reach the
 // backend (the guest would refuse them as unknown switches) and the stats
 // line comes on stderr after the guest ends, stdout untouched.
 TEST(LlmCliFlags, BackendSwitchesAreTheHostsAndStatsComeOnStderr) {
@@ -60,7 +60,7 @@ TEST(LlmCliFlags, BackendSwitchesAreTheHostsAndStatsComeOnStderr) {
   const std::string model = std::string(dir) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
   const std::string base = "generate -m '" + model + "' --ids -p '504 3575 282' -n 4 --ignore-eos --backend cpu";
   const CliRun plain = run(base);
-  const CliRun switched = run(base + " --no-graphs --no-pdl --backend-stats");
+  const CliRun switched = run(base + " --no-graphs --no-pdl --no-fusion --backend-stats");
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   ASSERT_EQ(switched.exit_code, 0) << switched.err;
   EXPECT_EQ(plain.out, switched.out);

@@ -48,6 +48,8 @@ const char* kGenerateUsage =
     "                          (cuda: no CUDA graphs; to measure what graphs gain)\n"
     "  --no-pdl                cuda: launch kernels strictly one after the other (no\n"
     "                          programmatic dependent launch; to measure what it gains)\n"
+    "  --no-fusion             cuda: launch every recorded op as its own kernel (no\n"
+    "                          fused steps in captured graphs; to measure what they gain)\n"
     "  --batch N               prompt tokens per forward step (default 64; 512 on cuda)\n"
     "  --warmup                run the prompt once untimed first, so --json's prefill\n"
     "                          times the forward steps alone (no recording, capture\n"
@@ -174,6 +176,8 @@ int run_llm(const std::string& mode, const Args& args) {
       backend_options.native_replay = false;
     } else if (a == "--no-pdl") {
       backend_options.overlap_launches = false;
+    } else if (a == "--no-fusion") {
+      backend_options.fuse_ops = false;
     } else if (a == "--save-session" || a == "--load-session" || a == "--session-bench") {
       if (!has_value) return fail(a + " needs a file (see samepage " + mode + " --help)", 2);
       (a == "--save-session" ? save_session : a == "--load-session" ? load_session : session_bench) = args[++i];

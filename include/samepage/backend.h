@@ -177,6 +177,10 @@ struct BackendOptions {
   // cuda: programmatic dependent launch (each kernel scheduled while the one
   // before it drains); false measures what it gains.
   bool overlap_launches = true;
+  // cuda: a replayed sequence's runs of ops that one kernel can do (the
+  // residual add with the next norm, rope with the cache stores, products
+  // of one x) are launched as one; false measures what that gains.
+  bool fuse_ops = true;
 };
 constexpr int kMaxBackendThreads = 1024;  // a bound on n_threads: each is an OS thread
 

@@ -33,7 +33,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     attention_kernel(const float* __restrict__ q, const void* __restrict__ k, const void* __restrict__ v,
                      float* __restrict__ out, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t pos0,
                      const int32_t* __restrict__ pos0_at, float score_scale) {
-  cudaGridDependencySynchronize();  // launched with PDL: the previous kernel's stores first (launch.h)
+  pdl_enter();
   if (pos0_at != nullptr) pos0 = *pos0_at;  // a replayed graph's parameter
   extern __shared__ float shared[];  // kWarps × (2 + head_dim)
   const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
@@ -100,32 +100,28 @@ __global__ void __launch_bounds__(kWarps * 32)
 
 }  // namespace
 
-Status launch_attention(cudaStream_t s, const AttentionArgs& a) {
+Status launch_attention(const LaunchStream& s, const AttentionArgs& a) {
   if (a.head_dim > 32 * kMaxPerLane)
     return err("cuda::attention", "head_dim " + std::to_string(a.head_dim) + " is above this kernel's " +
                                       std::to_string(32 * kMaxPerLane));
   const int64_t items = a.n_q_tokens * a.n_heads;
   if (items <= 0) return Status::ok();
-  if (attention_prefill_fits(a)) return launch_attention_prefill(s, a);
+  if (attention_prefill_fits(a)) return launch_attention_prefill(s.stream, a);
   if (items > INT32_MAX) return err("cuda::attention", "too many (token, head) pairs");
   const float scale = float(1.0 / std::sqrt(double(a.head_dim)));
   const size_t smem = sizeof(float) * kWarps * size_t(2 + a.head_dim);
+  auto launch = [&](auto kernel) {
+    return launch_kernel(s, unsigned(items), kWarps * 32, smem, kernel, a.q, a.k, a.v, a.out, a.n_heads, a.n_kv_heads,
+                         a.head_dim, a.pos0, a.pos0_at, scale);
+  };
+  cudaError_t e = cudaSuccess;
   switch (a.kv_dtype) {
-    case DType_f32:
-      attention_kernel<DType_f32><<<unsigned(items), kWarps * 32, smem, s>>>(a.q, a.k, a.v, a.out, a.n_heads,
-                                                                              a.n_kv_heads, a.head_dim, a.pos0, a.pos0_at, scale);
-      break;
-    case DType_f16:
-      attention_kernel<DType_f16><<<unsigned(items), kWarps * 32, smem, s>>>(a.q, a.k, a.v, a.out, a.n_heads,
-                                                                              a.n_kv_heads, a.head_dim, a.pos0, a.pos0_at, scale);
-      break;
-    case DType_bf16:
-      attention_kernel<DType_bf16><<<unsigned(items), kWarps * 32, smem, s>>>(a.q, a.k, a.v, a.out, a.n_heads,
-                                                                               a.n_kv_heads, a.head_dim, a.pos0, a.pos0_at, scale);
-      break;
+    case DType_f32: e = launch(attention_kernel<DType_f32>); break;
+    case DType_f16: e = launch(attention_kernel<DType_f16>); break;
+    case DType_bf16: e = launch(attention_kernel<DType_bf16>); break;
     default: return err("cuda::attention", std::string("unsupported kv dtype ") + dtype_name(a.kv_dtype));
   }
-  return cuda_status(cudaGetLastError(), "cuda::attention", "launch");
+  return cuda_status(e, "cuda::attention", "launch");
 }
 
 }  // namespace samepage::cuda

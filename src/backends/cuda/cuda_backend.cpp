@@ -14,6 +14,7 @@
 #include "backends/cuda/get_rows.h"
 #include "backends/cuda/host_registration.h"
 #include "backends/cuda/fused_kernels.h"
+#include "backends/cuda/gemv_group.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/residency.h"
 #include "backends/cuda/sequence_graph.h"
@@ -49,7 +50,7 @@ class CudaBackend final : public Backend {
  public:
   CudaBackend(const BackendCaps& caps, const BackendOptions& options, cudaStream_t stream, EmbeddingError error)
       : caps_(caps), stream_(stream), launch_{stream, options.overlap_launches}, error_(error), store_(registration_),
-        graphs_(options.native_replay) {
+        graphs_(options.native_replay), fuse_(options.fuse_ops) {
     caps_.native_replay = graphs_;
   }
   ~CudaBackend() override {
@@ -92,7 +93,9 @@ class CudaBackend final : public Backend {
     // Captured at its first run, when its tensors have their first values
     // (a const view is uploaded by the op that first reads it).
     auto seq = std::make_unique<CudaSequence>(ops);
-    seq->plan = plan_fusion(seq->ops());
+    if (fuse_) seq->plan = plan_fusion(seq->ops());
+    else
+      for (size_t k = 0; k < seq->ops().size(); ++k) seq->plan.push_back({FusedKind::single, k, 1});
     return std::unique_ptr<CompiledSequence>(std::move(seq));
   }
   Status run(CompiledSequence& sequence, const int32_t* params, size_t n_params) override {
@@ -137,7 +140,9 @@ class CudaBackend final : public Backend {
             {"graph_capture_count", double(n_captures_)},
             {"graph_launch_count", double(n_graph_launches_)},
             {"eager_replay_count", double(n_eager_runs_)},
-            {"pdl", launch_.pdl ? 1.0 : 0.0}};
+            {"graph_fused_gemv_steps", double(n_fused_gemv_steps_)},
+            {"pdl", launch_.pdl ? 1.0 : 0.0},
+            {"fusion", fuse_ ? 1.0 : 0.0}};
   }
   void set_create_seconds(double s) { create_seconds_ = s; }
 
@@ -204,11 +209,14 @@ class CudaBackend final : public Backend {
       return blas_.run(stream_, dt, p[2], x, y, m, n, k, *buf);
     }
     QuantizedX xq;
+    // A const weight resident in HBM is written by no kernel: with PDL the
+    // GEMV starts reading it while the previous kernel drains.
+    const bool w_const = store_.is_resident(t[2].id);
     // The staged GEMV rounds a small x itself (no quantize_x kernel, no
     // scratch): every CTA reads x, so only where x is in HBM (activations are
     // runtime tensors), not across the bus from guest memory.
     if (dtype_is_quantized(dt) && store_.in_device_memory(t[1].id) && gemv_quantizes_x(dt, m, n, k, p[2], x))
-      return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
+      return launch_gemv(launch_, dt, p[2], w_const, x, xq, y, m, n, k);
     const MatmulScratch layout = matmul_scratch(m, n, k, dt, x);
     uint8_t* buf = nullptr;
     if (layout.total() > 0) {
@@ -220,13 +228,13 @@ class CudaBackend final : public Backend {
       xq.qs = reinterpret_cast<int8_t*>(buf);
       xq.d = reinterpret_cast<float*>(buf + layout.qs_bytes);
       if (Status s = launch_quantize_x(launch_, x, m * k, xq); !s) return s;
-      return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
+      return launch_gemv(launch_, dt, p[2], w_const, x, xq, y, m, n, k);
     }
     if (layout.x_copy_bytes > 0) {  // the float GEMV reads x as float4: a misaligned x is copied first
       SP_CUDA_TRY("cuda::matmul", cudaMemcpyAsync(buf, x, layout.x_copy_bytes, cudaMemcpyDefault, stream_));
       x = reinterpret_cast<const float*>(buf);
     }
-    return launch_gemv(stream_, dt, p[2], x, xq, y, m, n, k);
+    return launch_gemv(launch_, dt, p[2], w_const, x, xq, y, m, n, k);
   }
 
   // The sequence op by op, its parameters substituted by value.
@@ -350,6 +358,7 @@ class CudaBackend final : public Backend {
       }
     if (!fusable_ranges(ranges)) return false;
     const SequenceOp* ops = &seq.ops()[step.first];
+    if (step.kind == FusedKind::gemv_group || step.kind == FusedKind::gemv_silu) return enqueue_gemv_group(ops, step, p);
     auto f32 = [&](size_t op, int j) { return static_cast<float*>(p[op * 4 + size_t(j)]); };
     if (step.kind == FusedKind::add_rmsnorm) {
       const TensorArg& a = ops[0].args.t[0];
@@ -368,6 +377,41 @@ class CudaBackend final : public Backend {
       launch_rope_store(launch_, g);
     }
     if (Status launched = cuda_status(cudaGetLastError(), "cuda::capture", "fused kernel"); !launched) return launched;
+    return true;
+  }
+
+  // A gemv_group or gemv_silu step (operands p: t[0..3] of each op), when
+  // the group kernel takes its operands; quant weights share one rounding of x.
+  Result<bool> enqueue_gemv_group(const SequenceOp* ops, const PlannedStep& step, const std::vector<void*>& p) {
+    static_assert(kFusedGemvMaxRows == kGemvMaxRows, "the planner's row limit is the GEMV's");
+    const TensorArg* t = ops[0].args.t;
+    const bool silu = step.kind == FusedKind::gemv_silu;
+    const size_t n_products = silu ? 2 : step.count;
+    GemvGroupArgs g{};
+    g.dtype = t[2].dtype;
+    g.m = t[1].n_rows();
+    g.k = t[1].row_length();
+    g.x = static_cast<const float*>(p[1]);
+    g.n_parts = int(n_products);
+    g.w_const = true;
+    for (size_t i = 0; i < n_products; ++i) {
+      g.w[i] = p[i * 4 + 2];
+      g.y[i] = static_cast<float*>(p[i * 4 + 0]);
+      g.n[i] = ops[i].args.t[2].n_rows();
+      g.w_const = g.w_const && store_.is_resident(ops[i].args.t[2].id);
+    }
+    g.silu_out = silu ? static_cast<float*>(p[2 * 4 + 0]) : nullptr;
+    if (!gemv_group_fits(g.dtype, g.m, g.k, g.w, g.n_parts, g.x)) return false;
+    if (dtype_is_quantized(g.dtype)) {
+      const MatmulScratch layout = matmul_scratch(g.m, g.n[0], g.k, g.dtype, g.x);
+      auto buf = scratch(layout.total());  // sized before the capture
+      if (!buf) return buf.status();
+      g.xq.qs = reinterpret_cast<int8_t*>(*buf);
+      g.xq.d = reinterpret_cast<float*>(*buf + layout.qs_bytes);
+      if (Status s = launch_quantize_x(launch_, g.x, g.m * g.k, g.xq); !s) return s;
+    }
+    if (Status s = launch_gemv_group(launch_, g); !s) return s;
+    ++n_fused_gemv_steps_;
     return true;
   }
 
@@ -399,7 +443,7 @@ class CudaBackend final : public Backend {
       case OpCode_attention: {
         AttentionArgs a{f32(1), p[2], p[3], f32(0), t[2].dtype, t[1].shape[0], t[1].shape[1],
                         t[2].shape[1], t[1].shape[2], t[2].shape[0], op.i[0], pos0_at};
-        s = launch_attention(stream_, a);
+        s = launch_attention(launch_, a);
         break;
       }
       case OpCode_silu_mul: launch_silu_mul(launch_, f32(1), f32(2), f32(0), t[0].n_elements()); break;
@@ -444,6 +488,7 @@ class CudaBackend final : public Backend {
   void* scratch_ = nullptr;
   uint64_t scratch_bytes_ = 0;
   const bool graphs_;       // replay as CUDA graphs (BackendOptions::native_replay)
+  const bool fuse_;         // fused steps in captured graphs (BackendOptions::fuse_ops)
   bool capturing_ = false;  // inside a stream capture: nothing may allocate
   uint64_t n_scratch_moves_ = 0;
   // Changes exactly when a captured graph may name stale memory: the scratch
@@ -455,6 +500,7 @@ class CudaBackend final : public Backend {
   double prepare_seconds_ = 0;  // captures' preparation: registration, allocation, first uploads, to completion
   double capture_seconds_ = 0;  // stream capture and instantiation
   uint64_t n_captures_ = 0, n_graph_launches_ = 0, n_eager_runs_ = 0;
+  uint64_t n_fused_gemv_steps_ = 0;  // gemv_group and gemv_silu steps captured as one kernel, over all captures
 };
 
 }  // namespace

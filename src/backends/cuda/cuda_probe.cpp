@@ -79,6 +79,8 @@ BackendProbe probe_device() {
                     "one graph launch and one synchronisation (--no-graphs: op by op)");
   c.notes.push_back("kernels launched with programmatic dependent launch: each is scheduled while the one before it "
                     "drains (--no-pdl: strictly one after the other)");
+  c.notes.push_back("captured graphs fuse the residual add with the next rmsnorm, rope with the k/v cache stores, the "
+                    "q/k/v products and gate/up with silu into one kernel each (--no-fusion: every op its own)");
   return probe;
 }
 

@@ -56,6 +56,52 @@ bool is_rope_store(const SequenceOp* op) {
   return true;
 }
 
+// matmul(Y = X · W) with X of at most kFusedGemvMaxRows rows, the same X
+// (and weight dtype and k) as first's, its output none of X, W, or first's
+// operands.
+bool is_batch1_matmul(const SequenceOp& op) {
+  const OpArgs& a = op.args;
+  return a.op == OpCode_matmul && a.t[1].n_rows() >= 1 && a.t[1].n_rows() <= kFusedGemvMaxRows;
+}
+bool shares_x(const SequenceOp& first, const SequenceOp& op) {
+  if (!is_batch1_matmul(first) || !is_batch1_matmul(op)) return false;
+  const OpArgs &a = first.args, &b = op.args;
+  if (!same_tensor(a.t[1], b.t[1]) || a.t[2].dtype != b.t[2].dtype || a.t[2].row_length() != b.t[2].row_length())
+    return false;
+  const uint64_t y = b.t[0].id;
+  return y != b.t[1].id && y != b.t[2].id && y != a.t[0].id && y != a.t[2].id && a.t[0].id != b.t[2].id;
+}
+
+// How many ops from op[0] (of at most n) one gemv_group launch takes.
+size_t gemv_group_length(const SequenceOp* op, size_t n) {
+  if (n < 2 || !is_batch1_matmul(op[0]) || op[0].args.t[0].id == op[0].args.t[1].id ||
+      op[0].args.t[0].id == op[0].args.t[2].id)
+    return 0;
+  size_t len = 1;
+  while (len < n && len < 3 && shares_x(op[0], op[len])) {
+    bool distinct = true;  // no earlier part's output, or weight, is this one's output
+    for (size_t i = 1; i < len; ++i)
+      distinct = distinct && op[len].args.t[0].id != op[i].args.t[0].id && op[len].args.t[0].id != op[i].args.t[2].id &&
+                 op[i].args.t[0].id != op[len].args.t[2].id;
+    if (!distinct) break;
+    ++len;
+  }
+  return len >= 2 ? len : 0;
+}
+
+// matmul(G ← X·Wg), matmul(U ← X·Wu), silu_mul(D ← G, U): Wg and Wu of one
+// shape, D with G's shape (D may be G or U themselves).
+bool is_gemv_silu(const SequenceOp* op) {
+  if (gemv_group_length(op, 2) != 2) return false;
+  const OpArgs &g = op[0].args, &u = op[1].args, &s = op[2].args;
+  if (s.op != OpCode_silu_mul || g.t[2].n_rows() != u.t[2].n_rows()) return false;
+  if (!same_tensor(s.t[1], g.t[0]) || !same_tensor(s.t[2], u.t[0])) return false;
+  if (s.t[0].n_elements() != g.t[0].n_elements() || s.t[0].dtype != DType_f32) return false;
+  const uint64_t d = s.t[0].id;  // the product: G, U, or a tensor none of the others
+  return d == g.t[0].id || d == u.t[0].id ||
+         (d != g.t[1].id && d != g.t[2].id && d != u.t[2].id);
+}
+
 }  // namespace
 
 std::vector<PlannedStep> plan_fusion(const std::vector<SequenceOp>& ops) {
@@ -64,6 +110,12 @@ std::vector<PlannedStep> plan_fusion(const std::vector<SequenceOp>& ops) {
     if (k + 4 <= ops.size() && is_rope_store(&ops[k])) {
       steps.push_back({FusedKind::rope_store, k, 4});
       k += 4;
+    } else if (k + 3 <= ops.size() && is_gemv_silu(&ops[k])) {
+      steps.push_back({FusedKind::gemv_silu, k, 3});
+      k += 3;
+    } else if (const size_t n = gemv_group_length(&ops[k], ops.size() - k); n >= 2) {
+      steps.push_back({FusedKind::gemv_group, k, n});
+      k += n;
     } else if (k + 2 <= ops.size() && is_add_rmsnorm(ops[k], ops[k + 1])) {
       steps.push_back({FusedKind::add_rmsnorm, k, 2});
       k += 2;

@@ -9,6 +9,14 @@
 //   rope_store   rope(q), rope(k), set_rows(k cache ← k), set_rows(v cache ←
 //                v) at one position, both sources f32: the attention
 //                block's preamble.
+//   gemv_group   matmul(Y_i = X · W_i) for 2 or 3 ops in a row with one X of
+//                at most kFusedGemvMaxRows rows and one weight dtype and
+//                k: the q, k, v projections (gemv_group.h);
+//   gemv_silu    matmul(G = X · Wg), matmul(U = X · Wu), silu_mul(D = G, U):
+//                the feed-forward block's gate and up.
+// The two GEMV fusions sum in the warp kernel's order, which may differ
+// from the kernel a single product picks by float rounding (the other
+// fusions give the bits of op by op).
 // The planner looks at ids, shapes, dtypes and positions only; whether the
 // operands' bytes overlap is checked again when the fused kernel is
 // enqueued (fusable_ranges), which falls back to the single ops.
@@ -23,7 +31,10 @@
 
 namespace samepage::cuda {
 
-enum class FusedKind { single, add_rmsnorm, rope_store };
+enum class FusedKind { single, add_rmsnorm, rope_store, gemv_group, gemv_silu };
+
+// The most rows of X a fused GEMV takes (kernels.h kGemvMaxRows).
+inline constexpr int64_t kFusedGemvMaxRows = 8;
 
 struct PlannedStep {
   FusedKind kind = FusedKind::single;

@@ -1,6 +1,6 @@
 // The CUDA backend's kernels, one op family per .cu file, as host launchers
 // that enqueue on a stream (LaunchStream: with or without PDL, launch.h;
-// the matmul and attention launchers still take a plain stream). Pointers are device-addressable (HBM or
+// the tensor-core prefill attention still takes a plain stream). Pointers are device-addressable (HBM or
 // registered guest memory); shapes were validated by the host API. Layouts
 // and semantics are the CPU backend's (backends/cpu/*.h), the reference.
 #pragma once
@@ -27,18 +27,20 @@ Status launch_quantize_x(const LaunchStream& s, const float* x, int64_t n, Quant
 // weights read once for all m rows, by the kernel gemv_plan.h picks. Float weights
 // take x as it is (16-byte aligned: the backend stages it otherwise); quant
 // weights take xq (x quantized, 8-bit dot products as the CPU's), or x
-// itself where gemv_quantizes_x says so.
+// itself where gemv_quantizes_x says so. w_const: W is a const tensor
+// resident in HBM, written by no kernel, so with PDL the kernel starts
+// reading it before the previous kernel has finished.
 inline constexpr int64_t kGemvMaxRows = 8;
-Status launch_gemv(cudaStream_t s, DType w_dtype, const void* w, const float* x, const QuantizedX& xq, float* y,
-                   int64_t m, int64_t n, int64_t k);
+Status launch_gemv(const LaunchStream& s, DType w_dtype, const void* w, bool w_const, const float* x,
+                   const QuantizedX& xq, float* y, int64_t m, int64_t n, int64_t k);
 // Whether launch_gemv rounds x to 8-bit blocks itself for these arguments
 // (quant weights, the staged kernel, small x): then xq may be empty and the
 // caller skips launch_quantize_x.
 bool gemv_quantizes_x(DType w_dtype, int64_t m, int64_t n, int64_t k, const void* w, const float* x);
 // The same two with variant (an index into kGemvVariants, gemv_plan.h)
 // instead of the default: for bench/cuda_gemv_bench.
-Status launch_gemv_variant(cudaStream_t s, int variant, DType w_dtype, const void* w, const float* x,
-                           const QuantizedX& xq, float* y, int64_t m, int64_t n, int64_t k);
+Status launch_gemv_variant(const LaunchStream& s, int variant, DType w_dtype, const void* w, bool w_const,
+                           const float* x, const QuantizedX& xq, float* y, int64_t m, int64_t n, int64_t k);
 bool gemv_quantizes_x_variant(int variant, DType w_dtype, int64_t m, int64_t n, int64_t k, const void* w,
                               const float* x);
 // For m > kGemvMaxRows: cuBLAS (cublas_gemm.h).
@@ -66,7 +68,7 @@ struct AttentionArgs {
   int64_t n_q_tokens, n_heads, n_kv_heads, head_dim, n_ctx, pos0;
   const int32_t* pos0_at = nullptr;  // see launch_rope
 };
-Status launch_attention(cudaStream_t s, const AttentionArgs& a);
+Status launch_attention(const LaunchStream& s, const AttentionArgs& a);
 // attention_prefill.cu: the same for many query tokens on tensor cores, when
 // attention_prefill_fits (f16/bf16 caches, head_dim 64 or 128, 16-byte
 // aligned caches, at least kAttentionPrefillMinTokens tokens); launch_attention

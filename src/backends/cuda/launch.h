@@ -3,9 +3,10 @@
 // previous one on the stream drains, and under stream capture the graph
 // gets programmatic edges. The price is a rule every kernel launched here
 // keeps: its first statement is pdl_enter(), before any global read or
-// write (the previous kernel may still be running until it returns).
-// Measured on the 1B decode: within 1% of launching without it
-// (bench/RESULTS.md, Session 13).
+// write (the previous kernel may still be running until it returns); the
+// GEMVs alone start reading their const weights before pdl_wait().
+// Measured on the 1B decode with the small kernels alone launched so:
+// within 1% of launching without it (bench/RESULTS.md, Session 13).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -45,17 +46,29 @@ inline unsigned grid_stride_blocks(long long n_items) {
 }
 
 #ifdef __CUDACC__
-// The first statement of every kernel launched by launch_kernel. wait: the
-// previous grid has completed and its stores are visible (a no-op when the
-// kernel was launched without PDL). launch_dependents: the next kernel may
-// be scheduled once every block of this one got here; it is safe this early
-// because that kernel's own wait still waits for this grid's completion, and
-// every block of this grid is resident by then, so none is starved of an SM.
-__device__ __forceinline__ void pdl_enter() {
+// wait: the previous grid has completed and its stores are visible (a no-op
+// when the kernel was launched without PDL). Every thread that reads or
+// writes what an earlier kernel touches passes it first; reads of const
+// weights (resident in HBM, written by no kernel) may go out before it.
+__device__ __forceinline__ void pdl_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+// launch_dependents: the next kernel may be scheduled once every block of
+// this one got here; it is safe as early as right after pdl_wait because
+// that kernel's own wait still waits for this grid's completion, and every
+// block of this grid is resident by then, so none is starved of an SM.
+__device__ __forceinline__ void pdl_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
+}
+// The first statement of every kernel launched by launch_kernel that reads
+// nothing before the wait.
+__device__ __forceinline__ void pdl_enter() {
+  pdl_wait();
+  pdl_launch_dependents();
 }
 #endif
 

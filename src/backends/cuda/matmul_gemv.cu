@@ -15,6 +15,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_dtype.h"
 #include "backends/cuda/gemv_plan.h"
+#include "backends/cuda/gemv_rows.h"
 #include "backends/cuda/kernels.h"
 
 namespace samepage::cuda {
@@ -22,180 +23,25 @@ namespace {
 
 constexpr int kWarpsPerBlock = 8;  // the warp kernel's
 
-// What a policy reads of x: the floats, or their 8-bit blocks.
-struct XIn {
-  const float* x;
-  const int8_t* qs;
-  const float* d;
-  int64_t k;
-};
-
-__device__ __forceinline__ float dot4(float4 a, float4 b) { return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w; }
-
-__device__ __forceinline__ float4 widen_f16(uint32_t lo, uint32_t hi) {
-  const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&lo));
-  const float2 b = __half22float2(*reinterpret_cast<const __half2*>(&hi));
-  return make_float4(a.x, a.y, b.x, b.y);
-}
-__device__ __forceinline__ float4 widen_bf16(uint32_t lo, uint32_t hi) {
-  return make_float4(__uint_as_float(lo << 16), __uint_as_float(lo & 0xffff0000u), __uint_as_float(hi << 16),
-                     __uint_as_float(hi & 0xffff0000u));
-}
-
-// Each policy: elements per unit, and acc[r] += unit u of the row · x row r.
-struct F32Vec {
-  static constexpr int kElems = 4;
-  static constexpr int kSegBytes = 1024;
-  static constexpr bool kQuant = false;
-  using Raw = float4;
-  __device__ static Raw load(const uint8_t* row, int64_t u) { return reinterpret_cast<const float4*>(row)[u]; }
-  template <int kM>
-  __device__ static void add(const Raw& w, int64_t u, const XIn& xin, int m, float* acc) {
-    const float* x = xin.x;
-    const int64_t k = xin.k;
-#pragma unroll
-    for (int r = 0; r < kM; ++r)
-      if (r < m) acc[r] += dot4(w, reinterpret_cast<const float4*>(x + r * k)[u]);
-  }
-};
-template <bool kBf16>
-struct Half8 {
-  static constexpr int kElems = 8;
-  static constexpr int kSegBytes = 512;
-  static constexpr bool kQuant = false;
-  using Raw = uint4;
-  __device__ static Raw load(const uint8_t* row, int64_t u) { return reinterpret_cast<const uint4*>(row)[u]; }
-  template <int kM>
-  __device__ static void add(const Raw& raw, int64_t u, const XIn& xin, int m, float* acc) {
-    const float* x = xin.x;
-    const int64_t k = xin.k;
-    const float4 w0 = kBf16 ? widen_bf16(raw.x, raw.y) : widen_f16(raw.x, raw.y);
-    const float4 w1 = kBf16 ? widen_bf16(raw.z, raw.w) : widen_f16(raw.z, raw.w);
-#pragma unroll
-    for (int r = 0; r < kM; ++r) {
-      if (r >= m) break;
-      const float4* xr = reinterpret_cast<const float4*>(x + r * k) + 2 * u;
-      acc[r] += dot4(w0, xr[0]) + dot4(w1, xr[1]);
-    }
-  }
-};
-// Any float type, element by element (rows not 16-byte aligned, odd k).
-template <DType kDt>
-struct Scalar {
-  static constexpr int kElems = 1;
-  static constexpr int kSegBytes = 0;  // never staged
-  using Raw = float;
-  __device__ static Raw load(const uint8_t* row, int64_t u) { return load_element(kDt, row, u); }
-  template <int kM>
-  __device__ static void add(const Raw& w, int64_t u, const XIn& xin, int m, float* acc) {
-    const float* x = xin.x;
-    const int64_t k = xin.k;
-    for (int r = 0; r < kM && r < m; ++r) acc[r] += w * x[r * k + u];
-  }
-};
-// Quant blocks in quarters: unit u is quarter u % 4 of block u / 4, against
-// the 8-bit activations (xq): integer dot products (dp4a), then the two
-// scales, as the CPU's dot_q* do per block.
-__device__ __forceinline__ uint32_t load_u32_2(const uint8_t* p) {  // 2-byte aligned
-  const uint16_t* h = reinterpret_cast<const uint16_t*>(p);
-  return uint32_t(h[0]) | (uint32_t(h[1]) << 16);
-}
-struct Q8_0 {
-  static constexpr int kElems = 8;
-  static constexpr int kSegBytes = 8 * kQ8_0Bytes;
-  static constexpr bool kQuant = true;
-  struct Raw {
-    int w0, w1;
-    float dw;
-  };
-  __device__ static Raw load(const uint8_t* row, int64_t u) {
-    const uint8_t* b = row + (u >> 2) * kQ8_0Bytes;
-    const int s = int(u & 3);
-    return {int(load_u32_2(b + 2 + 8 * s)), int(load_u32_2(b + 6 + 8 * s)), block_scale(b)};
-  }
-  template <int kM>
-  __device__ static void add(const Raw& raw, int64_t u, const XIn& x, int m, float* acc) {
-    const int s = int(u & 3);
-    const int w0 = raw.w0, w1 = raw.w1;
-    const float dw = raw.dw;
-#pragma unroll
-    for (int r = 0; r < kM; ++r) {
-      if (r >= m) break;
-      const int64_t at = r * x.k + (u >> 2) * 32 + 8 * s;
-      const int2 q = *reinterpret_cast<const int2*>(x.qs + at);
-      const int isum = __dp4a(w1, q.y, __dp4a(w0, q.x, 0));
-      acc[r] += float(isum) * (dw * x.d[(r * x.k >> 5) + (u >> 2)]);
-    }
-  }
-};
-// q4: quarter s holds bytes 4s..4s+3: elements 4s..4s+3 (low nibbles) and 16+4s.. (high).
-template <bool kHasMin>
-struct Q4 {
-  static constexpr int kElems = 8;
-  static constexpr int kSegBytes = 8 * (kHasMin ? kQ4_1Bytes : kQ4_0Bytes);
-  static constexpr bool kQuant = true;
-  struct Raw {
-    uint32_t q;
-    float dw, mw;
-  };
-  __device__ static Raw load(const uint8_t* row, int64_t u) {
-    constexpr int kBytes = kHasMin ? kQ4_1Bytes : kQ4_0Bytes;
-    constexpr int kQs = kHasMin ? 4 : 2;
-    const uint8_t* b = row + (u >> 2) * kBytes;
-    return {load_u32_2(b + kQs + 4 * int(u & 3)), block_scale(b), kHasMin ? block_scale(b, 2) : 0.0f};
-  }
-  template <int kM>
-  __device__ static void add(const Raw& raw, int64_t u, const XIn& x, int m, float* acc) {
-    const int s = int(u & 3);
-    const uint32_t q = raw.q;
-    const int lo = int(q & 0x0f0f0f0fu), hi = int((q >> 4) & 0x0f0f0f0fu);
-    const float dw = raw.dw, mw = raw.mw;
-#pragma unroll
-    for (int r = 0; r < kM; ++r) {
-      if (r >= m) break;
-      const int8_t* xb = x.qs + r * x.k + (u >> 2) * 32;
-      const int xa = *reinterpret_cast<const int*>(xb + 4 * s), xc = *reinterpret_cast<const int*>(xb + 16 + 4 * s);
-      const int isum = __dp4a(hi, xc, __dp4a(lo, xa, 0));
-      const int xsum = __dp4a(0x01010101, xc, __dp4a(0x01010101, xa, 0));
-      const float dx = x.d[(r * x.k >> 5) + (u >> 2)];
-      if (kHasMin) acc[r] += float(isum) * (dw * dx) + mw * (float(xsum) * dx);
-      else acc[r] += float(isum - 8 * xsum) * (dw * dx);
-    }
-  }
-};
-
 // Warps per output column: enough warps in all to keep every SM's memory
 // pipeline busy (a narrow matrix splits its rows' k among up to 8 warps,
 // whose partial sums meet in shared memory); each lane keeps 4 units' loads
-// in flight before it uses them.
+// in flight before it uses them (rows_dot).
 template <typename P, int kM>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     gemv_kernel(const uint8_t* __restrict__ w, size_t row_bytes, XIn x, float* __restrict__ y, int m, int64_t n,
-                int64_t n_units, int warps_per_row) {
-  cudaGridDependencySynchronize();  // launched with PDL: the previous kernel's stores first (launch.h)
+                int64_t n_units, int warps_per_row, bool prefetch) {
   __shared__ float partial[kWarpsPerBlock][kGemvMaxRows];
   const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
   const int64_t j = int64_t(blockIdx.x) * (kWarpsPerBlock / warps_per_row) + warp / warps_per_row;
   const int sub = warp % warps_per_row;
-  float acc[kM] = {};
-  if (j < n) {
-    const uint8_t* row = w + size_t(j) * row_bytes;
-    const int64_t stride = 32 * int64_t(warps_per_row);
-    int64_t u = int64_t(sub) * 32 + lane;
-    for (; u + 3 * stride < n_units; u += 4 * stride) {
-      const typename P::Raw r0 = P::load(row, u), r1 = P::load(row, u + stride), r2 = P::load(row, u + 2 * stride),
-                            r3 = P::load(row, u + 3 * stride);
-      P::template add<kM>(r0, u, x, m, acc);
-      P::template add<kM>(r1, u + stride, x, m, acc);
-      P::template add<kM>(r2, u + 2 * stride, x, m, acc);
-      P::template add<kM>(r3, u + 3 * stride, x, m, acc);
-    }
-    for (; u < n_units; u += stride) P::template add<kM>(P::load(row, u), u, x, m, acc);
-  }
+  float acc[1][kM] = {};
+  const uint8_t* const row[1] = {w + size_t(j < n ? j : 0) * row_bytes};
+  rows_dot<P, kM, 1>(row, j < n, int64_t(sub) * 32 + lane, 32 * int64_t(warps_per_row), n_units, x, m, prefetch, acc);
 #pragma unroll
   for (int r = 0; r < kM; ++r) {
     if (r >= m) break;
-    const float v = warp_sum(acc[r]);
+    const float v = warp_sum(acc[0][r]);
     if (lane == 0) partial[warp][r] = v;
   }
   __syncthreads();
@@ -245,7 +91,7 @@ __device__ __forceinline__ void add_segment(const uint8_t* seg, int64_t seg_in_r
 template <typename P, int kM, int kWarps, int kStages, bool kQuantizeX>
 __global__ void __launch_bounds__(kWarps * 32)
     gemv_staged_kernel(const uint8_t* __restrict__ w, XIn x, float* __restrict__ y, int m, int64_t n,
-                       int64_t segs_per_row, int64_t rows_per_warp, int split) {
+                       int64_t segs_per_row, int64_t rows_per_warp, int split, bool prefetch) {
   constexpr int kSegs = P::kSegBytes >= 1024 ? 1 : 1024 / P::kSegBytes;  // gemv_segments_per_stage
   constexpr int kStageBytes = kSegs * P::kSegBytes, kChunks = kStageBytes / 16;
   static_assert(kStageBytes % 16 == 0, "stages are whole 16-byte chunks");
@@ -269,14 +115,14 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
     cp_async_commit();  // an empty group past the end keeps the wait count uniform
   };
+  // With const weights (prefetch) the first stages' copies go out before
+  // the wait for the previous grid (launch.h), overlapping its drain; x and
+  // y, and weights some earlier kernel may write, wait for it.
+  if (!prefetch) pdl_wait();
 #pragma unroll
   for (int t = 0; t < kStages - 1; ++t) issue(t);
-  // x and y wait for the previous grid (a no-op unless launched with PDL,
-  // launch.h); the first weight copies do not. launch_gemv launches without
-  // PDL today; a PDL launch is sound only for weights no earlier kernel of
-  // the stream writes (const, resident weights), and would then overlap
-  // their HBM latency with the previous kernel's drain.
-  cudaGridDependencySynchronize();
+  pdl_wait();
+  pdl_launch_dependents();
   if constexpr (kQuantizeX) {
     extern __shared__ __align__(16) uint8_t x_shared[];
     const int64_t n_x = int64_t(m) * x.k, n_blocks = n_x / 32;
@@ -358,8 +204,8 @@ int device_sm_count() {
 // One instantiation: its grid re-planned for as many warps as fit an SM at
 // once (occupancy, asked once), so that the grid is one wave.
 template <typename P, int kM, int kWarps, int kStages, bool kQuantizeX>
-Status launch_staged_one(cudaStream_t s, GemvPlan p, int warps_per_sm, int max_split, const uint8_t* w,
-                         const XIn& x, float* y, int64_t m, int64_t n) {
+Status launch_staged_one(const LaunchStream& s, GemvPlan p, int warps_per_sm, int max_split, const uint8_t* w,
+                         bool prefetch, const XIn& x, float* y, int64_t m, int64_t n) {
   constexpr size_t kMaxXBytes = size_t(kGemvFusedMaxX) + size_t(kGemvFusedMaxX) / 32 * 4;
   // Asked outside a stream capture only (the capture must see stream work
   // alone); until then the variant's figure stands.
@@ -367,7 +213,7 @@ Status launch_staged_one(cudaStream_t s, GemvPlan p, int warps_per_sm, int max_s
   if (resident.load(std::memory_order_relaxed) == 0) {
     cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
     int blocks = 0;
-    if (cudaStreamIsCapturing(s, &capturing) == cudaSuccess && capturing == cudaStreamCaptureStatusNone &&
+    if (cudaStreamIsCapturing(s.stream, &capturing) == cudaSuccess && capturing == cudaStreamCaptureStatusNone &&
         cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemv_staged_kernel<P, kM, kWarps, kStages, kQuantizeX>,
                                                       kWarps * 32, kQuantizeX ? kMaxXBytes : 0) == cudaSuccess &&
         blocks > 0)
@@ -378,47 +224,51 @@ Status launch_staged_one(cudaStream_t s, GemvPlan p, int warps_per_sm, int max_s
   gemv_staged_grid(p, n, x.k / kGemvSegment, device_sm_count(), warps_per_sm, max_split);
   if (p.blocks > int64_t(INT32_MAX)) return err("cuda::matmul", "too many output columns");
   const size_t x_bytes = kQuantizeX ? size_t(m * x.k) + size_t(m * x.k) / 32 * 4 : 0;
-  gemv_staged_kernel<P, kM, kWarps, kStages, kQuantizeX><<<unsigned(p.blocks), kWarps * 32, x_bytes, s>>>(
-      w, x, y, int(m), n, x.k / kGemvSegment, p.rows_per_warp, p.warps_per_row);
-  return cuda_status(cudaGetLastError(), "cuda::matmul", "gemv launch");
+  return cuda_status(launch_kernel(s, unsigned(p.blocks), kWarps * 32, x_bytes,
+                                   gemv_staged_kernel<P, kM, kWarps, kStages, kQuantizeX>, w, x, y, int(m), n,
+                                   x.k / kGemvSegment, p.rows_per_warp, p.warps_per_row, prefetch),
+                     "cuda::matmul", "gemv launch");
 }
 
 template <typename P, int kWarps, int kStages>
-Status launch_staged(cudaStream_t s, const GemvPlan& p, int warps_per_sm, int max_split, const uint8_t* w,
-                     const XIn& x, float* y, int64_t m, int64_t n) {
+Status launch_staged(const LaunchStream& s, const GemvPlan& p, int warps_per_sm, int max_split, const uint8_t* w,
+                     bool prefetch, const XIn& x, float* y, int64_t m, int64_t n) {
   constexpr int kM = int(kGemvMaxRows);
   if constexpr (P::kQuant) {
     if (p.quantize_x)
-      return m == 1 ? launch_staged_one<P, 1, kWarps, kStages, true>(s, p, warps_per_sm, max_split, w, x, y, m, n)
-                    : launch_staged_one<P, kM, kWarps, kStages, true>(s, p, warps_per_sm, max_split, w, x, y, m, n);
+      return m == 1 ? launch_staged_one<P, 1, kWarps, kStages, true>(s, p, warps_per_sm, max_split, w, prefetch, x, y, m, n)
+                    : launch_staged_one<P, kM, kWarps, kStages, true>(s, p, warps_per_sm, max_split, w, prefetch, x, y, m, n);
   }
-  return m == 1 ? launch_staged_one<P, 1, kWarps, kStages, false>(s, p, warps_per_sm, max_split, w, x, y, m, n)
-                : launch_staged_one<P, kM, kWarps, kStages, false>(s, p, warps_per_sm, max_split, w, x, y, m, n);
+  return m == 1 ? launch_staged_one<P, 1, kWarps, kStages, false>(s, p, warps_per_sm, max_split, w, prefetch, x, y, m, n)
+                : launch_staged_one<P, kM, kWarps, kStages, false>(s, p, warps_per_sm, max_split, w, prefetch, x, y, m, n);
 }
 
 template <typename P>
-Status launch(cudaStream_t s, const GemvPlan& p, int warps_per_sm, int max_split, const void* w, size_t row_bytes,
-              const XIn& x, float* y, int64_t m, int64_t n) {
+Status launch(const LaunchStream& s, const GemvPlan& p, int warps_per_sm, int max_split, const void* w,
+              size_t row_bytes, bool prefetch, const XIn& x, float* y, int64_t m, int64_t n) {
   if (p.blocks > int64_t(INT32_MAX)) return err("cuda::matmul", "too many output columns");
   const auto* wb = static_cast<const uint8_t*>(w);
   if constexpr (P::kSegBytes > 0) {
     if (p.kernel == GemvKernel::staged) {
-    if (p.warps == 8 && p.stages == 2) return launch_staged<P, 8, 2>(s, p, warps_per_sm, max_split, wb, x, y, m, n);
-    if (p.warps == 8 && p.stages == 4) return launch_staged<P, 8, 4>(s, p, warps_per_sm, max_split, wb, x, y, m, n);
-    if (p.warps == 4 && p.stages == 4) return launch_staged<P, 4, 4>(s, p, warps_per_sm, max_split, wb, x, y, m, n);
-    if (p.warps == 4 && p.stages == 8) return launch_staged<P, 4, 8>(s, p, warps_per_sm, max_split, wb, x, y, m, n);
-    return err("cuda::matmul", "gemv variant not built");
+      if (p.warps == 8 && p.stages == 2)
+        return launch_staged<P, 8, 2>(s, p, warps_per_sm, max_split, wb, prefetch, x, y, m, n);
+      if (p.warps == 8 && p.stages == 4)
+        return launch_staged<P, 8, 4>(s, p, warps_per_sm, max_split, wb, prefetch, x, y, m, n);
+      if (p.warps == 4 && p.stages == 4)
+        return launch_staged<P, 4, 4>(s, p, warps_per_sm, max_split, wb, prefetch, x, y, m, n);
+      if (p.warps == 4 && p.stages == 8)
+        return launch_staged<P, 4, 8>(s, p, warps_per_sm, max_split, wb, prefetch, x, y, m, n);
+      return err("cuda::matmul", "gemv variant not built");
     }
   }
   // One row (decode) gets a kernel of its own: 8 accumulators a lane would
   // cost registers, and so occupancy, for nothing.
-  if (m == 1)
-    gemv_kernel<P, 1><<<unsigned(p.blocks), kWarpsPerBlock * 32, 0, s>>>(wb, row_bytes, x, y, 1, n,
-                                                                         x.k / P::kElems, p.warps_per_row);
-  else
-    gemv_kernel<P, kGemvMaxRows><<<unsigned(p.blocks), kWarpsPerBlock * 32, 0, s>>>(
-        wb, row_bytes, x, y, int(m), n, x.k / P::kElems, p.warps_per_row);
-  return cuda_status(cudaGetLastError(), "cuda::matmul", "gemv launch");
+  const cudaError_t e =
+      m == 1 ? launch_kernel(s, unsigned(p.blocks), kWarpsPerBlock * 32, 0, gemv_kernel<P, 1>, wb, row_bytes, x, y, 1,
+                             n, x.k / P::kElems, p.warps_per_row, prefetch)
+             : launch_kernel(s, unsigned(p.blocks), kWarpsPerBlock * 32, 0, gemv_kernel<P, kGemvMaxRows>, wb,
+                             row_bytes, x, y, int(m), n, x.k / P::kElems, p.warps_per_row, prefetch);
+  return cuda_status(e, "cuda::matmul", "gemv launch");
 }
 
 }  // namespace
@@ -436,8 +286,8 @@ bool gemv_quantizes_x(DType dt, int64_t m, int64_t n, int64_t k, const void* w, 
   return gemv_quantizes_x_variant(gemv_default_variant(dt, m, n, k), dt, m, n, k, w, x);
 }
 
-Status launch_gemv_variant(cudaStream_t s, int variant, DType dt, const void* w, const float* xf, const QuantizedX& xq,
-                           float* y, int64_t m, int64_t n, int64_t k) {
+Status launch_gemv_variant(const LaunchStream& s, int variant, DType dt, const void* w, bool w_const,
+                           const float* xf, const QuantizedX& xq, float* y, int64_t m, int64_t n, int64_t k) {
   const XIn x{xf, xq.qs, xq.d, k};
   if (m < 1 || m > kGemvMaxRows) return err("cuda::matmul", "gemv takes 1 to 8 rows");
   if (variant < 0 || variant >= kGemvVariantCount) return err("cuda::matmul", "no such gemv variant");
@@ -450,26 +300,27 @@ Status launch_gemv_variant(cudaStream_t s, int variant, DType dt, const void* w,
   const bool aligned = reinterpret_cast<uintptr_t>(w) % 16 == 0 && row_bytes % 16 == 0 &&
                        reinterpret_cast<uintptr_t>(xf) % 16 == 0;
   const bool vec = aligned || p.kernel == GemvKernel::staged;
+  const int sp = warps_per_sm, ms = max_split;
   switch (dt) {
     case DType_f32:
-      return vec ? launch<F32Vec>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n)
-                 : launch<Scalar<DType_f32>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n);
+      return vec ? launch<F32Vec>(s, p, sp, ms, w, row_bytes, w_const, x, y, m, n)
+                 : launch<Scalar<DType_f32>>(s, p, sp, ms, w, row_bytes, w_const, x, y, m, n);
     case DType_f16:
-      return vec ? launch<Half8<false>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n)
-                 : launch<Scalar<DType_f16>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n);
+      return vec ? launch<Half8<false>>(s, p, sp, ms, w, row_bytes, w_const, x, y, m, n)
+                 : launch<Scalar<DType_f16>>(s, p, sp, ms, w, row_bytes, w_const, x, y, m, n);
     case DType_bf16:
-      return vec ? launch<Half8<true>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n)
-                 : launch<Scalar<DType_bf16>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n);
-    case DType_q8_0: return launch<Q8_0>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n);
-    case DType_q4_0: return launch<Q4<false>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n);
-    case DType_q4_1: return launch<Q4<true>>(s, p, warps_per_sm, max_split, w, row_bytes, x, y, m, n);
+      return vec ? launch<Half8<true>>(s, p, sp, ms, w, row_bytes, w_const, x, y, m, n)
+                 : launch<Scalar<DType_bf16>>(s, p, sp, ms, w, row_bytes, w_const, x, y, m, n);
+    case DType_q8_0: return launch<Q8_0>(s, p, sp, ms, w, row_bytes, w_const, x, y, m, n);
+    case DType_q4_0: return launch<Q4<false>>(s, p, sp, ms, w, row_bytes, w_const, x, y, m, n);
+    case DType_q4_1: return launch<Q4<true>>(s, p, sp, ms, w, row_bytes, w_const, x, y, m, n);
     default: return err("cuda::matmul", std::string("unsupported weight dtype ") + dtype_name(dt));
   }
 }
 
-Status launch_gemv(cudaStream_t s, DType dt, const void* w, const float* xf, const QuantizedX& xq, float* y,
-                   int64_t m, int64_t n, int64_t k) {
-  return launch_gemv_variant(s, gemv_default_variant(dt, m, n, k), dt, w, xf, xq, y, m, n, k);
+Status launch_gemv(const LaunchStream& s, DType dt, const void* w, bool w_const, const float* xf, const QuantizedX& xq,
+                   float* y, int64_t m, int64_t n, int64_t k) {
+  return launch_gemv_variant(s, gemv_default_variant(dt, m, n, k), dt, w, w_const, xf, xq, y, m, n, k);
 }
 
 }  // namespace samepage::cuda

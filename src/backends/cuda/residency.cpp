@@ -173,6 +173,11 @@ bool TensorStore::in_device_memory(uint64_t id) const {
   return w == Where::runtime || w == Where::device || w == Where::resident;
 }
 
+bool TensorStore::is_resident(uint64_t id) const {
+  auto it = records_.find(id);
+  return it != records_.end() && it->second.where == Where::resident;
+}
+
 Status TensorStore::sync_to_guest(uint64_t id) {
   auto it = records_.find(id);
   if (it == records_.end() || it->second.where != Where::device) return Status::ok();

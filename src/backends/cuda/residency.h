@@ -66,6 +66,9 @@ class TensorStore {
   // and resident tensors): no copy in or out around an op, so a fused kernel
   // may read what another op of it wrote there.
   bool in_device_memory(uint64_t id) const;
+  // True for a const view resident in HBM: its copy is written by no kernel
+  // (only by its upload, before any op that reads it).
+  bool is_resident(uint64_t id) const;
 
   // What const views' first uploads cost (seconds to completion, bytes), and
   // device allocations (runtime tensors, device views, mirrors).

@@ -1,0 +1,158 @@
+// Several batch-1 GEMVs of one x in one launch (gemv_group.h): the rows of
+// every part are tasks of one grid, so the parts' weights stream as one
+// matrix and the launch, ramp and drain are paid once. With silu the two
+// parts are a gate and an up projection and a task is a row of each: the
+// epilogue applies silu(gate) · up as the elementwise kernel does.
+#include <cuda_runtime.h>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/gemv_group.h"
+#include "backends/cuda/gemv_plan.h"
+#include "backends/cuda/gemv_rows.h"
+
+namespace samepage::cuda {
+namespace {
+
+constexpr int kWarps = 8;
+
+struct GroupDevice {
+  const uint8_t* w[kGemvGroupMaxParts];
+  float* y[kGemvGroupMaxParts];
+  int64_t n[kGemvGroupMaxParts];
+  float* silu_out;
+  bool write_gate, write_up;  // silu: the plain products too, unless silu_out is their bytes
+};
+
+template <typename P, int kM, bool kSilu>
+__global__ void __launch_bounds__(kWarps * 32)
+    gemv_group_kernel(GroupDevice g, size_t row_bytes, XIn x, int m, int64_t n_tasks, int64_t n_units,
+                      int warps_per_row, bool prefetch) {
+  constexpr int kRows = kSilu ? 2 : 1;
+  __shared__ float partial[kWarps][kRows][kGemvMaxRows];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
+  const int64_t task = int64_t(blockIdx.x) * (kWarps / warps_per_row) + warp / warps_per_row;
+  const int sub = warp % warps_per_row;
+  const bool valid = task < n_tasks;
+  // The task's part and row in it (silu: row `task` of both parts).
+  int part = 0;
+  int64_t j = valid ? task : 0;
+  if constexpr (!kSilu) {
+    while (part + 1 < kGemvGroupMaxParts && j >= g.n[part]) j -= g.n[part++];
+  }
+  const uint8_t* rows[kRows];
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) rows[r] = g.w[kSilu ? r : part] + size_t(j) * row_bytes;
+  float acc[kRows][kM] = {};
+  rows_dot<P, kM, kRows>(rows, valid, int64_t(sub) * 32 + lane, 32 * int64_t(warps_per_row), n_units, x, m, prefetch,
+                         acc);
+#pragma unroll
+  for (int r = 0; r < kRows; ++r)
+#pragma unroll
+    for (int i = 0; i < kM; ++i) {
+      if (i >= m) break;
+      const float v = warp_sum(acc[r][i]);
+      if (lane == 0) partial[warp][r][i] = v;
+    }
+  __syncthreads();
+  if (!valid || sub != 0 || lane >= m) return;
+  float sum[kRows];
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) {
+    sum[r] = 0.0f;
+    for (int s = 0; s < warps_per_row; ++s) sum[r] += partial[warp + s][r][lane];
+  }
+  const int64_t n = g.n[part];
+  if constexpr (kSilu) {
+    const float gate = sum[0], up = sum[1];
+    if (g.write_gate) g.y[0][lane * n + j] = gate;
+    if (g.write_up) g.y[1][lane * n + j] = up;
+    g.silu_out[lane * n + j] = gate / (1.0f + expf(-gate)) * up;  // elementwise.cu's silu_mul
+  } else {
+    g.y[part][lane * n + j] = sum[0];
+  }
+}
+
+template <typename P, bool kSilu>
+cudaError_t launch_group(const LaunchStream& s, const GroupDevice& g, const GemvGroupArgs& a, const XIn& x,
+                         int64_t n_tasks, int sm_count) {
+  const int64_t n_units = a.k / P::kElems;
+  const int wpr = gemv_group_warps_per_row(n_tasks, n_units, sm_count);
+  const int64_t tasks_per_block = kWarps / wpr;
+  const unsigned blocks = unsigned((n_tasks + tasks_per_block - 1) / tasks_per_block);
+  const size_t row_bytes = dtype_row_bytes(a.dtype, a.k);
+  if (a.m == 1)
+    return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, 1, kSilu>, g, row_bytes, x, 1, n_tasks,
+                         n_units, wpr, a.w_const);
+  return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, int(kGemvMaxRows), kSilu>, g, row_bytes, x,
+                       int(a.m), n_tasks, n_units, wpr, a.w_const);
+}
+
+template <typename P>
+cudaError_t launch_policy(const LaunchStream& s, const GroupDevice& g, const GemvGroupArgs& a, const XIn& x,
+                          int64_t n_tasks, int sm_count) {
+  return a.silu_out != nullptr ? launch_group<P, true>(s, g, a, x, n_tasks, sm_count)
+                               : launch_group<P, false>(s, g, a, x, n_tasks, sm_count);
+}
+
+int sm_count_of_device() {
+  int device = 0, count = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || count < 1)
+    return 1;
+  return count;
+}
+
+}  // namespace
+
+bool gemv_group_fits(DType dt, int64_t m, int64_t k, const void* const* w, int n_parts, const float* x) {
+  if (m < 1 || m > kGemvMaxRows || k <= 0 || n_parts < 1 || n_parts > kGemvGroupMaxParts) return false;
+  if (!dtype_is_weight(dt)) return false;
+  const int64_t elems = dtype_is_quantized(dt) ? 32 : dt == DType_f32 ? 4 : 8;  // a unit's, and a quant block's
+  if (k % elems != 0) return false;
+  if (dtype_is_quantized(dt)) return true;  // 2-byte loads: any block start
+  // Float rows are read as 16-byte vectors: W rows and x aligned.
+  if (dtype_row_bytes(dt, k) % 16 != 0 || reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
+  for (int i = 0; i < n_parts; ++i)
+    if (reinterpret_cast<uintptr_t>(w[i]) % 16 != 0) return false;
+  return true;
+}
+
+Status launch_gemv_group(const LaunchStream& s, const GemvGroupArgs& a) {
+  const bool silu = a.silu_out != nullptr;
+  if (silu && (a.n_parts != 2 || a.n[0] != a.n[1])) return err("cuda::gemv_group", "silu takes two parts of one size");
+  if (!gemv_group_fits(a.dtype, a.m, a.k, a.w, a.n_parts, a.x))
+    return err("cuda::gemv_group", "these products cannot be grouped");
+  if (dtype_is_quantized(a.dtype) && (a.xq.qs == nullptr || a.xq.d == nullptr))
+    return err("cuda::gemv_group", "quant weights without quantized activations");
+  GroupDevice g{};
+  int64_t n_tasks = 0;
+  for (int i = 0; i < a.n_parts; ++i) {
+    g.w[i] = static_cast<const uint8_t*>(a.w[i]);
+    g.y[i] = a.y[i];
+    g.n[i] = a.n[i];
+    n_tasks += a.n[i];
+  }
+  if (silu) {
+    n_tasks = a.n[0];
+    g.silu_out = a.silu_out;
+    g.write_gate = a.y[0] != a.silu_out;
+    g.write_up = a.y[1] != a.silu_out;
+  }
+  if (n_tasks <= 0) return Status::ok();
+  if (n_tasks > int64_t(INT32_MAX)) return err("cuda::gemv_group", "too many output columns");
+  const XIn x{a.x, a.xq.qs, a.xq.d, a.k};
+  const int sms = sm_count_of_device();
+  cudaError_t e = cudaErrorInvalidValue;
+  switch (a.dtype) {
+    case DType_f32: e = launch_policy<F32Vec>(s, g, a, x, n_tasks, sms); break;
+    case DType_f16: e = launch_policy<Half8<false>>(s, g, a, x, n_tasks, sms); break;
+    case DType_bf16: e = launch_policy<Half8<true>>(s, g, a, x, n_tasks, sms); break;
+    case DType_q8_0: e = launch_policy<Q8_0>(s, g, a, x, n_tasks, sms); break;
+    case DType_q4_0: e = launch_policy<Q4<false>>(s, g, a, x, n_tasks, sms); break;
+    case DType_q4_1: e = launch_policy<Q4<true>>(s, g, a, x, n_tasks, sms); break;
+    default: return err("cuda::gemv_group", std::string("unsupported weight dtype ") + dtype_name(a.dtype));
+  }
+  return cuda_status(e, "cuda::gemv_group", "launch");
+}
+
+}  // namespace samepage::cuda

@@ -1,0 +1,192 @@
+// Device code shared by the batch-1 GEMV kernels (matmul_gemv.cu) and the
+// grouped ones (gemv_group.cu): how a lane reads a weight row in "units"
+// (16 bytes of a float row, or a quarter of a quant block) and adds unit ·
+// x into one partial sum per x row, and a lane's walk over its units of a
+// row. Device code: included by .cu files only.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include "backends/cuda/device_dtype.h"
+#include "backends/cuda/launch.h"
+
+namespace samepage::cuda {
+
+// What a policy reads of x: the floats, or their 8-bit blocks.
+struct XIn {
+  const float* x;
+  const int8_t* qs;
+  const float* d;
+  int64_t k;
+};
+
+__device__ __forceinline__ float dot4(float4 a, float4 b) { return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w; }
+
+__device__ __forceinline__ float4 widen_f16(uint32_t lo, uint32_t hi) {
+  const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&lo));
+  const float2 b = __half22float2(*reinterpret_cast<const __half2*>(&hi));
+  return make_float4(a.x, a.y, b.x, b.y);
+}
+__device__ __forceinline__ float4 widen_bf16(uint32_t lo, uint32_t hi) {
+  return make_float4(__uint_as_float(lo << 16), __uint_as_float(lo & 0xffff0000u), __uint_as_float(hi << 16),
+                     __uint_as_float(hi & 0xffff0000u));
+}
+
+// Each policy: elements per unit, and acc[r] += unit u of the row · x row r.
+struct F32Vec {
+  static constexpr int kElems = 4;
+  static constexpr int kSegBytes = 1024;
+  static constexpr bool kQuant = false;
+  using Raw = float4;
+  __device__ static Raw load(const uint8_t* row, int64_t u) { return reinterpret_cast<const float4*>(row)[u]; }
+  template <int kM>
+  __device__ static void add(const Raw& w, int64_t u, const XIn& xin, int m, float* acc) {
+    const float* x = xin.x;
+    const int64_t k = xin.k;
+#pragma unroll
+    for (int r = 0; r < kM; ++r)
+      if (r < m) acc[r] += dot4(w, reinterpret_cast<const float4*>(x + r * k)[u]);
+  }
+};
+template <bool kBf16>
+struct Half8 {
+  static constexpr int kElems = 8;
+  static constexpr int kSegBytes = 512;
+  static constexpr bool kQuant = false;
+  using Raw = uint4;
+  __device__ static Raw load(const uint8_t* row, int64_t u) { return reinterpret_cast<const uint4*>(row)[u]; }
+  template <int kM>
+  __device__ static void add(const Raw& raw, int64_t u, const XIn& xin, int m, float* acc) {
+    const float* x = xin.x;
+    const int64_t k = xin.k;
+    const float4 w0 = kBf16 ? widen_bf16(raw.x, raw.y) : widen_f16(raw.x, raw.y);
+    const float4 w1 = kBf16 ? widen_bf16(raw.z, raw.w) : widen_f16(raw.z, raw.w);
+#pragma unroll
+    for (int r = 0; r < kM; ++r) {
+      if (r >= m) break;
+      const float4* xr = reinterpret_cast<const float4*>(x + r * k) + 2 * u;
+      acc[r] += dot4(w0, xr[0]) + dot4(w1, xr[1]);
+    }
+  }
+};
+// Any float type, element by element (rows not 16-byte aligned, odd k).
+template <DType kDt>
+struct Scalar {
+  static constexpr int kElems = 1;
+  static constexpr int kSegBytes = 0;  // never staged
+  using Raw = float;
+  __device__ static Raw load(const uint8_t* row, int64_t u) { return load_element(kDt, row, u); }
+  template <int kM>
+  __device__ static void add(const Raw& w, int64_t u, const XIn& xin, int m, float* acc) {
+    const float* x = xin.x;
+    const int64_t k = xin.k;
+    for (int r = 0; r < kM && r < m; ++r) acc[r] += w * x[r * k + u];
+  }
+};
+// Quant blocks in quarters: unit u is quarter u % 4 of block u / 4, against
+// the 8-bit activations (xq): integer dot products (dp4a), then the two
+// scales, as the CPU's dot_q* do per block.
+__device__ __forceinline__ uint32_t load_u32_2(const uint8_t* p) {  // 2-byte aligned
+  const uint16_t* h = reinterpret_cast<const uint16_t*>(p);
+  return uint32_t(h[0]) | (uint32_t(h[1]) << 16);
+}
+struct Q8_0 {
+  static constexpr int kElems = 8;
+  static constexpr int kSegBytes = 8 * kQ8_0Bytes;
+  static constexpr bool kQuant = true;
+  struct Raw {
+    int w0, w1;
+    float dw;
+  };
+  __device__ static Raw load(const uint8_t* row, int64_t u) {
+    const uint8_t* b = row + (u >> 2) * kQ8_0Bytes;
+    const int s = int(u & 3);
+    return {int(load_u32_2(b + 2 + 8 * s)), int(load_u32_2(b + 6 + 8 * s)), block_scale(b)};
+  }
+  template <int kM>
+  __device__ static void add(const Raw& raw, int64_t u, const XIn& x, int m, float* acc) {
+    const int s = int(u & 3);
+    const int w0 = raw.w0, w1 = raw.w1;
+    const float dw = raw.dw;
+#pragma unroll
+    for (int r = 0; r < kM; ++r) {
+      if (r >= m) break;
+      const int64_t at = r * x.k + (u >> 2) * 32 + 8 * s;
+      const int2 q = *reinterpret_cast<const int2*>(x.qs + at);
+      const int isum = __dp4a(w1, q.y, __dp4a(w0, q.x, 0));
+      acc[r] += float(isum) * (dw * x.d[(r * x.k >> 5) + (u >> 2)]);
+    }
+  }
+};
+// q4: quarter s holds bytes 4s..4s+3: elements 4s..4s+3 (low nibbles) and 16+4s.. (high).
+template <bool kHasMin>
+struct Q4 {
+  static constexpr int kElems = 8;
+  static constexpr int kSegBytes = 8 * (kHasMin ? kQ4_1Bytes : kQ4_0Bytes);
+  static constexpr bool kQuant = true;
+  struct Raw {
+    uint32_t q;
+    float dw, mw;
+  };
+  __device__ static Raw load(const uint8_t* row, int64_t u) {
+    constexpr int kBytes = kHasMin ? kQ4_1Bytes : kQ4_0Bytes;
+    constexpr int kQs = kHasMin ? 4 : 2;
+    const uint8_t* b = row + (u >> 2) * kBytes;
+    return {load_u32_2(b + kQs + 4 * int(u & 3)), block_scale(b), kHasMin ? block_scale(b, 2) : 0.0f};
+  }
+  template <int kM>
+  __device__ static void add(const Raw& raw, int64_t u, const XIn& x, int m, float* acc) {
+    const int s = int(u & 3);
+    const uint32_t q = raw.q;
+    const int lo = int(q & 0x0f0f0f0fu), hi = int((q >> 4) & 0x0f0f0f0fu);
+    const float dw = raw.dw, mw = raw.mw;
+#pragma unroll
+    for (int r = 0; r < kM; ++r) {
+      if (r >= m) break;
+      const int8_t* xb = x.qs + r * x.k + (u >> 2) * 32;
+      const int xa = *reinterpret_cast<const int*>(xb + 4 * s), xc = *reinterpret_cast<const int*>(xb + 16 + 4 * s);
+      const int isum = __dp4a(hi, xc, __dp4a(lo, xa, 0));
+      const int xsum = __dp4a(0x01010101, xc, __dp4a(0x01010101, xa, 0));
+      const float dx = x.d[(r * x.k >> 5) + (u >> 2)];
+      if (kHasMin) acc[r] += float(isum) * (dw * dx) + mw * (float(xsum) * dx);
+      else acc[r] += float(isum - 8 * xsum) * (dw * dx);
+    }
+  }
+};
+
+// A lane's units u, u + stride, ... (< n_units) of kRows weight rows that
+// share x: acc[r][i] += row r · x row i, in that order of units whatever
+// kRows is (a row's sum does not depend on what it is grouped with). Loads
+// go out four units a row at a time before they are used. It passes
+// pdl_wait() once, as every thread of the kernel must: with prefetch (W
+// const: written by no kernel) the first four units' loads go out before
+// it, so they overlap the previous kernel's drain. valid false: a lane
+// with no row, which only waits.
+template <typename P, int kM, int kRows>
+__device__ __forceinline__ void rows_dot(const uint8_t* const (&rows)[kRows], bool valid, int64_t u, int64_t stride,
+                                         int64_t n_units, const XIn& x, int m, bool prefetch, float (&acc)[kRows][kM]) {
+  typename P::Raw raw[kRows][4];
+  auto load_batch = [&] {
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      if (u + i * stride < n_units)
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) raw[r][i] = P::load(rows[r], u + i * stride);
+  };
+  if (prefetch && valid) load_batch();
+  pdl_wait();
+  pdl_launch_dependents();
+  if (!valid) return;
+  if (!prefetch) load_batch();
+  while (u < n_units) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      if (u + i * stride < n_units)
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) P::template add<kM>(raw[r][i], u + i * stride, x, m, acc[r]);
+    u += 4 * stride;
+    if (u < n_units) load_batch();
+  }
+}
+
+}  // namespace samepage::cuda
