@@ -23,7 +23,8 @@
 // cuBLAS: x rounded to bf16 on the device, so its err shows that rounding).
 // "kernel" says which kernel a variant ran (a staged variant falls back to
 // the warp kernel where it does not fit; "+qx": it quantized x itself, no
-// quantize_x kernel). A summary names the fastest variant for each case.
+// quantize_x kernel); "group" is the grouped kernel with one part
+// (gemv_group.h), which the backend runs for float weights. A summary names the fastest variant for each case.
 // --pdl launches as the backend does in a decode graph with PDL on: each
 // GEMV (weights const) starts reading its weights while the previous call
 // drains, so "graph µs" is the back-to-back rate.
@@ -42,6 +43,7 @@
 #include <vector>
 
 #include "backends/cpu/dtype.h"
+#include "backends/cuda/gemv_group.h"
 #include "backends/cuda/gemv_plan.h"
 #include "backends/cuda/kernels.h"
 #include "cuda_bench_check.h"
@@ -340,6 +342,38 @@ int main(int argc, char** argv) {
           }
           row(gv.name, plan.kernel == cuda::GemvKernel::staged ? (plan.quantize_x ? "staged+qx" : "staged") : "warp", t,
               err);
+        }
+        {  // The grouped kernel with one part (gemv_group.h): what the backend runs for float weights.
+          const void* w0 = w[0];
+          if (cuda::gemv_group_fits(dt, m, sh.k, &w0, 1, x)) {
+            bool ok = true;
+            auto call = [&](int i) {
+              const cuda::LaunchStream ls{s, pdl};
+              if (quant) ok = ok && cuda::launch_quantize_x(ls, x, m * sh.k, xq).is_ok();
+              cuda::GemvGroupArgs g{};
+              g.dtype = dt;
+              g.m = m;
+              g.k = sh.k;
+              g.x = x;
+              g.xq = xq;
+              g.n_parts = 1;
+              g.w[0] = w[size_t(i % n_copies)];
+              g.y[0] = y;
+              g.n[0] = sh.n;
+              g.w_const = pdl;
+              ok = ok && cuda::launch_gemv_group(ls, g).is_ok();
+            };
+            CHECK(cudaMemsetAsync(y, 0xff, size_t(m * sh.n) * 4, s));
+            call(0);
+            CHECK(cudaStreamSynchronize(s));
+            const double err = error();
+            const Timing t = time_calls(s, t0, t1, reps, call);
+            if (!ok) {
+              std::fprintf(stderr, "group %s: launch failed\n", key.c_str());
+              return 1;
+            }
+            row("group", "group", t, err);
+          }
         }
         if (blas != nullptr && dt == samepage::DType_bf16) {
           CHECK(cudaMalloc(reinterpret_cast<void**>(&xb), xh.size() * 2));

@@ -43,6 +43,7 @@ enum Fill {
   Fill_masked,    // uniform, every third element -inf, as softmax sees a causal mask
   Fill_ties_nan,  // whole numbers in [lo, hi) (ties everywhere), NaN sprinkled, the last row all NaN,
                   // +inf twice in row 0, row 1 nothing but -inf and NaN
+  Fill_ties,      // whole numbers in [lo, hi): the maximum recurs all along a row
   Fill_tokens,    // i32 in [lo, hi); the first is lo and the last hi - 1
 };
 
@@ -290,6 +291,11 @@ inline std::vector<OpCase> backend_op_cases() {
   add(GuestOp_argmax, typed(DType_i32, {1}), {f32({1, 1})});
   add(GuestOp_argmax, typed(DType_i32, {6}), {f32({2, 3, 129})});
   add(GuestOp_argmax, typed(DType_i32, {6}), {Operand{DType_f32, {6, 50}, Fill_ties_nan, -3, 3, 0}});
+  // One long row (a vocabulary head's logits), which a GPU may search with
+  // many blocks: the first maximum among thousands of ties, and no maximum.
+  add(GuestOp_argmax, typed(DType_i32, {1}), {f32({1, 128256}, -10, 10)});
+  add(GuestOp_argmax, typed(DType_i32, {1}), {Operand{DType_f32, {1, 128256}, Fill_ties, -3, 3, 0}});
+  add(GuestOp_argmax, typed(DType_i32, {1}), {Operand{DType_f32, {1, 40000}, Fill_ties_nan, -3, 3, 0}});
 
   // copy: every float conversion, and same-dtype byte copies of the others.
   for (DType from : kFloatDtypes)

@@ -88,6 +88,8 @@ inline std::vector<uint8_t> make_input(const Operand& o, uint32_t seed) {
     return cpu::test::random_weights(cpu::DType(o.dtype), int64_t(n / row), int64_t(row), seed, nullptr);
   }
   std::vector<float> v = cpu::test::random_floats(n, seed, o.lo, o.hi);
+  if (o.fill == Fill_ties)
+    for (float& x : v) x = std::floor(x);
   if (o.fill == Fill_masked)
     for (uint64_t i = 1; i < n; i += 3) v[i] = -INFINITY;
   if (o.fill == Fill_ties_nan) {

@@ -191,24 +191,18 @@ TEST(CudaGemvPlan, FusedQuantizationOnlyForQuantWeightsAndSmallX) {
   EXPECT_FALSE(plan_gemv(kGemvVariants[1], DType_q4_0, 1, 2048, 2048, kAligned, 0, 132).quantize_x);
 }
 
-TEST(CudaGemvPlan, GroupsSplitRowsWithinOneWave) {
-  // q, k, v of a 1B Llama (3072 rows of 2048 bf16: 256 units): 2 warps a row
-  // keep 6144 warps, within 132 SMs x 64; 4 would not.
-  EXPECT_EQ(gemv_group_warps_per_row(3072, 256, 132), 2);
-  // gate/up: 8192 pairs, a warp each.
-  EXPECT_EQ(gemv_group_warps_per_row(8192, 256, 132), 1);
-  // Few rows split up to 8 ways, but never below a unit a lane.
-  EXPECT_EQ(gemv_group_warps_per_row(64, 4096, 132), 8);
-  EXPECT_EQ(gemv_group_warps_per_row(64, 64, 132), 2);
-  EXPECT_EQ(gemv_group_warps_per_row(64, 32, 132), 1);
-  // Every split is a power of 2 and covers the grid within one wave.
-  for (int64_t tasks : {1, 7, 100, 1000, 5000, 9000, 100000})
-    for (int64_t units : {8, 32, 256, 1024}) {
-      const int w = gemv_group_warps_per_row(tasks, units, 132);
-      EXPECT_TRUE(w == 1 || w == 2 || w == 4 || w == 8);
-      EXPECT_TRUE(w == 1 || tasks * w <= 132 * 64);
-      EXPECT_TRUE(w == 1 || 32 * w <= units);
-    }
+TEST(CudaGemvPlan, GroupedRowsAreOneBatchALane) {
+  // A 2048-wide 16-bit or quant row (256 units): a warp, 8 units a lane.
+  EXPECT_EQ(gemv_group_warps_per_row(256), 1);
+  // f32 (512 units) and the down projection (8192 wide: 1024 units) split.
+  EXPECT_EQ(gemv_group_warps_per_row(512), 2);
+  EXPECT_EQ(gemv_group_warps_per_row(1024), 4);
+  // Never more than 8 warps a row; short rows one warp.
+  EXPECT_EQ(gemv_group_warps_per_row(1 << 20), 8);
+  EXPECT_EQ(gemv_group_warps_per_row(1), 1);
+  for (int64_t units : {1, 8, 255, 256, 257, 2048, 4096})
+    EXPECT_TRUE(units > 32 * 8 * kGemvGroupLaneUnits ||
+                units <= 32 * kGemvGroupLaneUnits * gemv_group_warps_per_row(units));
 }
 
 }  // namespace

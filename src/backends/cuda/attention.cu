@@ -33,7 +33,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     attention_kernel(const float* __restrict__ q, const void* __restrict__ k, const void* __restrict__ v,
                      float* __restrict__ out, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t pos0,
                      const int32_t* __restrict__ pos0_at, float score_scale) {
-  pdl_enter();
+  pdl_wait();
   if (pos0_at != nullptr) pos0 = *pos0_at;  // a replayed graph's parameter
   extern __shared__ float shared[];  // kWarps × (2 + head_dim)
   const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
@@ -72,6 +72,9 @@ __global__ void __launch_bounds__(kWarps * 32)
     run_max = new_max;
   }
 
+  // The next kernel (the output projection, reading its weights early) is
+  // let start once the cache reads are done, not ahead of them.
+  pdl_launch_dependents();
   float* mine = shared + warp * (2 + head_dim);
   if (lane == 0) mine[0] = run_max, mine[1] = run_sum;
 #pragma unroll

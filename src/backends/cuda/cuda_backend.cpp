@@ -48,8 +48,10 @@ MatmulScratch matmul_scratch(int64_t m, int64_t n, int64_t k, DType w_dtype, con
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(const BackendCaps& caps, const BackendOptions& options, cudaStream_t stream, EmbeddingError error)
-      : caps_(caps), stream_(stream), launch_{stream, options.overlap_launches}, error_(error), store_(registration_),
+  CudaBackend(const BackendCaps& caps, const BackendOptions& options, cudaStream_t stream, EmbeddingError error,
+              ArgmaxState* argmax)
+      : caps_(caps), stream_(stream), launch_{stream, options.overlap_launches}, error_(error), argmax_(argmax),
+        store_(registration_),
         graphs_(options.native_replay), fuse_(options.fuse_ops) {
     caps_.native_replay = graphs_;
   }
@@ -58,6 +60,7 @@ class CudaBackend final : public Backend {
     blas_.reset();  // before its stream goes
     if (scratch_ != nullptr) cudaFree(scratch_);
     cudaFree(error_.claim);
+    cudaFree(argmax_);
     cudaFreeHost(error_.report);
     cudaStreamDestroy(stream_);
   }
@@ -108,12 +111,17 @@ class CudaBackend final : public Backend {
       ++n_eager_runs_;
       return run_op_by_op(*seq, params);
     }
+    const auto started = std::chrono::steady_clock::now();
     std::copy(params, params + seq->n_params(), seq->params_host());
     begin();
     embedding_ran_ = seq->has_embedding();
     SP_CUDA_TRY("cuda::run", cudaGraphLaunch(seq->graph(epoch()), stream_));
     ++n_graph_launches_;
-    return finish();
+    const auto launched = std::chrono::steady_clock::now();
+    Status done = finish();
+    graph_launch_seconds_ += std::chrono::duration<double>(launched - started).count();
+    graph_wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - launched).count();
+    return done;
   }
 
   void memory_event(const MemoryEvent& event) override {
@@ -139,6 +147,8 @@ class CudaBackend final : public Backend {
             {"graph_capture_s", capture_seconds_},
             {"graph_capture_count", double(n_captures_)},
             {"graph_launch_count", double(n_graph_launches_)},
+            {"graph_launch_s", graph_launch_seconds_},  // host time in cudaGraphLaunch (and the parameter copy)
+            {"graph_wait_s", graph_wait_seconds_},      // from the launch's return to the stream's completion
             {"eager_replay_count", double(n_eager_runs_)},
             {"graph_fused_gemv_steps", double(n_fused_gemv_steps_)},
             {"pdl", launch_.pdl ? 1.0 : 0.0},
@@ -212,6 +222,24 @@ class CudaBackend final : public Backend {
     // A const weight resident in HBM is written by no kernel: with PDL the
     // GEMV starts reading it while the previous kernel drains.
     const bool w_const = store_.is_resident(t[2].id);
+    // Float weights: the grouped kernel with one part, whose lanes load
+    // their whole share of a row in one batch before the wait for the
+    // previous kernel: 2% more decode than the staged and warp kernels on
+    // the 1B BF16 model, though alone they are as fast or faster
+    // (bench/RESULTS.md, Session 14).
+    if (!dtype_is_quantized(dt) && gemv_group_fits(dt, m, k, &p[2], 1, x)) {
+      GemvGroupArgs g{};
+      g.dtype = dt;
+      g.m = m;
+      g.k = k;
+      g.x = x;
+      g.n_parts = 1;
+      g.w[0] = p[2];
+      g.y[0] = y;
+      g.n[0] = n;
+      g.w_const = w_const;
+      return launch_gemv_group(launch_, g);
+    }
     // The staged GEMV rounds a small x itself (no quantize_x kernel, no
     // scratch): every CTA reads x, so only where x is in HBM (activations are
     // runtime tensors), not across the bus from guest memory.
@@ -362,8 +390,8 @@ class CudaBackend final : public Backend {
     auto f32 = [&](size_t op, int j) { return static_cast<float*>(p[op * 4 + size_t(j)]); };
     if (step.kind == FusedKind::add_rmsnorm) {
       const TensorArg& a = ops[0].args.t[0];
-      launch_add_rmsnorm(launch_, f32(0, 1), f32(0, 2), f32(0, 0), f32(1, 2), f32(1, 0), a.n_rows(), a.row_length(),
-                         ops[1].args.f[0]);
+      launch_add_rmsnorm(launch_, f32(0, 1), f32(0, 2), f32(0, 0), f32(1, 2), store_.is_resident(ops[1].args.t[2].id),
+                         f32(1, 0), a.n_rows(), a.row_length(), ops[1].args.f[0]);
     } else {
       const OpArgs &rq = ops[0].args, &rk = ops[1].args, &sk = ops[2].args, &sv = ops[3].args;
       if (p[2 * 4 + 1] != p[1 * 4 + 0]) return false;  // the stored k is the roped k's bytes
@@ -434,7 +462,8 @@ class CudaBackend final : public Backend {
     switch (op.op) {
       case OpCode_matmul: s = matmul(t, p); break;
       case OpCode_rmsnorm:
-        launch_rmsnorm(launch_, f32(1), f32(2), f32(0), t[1].n_rows(), t[1].row_length(), op.f[0]);
+        launch_rmsnorm(launch_, f32(1), f32(2), store_.is_resident(t[2].id), f32(0), t[1].n_rows(), t[1].row_length(),
+                       op.f[0]);
         break;
       case OpCode_rope:
         launch_rope(launch_, f32(1), f32(0), t[1].shape[0], t[1].shape[1], t[1].shape[2], op.i[0], pos0_at, op.f[0], op.f[1],
@@ -456,7 +485,7 @@ class CudaBackend final : public Backend {
         break;
       case OpCode_softmax: launch_softmax(launch_, f32(1), f32(0), t[1].n_rows(), t[1].row_length()); break;
       case OpCode_argmax:
-        launch_argmax(launch_, f32(1), static_cast<int32_t*>(p[0]), t[1].n_rows(), t[1].row_length());
+        launch_argmax(launch_, f32(1), static_cast<int32_t*>(p[0]), t[1].n_rows(), t[1].row_length(), argmax_);
         break;
       case OpCode_copy:
         s = launch_convert(launch_, t[1].dtype, p[1], t[0].dtype, p[0], t[0].n_elements());
@@ -481,6 +510,7 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_;
   LaunchStream launch_;   // stream_, with programmatic dependent launch when the options ask
   EmbeddingError error_;  // the embedding kernel's report: {flag, token, index}, zero when none
+  ArgmaxState* argmax_;   // zeroed device state of the many-block argmax (launch_argmax)
   bool embedding_ran_ = false;
   HostRegistration registration_;  // before store_: the store refers to it
   TensorStore store_;
@@ -499,6 +529,7 @@ class CudaBackend final : public Backend {
   double create_seconds_ = 0;
   double prepare_seconds_ = 0;  // captures' preparation: registration, allocation, first uploads, to completion
   double capture_seconds_ = 0;  // stream capture and instantiation
+  double graph_launch_seconds_ = 0, graph_wait_seconds_ = 0;  // replays: see stats()
   uint64_t n_captures_ = 0, n_graph_launches_ = 0, n_eager_runs_ = 0;
   uint64_t n_fused_gemv_steps_ = 0;  // gemv_group and gemv_silu steps captured as one kernel, over all captures
 };
@@ -511,8 +542,11 @@ Result<std::unique_ptr<Backend>> create_cuda_backend(const BackendCaps& caps, co
   cudaStream_t stream = nullptr;
   SP_CUDA_TRY("cuda::create", cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   EmbeddingError error;
+  ArgmaxState* argmax = nullptr;
   cudaError_t e = cudaMalloc(&error.claim, sizeof(int32_t));
   if (e == cudaSuccess) e = cudaMemset(error.claim, 0, sizeof(int32_t));
+  if (e == cudaSuccess) e = cudaMalloc(&argmax, sizeof(ArgmaxState));
+  if (e == cudaSuccess) e = cudaMemset(argmax, 0, sizeof(ArgmaxState));
   void* report = nullptr;
   if (e == cudaSuccess) e = cudaHostAlloc(&report, 4 * sizeof(int32_t), cudaHostAllocMapped);
   if (e == cudaSuccess) {
@@ -529,11 +563,12 @@ Result<std::unique_ptr<Backend>> create_cuda_backend(const BackendCaps& caps, co
   if (e == cudaSuccess) e = cudaMemcpy(probe, error.claim, sizeof(int32_t), cudaMemcpyDeviceToHost);
   if (e != cudaSuccess) {
     if (error.claim != nullptr) cudaFree(error.claim);
+    if (argmax != nullptr) cudaFree(argmax);
     if (report != nullptr) cudaFreeHost(report);
     cudaStreamDestroy(stream);
     return cuda_status(e, "cuda::create", "error report buffers");
   }
-  auto backend = std::make_unique<CudaBackend>(caps, options, stream, error);
+  auto backend = std::make_unique<CudaBackend>(caps, options, stream, error, argmax);
   // The first stream and allocations (the device context, if the probe did
   // not make it): part of time to first token.
   backend->set_create_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

@@ -13,21 +13,42 @@ namespace {
 
 // One block per row. Each thread adds, stores and squares its own elements
 // (the indices rmsnorm_kernel's thread would sum, in the same order), so the
-// sum and the output are rmsnorm's bits over the stored a.
+// sum and the output are rmsnorm's bits over the stored a. A const w (no
+// kernel writes it) is loaded before the wait for the previous grid; the
+// next kernel is let start only once this one's loads are in, so its
+// weight reads do not queue ahead of them.
 __global__ void add_rmsnorm_kernel(const float* x, const float* b, float* a, const float* w, float* y, int64_t n,
-                                   float eps) {
-  pdl_enter();
+                                   float eps, bool w_const) {
   __shared__ double partial[kNormThreads / 32];
   const int64_t row = int64_t(blockIdx.x) * n;
+  float wk[kNormKept], vk[kNormKept];
+  if (w_const)
+#pragma unroll
+    for (int j = 0; j < kNormKept; ++j)
+      if (const int64_t i = threadIdx.x + int64_t(j) * kNormThreads; i < n) wk[j] = w[i];
+  pdl_wait();
   double sum = 0;
-  for (int64_t i = threadIdx.x; i < n; i += kNormThreads) {
+#pragma unroll
+  for (int j = 0; j < kNormKept; ++j)
+    if (const int64_t i = threadIdx.x + int64_t(j) * kNormThreads; i < n) {
+      vk[j] = x[row + i] + b[row + i];
+      a[row + i] = vk[j];
+      sum += double(vk[j]) * double(vk[j]);
+    }
+  for (int64_t i = threadIdx.x + int64_t(kNormKept) * kNormThreads; i < n; i += kNormThreads) {
     const float v = x[row + i] + b[row + i];
     a[row + i] = v;
     sum += double(v) * double(v);
   }
+  pdl_launch_dependents();
   const float inv_rms = block_inv_rms(sum, partial, n, eps);
+#pragma unroll
+  for (int j = 0; j < kNormKept; ++j)
+    if (const int64_t i = threadIdx.x + int64_t(j) * kNormThreads; i < n)
+      y[row + i] = vk[j] * inv_rms * (w_const ? wk[j] : w[i]);
   // Each thread reads back only what it wrote itself.
-  for (int64_t i = threadIdx.x; i < n; i += kNormThreads) y[row + i] = a[row + i] * inv_rms * w[i];
+  for (int64_t i = threadIdx.x + int64_t(kNormKept) * kNormThreads; i < n; i += kNormThreads)
+    y[row + i] = a[row + i] * inv_rms * w[i];
 }
 
 // Threads over q's pairs, then k's pairs (stored to the k cache as well),
@@ -59,10 +80,10 @@ __global__ void rope_store_kernel(RopeStoreArgs g) {
 
 }  // namespace
 
-void launch_add_rmsnorm(const LaunchStream& s, const float* x, const float* b, float* a, const float* w, float* y,
-                        int64_t n_rows, int64_t n, float eps) {
+void launch_add_rmsnorm(const LaunchStream& s, const float* x, const float* b, float* a, const float* w, bool w_const,
+                        float* y, int64_t n_rows, int64_t n, float eps) {
   if (n_rows <= 0 || n <= 0) return;
-  launch_kernel(s, unsigned(n_rows), kNormThreads, 0, add_rmsnorm_kernel, x, b, a, w, y, n, eps);
+  launch_kernel(s, unsigned(n_rows), kNormThreads, 0, add_rmsnorm_kernel, x, b, a, w, y, n, eps, w_const);
 }
 
 void launch_rope_store(const LaunchStream& s, const RopeStoreArgs& a) {

@@ -14,8 +14,9 @@ namespace samepage::cuda {
 
 // a = x + b (n_rows × n), then y = rmsnorm(a rows) · w. y may be a, x or b,
 // and a may be x or b (exact aliases; the planner refuses partial overlap).
-void launch_add_rmsnorm(const LaunchStream& s, const float* x, const float* b, float* a, const float* w, float* y,
-                        int64_t n_rows, int64_t n, float eps);
+// w_const: w is written by no kernel (launch_gemv's w_const).
+void launch_add_rmsnorm(const LaunchStream& s, const float* x, const float* b, float* a, const float* w, bool w_const,
+                        float* y, int64_t n_rows, int64_t n, float eps);
 
 // rope of q and of k (both (n_tokens, heads, head_dim), same rope), then the
 // roped k and v (n_tokens rows of k_row / v_row elements) stored at rows

@@ -33,17 +33,29 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int64_t task = int64_t(blockIdx.x) * (kWarps / warps_per_row) + warp / warps_per_row;
   const int sub = warp % warps_per_row;
   const bool valid = task < n_tasks;
-  // The task's part and row in it (silu: row `task` of both parts).
-  int part = 0;
+  // The task's part and row in it (silu: row `task` of both parts). The
+  // part's pointers are picked with constant indices: indexing the kernel
+  // parameter by a variable would copy it to local memory in every thread.
   int64_t j = valid ? task : 0;
+  const uint8_t* w = g.w[0];
+  float* y = g.y[0];
+  int64_t n = g.n[0];
   if constexpr (!kSilu) {
-    while (part + 1 < kGemvGroupMaxParts && j >= g.n[part]) j -= g.n[part++];
+    static_assert(kGemvGroupMaxParts == 3, "parts picked below");
+    if (j >= g.n[0]) {
+      j -= g.n[0];
+      w = g.w[1], y = g.y[1], n = g.n[1];
+      if (j >= g.n[1]) j -= g.n[1], w = g.w[2], y = g.y[2], n = g.n[2];
+    }
   }
   const uint8_t* rows[kRows];
 #pragma unroll
-  for (int r = 0; r < kRows; ++r) rows[r] = g.w[kSilu ? r : part] + size_t(j) * row_bytes;
+  for (int r = 0; r < kRows; ++r) rows[r] = (kSilu && r == 1 ? g.w[1] : w) + size_t(j) * row_bytes;
   float acc[kRows][kM] = {};
-  rows_dot<P, kM, kRows>(rows, valid, int64_t(sub) * 32 + lane, 32 * int64_t(warps_per_row), n_units, x, m, prefetch,
+  // One row: the lane's units in one batch (kGemvGroupLaneUnits); the silu
+  // pair: two batches of half as many, the same loads in flight.
+  constexpr int kBatch = kGemvGroupLaneUnits / kRows;
+  rows_dot<P, kM, kRows, kBatch>(rows, valid, int64_t(sub) * 32 + lane, 32 * int64_t(warps_per_row), n_units, x, m, prefetch,
                          acc);
 #pragma unroll
   for (int r = 0; r < kRows; ++r)
@@ -61,22 +73,21 @@ __global__ void __launch_bounds__(kWarps * 32)
     sum[r] = 0.0f;
     for (int s = 0; s < warps_per_row; ++s) sum[r] += partial[warp + s][r][lane];
   }
-  const int64_t n = g.n[part];
   if constexpr (kSilu) {
     const float gate = sum[0], up = sum[1];
     if (g.write_gate) g.y[0][lane * n + j] = gate;
     if (g.write_up) g.y[1][lane * n + j] = up;
     g.silu_out[lane * n + j] = gate / (1.0f + expf(-gate)) * up;  // elementwise.cu's silu_mul
   } else {
-    g.y[part][lane * n + j] = sum[0];
+    y[lane * n + j] = sum[0];
   }
 }
 
 template <typename P, bool kSilu>
 cudaError_t launch_group(const LaunchStream& s, const GroupDevice& g, const GemvGroupArgs& a, const XIn& x,
-                         int64_t n_tasks, int sm_count) {
+                         int64_t n_tasks) {
   const int64_t n_units = a.k / P::kElems;
-  const int wpr = gemv_group_warps_per_row(n_tasks, n_units, sm_count);
+  const int wpr = gemv_group_warps_per_row(n_units);
   const int64_t tasks_per_block = kWarps / wpr;
   const unsigned blocks = unsigned((n_tasks + tasks_per_block - 1) / tasks_per_block);
   const size_t row_bytes = dtype_row_bytes(a.dtype, a.k);
@@ -89,17 +100,8 @@ cudaError_t launch_group(const LaunchStream& s, const GroupDevice& g, const Gemv
 
 template <typename P>
 cudaError_t launch_policy(const LaunchStream& s, const GroupDevice& g, const GemvGroupArgs& a, const XIn& x,
-                          int64_t n_tasks, int sm_count) {
-  return a.silu_out != nullptr ? launch_group<P, true>(s, g, a, x, n_tasks, sm_count)
-                               : launch_group<P, false>(s, g, a, x, n_tasks, sm_count);
-}
-
-int sm_count_of_device() {
-  int device = 0, count = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || count < 1)
-    return 1;
-  return count;
+                          int64_t n_tasks) {
+  return a.silu_out != nullptr ? launch_group<P, true>(s, g, a, x, n_tasks) : launch_group<P, false>(s, g, a, x, n_tasks);
 }
 
 }  // namespace
@@ -141,15 +143,14 @@ Status launch_gemv_group(const LaunchStream& s, const GemvGroupArgs& a) {
   if (n_tasks <= 0) return Status::ok();
   if (n_tasks > int64_t(INT32_MAX)) return err("cuda::gemv_group", "too many output columns");
   const XIn x{a.x, a.xq.qs, a.xq.d, a.k};
-  const int sms = sm_count_of_device();
   cudaError_t e = cudaErrorInvalidValue;
   switch (a.dtype) {
-    case DType_f32: e = launch_policy<F32Vec>(s, g, a, x, n_tasks, sms); break;
-    case DType_f16: e = launch_policy<Half8<false>>(s, g, a, x, n_tasks, sms); break;
-    case DType_bf16: e = launch_policy<Half8<true>>(s, g, a, x, n_tasks, sms); break;
-    case DType_q8_0: e = launch_policy<Q8_0>(s, g, a, x, n_tasks, sms); break;
-    case DType_q4_0: e = launch_policy<Q4<false>>(s, g, a, x, n_tasks, sms); break;
-    case DType_q4_1: e = launch_policy<Q4<true>>(s, g, a, x, n_tasks, sms); break;
+    case DType_f32: e = launch_policy<F32Vec>(s, g, a, x, n_tasks); break;
+    case DType_f16: e = launch_policy<Half8<false>>(s, g, a, x, n_tasks); break;
+    case DType_bf16: e = launch_policy<Half8<true>>(s, g, a, x, n_tasks); break;
+    case DType_q8_0: e = launch_policy<Q8_0>(s, g, a, x, n_tasks); break;
+    case DType_q4_0: e = launch_policy<Q4<false>>(s, g, a, x, n_tasks); break;
+    case DType_q4_1: e = launch_policy<Q4<true>>(s, g, a, x, n_tasks); break;
     default: return err("cuda::gemv_group", std::string("unsupported weight dtype ") + dtype_name(a.dtype));
   }
   return cuda_status(e, "cuda::gemv_group", "launch");

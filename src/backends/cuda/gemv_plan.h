@@ -172,14 +172,15 @@ constexpr GemvPlan plan_gemv(const GemvVariant& v, DType dt, int64_t m, int64_t 
 }
 
 // Grouped GEMVs (gemv_group.cu: several products of one x in one launch):
-// warps sharing one task's k, a power of 2 up to 8, as many as keep the
-// grid within one wave of warps_per_sm warps an SM while every lane still
-// has a unit of the row (a short-lived warp per unit would pay its start
-// more often than its bytes).
-constexpr int gemv_group_warps_per_row(int64_t n_tasks, int64_t n_units, int sm_count, int warps_per_sm = 64) {
-  const int64_t target = int64_t(sm_count > 0 ? sm_count : 1) * warps_per_sm;
+// each lane takes at most kGemvGroupLaneUnits units of a row, all loaded
+// in one batch that goes out before the wait for the previous kernel (W
+// const), so a matrix whose warps are resident then is read entirely
+// while that kernel runs; rows with more units are split among warps (a
+// power of 2 up to 8) whose sums meet in shared memory.
+inline constexpr int kGemvGroupLaneUnits = 8;
+constexpr int gemv_group_warps_per_row(int64_t n_units) {
   int wpr = 1;
-  while (wpr < 8 && n_tasks * wpr * 2 <= target && int64_t(32) * wpr * 2 <= n_units) wpr *= 2;
+  while (wpr < 8 && n_units > int64_t(32) * kGemvGroupLaneUnits * wpr) wpr *= 2;
   return wpr;
 }
 

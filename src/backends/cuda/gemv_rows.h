@@ -156,19 +156,19 @@ struct Q4 {
 
 // A lane's units u, u + stride, ... (< n_units) of kRows weight rows that
 // share x: acc[r][i] += row r · x row i, in that order of units whatever
-// kRows is (a row's sum does not depend on what it is grouped with). Loads
-// go out four units a row at a time before they are used. It passes
-// pdl_wait() once, as every thread of the kernel must: with prefetch (W
-// const: written by no kernel) the first four units' loads go out before
-// it, so they overlap the previous kernel's drain. valid false: a lane
-// with no row, which only waits.
-template <typename P, int kM, int kRows>
+// kRows and kBatch are (a row's sum does not depend on what it is grouped
+// with). Loads go out kBatch units a row at a time before they are used.
+// It passes pdl_wait() once, as every thread of the kernel must: with
+// prefetch (W const: written by no kernel) the first batch's loads go out
+// before it, so they overlap the previous kernel. valid false: a lane with
+// no row, which only waits.
+template <typename P, int kM, int kRows, int kBatch = 4>
 __device__ __forceinline__ void rows_dot(const uint8_t* const (&rows)[kRows], bool valid, int64_t u, int64_t stride,
                                          int64_t n_units, const XIn& x, int m, bool prefetch, float (&acc)[kRows][kM]) {
-  typename P::Raw raw[kRows][4];
+  typename P::Raw raw[kRows][kBatch];
   auto load_batch = [&] {
 #pragma unroll
-    for (int i = 0; i < 4; ++i)
+    for (int i = 0; i < kBatch; ++i)
       if (u + i * stride < n_units)
 #pragma unroll
         for (int r = 0; r < kRows; ++r) raw[r][i] = P::load(rows[r], u + i * stride);
@@ -180,11 +180,11 @@ __device__ __forceinline__ void rows_dot(const uint8_t* const (&rows)[kRows], bo
   if (!prefetch) load_batch();
   while (u < n_units) {
 #pragma unroll
-    for (int i = 0; i < 4; ++i)
+    for (int i = 0; i < kBatch; ++i)
       if (u + i * stride < n_units)
 #pragma unroll
         for (int r = 0; r < kRows; ++r) P::template add<kM>(raw[r][i], u + i * stride, x, m, acc[r]);
-    u += 4 * stride;
+    u += kBatch * stride;
     if (u < n_units) load_batch();
   }
 }

@@ -45,8 +45,10 @@ bool gemv_quantizes_x_variant(int variant, DType w_dtype, int64_t m, int64_t n, 
                               const float* x);
 // For m > kGemvMaxRows: cuBLAS (cublas_gemm.h).
 
-// rmsnorm.cu: y = x / rms(x row) * w, rows of n.
-void launch_rmsnorm(const LaunchStream& s, const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps);
+// rmsnorm.cu: y = x / rms(x row) * w, rows of n. w_const: w is written by
+// no kernel (launch_gemv's w_const): read before the previous kernel ends.
+void launch_rmsnorm(const LaunchStream& s, const float* x, const float* w, bool w_const, float* y, int64_t n_rows,
+                    int64_t n, float eps);
 
 // rope.cu: x, y (n_tokens, n_heads, head_dim), token t at position pos0 + t;
 // mode 0 pairs (2i, 2i+1), mode 1 pairs (i, i + head_dim/2). y may be x.
@@ -98,7 +100,13 @@ void launch_embedding(const LaunchStream& s, DType table_dtype, const void* tabl
 // softmax.cu: row softmax (NaN rows give NaN) and argmax (first maximum,
 // NaN skipped, an all-NaN row gives 0), as the CPU's.
 void launch_softmax(const LaunchStream& s, const float* x, float* y, int64_t n_rows, int64_t n);
-void launch_argmax(const LaunchStream& s, const float* x, int32_t* out, int64_t n_rows, int64_t n);
+// state: zeroed device memory of the backend's (one op at a time on its
+// stream), which lets one long row be searched by many blocks; or null.
+struct ArgmaxState {
+  unsigned long long key;
+  unsigned int blocks_done;
+};
+void launch_argmax(const LaunchStream& s, const float* x, int32_t* out, int64_t n_rows, int64_t n, ArgmaxState* state);
 
 // convert.cu: dst = convert(src), n elements; same dtype is a byte copy,
 // f32/f16/bf16 convert into each other (what the host API lets copy ask).

@@ -12,6 +12,9 @@ namespace samepage::cuda {
 
 // Threads per row: a decode row (2,048) is two elements each.
 constexpr int kNormThreads = 1024;
+// Elements a thread keeps in registers between the sum and the scaling
+// (rows up to kNormThreads · kNormKept elements; longer rows re-read the rest).
+constexpr int kNormKept = 4;
 
 __device__ __forceinline__ double warp_sum_f64(double v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

@@ -110,14 +110,70 @@ __global__ void argmax_kernel(const float* x, int32_t* out, int64_t n) {
   if (lane == 0) out[blockIdx.x] = isnan(bv) ? 0 : int32_t(bi);
 }
 
+// One row of many logits over several blocks (a vocabulary head's 128,256
+// would keep one SM busy ~20 us): each block finds its chunk's (value,
+// index) as argmax_kernel's threads do, then offers it as one 64-bit key,
+// the value's order-preserving bits over the complement of the index (so
+// equal values favour the lower index, and -0 is made +0, which compares
+// equal), with atomicMax; the last block to finish writes the winner and
+// resets the state for the next launch. Key 0 (no offer) is the all-NaN row.
+__device__ __forceinline__ unsigned long long argmax_key(float v, int64_t i) {
+  const uint32_t bits = __float_as_uint(v == 0.0f ? 0.0f : v);
+  const uint32_t ordered = (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
+  return (static_cast<unsigned long long>(ordered) << 32) | (0xffffffffu - static_cast<uint32_t>(i));
+}
+
+__global__ void argmax_split_kernel(const float* x, int32_t* out, int64_t n, int64_t chunk, ArgmaxState* state) {
+  pdl_enter();
+  __shared__ float vals[kArgmaxThreads / 32];
+  __shared__ int64_t idx[kArgmaxThreads / 32];
+  const int64_t begin = int64_t(blockIdx.x) * chunk, end = begin + chunk < n ? begin + chunk : n;
+  float bv = NAN;
+  int64_t bi = INT64_MAX;
+  for (int64_t i = begin + threadIdx.x; i < end; i += kArgmaxThreads)
+    if (better(x[i], i, bv, bi)) bv = x[i], bi = i;
+  for (int o = 16; o > 0; o >>= 1) {
+    const float ov = __shfl_down_sync(0xffffffffu, bv, o);
+    const int64_t oi = __shfl_down_sync(0xffffffffu, bi, o);
+    if (better(ov, oi, bv, bi)) bv = ov, bi = oi;
+  }
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) vals[warp] = bv, idx[warp] = bi;
+  __syncthreads();
+  if (warp != 0) return;
+  bv = vals[lane], bi = idx[lane];
+  for (int o = 16; o > 0; o >>= 1) {
+    const float ov = __shfl_down_sync(0xffffffffu, bv, o);
+    const int64_t oi = __shfl_down_sync(0xffffffffu, bi, o);
+    if (better(ov, oi, bv, bi)) bv = ov, bi = oi;
+  }
+  if (lane != 0) return;
+  if (!isnan(bv)) atomicMax(&state->key, argmax_key(bv, bi));
+  __threadfence();
+  if (atomicAdd(&state->blocks_done, 1u) != gridDim.x - 1) return;
+  const unsigned long long key = atomicExch(&state->key, 0ull);
+  state->blocks_done = 0;
+  out[0] = key == 0 ? 0 : int32_t(0xffffffffu - static_cast<uint32_t>(key));
+}
+
 }  // namespace
 
 void launch_softmax(const LaunchStream& s, const float* x, float* y, int64_t n_rows, int64_t n) {
   if (n_rows > 0 && n > 0) launch_kernel(s, unsigned(n_rows), kThreads, 0, softmax_kernel, x, y, n);
 }
 
-void launch_argmax(const LaunchStream& s, const float* x, int32_t* out, int64_t n_rows, int64_t n) {
-  if (n_rows > 0 && n > 0) launch_kernel(s, unsigned(n_rows), kArgmaxThreads, 0, argmax_kernel, x, out, n);
+void launch_argmax(const LaunchStream& s, const float* x, int32_t* out, int64_t n_rows, int64_t n, ArgmaxState* state) {
+  if (n_rows <= 0 || n <= 0) return;
+  // One row of a vocabulary: chunks of 4 floats a thread, up to 132 blocks.
+  constexpr int64_t kChunk = int64_t(kArgmaxThreads) * 4;
+  if (state != nullptr && n_rows == 1 && n >= 4 * kChunk && n <= int64_t(UINT32_MAX)) {
+    int64_t blocks = (n + kChunk - 1) / kChunk;
+    if (blocks > 132) blocks = 132;
+    const int64_t chunk = (n + blocks - 1) / blocks;
+    launch_kernel(s, unsigned((n + chunk - 1) / chunk), kArgmaxThreads, 0, argmax_split_kernel, x, out, n, chunk, state);
+    return;
+  }
+  launch_kernel(s, unsigned(n_rows), kArgmaxThreads, 0, argmax_kernel, x, out, n);
 }
 
 }  // namespace samepage::cuda
