@@ -50,7 +50,7 @@ Status map_recorded_file(LinearMemory& memory, WasiContext& wasi, const Snapshot
   UniqueFd file;
   if (wasi::Errno e = wasi::open_beneath(dir, m.path, O_RDONLY, 0, &file); e != wasi::kErrnoSuccess)
     return err(kWhere, "cannot open the mapped file " + shown + " beneath its preopen (WASI errno " + std::to_string(e) + ")");
-  if (Status s = memory.map_file(m.guest_offset, file.get(), m.file_offset, m.n_bytes, shown); !s)
+  if (Status s = memory.map_file(m.guest_offset, file.get(), m.file_offset, m.n_bytes, shown, {m.preopen, m.path}); !s)
     return err(kWhere, "cannot map " + shown + " again: " + s.message());
   // A file that shrinks while hashed reads as zeros past its end (the fault
   // handler, which restore_bytes installs): counted, so it is named.
@@ -150,10 +150,7 @@ Status InstanceSnapshot::apply(Instance& instance, const SnapshotImage& image) {
       at = c.offset + c.n_bytes;
     }
     clear_to(memory->size_bytes());
-    for (const SnapshotMapping& m : image.mappings) {
-      SNAP_TRY(map_recorded_file(*memory, *st.wasi, m));
-      if (st.api) st.api->set_mapped_origin(m.guest_offset, {m.preopen, m.path, m.file_offset});
-    }
+    for (const SnapshotMapping& m : image.mappings) SNAP_TRY(map_recorded_file(*memory, *st.wasi, m));
   }
   auto* base = static_cast<uint8_t*>(st.instance_struct);
   for (const SnapshotGlobal& g : image.globals) {
