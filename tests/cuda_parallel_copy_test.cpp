@@ -1,11 +1,13 @@
 // The CUDA backend's staged uploads fill pinned buffers with a threaded
 // memcpy (backends/cuda/parallel_copy.h, plain C++): every byte arrives once,
 // at any size and thread count, cuts included; nothing past the end moves.
+// Built only with the CUDA backend, whose part holds the header.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <vector>
 
+#if SAMEPAGE_TEST_CUDA_INTERNALS
 #include "backends/cuda/parallel_copy.h"
 
 namespace samepage::cuda {
@@ -34,3 +36,4 @@ TEST(CudaParallelCopy, ThreadsFollowTheSize) {
 
 }  // namespace
 }  // namespace samepage::cuda
+#endif  // SAMEPAGE_TEST_CUDA_INTERNALS

@@ -131,6 +131,31 @@ TEST(LinearMemory, FileMappingAddsNoAnonymousMemory) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+// A mapping keeps where it came from (file offset, preopen origin) itself,
+// so snapshots read it there; a later mapping at the same offset inherits none.
+TEST(LinearMemory, FileMappingKeepsItsFileOffsetAndOrigin) {
+  const std::string dir = test::make_temp_dir();
+  const std::string path = write_random_file(dir, 1 << 16, 5);
+  auto memory = LinearMemory::create(4, 4096);
+  ASSERT_TRUE(memory.is_ok());
+  LinearMemory& m = *memory.value();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(m.map_file(8192, fd, 4096, 5000, "model", {"/models", "a/model.bin"}).is_ok());
+  ASSERT_EQ(m.file_mappings().size(), 1u);
+  const FileMapping& f = m.file_mappings()[0];
+  EXPECT_EQ(f.file_offset, 4096u);
+  EXPECT_EQ(f.n_bytes, 5000u);
+  EXPECT_EQ(f.origin.preopen, "/models");
+  EXPECT_EQ(f.origin.path, "a/model.bin");
+  ASSERT_TRUE(m.unmap_file(8192).is_ok());
+  ASSERT_TRUE(m.map_file(8192, fd, 0, 4096, "model").is_ok());
+  EXPECT_EQ(m.file_mappings()[0].file_offset, 0u);
+  EXPECT_TRUE(m.file_mappings()[0].origin.preopen.empty());
+  ::close(fd);
+  std::system(("rm -rf " + dir).c_str());
+}
+
 TEST(LinearMemory, FileMappingRejectsBadRanges) {
   const std::string dir = test::make_temp_dir();
   const std::string path = write_random_file(dir, 1 << 20, 3);

@@ -2,12 +2,16 @@
 // identically in a new instance (and a new process, through the CLI); what
 // the restoring run does not grant, or what the module cannot hold, is
 // refused with a clear error and no instance.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "samepage/backend.h"
 #include "snapshot/snapshot_format.h"
@@ -173,6 +177,60 @@ TEST(SnapshotRestore, MappedFileComesThroughTheNewRunsPreopen) {
   // A path that would leave the preopen is refused by the sandbox, whatever the file says.
   const Bytes escape = edited(s.bytes, [](SnapshotImage& im) { im.mappings[0].path = "../../etc/passwd"; });
   EXPECT_NE(restore_error(s, escape, options_for(s.data_dir)).find("cannot open the mapped file"), std::string::npos);
+}
+
+// The recorded file is hashed through the mapping the guest then reads: a
+// file that no longer holds the mapped range is refused as it is mapped, one
+// whose mapped bytes changed by the hash taken over the mapped pages.
+TEST(SnapshotRestore, MappedFileShorterOrChangedSinceTheSnapshotIsRefused) {
+  Saved s = saved_counter();
+  ASSERT_TRUE(s.instance);
+  const std::string shorter = make_data_dir();
+  ASSERT_EQ(::truncate((shorter + "/blob.bin").c_str(), 2048), 0);  // the guest maps 4 KiB
+  const std::string e = restore_error(s, s.bytes, options_for(shorter));
+  EXPECT_NE(e.find("is past the end of /data/blob.bin"), std::string::npos) << e;
+  // One byte changed inside the mapped range.
+  const std::string changed = make_data_dir();
+  {
+    std::fstream f(changed + "/blob.bin", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4095);
+    f.put('x');
+  }
+  const std::string e2 = restore_error(s, s.bytes, options_for(changed));
+  EXPECT_NE(e2.find("changed since the snapshot"), std::string::npos) << e2;
+}
+
+// The snapshot file is mapped, not read: truncated and written back while
+// restores run, it either restores whole (the bytes were all there) or is
+// refused with a clear error. The process never dies of SIGBUS.
+TEST(SnapshotRestore, SnapshotFileTruncatedWhileRestoredNeverCrashes) {
+  Saved s = saved_counter();
+  ASSERT_TRUE(s.instance && !s.bytes.empty());
+  const std::string path = test::make_temp_dir() + "/counter.snap";
+  ASSERT_TRUE(s.instance->save_snapshot(path).is_ok());
+  std::atomic<bool> stop{false};
+  std::thread cutter([&] {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    for (uint32_t i = 0; !stop.load(); ++i) {
+      // At whole pages: a cut inside a page would zero its tail in place, a
+      // write like any other (the restore may then hold those zeros).
+      const size_t cut = i % (s.bytes.size() / 4096 + 1) * 4096;
+      if (::ftruncate(fd, static_cast<off_t>(cut)) != 0) break;
+      if (::pwrite(fd, s.bytes.data(), s.bytes.size(), 0) != static_cast<ssize_t>(s.bytes.size())) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(i % 3 * 100));  // some restores find it whole
+    }
+    ::close(fd);
+  });
+  for (int i = 0; i < 300; ++i) {
+    auto restored = Instance::restore(s.module, options_for(s.data_dir), path);
+    if (restored.is_ok()) {
+      EXPECT_EQ(call_i32(*restored.value(), "counter"), 2);
+    } else {
+      EXPECT_NE(restored.message().find("[snapshot::"), std::string::npos) << restored.message();
+    }
+  }
+  stop = true;
+  cutter.join();
 }
 
 TEST(SnapshotRestore, AnotherModuleIsRefused) {

@@ -55,12 +55,23 @@ struct MemoryEvent {
   uint64_t n_bytes = 0;
 };
 
+// Where a mapped file came from, as the guest named it: a preopen's guest
+// path and the path beneath it. Snapshots record a mapping by its origin and
+// reopen it through the restoring run's preopens; empty preopen: unknown (a
+// mapping without one is not snapshotted).
+struct FileOrigin {
+  std::string preopen;
+  std::string path;
+};
+
 // A file region mapped read-only into guest memory (zero-copy model loading).
 struct FileMapping {
   uint64_t guest_offset = 0;
   uint64_t n_bytes = 0;          // bytes of the file that are mapped
   uint64_t n_mapped_bytes = 0;   // n_bytes rounded up to host pages
-  std::string path;
+  uint64_t file_offset = 0;      // where in the file the mapped bytes start
+  std::string path;              // names the file in errors
+  FileOrigin origin;
 };
 
 class LinearMemory {
@@ -97,10 +108,11 @@ class LinearMemory {
   Status map_file(uint64_t guest_offset, const std::string& path, uint64_t file_offset,
                   uint64_t n_bytes);
   // The same for a file the caller has open (read-only is enough); the fd
-  // stays the caller's. label names the file in errors and file_mappings().
-  // A range over write-protected (const) pages or another mapping is refused.
+  // stays the caller's. label names the file in errors and file_mappings(),
+  // origin is kept there for snapshots. A range over write-protected (const)
+  // pages or another mapping is refused.
   Status map_file(uint64_t guest_offset, int fd, uint64_t file_offset, uint64_t n_bytes,
-                  const std::string& label);
+                  const std::string& label, FileOrigin origin = {});
   // Replaces a mapping made by map_file with fresh zeroed read-write pages.
   Status unmap_file(uint64_t guest_offset);
   const std::vector<FileMapping>& file_mappings() const { return file_mappings_; }

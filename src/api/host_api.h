@@ -125,15 +125,6 @@ class HostApi {
   // limits); on error the API is left to be destroyed.
   Result<HostApiState> save_state();
   Status restore_state(const HostApiState& state);
-  // Where the file mapped at a guest offset came from (preopen guest path,
-  // path beneath it), as the guest named it; recorded by map_file.
-  struct MappedOrigin {
-    std::string preopen;
-    std::string path;
-    uint64_t file_offset = 0;
-  };
-  const MappedOrigin* mapped_origin(uint64_t guest_offset) const;
-  void set_mapped_origin(uint64_t guest_offset, MappedOrigin origin) { mapped_origins_[guest_offset] = std::move(origin); }
 
   // Host imports answer SP_ERR_STATE until the guest's memory exists.
   bool attached() const { return context_ != nullptr; }
@@ -191,7 +182,6 @@ class HostApi {
   uint64_t staged_bytes_ = 0;
   size_t memory_listener_ = 0;  // our LinearMemory event listener, removed when we go
   size_t n_unprotected_const_ = 0;  // const views that are not whole pages
-  std::map<uint64_t, MappedOrigin> mapped_origins_;  // by guest offset of the mapping
 };
 
 // Checks an op's operands (dtypes, shapes, ranks, overlap) and scalars.

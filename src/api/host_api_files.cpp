@@ -35,15 +35,13 @@ int32_t HostApi::map_file(int32_t fd, uint64_t file_offset, uint32_t n_bytes, ui
   if (!context_->readable_file) return fail(SP_ERR_UNSUPPORTED, "map_file: this guest has no files");
   Result<int> host_fd = context_->readable_file(static_cast<uint32_t>(fd));
   if (!host_fd) return fail(SP_ERR_ARG, "map_file: " + host_fd.message());
-  if (Status s = memory_->map_file(guest_ptr, *host_fd, file_offset, n_bytes, "guest fd " + std::to_string(fd)); !s)
+  FileOrigin origin;  // stays empty when unknown: a snapshot then refuses this mapping, naming it
+  if (context_->file_origin) context_->file_origin(static_cast<uint32_t>(fd), &origin.preopen, &origin.path);
+  if (Status s = memory_->map_file(guest_ptr, *host_fd, file_offset, n_bytes, "guest fd " + std::to_string(fd),
+                                   std::move(origin));
+      !s)
     return fail(SP_ERR_ARG, "map_file: " + s.message());
   ++protection_epoch_;  // these pages are read-only now
-  MappedOrigin origin;
-  origin.file_offset = file_offset;
-  if (context_->file_origin && context_->file_origin(static_cast<uint32_t>(fd), &origin.preopen, &origin.path))
-    mapped_origins_[guest_ptr] = std::move(origin);
-  else
-    mapped_origins_.erase(guest_ptr);
   return SP_OK;
 }
 
@@ -55,15 +53,9 @@ int32_t HostApi::unmap_file(uint32_t guest_ptr, uint32_t n_bytes) {
       return fail(SP_ERR_ARG, "unmap_file: the mapping at " + std::to_string(guest_ptr) + " is " +
                                   std::to_string(m.n_bytes) + " bytes, not " + std::to_string(n_bytes));
     if (Status s = memory_->unmap_file(guest_ptr); !s) return fail(SP_ERR_BACKEND, "unmap_file: " + s.message());
-    mapped_origins_.erase(guest_ptr);
     return SP_OK;
   }
   return fail(SP_ERR_ARG, "unmap_file: no file is mapped at " + std::to_string(guest_ptr));
-}
-
-const HostApi::MappedOrigin* HostApi::mapped_origin(uint64_t guest_offset) const {
-  auto it = mapped_origins_.find(guest_offset);
-  return it == mapped_origins_.end() ? nullptr : &it->second;
 }
 
 }  // namespace samepage

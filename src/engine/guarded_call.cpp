@@ -17,6 +17,7 @@
 #include <wasm-rt.h>
 
 #include "guest_call/host_call_gate.h"
+#include "memory/file_view.h"
 #include "samepage/interrupt.h"
 #include "samepage/linear_memory.h"
 
@@ -96,6 +97,9 @@ void on_fault(int sig, siginfo_t* info, void* ucontext) {
     if (active != nullptr && active->gate.host_depth == 0) jump_to_call(active, kTrapFileShrank);
     return;
   }
+  // A file host code maps to read (a snapshot being restored) shrank: the
+  // same zeros, and its owner finds FileView::shrank() set after reading.
+  if (sig == SIGBUS && info->si_code > 0 && absorb_lost_view_page(info->si_addr)) return;
   if (active == nullptr) return chain_to_previous(sig, info, ucontext);
   if (info->si_code <= 0) return chain_to_previous(sig, info, ucontext);  // sent by kill, not a fault
   if (active->gate.host_depth > 0)
@@ -124,7 +128,9 @@ void on_interrupt(int, siginfo_t* info, void*) {
   jump_to_call(active, kTrapInterrupted);
 }
 
-void install_handlers_once() {
+}  // namespace
+
+void install_fault_handlers() {
   static std::once_flag once;
   std::call_once(once, [] {
     struct sigaction action {};
@@ -142,6 +148,8 @@ void install_handlers_once() {
     sigaction(interrupt_signal(), &interrupt, nullptr);
   });
 }
+
+namespace {
 
 // Kept apart from C++ objects: siglongjmp lands here, and no destructor may be skipped.
 void run_body_with_jump(ActiveCall* active) {
@@ -283,7 +291,7 @@ bool InterruptHandle::interrupted() const {
 
 Status run_guarded(GuardedCall& call) {
   const char* where = "engine::guarded_call";
-  install_handlers_once();
+  install_fault_handlers();
   const uint64_t page = host_page_bytes();
   const uint64_t stack_bytes = (call.stack_bytes + kHostStackReserveBytes + page - 1) / page * page;
   const uint64_t total = stack_bytes + kStackGuardBytes;

@@ -54,6 +54,12 @@ struct GuardedCall {
 // not set the call up (thread or stack); guest failures are in call.end.
 Status run_guarded(GuardedCall& call);
 
+// Installs the process's SIGSEGV/SIGBUS and interrupt handlers (once; the
+// handlers they replace are chained). run_guarded does it itself; host code
+// that reads a mapped file outside any guest call (FileView) calls it first,
+// so a file that shrinks under it cannot kill the process.
+void install_fault_handlers();
+
 // Human-readable name of a trap code (wasm_rt_trap_t or the kTrap* above).
 std::string trap_message(int trap_code);
 

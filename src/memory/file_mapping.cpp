@@ -28,7 +28,7 @@ Status LinearMemory::map_file(uint64_t guest_offset, const std::string& path,
 }
 
 Status LinearMemory::map_file(uint64_t guest_offset, int fd, uint64_t file_offset, uint64_t n_bytes,
-                              const std::string& label) {
+                              const std::string& label, FileOrigin origin) {
   const char* where = "memory::map_file";
   const uint64_t page = host_page_bytes();
   if (guest_offset % page != 0 || file_offset % page != 0)
@@ -72,7 +72,7 @@ Status LinearMemory::map_file(uint64_t guest_offset, int fd, uint64_t file_offse
     notify({MemoryEventKind::MemoryEvent_file_unmap, guest_offset, n_mapped});
     return err(where, std::string("mmap failed: ") + strerror(map_errno));
   }
-  file_mappings_.push_back(FileMapping{guest_offset, n_bytes, n_mapped, label});
+  file_mappings_.push_back(FileMapping{guest_offset, n_bytes, n_mapped, file_offset, label, std::move(origin)});
   g_process_read_only_ranges.fetch_add(1);
   return Status::ok();
 }

@@ -1,7 +1,7 @@
-// Restoring an instance: the file is read whole, checksummed and parsed
-// (snapshot_reader.cpp), checked against the module, and only then applied
-// to a fresh instance made with the restoring run's options. Any error
-// drops that instance: nothing half-restored ever runs.
+// Restoring an instance: the file is mapped read-only, checksummed and
+// parsed (snapshot_reader.cpp), checked against the module, and only then
+// applied to a fresh instance made with the restoring run's options. Any
+// error drops that instance: nothing half-restored ever runs.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,8 +9,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/guarded_call.h"
 #include "engine/loaded_module.h"
 #include "engine/sha256.h"
+#include "memory/file_view.h"
 #include "runtime/instance_snapshot.h"
 #include "runtime/snapshot_api_state.h"
 #include "runtime/instance_state.h"
@@ -30,9 +32,13 @@ wasm_rt_funcref_t funcref_of(const LoadedModule& loaded, void* instance, uint32_
                            static_cast<uint8_t*>(instance) + f.module_offset};
 }
 
-// Opens a recorded mapped file through the new run's preopen of the same
-// guest path (sandboxed: wasi_path.h) and checks its bytes.
-Result<UniqueFd> open_mapped_file(WasiContext& wasi, const SnapshotMapping& m) {
+// Maps a recorded file at its guest offset, opened through the new run's
+// preopen of the same guest path (sandboxed: wasi_path.h), then hashes the
+// mapped guest bytes: what is checked is what the guest will read, with no
+// second read of the file and no window between the check and the map.
+// From then on the file's own changes show through, as for any map_file
+// (MAP_SHARED, DESIGN.md §3). On error the caller drops the instance.
+Status map_recorded_file(LinearMemory& memory, WasiContext& wasi, const SnapshotMapping& m) {
   const std::string shown = m.preopen + "/" + m.path;
   int dir = -1;
   for (uint32_t fd = 3; fd < wasi.max_fds(); ++fd) {
@@ -44,36 +50,16 @@ Result<UniqueFd> open_mapped_file(WasiContext& wasi, const SnapshotMapping& m) {
   UniqueFd file;
   if (wasi::Errno e = wasi::open_beneath(dir, m.path, O_RDONLY, 0, &file); e != wasi::kErrnoSuccess)
     return err(kWhere, "cannot open the mapped file " + shown + " beneath its preopen (WASI errno " + std::to_string(e) + ")");
+  if (Status s = memory.map_file(m.guest_offset, file.get(), m.file_offset, m.n_bytes, shown, {m.preopen, m.path}); !s)
+    return err(kWhere, "cannot map " + shown + " again: " + s.message());
+  // A file that shrinks while hashed reads as zeros past its end (the fault
+  // handler, which restore_bytes installs): counted, so it is named.
+  const uint64_t lost_before = memory.lost_file_bytes();
   Sha256 sha;
-  std::vector<uint8_t> buffer(1 << 20);
-  for (uint64_t done = 0; done < m.n_bytes;) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), m.n_bytes - done));
-    const ssize_t n = ::pread(file.get(), buffer.data(), want, static_cast<off_t>(m.file_offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return err(kWhere, "the mapped file " + shown + " is shorter than the snapshot's mapping");
-    sha.update(buffer.data(), static_cast<size_t>(n));
-    done += static_cast<uint64_t>(n);
-  }
+  sha.update(memory.base() + m.guest_offset, m.n_bytes);
+  if (memory.lost_file_bytes() != lost_before) return err(kWhere, "the mapped file " + shown + " shrank while it was checked");
   if (sha.finish() != m.sha256) return err(kWhere, "the mapped file " + shown + " changed since the snapshot (content hash differs)");
-  return file;
-}
-
-Result<std::vector<uint8_t>> read_snapshot_file(const std::string& path, uint64_t max_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return err(kWhere, "cannot open " + path + ": " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return err(kWhere, path + " is not a regular file");
-  if (static_cast<uint64_t>(st.st_size) > max_bytes)
-    return err(kWhere, path + " is " + std::to_string(st.st_size) + " bytes, more than a guest can hold (" +
-                           std::to_string(max_bytes) + ")");
-  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
-  for (size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return err(kWhere, "cannot read " + path);
-    done += static_cast<size_t>(n);
-  }
-  return bytes;
+  return Status::ok();
 }
 
 }  // namespace
@@ -164,13 +150,7 @@ Status InstanceSnapshot::apply(Instance& instance, const SnapshotImage& image) {
       at = c.offset + c.n_bytes;
     }
     clear_to(memory->size_bytes());
-    for (const SnapshotMapping& m : image.mappings) {
-      auto file = open_mapped_file(*st.wasi, m);
-      if (!file) return file.status();
-      if (Status s = memory->map_file(m.guest_offset, file->get(), m.file_offset, m.n_bytes, m.preopen + "/" + m.path); !s)
-        return err(kWhere, s.message());
-      if (st.api) st.api->set_mapped_origin(m.guest_offset, {m.preopen, m.path, m.file_offset});
-    }
+    for (const SnapshotMapping& m : image.mappings) SNAP_TRY(map_recorded_file(*memory, *st.wasi, m));
   }
   auto* base = static_cast<uint8_t*>(st.instance_struct);
   for (const SnapshotGlobal& g : image.globals) {
@@ -219,6 +199,9 @@ Status InstanceSnapshot::apply(Instance& instance, const SnapshotImage& image) {
 
 Result<std::unique_ptr<Instance>> Instance::restore_bytes(std::shared_ptr<Module> module, const InstanceOptions& options,
                                                           const uint8_t* bytes, size_t n_bytes) {
+  // Before the first read of a mapped file (the snapshot's own, or one it
+  // maps into the guest): one that shrinks then is an error, not a SIGBUS.
+  install_fault_handlers();
   auto image = parse_snapshot(bytes, n_bytes);
   if (!image) return image.status();
   SNAP_TRY(InstanceSnapshot::check_against(*image, *module, options));
@@ -230,11 +213,11 @@ Result<std::unique_ptr<Instance>> Instance::restore_bytes(std::shared_ptr<Module
 
 Result<std::unique_ptr<Instance>> Instance::restore(std::shared_ptr<Module> module, const InstanceOptions& options,
                                                     const std::string& snapshot_path) {
-  // The file is read whole before it is checked: bounded by what a valid
+  // The file is checked whole before it is used: bounded by what a valid
   // snapshot of this module can hold — its memory at the module's maximum
   // (4 GiB without one), runtime tensors within the guest's host-memory
   // limit, and the format's own bytes — so a hostile file cannot make the
-  // restoring host allocate more than the guest itself could.
+  // restoring host take on more than the guest itself could.
   uint64_t memory_bytes = 0;
   if (!module->info().memories.empty()) {
     const MemoryLimits& limits = module->info().memories[0];
@@ -242,9 +225,28 @@ Result<std::unique_ptr<Instance>> Instance::restore(std::shared_ptr<Module> modu
                                   : kGuestAddressSpaceBytes;
   }
   const uint64_t max_bytes = memory_bytes + options.limits.host_bytes + (uint64_t{64} << 20);
-  auto bytes = read_snapshot_file(snapshot_path, max_bytes);
-  if (!bytes) return bytes.status();
-  return restore_bytes(std::move(module), options, bytes->data(), bytes->size());
+  UniqueFd fd(::open(snapshot_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return err(kWhere, "cannot open " + snapshot_path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return err(kWhere, snapshot_path + " is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > max_bytes)
+    return err(kWhere, snapshot_path + " is " + std::to_string(st.st_size) + " bytes, more than a guest can hold (" +
+                           std::to_string(max_bytes) + ")");
+  // Mapped, not read into a host buffer that no guest is charged for. Saves
+  // write a new file and rename it over the old, so a mapping never sees a
+  // save. Whoever writes the file in place could change bytes between the
+  // checksum, the parse and the copy into the guest: the parser copies each
+  // field out once and checks that copy (SHA-256 finds corruption, it
+  // authenticates no one), and what stays in place is memory and tensor
+  // contents, which only decide what the restored guest holds — as a whole
+  // file that writer made could. A file truncated meanwhile would raise
+  // SIGBUS: the handler (restore_bytes installs it) makes the lost pages
+  // zeros and the view says so.
+  auto view = FileView::map(fd.get(), static_cast<uint64_t>(st.st_size), kWhere);
+  if (!view) return view.status();
+  auto restored = restore_bytes(std::move(module), options, view->data(), view->size());
+  if (view->shrank()) return err(kWhere, snapshot_path + " shrank while it was being restored");
+  return restored;
 }
 
 }  // namespace samepage

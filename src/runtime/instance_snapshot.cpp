@@ -78,16 +78,14 @@ Result<SnapshotImage> InstanceSnapshot::capture(const Instance& instance, HostAp
     image.memory_pages = memory->pages();
     image.chunks = memory_chunks(*memory);
     for (const FileMapping& m : memory->file_mappings()) {
-      const HostApi::MappedOrigin* origin = st.api ? st.api->mapped_origin(m.guest_offset) : nullptr;
-      if (origin == nullptr)
+      if (m.origin.preopen.empty())
         return err(where, "the file mapped at " + std::to_string(m.guest_offset) + " was not opened beneath a preopen");
       SnapshotMapping out;
       out.guest_offset = m.guest_offset;
       out.n_bytes = m.n_bytes;
-      out.preopen = origin->preopen;
-      out.path = origin->path;
-      // The file offset is not kept by LinearMemory: the API recorded it.
-      out.file_offset = origin->file_offset;
+      out.preopen = m.origin.preopen;
+      out.path = m.origin.path;
+      out.file_offset = m.file_offset;
       Sha256 sha;
       sha.update(memory->base() + m.guest_offset, m.n_bytes);
       out.sha256 = sha.finish();
