@@ -140,6 +140,7 @@ class CudaBackend final : public Backend {
             {"const_upload_s", store_.upload_seconds()},
             {"const_upload_bytes", double(store_.uploaded_bytes())},
             {"const_upload_staged_bytes", double(store_.staged_bytes())},
+            {"gemv_layout_bytes", double(store_.gemv_layout_bytes())},
             {"staging_pinned_bytes", double(store_.staging_pinned_bytes())},
             {"device_alloc_s", store_.alloc_seconds()},
             {"device_alloc_bytes", double(store_.allocated_bytes())},
@@ -240,6 +241,32 @@ class CudaBackend final : public Backend {
       g.w_const = w_const;
       return launch_gemv_group(launch_, g);
     }
+    // Quant weights with a GEMV layout (gemv_layout.h, made at the first
+    // product outside a capture): x rounded once, then the grouped kernel
+    // reading whole blocks as 16-byte vectors.
+    if (dtype_is_quantized(dt)) {
+      auto layout = store_.gemv_layout(t[2], stream_, !capturing_);
+      if (!layout) return layout.status();
+      if (*layout != nullptr) {
+        const MatmulScratch sl = matmul_scratch(m, n, k, dt, x);
+        auto buf = scratch(sl.total());
+        if (!buf) return buf.status();
+        GemvGroupArgs g{};
+        g.dtype = dt;
+        g.m = m;
+        g.k = k;
+        g.x = x;
+        g.xq = {reinterpret_cast<int8_t*>(*buf), reinterpret_cast<float*>(*buf + sl.qs_bytes)};
+        g.n_parts = 1;
+        g.w[0] = *layout;
+        g.y[0] = y;
+        g.n[0] = n;
+        g.w_const = true;
+        g.packed = true;
+        if (Status s = launch_quantize_x(launch_, x, m * k, g.xq); !s) return s;
+        return launch_gemv_group(launch_, g);
+      }
+    }
     // The staged GEMV rounds a small x itself (no quantize_x kernel, no
     // scratch): every CTA reads x, so only where x is in HBM (activations are
     // runtime tensors), not across the bus from guest memory.
@@ -312,6 +339,8 @@ class CudaBackend final : public Backend {
         if (t[1].n_rows() > kGemvMaxRows)
           gemms.push_back({t[2].dtype, p[2], static_cast<const float*>(p[1]), t[1].n_rows(), t[2].n_rows(),
                            t[1].row_length()});
+        else if (dtype_is_quantized(t[2].dtype))  // the GEMV layout: a kernel and an allocation, not in the graph
+          if (auto layout = store_.gemv_layout(t[2], stream_, true); !layout) return layout.status();
       }
     }
     if (need > 0)
@@ -430,6 +459,20 @@ class CudaBackend final : public Backend {
     }
     g.silu_out = silu ? static_cast<float*>(p[2 * 4 + 0]) : nullptr;
     if (!gemv_group_fits(g.dtype, g.m, g.k, g.w, g.n_parts, g.x)) return false;
+    if (dtype_is_quantized(g.dtype)) {  // every part's GEMV layout, made before the capture, or none
+      const void* layouts[kGemvGroupMaxParts] = {};
+      bool all = true;
+      for (size_t i = 0; i < n_products; ++i) {
+        auto layout = store_.gemv_layout(ops[i].args.t[2], stream_, false);
+        if (!layout) return layout.status();
+        layouts[i] = *layout;
+        all = all && *layout != nullptr;
+      }
+      if (all) {
+        for (size_t i = 0; i < n_products; ++i) g.w[i] = layouts[i];
+        g.packed = true;
+      }
+    }
     if (dtype_is_quantized(g.dtype)) {
       const MatmulScratch layout = matmul_scratch(g.m, g.n[0], g.k, g.dtype, g.x);
       auto buf = scratch(layout.total());  // sized before the capture

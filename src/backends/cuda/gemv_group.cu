@@ -7,6 +7,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/gemv_group.h"
+#include "backends/cuda/gemv_layout.h"
 #include "backends/cuda/gemv_plan.h"
 #include "backends/cuda/gemv_rows.h"
 
@@ -90,7 +91,7 @@ cudaError_t launch_group(const LaunchStream& s, const GroupDevice& g, const Gemv
   const int wpr = gemv_group_warps_per_row(n_units);
   const int64_t tasks_per_block = kWarps / wpr;
   const unsigned blocks = unsigned((n_tasks + tasks_per_block - 1) / tasks_per_block);
-  const size_t row_bytes = dtype_row_bytes(a.dtype, a.k);
+  const size_t row_bytes = a.packed ? size_t(gemv_layout_row_bytes(a.dtype, a.k)) : dtype_row_bytes(a.dtype, a.k);
   if (a.m == 1)
     return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, 1, kSilu>, g, row_bytes, x, 1, n_tasks,
                          n_units, wpr, a.w_const);
@@ -144,6 +145,15 @@ Status launch_gemv_group(const LaunchStream& s, const GemvGroupArgs& a) {
   if (n_tasks > int64_t(INT32_MAX)) return err("cuda::gemv_group", "too many output columns");
   const XIn x{a.x, a.xq.qs, a.xq.d, a.k};
   cudaError_t e = cudaErrorInvalidValue;
+  if (a.packed) {
+    if (!gemv_layout_applies(a.dtype, a.k)) return err("cuda::gemv_group", "no GEMV layout for these weights");
+    switch (a.dtype) {
+      case DType_q8_0: e = launch_policy<PackedQ<DType_q8_0>>(s, g, a, x, n_tasks); break;
+      case DType_q4_0: e = launch_policy<PackedQ<DType_q4_0>>(s, g, a, x, n_tasks); break;
+      default: e = launch_policy<PackedQ<DType_q4_1>>(s, g, a, x, n_tasks); break;
+    }
+    return cuda_status(e, "cuda::gemv_group", "launch");
+  }
   switch (a.dtype) {
     case DType_f32: e = launch_policy<F32Vec>(s, g, a, x, n_tasks); break;
     case DType_f16: e = launch_policy<Half8<false>>(s, g, a, x, n_tasks); break;

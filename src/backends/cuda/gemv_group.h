@@ -28,6 +28,7 @@ struct GemvGroupArgs {
   float* y[kGemvGroupMaxParts];
   int64_t n[kGemvGroupMaxParts];
   bool w_const;  // every W resident in HBM, written by no kernel (see launch_gemv)
+  bool packed;   // quant W in the GEMV layout (gemv_layout.h), not as GGUF rows
   float* silu_out;
 };
 

@@ -5,6 +5,7 @@
 // row. Device code: included by .cu files only.
 #pragma once
 
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include "backends/cuda/device_dtype.h"
@@ -38,7 +39,7 @@ struct F32Vec {
   static constexpr int kSegBytes = 1024;
   static constexpr bool kQuant = false;
   using Raw = float4;
-  __device__ static Raw load(const uint8_t* row, int64_t u) { return reinterpret_cast<const float4*>(row)[u]; }
+  __device__ static Raw load(const uint8_t* row, int64_t u, const XIn&) { return reinterpret_cast<const float4*>(row)[u]; }
   template <int kM>
   __device__ static void add(const Raw& w, int64_t u, const XIn& xin, int m, float* acc) {
     const float* x = xin.x;
@@ -54,7 +55,7 @@ struct Half8 {
   static constexpr int kSegBytes = 512;
   static constexpr bool kQuant = false;
   using Raw = uint4;
-  __device__ static Raw load(const uint8_t* row, int64_t u) { return reinterpret_cast<const uint4*>(row)[u]; }
+  __device__ static Raw load(const uint8_t* row, int64_t u, const XIn&) { return reinterpret_cast<const uint4*>(row)[u]; }
   template <int kM>
   __device__ static void add(const Raw& raw, int64_t u, const XIn& xin, int m, float* acc) {
     const float* x = xin.x;
@@ -75,7 +76,7 @@ struct Scalar {
   static constexpr int kElems = 1;
   static constexpr int kSegBytes = 0;  // never staged
   using Raw = float;
-  __device__ static Raw load(const uint8_t* row, int64_t u) { return load_element(kDt, row, u); }
+  __device__ static Raw load(const uint8_t* row, int64_t u, const XIn&) { return load_element(kDt, row, u); }
   template <int kM>
   __device__ static void add(const Raw& w, int64_t u, const XIn& xin, int m, float* acc) {
     const float* x = xin.x;
@@ -98,7 +99,7 @@ struct Q8_0 {
     int w0, w1;
     float dw;
   };
-  __device__ static Raw load(const uint8_t* row, int64_t u) {
+  __device__ static Raw load(const uint8_t* row, int64_t u, const XIn&) {
     const uint8_t* b = row + (u >> 2) * kQ8_0Bytes;
     const int s = int(u & 3);
     return {int(load_u32_2(b + 2 + 8 * s)), int(load_u32_2(b + 6 + 8 * s)), block_scale(b)};
@@ -128,7 +129,7 @@ struct Q4 {
     uint32_t q;
     float dw, mw;
   };
-  __device__ static Raw load(const uint8_t* row, int64_t u) {
+  __device__ static Raw load(const uint8_t* row, int64_t u, const XIn&) {
     constexpr int kBytes = kHasMin ? kQ4_1Bytes : kQ4_0Bytes;
     constexpr int kQs = kHasMin ? 4 : 2;
     const uint8_t* b = row + (u >> 2) * kBytes;
@@ -154,6 +155,67 @@ struct Q4 {
   }
 };
 
+// Quant weights in the GEMV layout (gemv_layout.h): a row is its blocks'
+// quants (16 bytes a block, q8_0 32), then their f16 scales (q4_1: then the
+// mins); unit u is block u, whose quants a lane reads as 16-byte vectors
+// against x's 8-bit block (quantize_x.cu) read the same way. One integer
+// sum a block, then the scales, as the CPU's dot_q* do.
+template <DType kDt>
+struct PackedQ {
+  static constexpr int kElems = 32;
+  static constexpr int kSegBytes = 0;  // never staged
+  static constexpr bool kQuant = true;
+  static constexpr bool kQ8 = kDt == DType_q8_0, kMin = kDt == DType_q4_1;
+  static constexpr int kQsBytes = kQ8 ? 32 : 16;
+  struct Raw {
+    uint4 q0, q1;  // q1: q8_0's second half
+    float d, mn;
+  };
+  __device__ static Raw load(const uint8_t* row, int64_t u, const XIn& x) {
+    const int64_t nb = x.k / 32;
+    const uint4* q = reinterpret_cast<const uint4*>(row + u * kQsBytes);
+    const __half* scales = reinterpret_cast<const __half*>(row + nb * kQsBytes);
+    Raw r;
+    r.q0 = q[0];
+    r.q1 = kQ8 ? q[1] : make_uint4(0, 0, 0, 0);
+    r.d = __half2float(scales[u]);
+    r.mn = kMin ? __half2float(scales[nb + u]) : 0.0f;
+    return r;
+  }
+  template <int kM>
+  __device__ static void add(const Raw& w, int64_t u, const XIn& x, int m, float* acc) {
+#pragma unroll
+    for (int r = 0; r < kM; ++r) {
+      if (r >= m) break;
+      const int4* xb = reinterpret_cast<const int4*>(x.qs + r * x.k + u * 32);
+      const int4 xa = xb[0], xc = xb[1];
+      const float dx = x.d[(r * x.k >> 5) + u];
+      int isum = 0;
+      if constexpr (kQ8) {
+        isum = __dp4a(int(w.q0.x), xa.x, isum), isum = __dp4a(int(w.q0.y), xa.y, isum);
+        isum = __dp4a(int(w.q0.z), xa.z, isum), isum = __dp4a(int(w.q0.w), xa.w, isum);
+        isum = __dp4a(int(w.q1.x), xc.x, isum), isum = __dp4a(int(w.q1.y), xc.y, isum);
+        isum = __dp4a(int(w.q1.z), xc.z, isum), isum = __dp4a(int(w.q1.w), xc.w, isum);
+        acc[r] += float(isum) * (w.d * dx);
+      } else {
+        // Byte j of the quants: element j (low nibble) and j + 16 (high).
+        constexpr uint32_t kLo = 0x0f0f0f0fu;
+        isum = __dp4a(int(w.q0.x & kLo), xa.x, isum), isum = __dp4a(int(w.q0.y & kLo), xa.y, isum);
+        isum = __dp4a(int(w.q0.z & kLo), xa.z, isum), isum = __dp4a(int(w.q0.w & kLo), xa.w, isum);
+        isum = __dp4a(int((w.q0.x >> 4) & kLo), xc.x, isum), isum = __dp4a(int((w.q0.y >> 4) & kLo), xc.y, isum);
+        isum = __dp4a(int((w.q0.z >> 4) & kLo), xc.z, isum), isum = __dp4a(int((w.q0.w >> 4) & kLo), xc.w, isum);
+        int xsum = 0;
+        xsum = __dp4a(0x01010101, xa.x, xsum), xsum = __dp4a(0x01010101, xa.y, xsum);
+        xsum = __dp4a(0x01010101, xa.z, xsum), xsum = __dp4a(0x01010101, xa.w, xsum);
+        xsum = __dp4a(0x01010101, xc.x, xsum), xsum = __dp4a(0x01010101, xc.y, xsum);
+        xsum = __dp4a(0x01010101, xc.z, xsum), xsum = __dp4a(0x01010101, xc.w, xsum);
+        if constexpr (kMin) acc[r] += float(isum) * (w.d * dx) + w.mn * (float(xsum) * dx);
+        else acc[r] += float(isum - 8 * xsum) * (w.d * dx);
+      }
+    }
+  }
+};
+
 // A lane's units u, u + stride, ... (< n_units) of kRows weight rows that
 // share x: acc[r][i] += row r · x row i, in that order of units whatever
 // kRows and kBatch are (a row's sum does not depend on what it is grouped
@@ -171,7 +233,7 @@ __device__ __forceinline__ void rows_dot(const uint8_t* const (&rows)[kRows], bo
     for (int i = 0; i < kBatch; ++i)
       if (u + i * stride < n_units)
 #pragma unroll
-        for (int r = 0; r < kRows; ++r) raw[r][i] = P::load(rows[r], u + i * stride);
+        for (int r = 0; r < kRows; ++r) raw[r][i] = P::load(rows[r], u + i * stride, x);
   };
   if (prefetch && valid) load_batch();
   pdl_wait();

@@ -73,7 +73,7 @@ __device__ __forceinline__ void add_segment(const uint8_t* seg, int64_t seg_in_r
 #pragma unroll
   for (int i = 0; i < kUnits / 32; ++i) {
     const int ul = lane + 32 * i;
-    P::template add<kM>(P::load(seg, ul), seg_in_row * kUnits + ul, x, m, acc);
+    P::template add<kM>(P::load(seg, ul, x), seg_in_row * kUnits + ul, x, m, acc);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/gemv_layout.h"
 
 namespace samepage::cuda {
 
@@ -101,6 +102,7 @@ void TensorStore::release(uint64_t id) {
   if (r.copy != nullptr) {
     if (--r.copy->n_views == 0) {
       cudaFree(r.copy->hbm);  // waits for work that may still read it
+      if (r.copy->gemv != nullptr) cudaFree(r.copy->gemv);
       const_copies_.erase({r.host, r.n_bytes});
     }
   } else if (r.hbm != nullptr) {
@@ -171,6 +173,35 @@ bool TensorStore::in_device_memory(uint64_t id) const {
   if (it == records_.end()) return false;
   const Where w = it->second.where;
   return w == Where::runtime || w == Where::device || w == Where::resident;
+}
+
+Result<const void*> TensorStore::gemv_layout(const TensorArg& a, cudaStream_t s, bool create) {
+  auto it = records_.find(a.id);
+  if (it == records_.end() || it->second.where != Where::resident || it->second.copy == nullptr)
+    return static_cast<const void*>(nullptr);
+  ConstCopy& c = *it->second.copy;
+  const int64_t k = a.row_length(), n_rows = a.n_rows();
+  if (!c.uploaded || !gemv_layout_applies(a.dtype, k) || uint64_t(n_rows) * dtype_row_bytes(a.dtype, k) != it->second.n_bytes)
+    return static_cast<const void*>(nullptr);
+  if (c.gemv != nullptr)
+    return static_cast<const void*>(c.gemv_dtype == a.dtype && c.gemv_k == k ? c.gemv : nullptr);
+  if (!create) return static_cast<const void*>(nullptr);
+  const uint64_t n_bytes = uint64_t(n_rows) * gemv_layout_row_bytes(a.dtype, k);
+  auto p = allocate(n_bytes);
+  if (!p) return p.status();
+  if (Status st = launch_to_gemv_layout(s, a.dtype, c.hbm, *p, n_rows, k); !st) {
+    cudaFree(*p);
+    return st;
+  }
+  if (Status st = cuda_status(cudaStreamSynchronize(s), "cuda::gemv_layout", "rewrite"); !st) {
+    cudaFree(*p);
+    return st;
+  }
+  c.gemv = *p;
+  c.gemv_dtype = a.dtype;
+  c.gemv_k = k;
+  gemv_layout_bytes_ += n_bytes;
+  return static_cast<const void*>(c.gemv);
 }
 
 bool TensorStore::is_resident(uint64_t id) const {

@@ -69,6 +69,13 @@ class TensorStore {
   // True for a const view resident in HBM: its copy is written by no kernel
   // (only by its upload, before any op that reads it).
   bool is_resident(uint64_t id) const;
+  // A quant const view's GEMV layout (gemv_layout.h), made from its
+  // resident copy at the first ask (allocated, rewritten on s and waited
+  // for, so no later kernel can read it early) when create, and kept as
+  // long as the copy: null when a does not have one (not a resident quant
+  // view of whole blocks, another shape asked first, or create false).
+  Result<const void*> gemv_layout(const TensorArg& a, cudaStream_t s, bool create);
+  uint64_t gemv_layout_bytes() const { return gemv_layout_bytes_; }
 
   // What const views' first uploads cost (seconds to completion, bytes), and
   // device allocations (runtime tensors, device views, mirrors).
@@ -87,6 +94,9 @@ class TensorStore {
     void* hbm = nullptr;
     uint32_t n_views = 0;
     bool uploaded = false;  // the HBM copy holds the bytes
+    void* gemv = nullptr;   // its GEMV layout, for gemv_dtype and gemv_k (gemv_layout.h)
+    DType gemv_dtype = DType_f32;
+    int64_t gemv_k = 0;
   };
   struct Record {
     Where where;
@@ -108,7 +118,7 @@ class TensorStore {
   std::map<std::pair<const void*, uint64_t>, ConstCopy> const_copies_;  // by (guest address, bytes)
   StagedUpload staged_;
   double upload_seconds_ = 0, alloc_seconds_ = 0;
-  uint64_t uploaded_bytes_ = 0, allocated_bytes_ = 0, staged_bytes_ = 0;
+  uint64_t uploaded_bytes_ = 0, allocated_bytes_ = 0, staged_bytes_ = 0, gemv_layout_bytes_ = 0;
 };
 
 }  // namespace samepage::cuda
