@@ -19,12 +19,13 @@ CUDA_INJECTION64_PATH="$lib" SAMEPAGE_TRACE_OUT="$trace" "$root/build-device/sam
   -p "1 2 3 4 5 6 7 8" -n "$steps" --ignore-eos --backend cuda "$@" >/dev/null
 awk -F'\t' '
   function shorten(n) { sub(/\(.*$/, "", n); sub(/^void /, "", n); gsub(/unnamed>::|samepage::cuda::|\(anonymous namespace\)::/, "", n); return n }
-  { s[NR] = $1; e[NR] = $2; name[NR] = shorten($5) "<" $4 ">" }
+  $3 == 0 && $5 ~ /^memcpy:/ { next }  # uploads and copies outside graphs: not a decode step
+  { ++r; s[r] = $1; e[r] = $2; name[r] = shorten($5) "<" $4 ">" }
   END {
     # Steps: a new one where a kernel starts more than 20 us after the last end.
     n = 0; last = 0
-    for (i = 1; i <= NR; i++) { if (i == 1 || s[i] - last > 20000) { first[++n] = i }; if (e[i] > last) last = e[i] }
-    first[n + 1] = NR + 1
+    for (i = 1; i <= r; i++) { if (i == 1 || s[i] - last > 20000) { first[++n] = i }; if (e[i] > last) last = e[i] }
+    first[n + 1] = r + 1
     skip = 4; counted = 0
     for (t = skip + 1; t < n; t++) {  # the last step (argmax of the final token) is like the others; the first few are prompt and warm-up
       a = first[t]; b = first[t + 1] - 1

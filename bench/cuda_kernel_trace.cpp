@@ -5,7 +5,9 @@
 //   CUDA_INJECTION64_PATH=/path/libcuda_kernel_trace.so SAMEPAGE_TRACE_OUT=trace.tsv  PROGRAM ...
 //
 // and calls InitializeInjection(); it records every kernel's start and end
-// (GPU timestamps, ns) and at exit writes one line a kernel, in start order:
+// (GPU timestamps, ns), and every memcpy's (named memcpy:BYTES, grid 0: a
+// captured graph's parameter upload shows as its first node), and at exit
+// writes one line each, in start order:
 //   start_ns <TAB> end_ns <TAB> graph_id <TAB> grid_x <TAB> name
 // bench/cuda_decode_timeline.sh reads it back as a decode step's critical
 // path. CUPTI's concurrent-kernel records keep the overlap that programmatic
@@ -43,6 +45,11 @@ void CUPTIAPI buffer_completed(CUcontext, uint32_t, uint8_t* buffer, size_t, siz
   CUpti_Activity* record = nullptr;
   std::lock_guard<std::mutex> lock(g_mutex);
   while (cuptiActivityGetNextRecord(buffer, valid_bytes, &record) == CUPTI_SUCCESS) {
+    if (record->kind == CUPTI_ACTIVITY_KIND_MEMCPY) {  // named "memcpy:<bytes>", grid 0
+      const auto* m = reinterpret_cast<const CUpti_ActivityMemcpy6*>(record);
+      g_kernels->push_back({m->start, m->end, m->graphId, 0, "memcpy:" + std::to_string(m->bytes)});
+      continue;
+    }
     if (record->kind != CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL && record->kind != CUPTI_ACTIVITY_KIND_KERNEL) continue;
     const auto* k = reinterpret_cast<const CUpti_ActivityKernel10*>(record);
     g_kernels->push_back({k->start, k->end, k->graphId, k->gridX, k->name != nullptr ? k->name : "?"});
@@ -69,7 +76,8 @@ extern "C" int InitializeInjection() {
   g_kernels = new std::vector<Kernel>();
   g_kernels->reserve(1 << 20);
   if (cuptiActivityRegisterCallbacks(buffer_requested, buffer_completed) != CUPTI_SUCCESS ||
-      cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) != CUPTI_SUCCESS) {
+      cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) != CUPTI_SUCCESS ||
+      cuptiActivityEnable(CUPTI_ACTIVITY_KIND_MEMCPY) != CUPTI_SUCCESS) {
     std::fprintf(stderr, "cuda_kernel_trace: CUPTI activity tracing unavailable\n");
     return 0;
   }
