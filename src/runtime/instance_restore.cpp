@@ -246,6 +246,14 @@ Result<std::unique_ptr<Instance>> Instance::restore(std::shared_ptr<Module> modu
   if (!view) return view.status();
   auto restored = restore_bytes(std::move(module), options, view->data(), view->size());
   if (view->shrank()) return err(kWhere, snapshot_path + " shrank while it was being restored");
+  // A truncation inside the last page raises no SIGBUS, and a rewrite in
+  // place (cp over the file) can land after the checksum: either changes the
+  // file's size or times, so the instance restored from it is dropped.
+  struct stat after {};
+  if (::fstat(fd.get(), &after) != 0 || after.st_size != st.st_size || after.st_ino != st.st_ino ||
+      after.st_mtim.tv_sec != st.st_mtim.tv_sec || after.st_mtim.tv_nsec != st.st_mtim.tv_nsec ||
+      after.st_ctim.tv_sec != st.st_ctim.tv_sec || after.st_ctim.tv_nsec != st.st_ctim.tv_nsec)
+    return err(kWhere, snapshot_path + " changed while it was being restored");
   return restored;
 }
 

@@ -4,7 +4,7 @@
 // gets programmatic edges. The price is a rule every kernel launched here
 // keeps: its first statement is pdl_enter(), before any global read or
 // write (the previous kernel may still be running until it returns); the
-// GEMVs alone start reading their const weights before pdl_wait().
+// GEMVs and the norms start reading their const weights before pdl_wait().
 // Measured on the 1B decode with the small kernels alone launched so:
 // within 1% of launching without it (bench/RESULTS.md, Session 13).
 #pragma once

@@ -12,7 +12,10 @@ namespace samepage::cuda {
 TensorStore::~TensorStore() {
   for (auto& [id, r] : records_)
     if (r.hbm != nullptr && r.copy == nullptr) cudaFree(r.hbm);
-  for (auto& [key, c] : const_copies_) cudaFree(c.hbm);
+  for (auto& [key, c] : const_copies_) {
+    cudaFree(c.hbm);
+    if (c.gemv != nullptr) cudaFree(c.gemv);
+  }
 }
 
 namespace {
@@ -29,8 +32,12 @@ Result<void*> TensorStore::allocate(uint64_t n_bytes) {
     cudaGetLastError();
     return cuda_status(e, "cuda::tensor_create", ("cudaMalloc of " + std::to_string(n_bytes) + " bytes").c_str());
   }
-  // Memory handed to a guest is zeroed (padding too: vector loads may read it).
-  if (cudaError_t e = cudaMemset(p, 0, rounded); e != cudaSuccess) {
+  // Memory handed to a guest is zeroed (padding too: vector loads may read
+  // it), and waited for: cudaMemset goes to the legacy stream, which the
+  // backend's non-blocking stream is not ordered after.
+  cudaError_t e = cudaMemset(p, 0, rounded);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(nullptr);
+  if (e != cudaSuccess) {
     cudaFree(p);
     return cuda_status(e, "cuda::tensor_create", "cudaMemset");
   }
@@ -102,7 +109,10 @@ void TensorStore::release(uint64_t id) {
   if (r.copy != nullptr) {
     if (--r.copy->n_views == 0) {
       cudaFree(r.copy->hbm);  // waits for work that may still read it
-      if (r.copy->gemv != nullptr) cudaFree(r.copy->gemv);
+      if (r.copy->gemv != nullptr) {
+        cudaFree(r.copy->gemv);
+        gemv_layout_bytes_ -= r.copy->gemv_bytes;
+      }
       const_copies_.erase({r.host, r.n_bytes});
     }
   } else if (r.hbm != nullptr) {
@@ -185,10 +195,22 @@ Result<const void*> TensorStore::gemv_layout(const TensorArg& a, cudaStream_t s,
     return static_cast<const void*>(nullptr);
   if (c.gemv != nullptr)
     return static_cast<const void*>(c.gemv_dtype == a.dtype && c.gemv_k == k ? c.gemv : nullptr);
-  if (!create) return static_cast<const void*>(nullptr);
+  if (!create || c.gemv_refused) return static_cast<const void*>(nullptr);
+  // A second copy, not charged to the guest: made only while a reserve of
+  // HBM stays free, so a model that fits resident still runs (on the
+  // GGUF-layout kernels) when the layouts of all its weights would not.
   const uint64_t n_bytes = uint64_t(n_rows) * gemv_layout_row_bytes(a.dtype, k);
+  size_t free_bytes = 0, total_bytes = 0;
+  if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess || free_bytes < n_bytes + kGemvLayoutReserveBytes) {
+    cudaGetLastError();
+    c.gemv_refused = true;
+    return static_cast<const void*>(nullptr);
+  }
   auto p = allocate(n_bytes);
-  if (!p) return p.status();
+  if (!p) {
+    c.gemv_refused = true;
+    return static_cast<const void*>(nullptr);
+  }
   if (Status st = launch_to_gemv_layout(s, a.dtype, c.hbm, *p, n_rows, k); !st) {
     cudaFree(*p);
     return st;
@@ -200,6 +222,7 @@ Result<const void*> TensorStore::gemv_layout(const TensorArg& a, cudaStream_t s,
   c.gemv = *p;
   c.gemv_dtype = a.dtype;
   c.gemv_k = k;
+  c.gemv_bytes = n_bytes;
   gemv_layout_bytes_ += n_bytes;
   return static_cast<const void*>(c.gemv);
 }

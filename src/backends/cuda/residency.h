@@ -73,7 +73,9 @@ class TensorStore {
   // resident copy at the first ask (allocated, rewritten on s and waited
   // for, so no later kernel can read it early) when create, and kept as
   // long as the copy: null when a does not have one (not a resident quant
-  // view of whole blocks, another shape asked first, or create false).
+  // view of whole blocks, another shape asked first, create false, or no
+  // room: it is made only while kGemvLayoutReserveBytes of HBM stay free).
+  static constexpr uint64_t kGemvLayoutReserveBytes = uint64_t{2} << 30;
   Result<const void*> gemv_layout(const TensorArg& a, cudaStream_t s, bool create);
   uint64_t gemv_layout_bytes() const { return gemv_layout_bytes_; }
 
@@ -97,6 +99,8 @@ class TensorStore {
     void* gemv = nullptr;   // its GEMV layout, for gemv_dtype and gemv_k (gemv_layout.h)
     DType gemv_dtype = DType_f32;
     int64_t gemv_k = 0;
+    uint64_t gemv_bytes = 0;
+    bool gemv_refused = false;  // no room for it when first asked: not asked again
   };
   struct Record {
     Where where;
