@@ -22,10 +22,7 @@ __global__ void add_rmsnorm_kernel(const float* x, const float* b, float* a, con
   __shared__ double partial[kNormThreads / 32];
   const int64_t row = int64_t(blockIdx.x) * n;
   float wk[kNormKept], vk[kNormKept];
-  if (w_const)
-#pragma unroll
-    for (int j = 0; j < kNormKept; ++j)
-      if (const int64_t i = threadIdx.x + int64_t(j) * kNormThreads; i < n) wk[j] = w[i];
+  if (w_const) load_kept_weight(w, n, wk);
   pdl_wait();
   double sum = 0;
 #pragma unroll

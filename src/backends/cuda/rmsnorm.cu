@@ -15,10 +15,7 @@ __global__ void rmsnorm_kernel(const float* x, const float* w, float* y, int64_t
   const float* xr = x + int64_t(blockIdx.x) * n;
   float* yr = y + int64_t(blockIdx.x) * n;
   float wk[kNormKept], xk[kNormKept];
-  if (w_const)
-#pragma unroll
-    for (int j = 0; j < kNormKept; ++j)
-      if (const int64_t i = threadIdx.x + int64_t(j) * kNormThreads; i < n) wk[j] = w[i];
+  if (w_const) load_kept_weight(w, n, wk);
   pdl_wait();
   double sum = 0;
 #pragma unroll

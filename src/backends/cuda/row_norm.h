@@ -16,6 +16,15 @@ constexpr int kNormThreads = 1024;
 // (rows up to kNormThreads · kNormKept elements; longer rows re-read the rest).
 constexpr int kNormKept = 4;
 
+// This thread's elements of w among the first kNormKept · kNormThreads
+// (threadIdx.x + j · kNormThreads): loaded before the wait for the previous
+// kernel when w is const (launch.h), so the norm's scaling does not wait on HBM.
+__device__ __forceinline__ void load_kept_weight(const float* w, int64_t n, float (&wk)[kNormKept]) {
+#pragma unroll
+  for (int j = 0; j < kNormKept; ++j)
+    if (const int64_t i = threadIdx.x + int64_t(j) * kNormThreads; i < n) wk[j] = w[i];
+}
+
 __device__ __forceinline__ double warp_sum_f64(double v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;

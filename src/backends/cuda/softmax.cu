@@ -60,10 +60,30 @@ __device__ __forceinline__ bool better(float v, int64_t i, float bv, int64_t bi)
 // (a 256-thread scalar loop was latency-bound: ~70 us for one row).
 constexpr int kArgmaxThreads = 1024;
 
-__global__ void argmax_kernel(const float* x, int32_t* out, int64_t n) {
-  pdl_enter();
+// The block's best (value, index) of its threads' (better's order, ties to
+// the lower index): true in warp 0, whose lanes then all hold it.
+__device__ __forceinline__ bool block_best(float& bv, int64_t& bi) {
   __shared__ float vals[kArgmaxThreads / 32];
   __shared__ int64_t idx[kArgmaxThreads / 32];
+  auto warp_best = [&] {
+    for (int o = 16; o > 0; o >>= 1) {
+      const float ov = __shfl_down_sync(0xffffffffu, bv, o);
+      const int64_t oi = __shfl_down_sync(0xffffffffu, bi, o);
+      if (better(ov, oi, bv, bi)) bv = ov, bi = oi;
+    }
+  };
+  warp_best();
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) vals[warp] = bv, idx[warp] = bi;
+  __syncthreads();
+  if (warp != 0) return false;
+  bv = vals[lane], bi = idx[lane];
+  warp_best();
+  return true;
+}
+
+__global__ void argmax_kernel(const float* x, int32_t* out, int64_t n) {
+  pdl_enter();
   const float* xr = x + int64_t(blockIdx.x) * n;
   float bv = NAN;
   int64_t bi = INT64_MAX;
@@ -92,22 +112,7 @@ __global__ void argmax_kernel(const float* x, int32_t* out, int64_t n) {
   }
   for (int64_t i = head + threadIdx.x; i < n; i += kArgmaxThreads)
     if (better(xr[i], i, bv, bi)) bv = xr[i], bi = i;
-  for (int o = 16; o > 0; o >>= 1) {
-    const float ov = __shfl_down_sync(0xffffffffu, bv, o);
-    const int64_t oi = __shfl_down_sync(0xffffffffu, bi, o);
-    if (better(ov, oi, bv, bi)) bv = ov, bi = oi;
-  }
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) vals[warp] = bv, idx[warp] = bi;
-  __syncthreads();
-  if (warp != 0) return;
-  bv = vals[lane], bi = idx[lane];
-  for (int o = 16; o > 0; o >>= 1) {
-    const float ov = __shfl_down_sync(0xffffffffu, bv, o);
-    const int64_t oi = __shfl_down_sync(0xffffffffu, bi, o);
-    if (better(ov, oi, bv, bi)) bv = ov, bi = oi;
-  }
-  if (lane == 0) out[blockIdx.x] = isnan(bv) ? 0 : int32_t(bi);
+  if (block_best(bv, bi) && threadIdx.x == 0) out[blockIdx.x] = isnan(bv) ? 0 : int32_t(bi);
 }
 
 // One row of many logits over several blocks (a vocabulary head's 128,256
@@ -125,29 +130,12 @@ __device__ __forceinline__ unsigned long long argmax_key(float v, int64_t i) {
 
 __global__ void argmax_split_kernel(const float* x, int32_t* out, int64_t n, int64_t chunk, ArgmaxState* state) {
   pdl_enter();
-  __shared__ float vals[kArgmaxThreads / 32];
-  __shared__ int64_t idx[kArgmaxThreads / 32];
   const int64_t begin = int64_t(blockIdx.x) * chunk, end = begin + chunk < n ? begin + chunk : n;
   float bv = NAN;
   int64_t bi = INT64_MAX;
   for (int64_t i = begin + threadIdx.x; i < end; i += kArgmaxThreads)
     if (better(x[i], i, bv, bi)) bv = x[i], bi = i;
-  for (int o = 16; o > 0; o >>= 1) {
-    const float ov = __shfl_down_sync(0xffffffffu, bv, o);
-    const int64_t oi = __shfl_down_sync(0xffffffffu, bi, o);
-    if (better(ov, oi, bv, bi)) bv = ov, bi = oi;
-  }
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) vals[warp] = bv, idx[warp] = bi;
-  __syncthreads();
-  if (warp != 0) return;
-  bv = vals[lane], bi = idx[lane];
-  for (int o = 16; o > 0; o >>= 1) {
-    const float ov = __shfl_down_sync(0xffffffffu, bv, o);
-    const int64_t oi = __shfl_down_sync(0xffffffffu, bi, o);
-    if (better(ov, oi, bv, bi)) bv = ov, bi = oi;
-  }
-  if (lane != 0) return;
+  if (!block_best(bv, bi) || threadIdx.x != 0) return;
   if (!isnan(bv)) atomicMax(&state->key, argmax_key(bv, bi));
   __threadfence();
   if (atomicAdd(&state->blocks_done, 1u) != gridDim.x - 1) return;
