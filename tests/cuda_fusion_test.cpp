@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "backend_ops_util.h"
@@ -172,6 +173,44 @@ TEST(FusionPlan, GroupsOnlyIndependentProducts) {
   for (const auto& s : plan_fusion(ops)) EXPECT_NE(s.kind, FusedKind::gemv_silu);
 }
 
+// The q/k/v products of one row, then rope and the cache stores on them
+// (ids: x 1, q 2, k 3, v 4, caches 9 and 10, weights 11..13).
+std::vector<SequenceOp> attention_preamble(int32_t mode = 0, int64_t rows = 1) {
+  const TensorArg x = arg(1, {rows, 64});
+  const TensorArg q = arg(2, {rows, 64}), k = arg(3, {rows, 32}), v = arg(4, {rows, 32});
+  const TensorArg q3 = arg(2, {rows, 4, 16}), k3 = arg(3, {rows, 2, 16});
+  const TensorArg kc = arg(9, {8, 32}, DType_f16), vc = arg(10, {8, 32}, DType_f16);
+  auto w = [&](uint64_t id, int64_t n) { return arg(id, {n, 64}, DType_bf16); };
+  std::vector<SequenceOp> ops = {op(OpCode_matmul, {q, x, w(11, 64)}), op(OpCode_matmul, {k, x, w(12, 32)}),
+                                 op(OpCode_matmul, {v, x, w(13, 32)}), op(OpCode_rope, {q3, q3}, 0, 0),
+                                 op(OpCode_rope, {k3, k3}, 0, 0),     op(OpCode_set_rows, {kc, k}, 0, 0),
+                                 op(OpCode_set_rows, {vc, v}, 0, 0)};
+  ops[3].args.i[1] = ops[4].args.i[1] = mode;
+  return ops;
+}
+
+TEST(FusionPlan, GroupTakesTheRopeAndStoresOfItsProducts) {
+  auto steps = plan_fusion(attention_preamble());
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].kind, FusedKind::gemv_rope_store);
+  EXPECT_EQ(steps[0].count, 7u);
+  // Pairs half a head apart (NEOX): not adjacent rows; two rows of x: the
+  // group and the rope apart.
+  for (auto ops : {attention_preamble(1), attention_preamble(0, 2)}) {
+    steps = plan_fusion(ops);
+    ASSERT_EQ(steps.size(), 2u);
+    EXPECT_EQ(steps[0].kind, FusedKind::gemv_group);
+    EXPECT_EQ(steps[1].kind, FusedKind::rope_store);
+  }
+  // The v stored is not the v product; a roped q written over x.
+  auto ops = attention_preamble();
+  ops[6].args.t[1] = arg(5, {1, 32});
+  EXPECT_NE(plan_fusion(ops)[0].kind, FusedKind::gemv_rope_store);
+  ops = attention_preamble();
+  ops[3].args.t[0] = arg(1, {1, 4, 16});
+  EXPECT_NE(plan_fusion(ops)[0].kind, FusedKind::gemv_rope_store);
+}
+
 TEST(FusionPlan, RangesMustAliasExactlyOrNotAtAll) {
   alignas(16) static uint8_t bytes[256];
   EXPECT_TRUE(cuda::fusable_ranges({{bytes, 64}, {bytes, 64}, {bytes + 64, 64}}));
@@ -305,12 +344,19 @@ TEST_F(CudaFusion, FusedReplayGivesTheBitsOfOpByOp) {
 
 // The q/k/v group and the gate/up/silu pair, replayed from a captured graph
 // (one kernel each) against the same ops one by one (single GEMVs and the
-// elementwise silu_mul): the same sums up to float summation order.
+// elementwise silu_mul): the same sums up to float summation order. With
+// norms, each group comes after add(x ← x + o) and rmsnorm(h ← x · w) (the
+// residual x and the norms copied out too). With a rope, the q/k/v group is
+// followed by an attention block's rope and cache stores on its products
+// (6 q heads and 2 kv heads of 32; f16 caches of kCtx rows, copied out).
 struct Projections {
-  static constexpr uint32_t kK = 512, kQ = 192, kKv = 64, kFf = 384;
+  static constexpr uint32_t kK = 512, kQ = 192, kKv = 64, kFf = 384, kHeadDim = 32, kCtx = 16;
   FakeGuest g{MemoryMode::MemoryMode_shared, 256, nullptr, backend_named("cuda")};
   uint32_t m;
+  bool norms, rope;
+  int32_t q3 = 0, k3 = 0, kc = 0, vc = 0;  // with a rope
   int32_t x, wq, wk, wv, wg, wu, q, k, v, gate, up;
+  int32_t o = 0, h = 0, h2 = 0, w1 = 0, w2 = 0;  // with norms
   std::vector<std::pair<uint32_t, uint32_t>> outs;  // (guest offset, bytes) of the copied results
   std::vector<int32_t> out_views, results;
 
@@ -333,7 +379,15 @@ struct Projections {
     EXPECT_GT(t, 0) << g.last_error();
     return t;
   }
-  Projections(DType dtype, uint32_t rows) : m(rows) {
+  int32_t reshape(int32_t t, std::vector<uint32_t> shape) {
+    const uint32_t shape_at = g.alloc(16);
+    std::memcpy(g.base() + shape_at, shape.data(), shape.size() * 4);
+    const int32_t r = int32_t(Z_samepageZ_tensor_reshape(g.ctx(), uint32_t(t), uint32_t(shape.size()), shape_at));
+    EXPECT_GT(r, 0) << g.last_error();
+    return r;
+  }
+  Projections(DType dtype, uint32_t rows, bool with_norms = false, bool with_rope = false)
+      : m(rows), norms(with_norms), rope(with_rope) {
     std::mt19937 rng(99);
     const int32_t x0 = g.random_f32({m, kK}, rng);
     x = runtime({m, kK});
@@ -342,19 +396,54 @@ struct Projections {
     wg = weight(dtype, kFf, 4), wu = weight(dtype, kFf, 5);
     q = runtime({m, kQ}), k = runtime({m, kKv}), v = runtime({m, kKv}), gate = runtime({m, kFf}), up = runtime({m, kFf});
     results = {q, k, v, gate, up};
-    for (uint32_t n : {kQ, kKv, kKv, kFf, kFf}) {
+    std::vector<uint32_t> widths = {kQ, kKv, kKv, kFf, kFf};
+    if (norms) {
+      const int32_t o0 = g.random_f32({m, kK}, rng);
+      o = runtime({m, kK}), h = runtime({m, kK}), h2 = runtime({m, kK});
+      EXPECT_EQ(Z_samepageZ_copy(g.ctx(), uint32_t(o), uint32_t(o0)), 0u) << g.last_error();
+      w1 = weight(DType_f32, 1, 6), w2 = weight(DType_f32, 1, 7);  // (1, kK): a row each
+      results.insert(results.end(), {x, h, h2});
+      widths.insert(widths.end(), {kK, kK, kK});
+    }
+    std::vector<uint32_t> rows(widths.size(), m);
+    if (rope) {
+      q3 = reshape(q, {m, kQ / kHeadDim, kHeadDim}), k3 = reshape(k, {m, kKv / kHeadDim, kHeadDim});
+      for (int32_t* cache : {&kc, &vc}) {
+        const uint32_t shape_at = g.alloc(16);
+        g.at<uint32_t>(shape_at)[0] = kCtx;
+        g.at<uint32_t>(shape_at)[1] = kKv;
+        *cache = int32_t(Z_samepageZ_tensor_alloc(g.ctx(), uint32_t(DType_f16), 2, shape_at, uint32_t(kFlagsDevice)));
+        EXPECT_GT(*cache, 0) << g.last_error();
+      }
+      results.insert(results.end(), {kc, vc});
+      widths.insert(widths.end(), {kKv, kKv});
+      rows.insert(rows.end(), {kCtx, kCtx});
+    }
+    for (size_t i = 0; i < widths.size(); ++i) {
       uint32_t at = 0;
-      out_views.push_back(g.view(0, {m, n}, uint64_t(m) * n * 4, &at));
-      outs.push_back({at, m * n * 4});
+      out_views.push_back(g.view(0, {rows[i], widths[i]}, uint64_t(rows[i]) * widths[i] * 4, &at));
+      outs.push_back({at, rows[i] * widths[i] * 4});
     }
   }
-  int32_t issue() {
+  // pos: the rope's and the cache rows' position (a literal, or SP_PARAM_BASE).
+  int32_t issue(int32_t pos = 0) {
     GuestContext* c = g.ctx();
     const auto u = [](int32_t t) { return uint32_t(t); };
-    std::vector<uint32_t> rcs = {
-        Z_samepageZ_matmul(c, u(q), u(x), u(wq)),       Z_samepageZ_matmul(c, u(k), u(x), u(wk)),
-        Z_samepageZ_matmul(c, u(v), u(x), u(wv)),       Z_samepageZ_matmul(c, u(gate), u(x), u(wg)),
-        Z_samepageZ_matmul(c, u(up), u(x), u(wu)),      Z_samepageZ_silu_mul(c, u(gate), u(gate), u(up))};
+    const int32_t xa = norms ? h : x, xb = norms ? h2 : x;  // the groups' x
+    std::vector<uint32_t> rcs;
+    if (norms) rcs = {Z_samepageZ_add(c, u(x), u(x), u(o)), Z_samepageZ_rmsnorm(c, u(h), u(x), u(w1), 1e-5f)};
+    for (uint32_t rc : {Z_samepageZ_matmul(c, u(q), u(xa), u(wq)), Z_samepageZ_matmul(c, u(k), u(xa), u(wk)),
+                        Z_samepageZ_matmul(c, u(v), u(xa), u(wv))})
+      rcs.push_back(rc);
+    if (rope)
+      for (uint32_t rc : {Z_samepageZ_rope(c, u(q3), u(q3), u(pos), 10000.0f, 1.0f, 0),
+                          Z_samepageZ_rope(c, u(k3), u(k3), u(pos), 10000.0f, 1.0f, 0),
+                          Z_samepageZ_set_rows(c, u(kc), u(k), u(pos)), Z_samepageZ_set_rows(c, u(vc), u(v), u(pos))})
+        rcs.push_back(rc);
+    if (norms) rcs.insert(rcs.end(), {Z_samepageZ_add(c, u(x), u(x), u(o)), Z_samepageZ_rmsnorm(c, u(h2), u(x), u(w2), 1e-5f)});
+    for (uint32_t rc : {Z_samepageZ_matmul(c, u(gate), u(xb), u(wg)), Z_samepageZ_matmul(c, u(up), u(xb), u(wu)),
+                        Z_samepageZ_silu_mul(c, u(gate), u(gate), u(up))})
+      rcs.push_back(rc);
     for (size_t i = 0; i < results.size(); ++i) rcs.push_back(Z_samepageZ_copy(c, u(out_views[i]), u(results[i])));
     for (uint32_t rc : rcs)
       if (rc != 0) return int32_t(rc);
@@ -395,6 +484,86 @@ TEST_F(CudaFusion, GroupedGemvsMatchOpByOp) {
       }
       EXPECT_GT(scale, 0.1) << "vacuous: the products are all (near) zero";
       EXPECT_LE(worst, 1e-5 * scale) << "fused and op-by-op products differ beyond summation order";
+    }
+  }
+}
+
+// The groups after add(x ← x + o) and rmsnorm(h ← x · w): with quant
+// weights the fused add + rmsnorm also rounds h to 8-bit blocks where the
+// group would (no quantize_x kernel); the products are those of op by op up
+// to summation order, the residual and the norms bit for bit. Replayed
+// twice: the residual moves on, and the rounding follows it.
+TEST_F(CudaFusion, NormRoundsForTheQuantGroupAfterIt) {
+  for (DType dtype : {DType_bf16, DType_f32, DType_q8_0, DType_q4_0, DType_q4_1}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    Projections fused(dtype, 1, true), single(dtype, 1, true);
+    ASSERT_EQ(Z_samepageZ_record_begin(fused.g.ctx()), 0u);
+    ASSERT_EQ(fused.issue(), 0) << fused.g.last_error();
+    const int32_t seq = int32_t(Z_samepageZ_record_end(fused.g.ctx()));
+    ASSERT_GT(seq, 0) << fused.g.last_error();
+    for (int round = 0; round < 2; ++round) {
+      SCOPED_TRACE("replay " + std::to_string(round));
+      ASSERT_EQ(Z_samepageZ_replay(fused.g.ctx(), uint32_t(seq), 0, 0), 0u) << fused.g.last_error();
+      ASSERT_EQ(single.issue(), 0) << single.g.last_error();
+      EXPECT_EQ(backend_stat(fused.g, "graph_rounded_outputs"), dtype_is_quantized(dtype) ? 2.0 : 0.0)
+          << "the norms did not round for the quant groups";
+      const std::vector<double> a = fused.values(), b = single.values();
+      ASSERT_EQ(a.size(), b.size());
+      const size_t n_products = a.size() - 3 * Projections::kK;
+      double worst = 0, scale = 0;
+      for (size_t i = 0; i < n_products; ++i) {
+        worst = std::max(worst, std::fabs(a[i] - b[i]));
+        scale = std::max(scale, std::fabs(b[i]));
+      }
+      EXPECT_GT(scale, 0.1) << "vacuous: the products are all (near) zero";
+      EXPECT_LE(worst, 1e-5 * scale) << "fused and op-by-op products differ beyond summation order";
+      size_t differ = 0;
+      for (size_t i = n_products; i < a.size(); ++i) differ += std::memcmp(&a[i], &b[i], sizeof(double)) != 0;
+      EXPECT_EQ(differ, 0u) << "the residual or a norm is not bit for bit add and rmsnorm's";
+    }
+  }
+}
+
+// The q/k/v group with the rope and cache stores after it (one kernel)
+// against the same ops one by one, at several positions of one recorded
+// sequence: products, roped q and k up to summation order; the f16 cache
+// rows up to one f16 rounding of values that differ so.
+TEST_F(CudaFusion, GroupRopesAndStoresLikeOpByOp) {
+  for (DType dtype : {DType_bf16, DType_f32, DType_q8_0, DType_q4_0, DType_q4_1}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    Projections fused(dtype, 1, false, true), single(dtype, 1, false, true);
+    ASSERT_EQ(Z_samepageZ_record_begin(fused.g.ctx()), 0u);
+    ASSERT_EQ(fused.issue(SP_PARAM_BASE), 0) << fused.g.last_error();
+    const int32_t seq = int32_t(Z_samepageZ_record_end(fused.g.ctx()));
+    ASSERT_GT(seq, 0) << fused.g.last_error();
+    const uint32_t params_at = fused.g.alloc(8);
+    for (int32_t pos : {0, 5, 13}) {
+      SCOPED_TRACE("pos " + std::to_string(pos));
+      fused.g.at<int32_t>(params_at)[0] = pos;
+      ASSERT_EQ(Z_samepageZ_replay(fused.g.ctx(), uint32_t(seq), params_at, 1), 0u) << fused.g.last_error();
+      ASSERT_EQ(single.issue(pos), 0) << single.g.last_error();
+      EXPECT_EQ(backend_stat(fused.g, "graph_fused_rope_steps"), 1.0) << "the rope and stores were not fused";
+      const std::vector<double> a = fused.values(), b = single.values();
+      ASSERT_EQ(a.size(), b.size());
+      const size_t n_caches = 2 * Projections::kCtx * Projections::kKv, n_products = a.size() - n_caches;
+      for (auto [from, to, tol] : {std::tuple{size_t(0), n_products, 1e-5}, std::tuple{n_products, a.size(), 2e-3}}) {
+        double worst = 0, scale = 0;
+        for (size_t i = from; i < to; ++i) {
+          worst = std::max(worst, std::fabs(a[i] - b[i]));
+          scale = std::max(scale, std::fabs(b[i]));
+        }
+        EXPECT_GT(scale, 0.1) << "vacuous: values " << from << ".." << to << " are all (near) zero";
+        EXPECT_LE(worst, tol * scale) << "values " << from << ".." << to << ": fused and op by op differ";
+      }
+      // The rope moved q: the roped output is not the plain product (pos > 0).
+      if (pos > 0) {
+        Projections plain(dtype, 1);
+        ASSERT_EQ(plain.issue(), 0) << plain.g.last_error();
+        const std::vector<double> p = plain.values();
+        double moved = 0;
+        for (size_t i = 0; i < Projections::kQ; ++i) moved = std::max(moved, std::fabs(p[i] - a[i]));
+        EXPECT_GT(moved, 1e-3) << "q was not roped";
+      }
     }
   }
 }

@@ -32,7 +32,8 @@ template <DType kDt>
 __global__ void __launch_bounds__(kWarps * 32)
     attention_kernel(const float* __restrict__ q, const void* __restrict__ k, const void* __restrict__ v,
                      float* __restrict__ out, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t pos0,
-                     const int32_t* __restrict__ pos0_at, float score_scale) {
+                     const int32_t* __restrict__ pos0_at, float score_scale, int8_t* __restrict__ rq,
+                     float* __restrict__ rd) {
   pdl_wait();
   if (pos0_at != nullptr) pos0 = *pos0_at;  // a replayed graph's parameter
   extern __shared__ float shared[];  // kWarps × (2 + head_dim)
@@ -97,7 +98,13 @@ __global__ void __launch_bounds__(kWarps * 32)
       const float* part = shared + w * (2 + head_dim);
       if (part[1] > 0.0f) sum += part[2 + d] * expf(part[0] - m);
     }
-    out[item * head_dim + d] = sum / total;
+    const float o = sum / total;
+    out[item * head_dim + d] = o;
+    if (rq != nullptr) {  // a warp's 32 outputs are one block of quantize_x (head_dim % 32 == 0)
+      float scale;
+      rq[item * head_dim + d] = int8_t(quantize_block_lane(o, &scale));
+      if (lane == 0) rd[(item * head_dim + d) / 32] = scale;
+    }
   }
 }
 
@@ -109,13 +116,18 @@ Status launch_attention(const LaunchStream& s, const AttentionArgs& a) {
                                       std::to_string(32 * kMaxPerLane));
   const int64_t items = a.n_q_tokens * a.n_heads;
   if (items <= 0) return Status::ok();
-  if (attention_prefill_fits(a)) return launch_attention_prefill(s.stream, a);
+  if (a.rounded.qs != nullptr && a.head_dim % 32 != 0)
+    return err("cuda::attention", "rounding the output takes whole 32-element blocks a head");
+  if (attention_prefill_fits(a)) {
+    if (Status st = launch_attention_prefill(s.stream, a); !st || a.rounded.qs == nullptr) return st;
+    return launch_quantize_x(s, a.out, items * a.head_dim, a.rounded);
+  }
   if (items > INT32_MAX) return err("cuda::attention", "too many (token, head) pairs");
   const float scale = float(1.0 / std::sqrt(double(a.head_dim)));
   const size_t smem = sizeof(float) * kWarps * size_t(2 + a.head_dim);
   auto launch = [&](auto kernel) {
     return launch_kernel(s, unsigned(items), kWarps * 32, smem, kernel, a.q, a.k, a.v, a.out, a.n_heads, a.n_kv_heads,
-                         a.head_dim, a.pos0, a.pos0_at, scale);
+                         a.head_dim, a.pos0, a.pos0_at, scale, a.rounded.qs, a.rounded.d);
   };
   cudaError_t e = cudaSuccess;
   switch (a.kv_dtype) {

@@ -157,6 +157,8 @@ class CudaBackend final : public Backend {
             {"graph_wait_s", graph_wait_seconds_},      // from the launch's return to the stream's completion
             {"eager_replay_count", double(n_eager_runs_)},
             {"graph_fused_gemv_steps", double(n_fused_gemv_steps_)},
+            {"graph_fused_rope_steps", double(n_fused_rope_steps_)},  // of those, q/k/v with the rope and cache stores
+            {"graph_rounded_outputs", double(n_rounded_outputs_)},  // quant products whose x came rounded
             {"pdl", launch_.pdl ? 1.0 : 0.0},
             {"fusion", fuse_ ? 1.0 : 0.0}};
   }
@@ -270,7 +272,8 @@ class CudaBackend final : public Backend {
         g.n[0] = n;
         g.w_const = true;
         g.packed = true;
-        if (Status s = launch_quantize_x(launch_, x, m * k, g.xq); !s) return s;
+        if (!takes_rounded(x, m * k))
+          if (Status s = launch_quantize_x(launch_, x, m * k, g.xq); !s) return s;
         return launch_gemv_group(launch_, g);
       }
     }
@@ -371,6 +374,10 @@ class CudaBackend final : public Backend {
                       "cuda::capture", "parameter upload");
     for (size_t n = 0; s && n < seq.plan.size(); ++n) {
       const PlannedStep& step = seq.plan[n];
+      // What step n - 1 rounded for this step, and whether this one rounds for step n + 1.
+      rounded_for_this_ = rounded_for_next_;
+      rounded_for_next_ = {};
+      round_output_ = fuse_ && rounds_for_next(seq, n);
       if (step.kind != FusedKind::single) {
         auto fused = enqueue_fused(seq, step);
         if (!fused) s = err("cuda::capture", "ops " + std::to_string(step.first) + "+: " + fused.message());
@@ -385,6 +392,8 @@ class CudaBackend final : public Backend {
       }
     }
     capturing_ = false;
+    rounded_for_this_ = rounded_for_next_ = {};
+    round_output_ = false;
     cudaGraph_t graph = nullptr;
     const cudaError_t ended = cudaStreamEndCapture(stream_, &graph);
     if (s) s = cuda_status(ended, "cuda::capture", "cudaStreamEndCapture");
@@ -399,6 +408,41 @@ class CudaBackend final : public Backend {
     ++n_captures_;
     capture_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - prepared).count();
     return Status::ok();
+  }
+
+  // A captured step whose output the next step multiplies by quant weights
+  // (batch-1, in the GEMV layout) rounds it to 8-bit blocks itself, into
+  // the scratch where that product's quantize_x would (matmul_scratch): the
+  // product finds it there and launches no quantize_x. Producers: the fused
+  // add + rmsnorm and attention. Same rounding, same bits.
+  bool rounds_for_next(const CudaSequence& seq, size_t n) const {
+    if (n + 1 >= seq.plan.size()) return false;
+    const PlannedStep& step = seq.plan[n];
+    const SequenceOp& last = seq.ops()[step.first + step.count - 1];
+    const bool producer = step.kind == FusedKind::add_rmsnorm ||
+                          (step.kind == FusedKind::single && last.args.op == OpCode_attention);
+    const SequenceOp& next = seq.ops()[seq.plan[n + 1].first];
+    if (!producer || next.args.op != OpCode_matmul) return false;
+    const TensorArg &out = last.args.t[0], &x = next.args.t[1], &w = next.args.t[2];
+    return x.id == out.id && x.n_elements() == out.n_elements() && x.n_rows() <= kGemvMaxRows &&
+           x.row_length() % 32 == 0 && uses_gemv_layout(w.dtype, w.n_rows()) && store_.in_device_memory(out.id);
+  }
+  // Where a producer rounds its output y (m rows of k): the scratch's start,
+  // when round_output_; noted for the next step.
+  QuantizedX rounding_of(const float* y, int64_t m, int64_t k) {
+    if (!round_output_ || scratch_ == nullptr) return {};
+    // The product's layout for its m·k elements (the producer's rows need not be the product's: attention's are heads).
+    const MatmulScratch layout = matmul_scratch(1, 1, m * k, DType_q4_0, y);
+    if (layout.qs_bytes + layout.d_bytes > scratch_bytes_) return {};
+    rounded_for_next_ = {y, m * k};
+    auto* base = static_cast<uint8_t*>(scratch_);
+    return {reinterpret_cast<int8_t*>(base), reinterpret_cast<float*>(base + layout.qs_bytes)};
+  }
+  // Whether x (n elements) was rounded for this step: then its quantize_x is not launched.
+  bool takes_rounded(const float* x, int64_t n) {
+    if (rounded_for_this_.x != x || rounded_for_this_.n != n) return false;
+    ++n_rounded_outputs_;
+    return true;
   }
 
   // A fused step of a captured sequence (fusion_plan.h), when every operand
@@ -422,12 +466,15 @@ class CudaBackend final : public Backend {
       }
     if (!fusable_ranges(ranges)) return false;
     const SequenceOp* ops = &seq.ops()[step.first];
-    if (step.kind == FusedKind::gemv_group || step.kind == FusedKind::gemv_silu) return enqueue_gemv_group(ops, step, p);
+    if (step.kind == FusedKind::gemv_group || step.kind == FusedKind::gemv_silu ||
+        step.kind == FusedKind::gemv_rope_store)
+      return enqueue_gemv_group(seq, step, p);
     auto f32 = [&](size_t op, int j) { return static_cast<float*>(p[op * 4 + size_t(j)]); };
     if (step.kind == FusedKind::add_rmsnorm) {
       const TensorArg& a = ops[0].args.t[0];
+      const QuantizedX rounded = rounding_of(f32(1, 0), a.n_rows(), a.row_length());
       launch_add_rmsnorm(launch_, f32(0, 1), f32(0, 2), f32(0, 0), f32(1, 2), store_.is_resident(ops[1].args.t[2].id),
-                         f32(1, 0), a.n_rows(), a.row_length(), ops[1].args.f[0]);
+                         f32(1, 0), a.n_rows(), a.row_length(), ops[1].args.f[0], rounded);
     } else {
       const OpArgs &rq = ops[0].args, &rk = ops[1].args, &sk = ops[2].args, &sv = ops[3].args;
       if (p[2 * 4 + 1] != p[1 * 4 + 0]) return false;  // the stored k is the roped k's bytes
@@ -444,13 +491,15 @@ class CudaBackend final : public Backend {
     return true;
   }
 
-  // A gemv_group or gemv_silu step (operands p: t[0..3] of each op), when
-  // the group kernel takes its operands; quant weights share one rounding of x.
-  Result<bool> enqueue_gemv_group(const SequenceOp* ops, const PlannedStep& step, const std::vector<void*>& p) {
+  // A gemv_group, gemv_silu or gemv_rope_store step (operands p: t[0..3]
+  // of each op), when the group kernel takes its operands; quant weights
+  // share one rounding of x.
+  Result<bool> enqueue_gemv_group(const CudaSequence& seq, const PlannedStep& step, const std::vector<void*>& p) {
     static_assert(kFusedGemvMaxRows == kGemvMaxRows, "the planner's row limit is the GEMV's");
+    const SequenceOp* ops = &seq.ops()[step.first];
     const TensorArg* t = ops[0].args.t;
-    const bool silu = step.kind == FusedKind::gemv_silu;
-    const size_t n_products = silu ? 2 : step.count;
+    const bool silu = step.kind == FusedKind::gemv_silu, rope = step.kind == FusedKind::gemv_rope_store;
+    const size_t n_products = silu ? 2 : rope ? 3 : step.count;
     GemvGroupArgs g{};
     g.dtype = t[2].dtype;
     g.m = t[1].n_rows();
@@ -466,6 +515,29 @@ class CudaBackend final : public Backend {
     }
     g.silu_out = silu ? static_cast<float*>(p[2 * 4 + 0]) : nullptr;
     if (!gemv_group_fits(g.dtype, g.m, g.k, g.w, g.n_parts, g.x)) return false;
+    GroupRope r;
+    if (rope) {  // ops 3..6: rope(q), rope(k), set_rows(k cache), set_rows(v cache)
+      const OpArgs& rq = ops[3].args;
+      const int32_t slot = ops[3].param_slot[0];
+      r.pos_at = slot >= 0 ? seq.params_device() + slot : nullptr;
+      r.pos = rq.i[0];
+      r.head_dim = rq.t[1].shape[2];
+      r.freq_base = rq.f[0];
+      r.freq_scale = rq.f[1];
+      r.factors = static_cast<const float*>(p[3 * 4 + 2]);
+      r.q_out = static_cast<float*>(p[3 * 4 + 0]);
+      r.k_out = static_cast<float*>(p[4 * 4 + 0]);
+      r.k_cache = p[5 * 4 + 0];
+      r.k_cache_dtype = ops[5].args.t[0].dtype;
+      r.v_cache = p[6 * 4 + 0];
+      r.v_cache_dtype = ops[6].args.t[0].dtype;
+      // Written while other blocks read x (exact aliases pass fusable_ranges).
+      const void* written[] = {r.q_out, r.k_out, r.k_cache, r.v_cache};
+      for (const void* out : written)
+        if (out == g.x) return false;
+      g.rope = &r;
+      if (!gemv_group_ropes(g)) return false;
+    }
     if (dtype_is_quantized(g.dtype)) {  // every part's GEMV layout, made before the capture, or none
       const void* layouts[kGemvGroupMaxParts] = {};
       bool all = true;
@@ -486,10 +558,12 @@ class CudaBackend final : public Backend {
       if (!buf) return buf.status();
       g.xq.qs = reinterpret_cast<int8_t*>(*buf);
       g.xq.d = reinterpret_cast<float*>(*buf + layout.qs_bytes);
-      if (Status s = launch_quantize_x(launch_, g.x, g.m * g.k, g.xq); !s) return s;
+      if (!takes_rounded(g.x, g.m * g.k))
+        if (Status s = launch_quantize_x(launch_, g.x, g.m * g.k, g.xq); !s) return s;
     }
     if (Status s = launch_gemv_group(launch_, g); !s) return s;
     ++n_fused_gemv_steps_;
+    if (rope) ++n_fused_rope_steps_;
     return true;
   }
 
@@ -522,6 +596,7 @@ class CudaBackend final : public Backend {
       case OpCode_attention: {
         AttentionArgs a{f32(1), p[2], p[3], f32(0), t[2].dtype, t[1].shape[0], t[1].shape[1],
                         t[2].shape[1], t[1].shape[2], t[2].shape[0], op.i[0], pos0_at};
+        if (t[1].shape[2] % 32 == 0) a.rounded = rounding_of(f32(0), t[0].n_rows(), t[0].row_length());
         s = launch_attention(launch_, a);
         break;
       }
@@ -581,7 +656,17 @@ class CudaBackend final : public Backend {
   double capture_seconds_ = 0;  // stream capture and instantiation
   double graph_launch_seconds_ = 0, graph_wait_seconds_ = 0;  // replays: see stats()
   uint64_t n_captures_ = 0, n_graph_launches_ = 0, n_eager_runs_ = 0;
-  uint64_t n_fused_gemv_steps_ = 0;  // gemv_group and gemv_silu steps captured as one kernel, over all captures
+  uint64_t n_fused_gemv_steps_ = 0;
+  uint64_t n_fused_rope_steps_ = 0;
+  // During a capture (rounds_for_next): whether the step being enqueued
+  // rounds its output, what it rounded, and what the step before rounded.
+  struct Rounded {
+    const float* x = nullptr;
+    int64_t n = 0;
+  };
+  bool round_output_ = false;
+  Rounded rounded_for_next_, rounded_for_this_;
+  uint64_t n_rounded_outputs_ = 0;  // over all captures  // gemv_group and gemv_silu steps captured as one kernel, over all captures
 };
 
 }  // namespace

@@ -17,8 +17,10 @@ namespace {
 // kernel writes it) is loaded before the wait for the previous grid; the
 // next kernel is let start only once this one's loads are in, so its
 // weight reads do not queue ahead of them.
+// With rq: each warp also rounds its 32 consecutive outputs (one block of
+// quantize_x) into rq, rd.
 __global__ void add_rmsnorm_kernel(const float* x, const float* b, float* a, const float* w, float* y, int64_t n,
-                                   float eps, bool w_const) {
+                                   float eps, bool w_const, int8_t* rq, float* rd) {
   __shared__ double partial[kNormThreads / 32];
   const int64_t row = int64_t(blockIdx.x) * n;
   float wk[kNormKept], vk[kNormKept];
@@ -39,13 +41,19 @@ __global__ void add_rmsnorm_kernel(const float* x, const float* b, float* a, con
   }
   pdl_launch_dependents();
   const float inv_rms = block_inv_rms(sum, partial, n, eps);
+  auto store = [&](int64_t i, float v) {  // i < n: the whole warp's block of 32 (n % 32 == 0 with rq)
+    y[row + i] = v;
+    if (rq == nullptr) return;
+    float scale;
+    rq[row + i] = int8_t(quantize_block_lane(v, &scale));
+    if (threadIdx.x % 32 == 0) rd[(row + i) / 32] = scale;
+  };
 #pragma unroll
   for (int j = 0; j < kNormKept; ++j)
-    if (const int64_t i = threadIdx.x + int64_t(j) * kNormThreads; i < n)
-      y[row + i] = vk[j] * inv_rms * (w_const ? wk[j] : w[i]);
+    if (const int64_t i = threadIdx.x + int64_t(j) * kNormThreads; i < n) store(i, vk[j] * inv_rms * (w_const ? wk[j] : w[i]));
   // Each thread reads back only what it wrote itself.
   for (int64_t i = threadIdx.x + int64_t(kNormKept) * kNormThreads; i < n; i += kNormThreads)
-    y[row + i] = a[row + i] * inv_rms * w[i];
+    store(i, a[row + i] * inv_rms * w[i]);
 }
 
 // Threads over q's pairs, then k's pairs (stored to the k cache as well),
@@ -78,9 +86,10 @@ __global__ void rope_store_kernel(RopeStoreArgs g) {
 }  // namespace
 
 void launch_add_rmsnorm(const LaunchStream& s, const float* x, const float* b, float* a, const float* w, bool w_const,
-                        float* y, int64_t n_rows, int64_t n, float eps) {
+                        float* y, int64_t n_rows, int64_t n, float eps, QuantizedX rounded) {
   if (n_rows <= 0 || n <= 0) return;
-  launch_kernel(s, unsigned(n_rows), kNormThreads, 0, add_rmsnorm_kernel, x, b, a, w, y, n, eps, w_const);
+  launch_kernel(s, unsigned(n_rows), kNormThreads, 0, add_rmsnorm_kernel, x, b, a, w, y, n, eps, w_const, rounded.qs,
+                rounded.d);
 }
 
 void launch_rope_store(const LaunchStream& s, const RopeStoreArgs& a) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "backends/cuda/kernels.h"
 #include "backends/cuda/launch.h"
 #include "samepage/dtype.h"
 
@@ -14,9 +15,11 @@ namespace samepage::cuda {
 
 // a = x + b (n_rows × n), then y = rmsnorm(a rows) · w. y may be a, x or b,
 // and a may be x or b (exact aliases; the planner refuses partial overlap).
-// w_const: w is written by no kernel (launch_gemv's w_const).
+// w_const: w is written by no kernel (launch_gemv's w_const). rounded.qs
+// not null (n a multiple of 32): y is also rounded to 8-bit blocks there, as
+// quantize_x would for the quant product that reads y next.
 void launch_add_rmsnorm(const LaunchStream& s, const float* x, const float* b, float* a, const float* w, bool w_const,
-                        float* y, int64_t n_rows, int64_t n, float eps);
+                        float* y, int64_t n_rows, int64_t n, float eps, QuantizedX rounded = {});
 
 // rope of q and of k (both (n_tokens, heads, head_dim), same rope), then the
 // roped k and v (n_tokens rows of k_row / v_row elements) stored at rows

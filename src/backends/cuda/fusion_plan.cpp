@@ -102,12 +102,37 @@ bool is_gemv_silu(const SequenceOp* op) {
          (d != g.t[1].id && d != g.t[2].id && d != u.t[2].id);
 }
 
+// A q/k/v group of one row (op[0..2]) and rope_store on its products
+// (op[3..6]): mode 0, whole heads, cache rows the products' widths, and no
+// roped output or cache over x or a weight (the kernel writes them while
+// other blocks still read those).
+bool is_gemv_rope_store(const SequenceOp* op) {
+  if (gemv_group_length(op, 3) != 3 || !is_rope_store(op + 3)) return false;
+  const OpArgs &q = op[0].args, &k = op[1].args, &v = op[2].args;
+  const OpArgs &rq = op[3].args, &rk = op[4].args, &sk = op[5].args, &sv = op[6].args;
+  if (q.t[1].n_rows() != 1 || rq.i[1] != 0 || rq.t[1].shape[0] != 1) return false;
+  if (rq.t[1].id != q.t[0].id || rq.t[1].n_elements() != q.t[0].n_elements()) return false;
+  if (rk.t[1].id != k.t[0].id || rk.t[1].n_elements() != k.t[0].n_elements()) return false;
+  if (sv.t[1].id != v.t[0].id || sv.t[1].n_elements() != v.t[0].n_elements()) return false;
+  if (sk.t[0].n_elements() / sk.t[0].shape[0] != k.t[0].n_elements()) return false;
+  if (sv.t[0].n_elements() / sv.t[0].shape[0] != v.t[0].n_elements()) return false;
+  const uint64_t read[] = {q.t[1].id, q.t[2].id, k.t[2].id, v.t[2].id, rq.t[2].id};
+  const uint64_t written[] = {rq.t[0].id, rk.t[0].id, sk.t[0].id, sv.t[0].id};
+  for (uint64_t w : written)
+    for (uint64_t r : read)
+      if (w == r) return false;
+  return true;
+}
+
 }  // namespace
 
 std::vector<PlannedStep> plan_fusion(const std::vector<SequenceOp>& ops) {
   std::vector<PlannedStep> steps;
   for (size_t k = 0; k < ops.size();) {
-    if (k + 4 <= ops.size() && is_rope_store(&ops[k])) {
+    if (k + 7 <= ops.size() && is_gemv_rope_store(&ops[k])) {
+      steps.push_back({FusedKind::gemv_rope_store, k, 7});
+      k += 7;
+    } else if (k + 4 <= ops.size() && is_rope_store(&ops[k])) {
       steps.push_back({FusedKind::rope_store, k, 4});
       k += 4;
     } else if (k + 3 <= ops.size() && is_gemv_silu(&ops[k])) {

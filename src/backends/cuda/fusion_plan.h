@@ -13,8 +13,12 @@
 //                at most kFusedGemvMaxRows rows and one weight dtype and
 //                k: the q, k, v projections (gemv_group.h);
 //   gemv_silu    matmul(G = X · Wg), matmul(U = X · Wu), silu_mul(D = G, U):
-//                the feed-forward block's gate and up.
-// The two GEMV fusions sum in the warp kernel's order, which may differ
+//                the feed-forward block's gate and up;
+//   gemv_rope_store  the q, k, v group of one row followed by the
+//                rope_store ops on its products (rope mode 0: a pair is two
+//                adjacent rows, which the group kernel's block holds): an
+//                attention block's first 7 ops in one kernel.
+// The GEMV fusions sum in the warp kernel's order, which may differ
 // from the kernel a single product picks by float rounding (the other
 // fusions give the bits of op by op).
 // The planner looks at ids, shapes, dtypes and positions only; whether the
@@ -31,7 +35,7 @@
 
 namespace samepage::cuda {
 
-enum class FusedKind { single, add_rmsnorm, rope_store, gemv_group, gemv_silu };
+enum class FusedKind { single, add_rmsnorm, rope_store, gemv_group, gemv_silu, gemv_rope_store };
 
 // The most rows of X a fused GEMV takes (kernels.h kGemvMaxRows).
 inline constexpr int64_t kFusedGemvMaxRows = 8;

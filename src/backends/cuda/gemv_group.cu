@@ -2,7 +2,10 @@
 // every part are tasks of one grid, so the parts' weights stream as one
 // matrix and the launch, ramp and drain are paid once. With silu the two
 // parts are a gate and an up projection and a task is a row of each: the
-// epilogue applies silu(gate) · up as the elementwise kernel does.
+// epilogue applies silu(gate) · up as the elementwise kernel does. With a
+// rope (q/k/v, one row) a block's rows are pairs: its tasks' sums meet in
+// shared memory, and each even row of q and k is roped with the odd one
+// after it (rope_store_kernel's arithmetic), k and v stored to their caches.
 #include <cuda_runtime.h>
 
 #include "backends/cuda/cuda_check.h"
@@ -10,6 +13,7 @@
 #include "backends/cuda/gemv_layout.h"
 #include "backends/cuda/gemv_plan.h"
 #include "backends/cuda/gemv_rows.h"
+#include "backends/cuda/rope_pair.h"
 
 namespace samepage::cuda {
 namespace {
@@ -22,12 +26,18 @@ struct GroupDevice {
   int64_t n[kGemvGroupMaxParts];
   float* silu_out;
   bool write_gate, write_up;  // silu: the plain products too, unless silu_out is their bytes
+  GroupRope rope;             // Epilogue::rope
+  bool write_q, write_k;      // rope: the plain q and k products too, unless the roped ones are their bytes
 };
 
-template <typename P, int kM, bool kSilu>
+// What a task does with its sums: store them; silu(gate) · up; rope and cache stores.
+enum class Epilogue { plain, silu, rope };
+
+template <typename P, int kM, Epilogue kEpi>
 __global__ void __launch_bounds__(kWarps * 32)
     gemv_group_kernel(GroupDevice g, size_t row_bytes, XIn x, int m, int64_t n_tasks, int64_t n_units,
                       int warps_per_row, bool prefetch) {
+  constexpr bool kSilu = kEpi == Epilogue::silu, kRope = kEpi == Epilogue::rope;
   constexpr int kRows = kSilu ? 2 : 1;
   __shared__ float partial[kWarps][kRows][kGemvMaxRows];
   const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
@@ -41,13 +51,25 @@ __global__ void __launch_bounds__(kWarps * 32)
   const uint8_t* w = g.w[0];
   float* y = g.y[0];
   int64_t n = g.n[0];
+  int part = 0;
   if constexpr (!kSilu) {
     static_assert(kGemvGroupMaxParts == 3, "parts picked below");
     if (j >= g.n[0]) {
       j -= g.n[0];
-      w = g.w[1], y = g.y[1], n = g.n[1];
-      if (j >= g.n[1]) j -= g.n[1], w = g.w[2], y = g.y[2], n = g.n[2];
+      w = g.w[1], y = g.y[1], n = g.n[1], part = 1;
+      if (j >= g.n[1]) j -= g.n[1], w = g.w[2], y = g.y[2], n = g.n[2], part = 2;
     }
+  }
+  // Rope: the pair's angle, before the wait (the position is a parameter
+  // the graph's first node wrote, or a literal), by the thread that ropes.
+  float cos_t = 1.0f, sin_t = 0.0f;
+  int64_t pos = 0;
+  const bool ropes = kRope && valid && part < 2 && (j & 1) == 0 && sub == 0 && lane == 0;
+  if constexpr (kRope) {
+    const GroupRope& r = g.rope;
+    pos = r.pos_at != nullptr ? int64_t(*r.pos_at) : r.pos;
+    const RopeShape shape{0, r.head_dim, double(r.freq_base), double(r.freq_scale), 0, r.factors};
+    if (ropes) rope_angle((j % r.head_dim) / 2, pos, shape, &cos_t, &sin_t);
   }
   const uint8_t* rows[kRows];
 #pragma unroll
@@ -67,6 +89,36 @@ __global__ void __launch_bounds__(kWarps * 32)
       if (lane == 0) partial[warp][r][i] = v;
     }
   __syncthreads();
+  if constexpr (kRope) {  // m = 1: the block's task sums side by side, then each even q/k row ropes its pair
+    __shared__ float task_sum[kWarps];
+    const int t = warp / warps_per_row;
+    if (valid && sub == 0 && lane == 0) {
+      float total = 0.0f;
+      for (int s = 0; s < warps_per_row; ++s) total += partial[warp + s][0][0];
+      task_sum[t] = total;
+    }
+    __syncthreads();
+    if (!valid || sub != 0 || lane != 0) return;
+    const GroupRope& r = g.rope;
+    const float a = task_sum[t];
+    if (part == 2) {
+      y[j] = a;
+      store_float(r.v_cache_dtype, r.v_cache, pos * n + j, a);
+      return;
+    }
+    if (part == 0 ? g.write_q : g.write_k) y[j] = a;
+    if (!ropes) return;
+    const float b = task_sum[t + 1];  // row j + 1: the same block (its tasks are an even count from an even start)
+    const float ya = a * cos_t - b * sin_t, yb = a * sin_t + b * cos_t;
+    float* out = part == 0 ? r.q_out : r.k_out;
+    out[j] = ya;
+    out[j + 1] = yb;
+    if (part == 1) {
+      store_float(r.k_cache_dtype, r.k_cache, pos * n + j, ya);
+      store_float(r.k_cache_dtype, r.k_cache, pos * n + j + 1, yb);
+    }
+    return;
+  }
   if (!valid || sub != 0 || lane >= m) return;
   float sum[kRows];
 #pragma unroll
@@ -84,7 +136,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
-template <typename P, bool kSilu>
+template <typename P, Epilogue kEpi>
 cudaError_t launch_group(const LaunchStream& s, const GroupDevice& g, const GemvGroupArgs& a, const XIn& x,
                          int64_t n_tasks) {
   const int64_t n_units = a.k / P::kElems;
@@ -93,16 +145,22 @@ cudaError_t launch_group(const LaunchStream& s, const GroupDevice& g, const Gemv
   const unsigned blocks = unsigned((n_tasks + tasks_per_block - 1) / tasks_per_block);
   const size_t row_bytes = a.packed ? size_t(gemv_layout_row_bytes(a.dtype, a.k)) : dtype_row_bytes(a.dtype, a.k);
   if (a.m == 1)
-    return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, 1, kSilu>, g, row_bytes, x, 1, n_tasks,
+    return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, 1, kEpi>, g, row_bytes, x, 1, n_tasks,
                          n_units, wpr, a.w_const);
-  return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, int(kGemvMaxRows), kSilu>, g, row_bytes, x,
-                       int(a.m), n_tasks, n_units, wpr, a.w_const);
+  if constexpr (kEpi == Epilogue::rope) {
+    return cudaErrorInvalidValue;  // one row only (launch_gemv_group)
+  } else {
+    return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, int(kGemvMaxRows), kEpi>, g, row_bytes, x,
+                         int(a.m), n_tasks, n_units, wpr, a.w_const);
+  }
 }
 
 template <typename P>
 cudaError_t launch_policy(const LaunchStream& s, const GroupDevice& g, const GemvGroupArgs& a, const XIn& x,
                           int64_t n_tasks) {
-  return a.silu_out != nullptr ? launch_group<P, true>(s, g, a, x, n_tasks) : launch_group<P, false>(s, g, a, x, n_tasks);
+  if (a.silu_out != nullptr) return launch_group<P, Epilogue::silu>(s, g, a, x, n_tasks);
+  if (a.rope != nullptr) return launch_group<P, Epilogue::rope>(s, g, a, x, n_tasks);
+  return launch_group<P, Epilogue::plain>(s, g, a, x, n_tasks);
 }
 
 }  // namespace
@@ -120,6 +178,15 @@ bool gemv_group_fits(DType dt, int64_t m, int64_t k, const void* const* w, int n
   return true;
 }
 
+bool gemv_group_ropes(const GemvGroupArgs& a) {
+  if (a.rope == nullptr || a.silu_out != nullptr || a.n_parts != 3 || a.m != 1) return false;
+  const int64_t hd = a.rope->head_dim;
+  if (hd <= 0 || hd % 2 != 0 || a.n[0] % hd != 0 || a.n[1] % hd != 0) return false;
+  // A task's pair partner is the next task of its block.
+  const int64_t elems = a.packed ? 32 : a.dtype == DType_f32 ? 4 : 8;  // the policies' kElems
+  return (kWarps / gemv_group_warps_per_row(a.k / elems)) % 2 == 0;
+}
+
 Status launch_gemv_group(const LaunchStream& s, const GemvGroupArgs& a) {
   const bool silu = a.silu_out != nullptr;
   if (silu && (a.n_parts != 2 || a.n[0] != a.n[1])) return err("cuda::gemv_group", "silu takes two parts of one size");
@@ -127,6 +194,8 @@ Status launch_gemv_group(const LaunchStream& s, const GemvGroupArgs& a) {
     return err("cuda::gemv_group", "these products cannot be grouped");
   if (dtype_is_quantized(a.dtype) && (a.xq.qs == nullptr || a.xq.d == nullptr))
     return err("cuda::gemv_group", "quant weights without quantized activations");
+  if (a.rope != nullptr && !gemv_group_ropes(a))
+    return err("cuda::gemv_group", "a rope takes q, k, v of one row, whole heads, rows in pairs of one block");
   GroupDevice g{};
   int64_t n_tasks = 0;
   for (int i = 0; i < a.n_parts; ++i) {
@@ -140,6 +209,11 @@ Status launch_gemv_group(const LaunchStream& s, const GemvGroupArgs& a) {
     g.silu_out = a.silu_out;
     g.write_gate = a.y[0] != a.silu_out;
     g.write_up = a.y[1] != a.silu_out;
+  }
+  if (a.rope != nullptr) {
+    g.rope = *a.rope;
+    g.write_q = a.y[0] != a.rope->q_out;
+    g.write_k = a.y[1] != a.rope->k_out;
   }
   if (n_tasks <= 0) return Status::ok();
   if (n_tasks > int64_t(INT32_MAX)) return err("cuda::gemv_group", "too many output columns");

@@ -69,6 +69,7 @@ struct AttentionArgs {
   DType kv_dtype;
   int64_t n_q_tokens, n_heads, n_kv_heads, head_dim, n_ctx, pos0;
   const int32_t* pos0_at = nullptr;  // see launch_rope
+  QuantizedX rounded{};  // qs not null (head_dim a multiple of 32): out rounded there too, as quantize_x would
 };
 Status launch_attention(const LaunchStream& s, const AttentionArgs& a);
 // attention_prefill.cu: the same for many query tokens on tensor cores, when
