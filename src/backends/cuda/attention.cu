@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_dtype.h"
@@ -15,7 +16,7 @@
 namespace samepage::cuda {
 namespace {
 
-// 16 warps (was 8; 32 spill registers): a decode step has only n_heads
+// 16 warps (was 8; 32 spilled registers): a decode step has only n_heads
 // blocks (32 for Llama-1B, a quarter of the SMs), so each block splits the
 // context among more warps; a graph serves every position, so this cannot
 // depend on the context length.
@@ -28,7 +29,13 @@ __device__ __forceinline__ float kv_at(const void* base, int64_t i) {
   else return bf16_bits_to_f32(static_cast<const uint16_t*>(base)[i]);
 }
 
-template <DType kDt>
+// A warp takes its positions kChunk at a time: the k and v rows of a chunk
+// are loaded together, so a short context costs a memory round trip or two
+// a warp, not one a position. kPer: elements a lane holds (head_dim / 32,
+// rounded up to a power of 2), so the chunk's rows fit in registers.
+constexpr int kChunk = 4;
+
+template <DType kDt, int kPer>
 __global__ void __launch_bounds__(kWarps * 32)
     attention_kernel(const float* __restrict__ q, const void* __restrict__ k, const void* __restrict__ v,
                      float* __restrict__ out, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t pos0,
@@ -44,33 +51,47 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int64_t n_visible = pos0 + t + 1;
   const float* qr = q + item * head_dim;
 
-  float qv[kMaxPerLane], acc[kMaxPerLane];
+  float qv[kPer], acc[kPer];
 #pragma unroll
-  for (int j = 0; j < kMaxPerLane; ++j) {
+  for (int j = 0; j < kPer; ++j) {
     const int64_t d = lane + 32 * j;
     qv[j] = d < head_dim ? qr[d] : 0.0f;
     acc[j] = 0.0f;
   }
   float run_max = -INFINITY, run_sum = 0.0f;
-  for (int64_t p = warp; p < n_visible; p += kWarps) {
-    const int64_t row = (p * n_kv_heads + g) * head_dim;
-    float partial = 0.0f;
+  for (int64_t p0 = warp; p0 < n_visible; p0 += int64_t(kWarps) * kChunk) {
+    float kr[kChunk][kPer], vr[kChunk][kPer];
 #pragma unroll
-    for (int j = 0; j < kMaxPerLane; ++j) {
-      const int64_t d = lane + 32 * j;
-      if (d < head_dim) partial += qv[j] * kv_at<kDt>(k, row + d);
-    }
-    const float score = warp_sum(partial) * score_scale;
-    const float new_max = fmaxf(run_max, score);
-    const float correction = expf(run_max - new_max);
-    const float weight = expf(score - new_max);
-    run_sum = run_sum * correction + weight;
+    for (int c = 0; c < kChunk; ++c) {
+      const int64_t p = p0 + int64_t(c) * kWarps;
+      const int64_t row = (p * n_kv_heads + g) * head_dim;
 #pragma unroll
-    for (int j = 0; j < kMaxPerLane; ++j) {
-      const int64_t d = lane + 32 * j;
-      if (d < head_dim) acc[j] = acc[j] * correction + weight * kv_at<kDt>(v, row + d);
+      for (int j = 0; j < kPer; ++j) {
+        const int64_t d = lane + 32 * j;
+        const bool in = p < n_visible && d < head_dim;
+        kr[c][j] = in ? kv_at<kDt>(k, row + d) : 0.0f;
+        vr[c][j] = in ? kv_at<kDt>(v, row + d) : 0.0f;
+      }
     }
-    run_max = new_max;
+    float score[kChunk];
+#pragma unroll
+    for (int c = 0; c < kChunk; ++c) {
+      float partial = 0.0f;
+#pragma unroll
+      for (int j = 0; j < kPer; ++j) partial += qv[j] * kr[c][j];
+      score[c] = warp_sum(partial) * score_scale;
+    }
+#pragma unroll
+    for (int c = 0; c < kChunk; ++c) {
+      if (p0 + int64_t(c) * kWarps >= n_visible) break;
+      const float new_max = fmaxf(run_max, score[c]);
+      const float correction = expf(run_max - new_max);
+      const float weight = expf(score[c] - new_max);
+      run_sum = run_sum * correction + weight;
+#pragma unroll
+      for (int j = 0; j < kPer; ++j) acc[j] = acc[j] * correction + weight * vr[c][j];
+      run_max = new_max;
+    }
   }
 
   // The next kernel (the output projection, reading its weights early) is
@@ -79,7 +100,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   float* mine = shared + warp * (2 + head_dim);
   if (lane == 0) mine[0] = run_max, mine[1] = run_sum;
 #pragma unroll
-  for (int j = 0; j < kMaxPerLane; ++j) {
+  for (int j = 0; j < kPer; ++j) {
     const int64_t d = lane + 32 * j;
     if (d < head_dim) mine[2 + d] = acc[j];
   }
@@ -129,11 +150,18 @@ Status launch_attention(const LaunchStream& s, const AttentionArgs& a) {
     return launch_kernel(s, unsigned(items), kWarps * 32, smem, kernel, a.q, a.k, a.v, a.out, a.n_heads, a.n_kv_heads,
                          a.head_dim, a.pos0, a.pos0_at, scale, a.rounded.qs, a.rounded.d);
   };
+  auto by_width = [&](auto dt) {  // kPer: head_dim / 32 rounded up to a power of 2
+    constexpr DType kDt = decltype(dt)::value;
+    if (a.head_dim <= 32) return launch(attention_kernel<kDt, 1>);
+    if (a.head_dim <= 64) return launch(attention_kernel<kDt, 2>);
+    if (a.head_dim <= 128) return launch(attention_kernel<kDt, 4>);
+    return launch(attention_kernel<kDt, kMaxPerLane>);
+  };
   cudaError_t e = cudaSuccess;
   switch (a.kv_dtype) {
-    case DType_f32: e = launch(attention_kernel<DType_f32>); break;
-    case DType_f16: e = launch(attention_kernel<DType_f16>); break;
-    case DType_bf16: e = launch(attention_kernel<DType_bf16>); break;
+    case DType_f32: e = by_width(std::integral_constant<DType, DType_f32>{}); break;
+    case DType_f16: e = by_width(std::integral_constant<DType, DType_f16>{}); break;
+    case DType_bf16: e = by_width(std::integral_constant<DType, DType_bf16>{}); break;
     default: return err("cuda::attention", std::string("unsupported kv dtype ") + dtype_name(a.kv_dtype));
   }
   return cuda_status(e, "cuda::attention", "launch");

@@ -525,6 +525,8 @@ class CudaBackend final : public Backend {
       r.freq_base = rq.f[0];
       r.freq_scale = rq.f[1];
       r.factors = static_cast<const float*>(p[3 * 4 + 2]);
+      // The angle is computed before the wait: the factors must be written by no kernel.
+      if (r.factors != nullptr && !store_.is_resident(rq.t[2].id)) return false;
       r.q_out = static_cast<float*>(p[3 * 4 + 0]);
       r.k_out = static_cast<float*>(p[4 * 4 + 0]);
       r.k_cache = p[5 * 4 + 0];
