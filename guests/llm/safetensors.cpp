@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
+#include <unordered_set>
 
 namespace llm {
 namespace {
@@ -202,8 +204,6 @@ bool metadata_entry(Json& j, std::vector<std::pair<std::string, std::string>>* o
     }
     if (!first && !j.expect(',')) return false;
     if (!j.string(&key) || !j.expect(':') || !j.string(&value)) return false;
-    for (const auto& kv : *out)
-      if (kv.first == key) return j.failed("metadata key '" + key + "' repeated");
     if (out->size() >= kStMaxTensors) return j.failed("too many metadata entries");
     out->emplace_back(key, value);
   }
@@ -280,7 +280,6 @@ Result<SafetensorsFile> SafetensorsFile::parse(const uint8_t* bytes, size_t n_by
       continue;
     }
     if (file.tensors_.size() >= kStMaxTensors) return fail("more than " + std::to_string(kStMaxTensors) + " tensors");
-    if (file.find(key) != nullptr) return fail("tensor '" + key + "' repeated");
     StTensor t;
     t.name = key;
     if (!tensor_entry(j, &t)) return j.error;
@@ -288,6 +287,14 @@ Result<SafetensorsFile> SafetensorsFile::parse(const uint8_t* bytes, size_t n_by
   }
   j.skip_space();
   if (j.p != j.end) return fail("header: bytes after the closing brace");
+  // Names are unique: hashed once each (comparing every pair was quadratic
+  // in a hostile header's thousands of long names that share a prefix).
+  std::unordered_set<std::string_view> seen;
+  for (const auto& kv : file.metadata_)
+    if (!seen.insert(kv.first).second) return fail("metadata key '" + kv.first + "' repeated");
+  seen.clear();
+  for (const StTensor& t : file.tensors_)
+    if (!seen.insert(t.name).second) return fail("tensor '" + t.name + "' repeated");
 
   // Sizes: each shape's bytes, overflow-checked, must be its offsets' span.
   for (StTensor& t : file.tensors_) {
