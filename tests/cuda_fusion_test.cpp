@@ -209,6 +209,17 @@ TEST(FusionPlan, GroupTakesTheRopeAndStoresOfItsProducts) {
   ops = attention_preamble();
   ops[3].args.t[0] = arg(1, {1, 4, 16});
   EXPECT_NE(plan_fusion(ops)[0].kind, FusedKind::gemv_rope_store);
+  // The k roped is not the k product; a cache over x; cache rows of another width.
+  ops = attention_preamble();
+  ops[4].args.t[1] = ops[4].args.t[0] = arg(5, {1, 2, 16});
+  ops[5].args.t[1] = arg(5, {1, 32});
+  EXPECT_NE(plan_fusion(ops)[0].kind, FusedKind::gemv_rope_store);
+  ops = attention_preamble();
+  ops[6].args.t[0] = arg(1, {2, 32}, DType_f16);
+  EXPECT_NE(plan_fusion(ops)[0].kind, FusedKind::gemv_rope_store);
+  ops = attention_preamble();
+  ops[5].args.t[0] = arg(9, {4, 64}, DType_f16);
+  EXPECT_NE(plan_fusion(ops)[0].kind, FusedKind::gemv_rope_store);
 }
 
 TEST(FusionPlan, RangesMustAliasExactlyOrNotAtAll) {

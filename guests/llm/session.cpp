@@ -127,9 +127,13 @@ SessionFile build_session(const SessionIdentity& id, const SessionState& state, 
 Result<std::string> session_hash_scope(const uint8_t* bytes, size_t n_bytes) {
   Result<SafetensorsFile> parsed = SafetensorsFile::parse(bytes, n_bytes);
   if (!parsed.is_ok()) return parsed.status();
-  const std::string* format = parsed.value().metadata("format");
+  return session_hash_scope(parsed.value());
+}
+
+Result<std::string> session_hash_scope(const SafetensorsFile& f) {
+  const std::string* format = f.metadata("format");
   if (format == nullptr || *format != kSessionFormat) return fail("not a samepage LLM session (no format " + std::string(kSessionFormat) + ")");
-  const std::string* scope = parsed.value().metadata("model_hash_scope");
+  const std::string* scope = f.metadata("model_hash_scope");
   if (scope == nullptr || (*scope != "header" && *scope != "file")) return fail("model_hash_scope must be header or file");
   return *scope;
 }
@@ -137,7 +141,10 @@ Result<std::string> session_hash_scope(const uint8_t* bytes, size_t n_bytes) {
 Result<SessionView> read_session(const uint8_t* bytes, size_t n_bytes, const SessionIdentity& id) {
   Result<SafetensorsFile> parsed = SafetensorsFile::parse(bytes, n_bytes);
   if (!parsed.is_ok()) return parsed.status();
-  const SafetensorsFile& f = parsed.value();
+  return read_session(parsed.value(), id);
+}
+
+Result<SessionView> read_session(const SafetensorsFile& f, const SessionIdentity& id) {
   auto meta = [&](const char* key, std::string* out) -> Status {
     const std::string* v = f.metadata(key);
     if (v == nullptr) return fail("the metadata has no '" + std::string(key) + "'");

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "chat_template.h"
+#include "safetensors.h"
 #include "status.h"
 
 namespace llm {
@@ -59,9 +60,12 @@ struct SessionView {
   std::vector<const uint8_t*> k, v;  // (n_layers)
 };
 Result<SessionView> read_session(const uint8_t* bytes, size_t n_bytes, const SessionIdentity& id);
+// The same over a file already parsed (its tensors point into the caller's bytes).
+Result<SessionView> read_session(const SafetensorsFile& file, const SessionIdentity& id);
 
 // The "model_hash_scope" a file was saved with (so the loader hashes the same
 // bytes), or an error when the file is not a session.
 Result<std::string> session_hash_scope(const uint8_t* bytes, size_t n_bytes);
+Result<std::string> session_hash_scope(const SafetensorsFile& file);
 
 }  // namespace llm

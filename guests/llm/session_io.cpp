@@ -94,11 +94,13 @@ Result<SessionState> load_session_file(const std::string& path, Model& model, Sa
   t.read_ms = double(now_ns() - t0) / 1e6;
   t0 = now_ns();
   const std::vector<uint8_t>& b = bytes.value();
-  Result<std::string> scope = session_hash_scope(b.data(), b.size());
+  Result<SafetensorsFile> parsed = SafetensorsFile::parse(b.data(), b.size());  // once: the scope, then the checks
+  if (!parsed.is_ok()) return Status::error(parsed.message() + " (" + path + ")");
+  Result<std::string> scope = session_hash_scope(parsed.value());
   if (!scope.is_ok()) return Status::error(scope.message() + " (" + path + ")");
   Result<SessionIdentity> id = identity_of(model, scope.value());
   if (!id.is_ok()) return id.status();
-  Result<SessionView> view = read_session(b.data(), b.size(), id.value());
+  Result<SessionView> view = read_session(parsed.value(), id.value());
   if (!view.is_ok()) return Status::error(view.message() + " (" + path + ")");
   t.check_ms = double(now_ns() - t0) / 1e6;
   t0 = now_ns();

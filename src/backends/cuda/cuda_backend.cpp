@@ -378,18 +378,7 @@ class CudaBackend final : public Backend {
       rounded_for_this_ = rounded_for_next_;
       rounded_for_next_ = {};
       round_output_ = fuse_ && rounds_for_next(seq, n);
-      if (step.kind != FusedKind::single) {
-        auto fused = enqueue_fused(seq, step);
-        if (!fused) s = err("cuda::capture", "ops " + std::to_string(step.first) + "+: " + fused.message());
-        if (!fused || *fused) continue;
-      }
-      for (size_t k = step.first; s && k < step.first + step.count; ++k) {
-        const SequenceOp& op = seq.ops()[k];
-        const int32_t* at[2] = {};
-        for (int j = 0; j < 2; ++j)
-          if (op.param_slot[j] >= 0) at[j] = seq.params_device() + op.param_slot[j];
-        if (Status e = enqueue(op.args, at); !e) s = err("cuda::capture", "op " + std::to_string(k) + ": " + e.message());
-      }
+      s = enqueue_step(seq, step);
     }
     capturing_ = false;
     rounded_for_this_ = rounded_for_next_ = {};
@@ -410,6 +399,29 @@ class CudaBackend final : public Backend {
     return Status::ok();
   }
 
+  // One planned step under capture: fused when the enqueue takes it, else
+  // its parts (a gemv_rope_store: its group, then its rope_store), else its
+  // ops one by one with their parameters read from the device buffer.
+  Status enqueue_step(const CudaSequence& seq, const PlannedStep& step) {
+    if (step.kind != FusedKind::single) {
+      auto fused = enqueue_fused(seq, step);
+      if (!fused) return err("cuda::capture", "ops " + std::to_string(step.first) + "+: " + fused.message());
+      if (*fused) return Status::ok();
+      if (step.kind == FusedKind::gemv_rope_store) {
+        if (Status s = enqueue_step(seq, {FusedKind::gemv_group, step.first, 3}); !s) return s;
+        return enqueue_step(seq, {FusedKind::rope_store, step.first + 3, 4});
+      }
+    }
+    for (size_t k = step.first; k < step.first + step.count; ++k) {
+      const SequenceOp& op = seq.ops()[k];
+      const int32_t* at[2] = {};
+      for (int j = 0; j < 2; ++j)
+        if (op.param_slot[j] >= 0) at[j] = seq.params_device() + op.param_slot[j];
+      if (Status e = enqueue(op.args, at); !e) return err("cuda::capture", "op " + std::to_string(k) + ": " + e.message());
+    }
+    return Status::ok();
+  }
+
   // A captured step whose output the next step multiplies by quant weights
   // (batch-1, in the GEMV layout) rounds it to 8-bit blocks itself, into
   // the scratch where that product's quantize_x would (matmul_scratch): the
@@ -423,6 +435,11 @@ class CudaBackend final : public Backend {
                           (step.kind == FusedKind::single && last.args.op == OpCode_attention);
     const SequenceOp& next = seq.ops()[seq.plan[n + 1].first];
     if (!producer || next.args.op != OpCode_matmul) return false;
+    // The producer's kernel rounds whole 32-element blocks of its own rows,
+    // a warp each (the add's rows; attention's heads): a reshaped x may have
+    // rows of 32 where the producer's are not.
+    const TensorArg& rows = step.kind == FusedKind::add_rmsnorm ? seq.ops()[step.first].args.t[0] : last.args.t[1];
+    if (rows.row_length() % 32 != 0) return false;
     const TensorArg &out = last.args.t[0], &x = next.args.t[1], &w = next.args.t[2];
     return x.id == out.id && x.n_elements() == out.n_elements() && x.n_rows() <= kGemvMaxRows &&
            x.row_length() % 32 == 0 && uses_gemv_layout(w.dtype, w.n_rows()) && store_.in_device_memory(out.id);
@@ -430,7 +447,7 @@ class CudaBackend final : public Backend {
   // Where a producer rounds its output y (m rows of k): the scratch's start,
   // when round_output_; noted for the next step.
   QuantizedX rounding_of(const float* y, int64_t m, int64_t k) {
-    if (!round_output_ || scratch_ == nullptr) return {};
+    if (!round_output_ || scratch_ == nullptr || k % 32 != 0) return {};
     // The product's layout for its m·k elements (the producer's rows need not be the product's: attention's are heads).
     const MatmulScratch layout = matmul_scratch(1, 1, m * k, DType_q4_0, y);
     if (layout.qs_bytes + layout.d_bytes > scratch_bytes_) return {};
@@ -538,7 +555,6 @@ class CudaBackend final : public Backend {
       for (const void* out : written)
         if (out == g.x) return false;
       g.rope = &r;
-      if (!gemv_group_ropes(g)) return false;
     }
     if (dtype_is_quantized(g.dtype)) {  // every part's GEMV layout, made before the capture, or none
       const void* layouts[kGemvGroupMaxParts] = {};
@@ -554,6 +570,7 @@ class CudaBackend final : public Backend {
         g.packed = true;
       }
     }
+    if (rope && !gemv_group_ropes(g)) return false;  // (its units depend on the layout)
     if (dtype_is_quantized(g.dtype)) {
       const MatmulScratch layout = matmul_scratch(g.m, g.n[0], g.k, g.dtype, g.x);
       auto buf = scratch(layout.total());  // sized before the capture
@@ -658,8 +675,8 @@ class CudaBackend final : public Backend {
   double capture_seconds_ = 0;  // stream capture and instantiation
   double graph_launch_seconds_ = 0, graph_wait_seconds_ = 0;  // replays: see stats()
   uint64_t n_captures_ = 0, n_graph_launches_ = 0, n_eager_runs_ = 0;
-  uint64_t n_fused_gemv_steps_ = 0;
-  uint64_t n_fused_rope_steps_ = 0;
+  uint64_t n_fused_gemv_steps_ = 0;  // gemv_group, gemv_silu and gemv_rope_store steps captured as one kernel, over all captures
+  uint64_t n_fused_rope_steps_ = 0;  // of those, gemv_rope_store
   // During a capture (rounds_for_next): whether the step being enqueued
   // rounds its output, what it rounded, and what the step before rounded.
   struct Rounded {
@@ -668,7 +685,7 @@ class CudaBackend final : public Backend {
   };
   bool round_output_ = false;
   Rounded rounded_for_next_, rounded_for_this_;
-  uint64_t n_rounded_outputs_ = 0;  // over all captures  // gemv_group and gemv_silu steps captured as one kernel, over all captures
+  uint64_t n_rounded_outputs_ = 0;  // products whose x came rounded, over all captures
 };
 
 }  // namespace

@@ -110,7 +110,7 @@ bool is_gemv_rope_store(const SequenceOp* op) {
   if (gemv_group_length(op, 3) != 3 || !is_rope_store(op + 3)) return false;
   const OpArgs &q = op[0].args, &k = op[1].args, &v = op[2].args;
   const OpArgs &rq = op[3].args, &rk = op[4].args, &sk = op[5].args, &sv = op[6].args;
-  if (q.t[1].n_rows() != 1 || rq.i[1] != 0 || rq.t[1].shape[0] != 1) return false;
+  if (q.t[1].n_rows() != 1 || rq.i[1] != 0 || rq.t[1].shape[0] != 1 || rk.t[1].shape[0] != 1) return false;
   if (rq.t[1].id != q.t[0].id || rq.t[1].n_elements() != q.t[0].n_elements()) return false;
   if (rk.t[1].id != k.t[0].id || rk.t[1].n_elements() != k.t[0].n_elements()) return false;
   if (sv.t[1].id != v.t[0].id || sv.t[1].n_elements() != v.t[0].n_elements()) return false;

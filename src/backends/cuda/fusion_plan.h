@@ -16,8 +16,10 @@
 //                the feed-forward block's gate and up;
 //   gemv_rope_store  the q, k, v group of one row followed by the
 //                rope_store ops on its products (rope mode 0: a pair is two
-//                adjacent rows, which the group kernel's block holds): an
-//                attention block's first 7 ops in one kernel.
+//                adjacent rows, which one block of the group kernel holds
+//                when its tasks are an even count; else the enqueue runs the
+//                group and the rope_store apart): an attention block's
+//                first 7 ops in one kernel.
 // The GEMV fusions sum in the warp kernel's order, which may differ
 // from the kernel a single product picks by float rounding (the other
 // fusions give the bits of op by op).

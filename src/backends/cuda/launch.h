@@ -4,7 +4,10 @@
 // gets programmatic edges. The price is a rule every kernel launched here
 // keeps: its first statement is pdl_enter(), before any global read or
 // write (the previous kernel may still be running until it returns); the
-// GEMVs and the norms start reading their const weights before pdl_wait().
+// GEMVs and the norms start reading their const weights before pdl_wait(),
+// and the q/k/v group with a rope reads its position from a graph's
+// parameter buffer there too (written by the graph's first node, a copy, which
+// every kernel of the graph starts after; no kernel writes it).
 // Measured on the 1B decode with the small kernels alone launched so:
 // within 1% of launching without it (bench/RESULTS.md, Session 13).
 #pragma once
@@ -49,7 +52,8 @@ inline unsigned grid_stride_blocks(long long n_items) {
 // wait: the previous grid has completed and its stores are visible (a no-op
 // when the kernel was launched without PDL). Every thread that reads or
 // writes what an earlier kernel touches passes it first; reads of const
-// weights (resident in HBM, written by no kernel) may go out before it.
+// weights (resident in HBM, written by no kernel) and of a graph's replay
+// parameters may go out before it.
 __device__ __forceinline__ void pdl_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");
