@@ -186,8 +186,7 @@ TEST(LlmSessionFormat, BrokenFramingIsRefused) {
 
 // A header of the most tensors, long names that share a prefix (each tensor
 // one byte): unique names accepted, a repeated one refused. Names are hashed
-// once each: comparing every pair made this case 1.5 s instead of 0.33 s on
-// dev, and grows with the prefix up to the header's 100 MB bound.
+// once each (comparing every pair cost names² times the shared prefix).
 std::vector<uint8_t> many_names_file(size_t n, size_t prefix, bool repeat_last) {
   const std::string common(prefix, 'a');
   std::string h = "{";

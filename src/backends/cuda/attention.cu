@@ -121,11 +121,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
     const float o = sum / total;
     out[item * head_dim + d] = o;
-    if (rq != nullptr) {  // a warp's 32 outputs are one block of quantize_x (head_dim % 32 == 0)
-      float scale;
-      rq[item * head_dim + d] = int8_t(quantize_block_lane(o, &scale));
-      if (lane == 0) rd[(item * head_dim + d) / 32] = scale;
-    }
+    if (rq != nullptr) store_rounded_lane(o, item * head_dim + d, rq, rd);  // a warp's 32 outputs: one block (head_dim % 32 == 0)
   }
 }
 

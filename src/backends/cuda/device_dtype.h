@@ -90,4 +90,13 @@ __device__ __forceinline__ float quantize_block_lane(float v, float* scale) {
   return rintf(v * inv);
 }
 
+// Element i of x (its lane's, in a whole warp whose 32 lanes hold one
+// 32-aligned block) rounded as above into the 8-bit blocks quantize_x
+// writes: its quant at qs[i], the block's scale at d[i / 32].
+__device__ __forceinline__ void store_rounded_lane(float v, int64_t i, int8_t* qs, float* d) {
+  float scale;
+  qs[i] = int8_t(quantize_block_lane(v, &scale));
+  if (i % 32 == 0) d[i / 32] = scale;
+}
+
 }  // namespace samepage::cuda

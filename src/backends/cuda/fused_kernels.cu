@@ -43,10 +43,7 @@ __global__ void add_rmsnorm_kernel(const float* x, const float* b, float* a, con
   const float inv_rms = block_inv_rms(sum, partial, n, eps);
   auto store = [&](int64_t i, float v) {  // i < n: the whole warp's block of 32 (n % 32 == 0 with rq)
     y[row + i] = v;
-    if (rq == nullptr) return;
-    float scale;
-    rq[row + i] = int8_t(quantize_block_lane(v, &scale));
-    if (threadIdx.x % 32 == 0) rd[(row + i) / 32] = scale;
+    if (rq != nullptr) store_rounded_lane(v, row + i, rq, rd);
   };
 #pragma unroll
   for (int j = 0; j < kNormKept; ++j)

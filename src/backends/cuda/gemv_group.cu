@@ -67,7 +67,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   const bool ropes = kRope && valid && part < 2 && (j & 1) == 0 && sub == 0 && lane == 0;
   if constexpr (kRope) {
     const GroupRope& r = g.rope;
-    pos = r.pos_at != nullptr ? int64_t(*r.pos_at) : r.pos;
+    if (valid && sub == 0 && lane == 0) pos = r.pos_at != nullptr ? int64_t(*r.pos_at) : r.pos;  // the storing threads
     const RopeShape shape{0, r.head_dim, double(r.freq_base), double(r.freq_scale), 0, r.factors};
     if (ropes) rope_angle((j % r.head_dim) / 2, pos, shape, &cos_t, &sin_t);
   }

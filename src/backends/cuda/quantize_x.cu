@@ -23,10 +23,7 @@ __global__ void quantize_x_kernel(const float* __restrict__ x, int64_t n_blocks,
   const int64_t b = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
   if (b >= n_blocks) return;
-  float scale;
-  const float q = quantize_block_lane(x[b * 32 + lane], &scale);
-  qs[b * 32 + lane] = int8_t(q);
-  if (lane == 0) d[b] = scale;
+  store_rounded_lane(x[b * 32 + lane], b * 32 + lane, qs, d);
 }
 
 // The same rounding, the rounded values stored as f16 for the GEMM (its
