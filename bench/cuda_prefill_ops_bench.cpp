@@ -1,7 +1,8 @@
 // The CUDA prefill's two heavy kernels at Llama-3.2-1B shapes, as the
 // backend enqueues them: the GEMM (cuBLAS; with the activation conversion,
 // and for quant weights the per-call dequantization) for m prompt rows, and
-// the tensor-core attention over a 512-token chunk at a few cache offsets.
+// the tensor-core attention over a 512-token chunk at a few cache offsets;
+// and the decode attention (one query token) over contexts up to 16,384.
 // R calls back to back between two CUDA events, weights and caches in HBM.
 //
 //   cuda_prefill_ops_bench [--m M] [--reps R]     (default m 512, R 50)
@@ -125,6 +126,29 @@ int main(int argc, char** argv) {
       std::printf("| %s | %lld | %lld | %.2f | %.1f |\n", samepage::dtype_name(dt), (long long)T, (long long)pos0, us,
                   4.0 * visible * double(D) * double(H) / (us * 1e6));
     }
+    for (void* p : {q, k, v, out}) CHECK(cudaFree(p));
+  }
+
+  // Decode attention: one query token over a context of ctx positions, its
+  // item (head) in one block or in a cluster of 2, 4 or 8.
+  const int64_t Cd = 16384;
+  std::printf("\n| cache | context | blocks a head | µs / call | cache GB/s |\n|---|---|---|---|---|\n");
+  for (DType dt : {samepage::DType_bf16, samepage::DType_f32}) {
+    void *q = nullptr, *k = nullptr, *v = nullptr, *out = nullptr;
+    if (upload_random(samepage::DType_f32, H, D, &q, rng) || upload_random(dt, Cd * KVH, D, &k, rng) ||
+        upload_random(dt, Cd * KVH, D, &v, rng))
+      return 1;
+    CHECK(cudaMalloc(&out, size_t(H * D) * 4));
+    for (int64_t ctx : {int64_t(64), int64_t(256), int64_t(1024), int64_t(4096), int64_t(16384)})
+      for (int split : {1, 2, 4, 8}) {
+        cuda::AttentionArgs a{static_cast<float*>(q), k, v, static_cast<float*>(out), dt, 1, H, KVH, D, Cd, ctx - 1};
+        a.split = split;
+        float us = 0;
+        if (time_us([&] { return cuda::launch_attention(cuda::LaunchStream{s, false}, a); }, &us)) return 1;
+        const double bytes = 2.0 * double(ctx) * double(KVH * D) * double(samepage::dtype_row_bytes(dt, 1));
+        std::printf("| %s | %lld | %d | %.2f | %.0f |\n", samepage::dtype_name(dt), (long long)ctx,
+                    split, us, bytes / (us * 1e3));
+      }
     for (void* p : {q, k, v, out}) CHECK(cudaFree(p));
   }
   return 0;

@@ -176,7 +176,7 @@ inline std::vector<OpCase> backend_op_cases() {
 
   // attention: q (T, H, D) against k, v caches (C, KVH, D) from position 0 to
   // pos0 + t; pos0 is a parameter. GQA (H a multiple of KVH), MHA, odd head
-  // counts, visible lengths from 1 to 1000.
+  // counts, visible lengths from 1 to 2001.
   struct Attn { uint32_t t, h, kvh, d, c; int32_t pos0; std::vector<std::array<int32_t, 2>> replays; };
   const Attn attns[] = {{1, 8, 2, 64, 1000, 999, {{0, 0}, {500, 0}}},
                         {7, 6, 3, 32, 64, 0, {{10, 0}, {57, 0}}},
@@ -191,7 +191,13 @@ inline std::vector<OpCase> backend_op_cases() {
                         {130, 4, 1, 64, 700, 3, {{570, 0}, {0, 0}}},
                         {17, 5, 5, 128, 50, 1, {{33, 0}, {0, 0}}},
                         {513, 4, 2, 64, 600, 0, {{87, 0}, {1, 0}}},
-                        {40, 4, 2, 32, 64, 5, {{0, 0}, {24, 0}}}};  // head_dim 32: the per-query kernel
+                        {40, 4, 2, 32, 64, 5, {{0, 0}, {24, 0}}},  // head_dim 32: the per-query kernel
+                        // One token over long contexts: the GPU's decode kernel splits a head among a
+                        // cluster of blocks past a few hundred positions (head_dim 128, 256, and 48: no
+                        // whole 32-element runs).
+                        {1, 32, 8, 128, 2100, 2000, {{300, 0}, {1500, 0}}},
+                        {2, 4, 2, 256, 700, 600, {{400, 0}, {0, 0}}},
+                        {1, 4, 4, 48, 600, 550, {{270, 0}, {5, 0}}}};
   for (DType kv : kFloatDtypes)
     for (const Attn& a : attns) {
       OpCase& c = add(GuestOp_attention, f32({a.t, a.h, a.d}),

@@ -1,9 +1,15 @@
-// Causal GQA attention: one block per (query token, head) — decode, and
-// shapes the tensor-core prefill kernel (attention_prefill.cu) does not take. Its warps take
-// the visible cache positions in turn, each keeping an online softmax
-// (running max, sum, weighted value sum) with q in registers; the block then
-// merges the warps' partial results. Lanes hold head_dim / 32 elements each,
-// so head_dim is at most 32 * kMaxPerLane.
+// Causal GQA attention: a cluster of n_split blocks per (query token, head)
+// — decode, and shapes the tensor-core prefill kernel (attention_prefill.cu)
+// does not take. The warps take the visible cache positions in turn, each
+// keeping an online softmax (running max, sum, weighted value sum) with q in
+// registers; each block merges its warps' partial results. A short context
+// is the cluster's first block's alone; a long one is split among the
+// cluster's blocks, which merge their results through distributed shared
+// memory (Hopper). Measured on the H200 (bench/RESULTS.md, Session 17): the
+// cluster's barrier and merge cost more than they save below a few hundred
+// positions; at 2,000 they make a 1B decode step a third faster. Lanes hold
+// head_dim / 32 elements each, so head_dim is at most 32 * kMaxPerLane.
+#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -17,10 +23,11 @@ namespace samepage::cuda {
 namespace {
 
 // 16 warps (was 8; 32 spilled registers): a decode step has only n_heads
-// blocks (32 for Llama-1B, a quarter of the SMs), so each block splits the
-// context among more warps; a graph serves every position, so this cannot
-// depend on the context length.
-constexpr int kWarps = 16, kMaxPerLane = 8;
+// items (32 for Llama-1B, a quarter of the SMs), so each block splits the
+// context among more warps, and an item takes a cluster of up to kMaxSplit
+// blocks while the grid stays within the SMs; a graph serves every position,
+// so none of this may depend on the context length.
+constexpr int kWarps = 16, kMaxPerLane = 8, kMaxSplit = 8;
 
 template <DType kDt>
 __device__ __forceinline__ float kv_at(const void* base, int64_t i) {
@@ -32,24 +39,34 @@ __device__ __forceinline__ float kv_at(const void* base, int64_t i) {
 // A warp takes its positions kChunk at a time: the k and v rows of a chunk
 // are loaded together, so a short context costs a memory round trip or two
 // a warp, not one a position. kPer: elements a lane holds (head_dim / 32,
-// rounded up to a power of 2), so the chunk's rows fit in registers.
-constexpr int kChunk = 4;
+// rounded up to a power of 2). 8 rows where they fit in registers without
+// spilling (head_dim 64 and 128; it made the 1B decode 2-3% faster than 4).
+template <int kPer>
+constexpr int kChunkOf = kPer == 2 || kPer == 4 ? 8 : 4;
 
 template <DType kDt, int kPer>
 __global__ void __launch_bounds__(kWarps * 32)
     attention_kernel(const float* __restrict__ q, const void* __restrict__ k, const void* __restrict__ v,
                      float* __restrict__ out, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t pos0,
                      const int32_t* __restrict__ pos0_at, float score_scale, int8_t* __restrict__ rq,
-                     float* __restrict__ rd) {
+                     float* __restrict__ rd, int n_split, int64_t alone_max) {
   pdl_wait();
   if (pos0_at != nullptr) pos0 = *pos0_at;  // a replayed graph's parameter
-  extern __shared__ float shared[];  // kWarps × (2 + head_dim)
+  // kWarps × (2 + head_dim): the warps' (max, sum, values); then the block's.
+  extern __shared__ float shared[];
   const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
-  const int64_t item = blockIdx.x;  // token * n_heads + head
+  const int split = int(blockIdx.x % unsigned(n_split));  // the block's rank in its cluster
+  const int64_t item = blockIdx.x / unsigned(n_split);  // token * n_heads + head
   const int64_t t = item / n_heads, h = item % n_heads;
   const int64_t g = h / (n_heads / n_kv_heads);
   const int64_t n_visible = pos0 + t + 1;
+  // A context of at most alone_max positions is the first block's alone:
+  // the others leave at once, and no block waits at the cluster's barrier
+  // (the same choice in every block of a cluster: pos0 is theirs).
+  const bool alone = n_split == 1 || n_visible <= alone_max;
+  if (alone && split != 0) return;
   const float* qr = q + item * head_dim;
+  const int64_t warp_stride = alone ? kWarps : int64_t(kWarps) * n_split;  // the warps taking positions
 
   float qv[kPer], acc[kPer];
 #pragma unroll
@@ -59,11 +76,12 @@ __global__ void __launch_bounds__(kWarps * 32)
     acc[j] = 0.0f;
   }
   float run_max = -INFINITY, run_sum = 0.0f;
-  for (int64_t p0 = warp; p0 < n_visible; p0 += int64_t(kWarps) * kChunk) {
+  constexpr int kChunk = kChunkOf<kPer>;
+  for (int64_t p0 = int64_t(alone ? 0 : split) * kWarps + warp; p0 < n_visible; p0 += warp_stride * kChunk) {
     float kr[kChunk][kPer], vr[kChunk][kPer];
 #pragma unroll
     for (int c = 0; c < kChunk; ++c) {
-      const int64_t p = p0 + int64_t(c) * kWarps;
+      const int64_t p = p0 + int64_t(c) * warp_stride;
       const int64_t row = (p * n_kv_heads + g) * head_dim;
 #pragma unroll
       for (int j = 0; j < kPer; ++j) {
@@ -83,7 +101,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
 #pragma unroll
     for (int c = 0; c < kChunk; ++c) {
-      if (p0 + int64_t(c) * kWarps >= n_visible) break;
+      if (p0 + int64_t(c) * warp_stride >= n_visible) break;
       const float new_max = fmaxf(run_max, score[c]);
       const float correction = expf(run_max - new_max);
       const float weight = expf(score[c] - new_max);
@@ -97,7 +115,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   // The next kernel (the output projection, reading its weights early) is
   // let start once the cache reads are done, not ahead of them.
   pdl_launch_dependents();
-  float* mine = shared + warp * (2 + head_dim);
+  const int64_t part_size = 2 + head_dim;
+  float* mine = shared + warp * part_size;
   if (lane == 0) mine[0] = run_max, mine[1] = run_sum;
 #pragma unroll
   for (int j = 0; j < kPer; ++j) {
@@ -105,24 +124,73 @@ __global__ void __launch_bounds__(kWarps * 32)
     if (d < head_dim) mine[2 + d] = acc[j];
   }
   __syncthreads();
-  // Merge: warps that saw no position have max -inf and weigh 0.
+  // Merge: warps (and blocks) that saw no position have max -inf and weigh 0.
   float m = -INFINITY;
-  for (int w = 0; w < kWarps; ++w) m = fmaxf(m, shared[w * (2 + head_dim)]);
+  for (int w = 0; w < kWarps; ++w) m = fmaxf(m, shared[w * part_size]);
   float total = 0.0f;
   for (int w = 0; w < kWarps; ++w) {
-    const float* part = shared + w * (2 + head_dim);
+    const float* part = shared + w * part_size;
     if (part[1] > 0.0f) total += part[1] * expf(part[0] - m);
   }
-  for (int64_t d = threadIdx.x; d < head_dim; d += kWarps * 32) {
+  auto block_value_sum = [&](int64_t d) {
     float sum = 0.0f;
     for (int w = 0; w < kWarps; ++w) {
-      const float* part = shared + w * (2 + head_dim);
+      const float* part = shared + w * part_size;
       if (part[1] > 0.0f) sum += part[2 + d] * expf(part[0] - m);
     }
-    const float o = sum / total;
+    return sum;
+  };
+  auto store = [&](int64_t d, float o) {
     out[item * head_dim + d] = o;
     if (rq != nullptr) store_rounded_lane(o, item * head_dim + d, rq, rd);  // a warp's 32 outputs: one block (head_dim % 32 == 0)
+  };
+  if (alone) {
+    for (int64_t d = threadIdx.x; d < head_dim; d += kWarps * 32) store(d, block_value_sum(d) / total);
+    return;
   }
+  float* block_part = shared + kWarps * part_size;
+  for (int64_t d = threadIdx.x; d < head_dim; d += kWarps * 32) block_part[2 + d] = block_value_sum(d);
+  if (threadIdx.x == 0) block_part[0] = m, block_part[1] = total;
+  namespace cg = cooperative_groups;
+  cg::cluster_group cluster = cg::this_cluster();
+  cluster.sync();  // every block's part is written and visible to the cluster
+  // Each block stores whole 32-element runs of the outputs, in turn; the
+  // warps that store merge the blocks' maxima and sums first.
+  const int64_t first = (int64_t(warp) * n_split + split) * 32;
+  float cluster_max = -INFINITY, cluster_total = 0.0f;
+  if (first < head_dim) {
+    float maxima[kMaxSplit], sums[kMaxSplit];
+#pragma unroll
+    for (int r = 0; r < kMaxSplit; ++r) {
+      const float* part = r < n_split ? cluster.map_shared_rank(block_part, r) : nullptr;
+      maxima[r] = part != nullptr ? part[0] : -INFINITY;
+      sums[r] = part != nullptr ? part[1] : 0.0f;
+      cluster_max = fmaxf(cluster_max, maxima[r]);
+    }
+#pragma unroll
+    for (int r = 0; r < kMaxSplit; ++r)
+      if (sums[r] > 0.0f) cluster_total += sums[r] * expf(maxima[r] - cluster_max);
+  }
+  for (int64_t base = first; base < head_dim; base += warp_stride * 32) {
+    const int64_t d = base + lane;
+    if (d >= head_dim) continue;
+    float sum = 0.0f;
+    for (int r = 0; r < n_split; ++r) {
+      const float* part = cluster.map_shared_rank(block_part, r);
+      if (part[1] > 0.0f) sum += part[2 + d] * expf(part[0] - cluster_max);
+    }
+    store(d, sum / cluster_total);
+  }
+  cluster.sync();  // no block leaves while another still reads its shared memory
+}
+
+// Blocks an item takes: a power of two up to kMaxSplit, while the grid still
+// fits the SMs once.
+int attention_split(int64_t items) {
+  const int64_t sms = device_sm_count();
+  int split = 1;
+  while (split < kMaxSplit && items * split * 2 <= sms) split *= 2;
+  return split;
 }
 
 }  // namespace
@@ -140,11 +208,17 @@ Status launch_attention(const LaunchStream& s, const AttentionArgs& a) {
     return launch_quantize_x(s, a.out, items * a.head_dim, a.rounded);
   }
   if (items > INT32_MAX) return err("cuda::attention", "too many (token, head) pairs");
+  if (a.split > kMaxSplit) return err("cuda::attention", "a split over more than 8 blocks an item");
   const float scale = float(1.0 / std::sqrt(double(a.head_dim)));
-  const size_t smem = sizeof(float) * kWarps * size_t(2 + a.head_dim);
+  const int split = a.split > 0 ? a.split : attention_split(items);
+  if (items * split > INT32_MAX) return err("cuda::attention", "too many (token, head) pairs");
+  const size_t smem = sizeof(float) * (kWarps + 1) * size_t(2 + a.head_dim);
+  // The first block alone takes contexts it covers in two passes of its warps (8-row chunks).
+  const int64_t alone_max = int64_t(kWarps) * kChunkOf<2> * 2;
   auto launch = [&](auto kernel) {
-    return launch_kernel(s, unsigned(items), kWarps * 32, smem, kernel, a.q, a.k, a.v, a.out, a.n_heads, a.n_kv_heads,
-                         a.head_dim, a.pos0, a.pos0_at, scale, a.rounded.qs, a.rounded.d);
+    return launch_kernel_in_clusters(s, unsigned(split), unsigned(items * split), kWarps * 32, smem, kernel, a.q, a.k,
+                                     a.v, a.out, a.n_heads, a.n_kv_heads, a.head_dim, a.pos0, a.pos0_at, scale,
+                                     a.rounded.qs, a.rounded.d, split, alone_max);
   };
   auto by_width = [&](auto dt) {  // kPer: head_dim / 32 rounded up to a power of 2
     constexpr DType kDt = decltype(dt)::value;

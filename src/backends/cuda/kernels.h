@@ -70,6 +70,7 @@ struct AttentionArgs {
   int64_t n_q_tokens, n_heads, n_kv_heads, head_dim, n_ctx, pos0;
   const int32_t* pos0_at = nullptr;  // see launch_rope
   QuantizedX rounded{};  // qs not null (head_dim a multiple of 32): out rounded there too, as quantize_x would
+  int split = 0;  // decode kernel: blocks an item takes, 1 to 8 (0: the kernel's choice; a bench's knob)
 };
 Status launch_attention(const LaunchStream& s, const AttentionArgs& a);
 // attention_prefill.cu: the same for many query tokens on tensor cores, when

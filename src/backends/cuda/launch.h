@@ -14,6 +14,7 @@
 
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <utility>
 
 namespace samepage::cuda {
@@ -25,21 +26,47 @@ struct LaunchStream {
 };
 
 // kernel<<<grid, block, smem, s.stream>>>(args...), with the PDL attribute
-// when s.pdl. Returns the launch's error (configuration, not execution).
+// when s.pdl, in clusters of cluster_x blocks along x when cluster_x > 1
+// (grid.x a multiple of it). Returns the launch's error (configuration, not
+// execution).
 template <typename... Params, typename... Args>
-cudaError_t launch_kernel(const LaunchStream& s, dim3 grid, dim3 block, size_t smem_bytes, void (*kernel)(Params...),
-                          Args&&... args) {
+cudaError_t launch_kernel_in_clusters(const LaunchStream& s, unsigned cluster_x, dim3 grid, dim3 block,
+                                      size_t smem_bytes, void (*kernel)(Params...), Args&&... args) {
   cudaLaunchConfig_t config = {};
   config.gridDim = grid;
   config.blockDim = block;
   config.dynamicSmemBytes = smem_bytes;
   config.stream = s.stream;
-  cudaLaunchAttribute attribute[1] = {};
-  attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attribute[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchAttribute attribute[2] = {};
+  unsigned n = 0;
+  if (s.pdl) {
+    attribute[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attribute[n++].val.programmaticStreamSerializationAllowed = 1;
+  }
+  if (cluster_x > 1) {
+    attribute[n].id = cudaLaunchAttributeClusterDimension;
+    attribute[n++].val.clusterDim = {cluster_x, 1, 1};
+  }
   config.attrs = attribute;
-  config.numAttrs = s.pdl ? 1 : 0;
+  config.numAttrs = n;
   return cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+}
+
+template <typename... Params, typename... Args>
+cudaError_t launch_kernel(const LaunchStream& s, dim3 grid, dim3 block, size_t smem_bytes, void (*kernel)(Params...),
+                          Args&&... args) {
+  return launch_kernel_in_clusters(s, 1, grid, block, smem_bytes, kernel, std::forward<Args>(args)...);
+}
+
+// SMs of the current device, asked once a device (launches may be captured).
+inline int device_sm_count() {
+  static std::atomic<int> counts[64];
+  int device = 0, count = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return 1;
+  if (device >= 0 && device < 64 && (count = counts[device].load(std::memory_order_relaxed)) > 0) return count;
+  if (cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || count < 1) return 1;
+  if (device >= 0 && device < 64) counts[device].store(count, std::memory_order_relaxed);
+  return count;
 }
 
 // Grid-stride kernels: blocks of 256 threads, at most 65536 blocks.

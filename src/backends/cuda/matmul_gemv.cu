@@ -190,17 +190,6 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
-// SMs of the current device, asked once a device (launches may be captured).
-int device_sm_count() {
-  static std::atomic<int> counts[64];
-  int device = 0, count = 0;
-  if (cudaGetDevice(&device) != cudaSuccess) return 1;
-  if (device >= 0 && device < 64 && (count = counts[device].load(std::memory_order_relaxed)) > 0) return count;
-  if (cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || count < 1) return 1;
-  if (device >= 0 && device < 64) counts[device].store(count, std::memory_order_relaxed);
-  return count;
-}
-
 // One instantiation: its grid re-planned for as many warps as fit an SM at
 // once (occupancy, asked once), so that the grid is one wave.
 template <typename P, int kM, int kWarps, int kStages, bool kQuantizeX>
