@@ -24,7 +24,9 @@
 // "kernel" says which kernel a variant ran (a staged variant falls back to
 // the warp kernel where it does not fit; "+qx": it quantized x itself, no
 // quantize_x kernel); "group" is the grouped kernel with one part
-// (gemv_group.h), which the backend runs for float weights. A summary names the fastest variant for each case.
+// (gemv_group.h), which the backend runs for float weights; "group-packed" the same on quant weights in
+// their GEMV layout (gemv_layout.h), and "-r4" with four rows a warp. A summary names the fastest variant for
+// each case.
 // --pdl launches as the backend does in a decode graph with PDL on: each
 // GEMV (weights const) starts reading its weights while the previous call
 // drains, so "graph µs" is the back-to-back rate.
@@ -44,6 +46,7 @@
 
 #include "backends/cpu/dtype.h"
 #include "backends/cuda/gemv_group.h"
+#include "backends/cuda/gemv_layout.h"
 #include "backends/cuda/gemv_plan.h"
 #include "backends/cuda/kernels.h"
 #include "cuda_bench_check.h"
@@ -266,6 +269,17 @@ int main(int argc, char** argv) {
       }
       for (int i = 1; i < n_copies; ++i)
         CHECK(cudaMemcpyAsync(w[size_t(i)], w[0], w_bytes, cudaMemcpyDeviceToDevice, s));
+      // Quant weights: their GEMV layout too, a copy of each.
+      std::vector<void*> packed_w;
+      uint8_t* packed_all = nullptr;
+      if (cuda::gemv_layout_applies(dt, sh.k)) {
+        const size_t packed_bytes = (cuda::gemv_layout_row_bytes(dt, sh.k) * size_t(sh.n) + 255) / 256 * 256;
+        CHECK(cudaMalloc(reinterpret_cast<void**>(&packed_all), packed_bytes * size_t(n_copies)));
+        for (int i = 0; i < n_copies; ++i) {
+          packed_w.push_back(packed_all + packed_bytes * size_t(i));
+          if (!cuda::launch_to_gemv_layout(s, dt, w[size_t(i)], packed_w.back(), sh.n, sh.k).is_ok()) return 1;
+        }
+      }
       // bf16 weights: cuBLAS reads the same copies.
       std::vector<int64_t> ms = {1};
       if (dt == samepage::DType_bf16 || dt == samepage::DType_q4_0) ms.push_back(4);
@@ -343,38 +357,46 @@ int main(int argc, char** argv) {
           row(gv.name, plan.kernel == cuda::GemvKernel::staged ? (plan.quantize_x ? "staged+qx" : "staged") : "warp", t,
               err);
         }
-        {  // The grouped kernel with one part (gemv_group.h): what the backend runs for float weights.
-          const void* w0 = w[0];
-          if (cuda::gemv_group_fits(dt, m, sh.k, &w0, 1, x)) {
-            bool ok = true;
-            auto call = [&](int i) {
-              const cuda::LaunchStream ls{s, pdl};
-              if (quant) ok = ok && cuda::launch_quantize_x(ls, x, m * sh.k, xq).is_ok();
-              cuda::GemvGroupArgs g{};
-              g.dtype = dt;
-              g.m = m;
-              g.k = sh.k;
-              g.x = x;
-              g.xq = xq;
-              g.n_parts = 1;
-              g.w[0] = w[size_t(i % n_copies)];
-              g.y[0] = y;
-              g.n[0] = sh.n;
-              g.w_const = pdl;
-              ok = ok && cuda::launch_gemv_group(ls, g).is_ok();
-            };
-            CHECK(cudaMemsetAsync(y, 0xff, size_t(m * sh.n) * 4, s));
-            call(0);
-            CHECK(cudaStreamSynchronize(s));
-            const double err = error();
-            const Timing t = time_calls(s, t0, t1, reps, call);
-            if (!ok) {
-              std::fprintf(stderr, "group %s: launch failed\n", key.c_str());
-              return 1;
-            }
-            row("group", "group", t, err);
+        // The grouped kernel with one part (gemv_group.h): what the backend runs for float weights;
+        // for quant weights on their GEMV layout (gemv_layout.h), a row or four rows a warp.
+        auto run_group = [&](const char* name, const std::vector<void*>& ws, bool packed, int rows_per_task) {
+          const void* w0 = ws[0];
+          if (!cuda::gemv_group_fits(dt, m, sh.k, &w0, 1, x)) return 0;
+          bool ok = true;
+          auto call = [&](int i) {
+            const cuda::LaunchStream ls{s, pdl};
+            if (quant) ok = ok && cuda::launch_quantize_x(ls, x, m * sh.k, xq).is_ok();
+            cuda::GemvGroupArgs g{};
+            g.dtype = dt;
+            g.m = m;
+            g.k = sh.k;
+            g.x = x;
+            g.xq = xq;
+            g.n_parts = 1;
+            g.w[0] = ws[size_t(i % n_copies)];
+            g.y[0] = y;
+            g.n[0] = sh.n;
+            g.w_const = pdl;
+            g.packed = packed;
+            g.rows_per_task = rows_per_task;
+            ok = ok && cuda::launch_gemv_group(ls, g).is_ok();
+          };
+          CHECK(cudaMemsetAsync(y, 0xff, size_t(m * sh.n) * 4, s));
+          call(0);
+          CHECK(cudaStreamSynchronize(s));
+          const double err = error();
+          const Timing t = time_calls(s, t0, t1, reps, call);
+          if (!ok) {
+            std::fprintf(stderr, "%s %s: launch failed\n", name, key.c_str());
+            return 1;
           }
-        }
+          row(name, "group", t, err);
+          return 0;
+        };
+        if (run_group("group", w, false, 1)) return 1;
+        if (!packed_w.empty() && (run_group("group-packed", packed_w, true, 1) ||
+                                  run_group("group-packed-r4", packed_w, true, 4)))
+          return 1;
         if (blas != nullptr && dt == samepage::DType_bf16) {
           CHECK(cudaMalloc(reinterpret_cast<void**>(&xb), xh.size() * 2));
           std::vector<__nv_bfloat16> xbh(xh.size());
@@ -399,6 +421,7 @@ int main(int argc, char** argv) {
       }
       CHECK(cudaStreamSynchronize(s));
       CHECK(cudaFree(w_all));
+      if (packed_all != nullptr) CHECK(cudaFree(packed_all));
     }
   }
   std::printf("\nFastest by graph time:\n\n| case | variant | µs |\n|---|---|---|\n");

@@ -118,6 +118,9 @@ inline std::vector<OpCase> backend_op_cases() {
   add(GuestOp_matmul, f32({1, 8192}), {f32({1, 2048}), typed(DType_q4_0, {8192, 2048}, 1)});
   add(GuestOp_matmul, f32({1, 2048}), {f32({1, 4096}), typed(DType_bf16, {2048, 4096}, 1)});
   add(GuestOp_matmul, f32({1, 4096}), {f32({1, 2048}), typed(DType_q8_0, {4096, 2048}, 1)});
+  // Many short quant rows: the GPU reads four a warp, the last ones past the end.
+  add(GuestOp_matmul, f32({3, 8197}), {f32({3, 576}), typed(DType_q8_0, {8197, 576}, 1)});
+  add(GuestOp_matmul, f32({1, 8195}), {f32({1, 256}), typed(DType_q4_1, {8195, 256}, 1)});
   add(GuestOp_matmul, f32({128, 384}), {f32({128, 512}), typed(DType_f16, {384, 512}, 1)});
   // SmolLM2-135M's widths (576 = 18 blocks: rows that end in two), a prompt
   // chunk of 8 rows (the GPU's widest GEMV) and the tied q8_0 head.

@@ -15,6 +15,7 @@
 #include "backends/cuda/host_registration.h"
 #include "backends/cuda/fused_kernels.h"
 #include "backends/cuda/gemv_group.h"
+#include "backends/cuda/gemv_plan.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/residency.h"
 #include "backends/cuda/sequence_graph.h"
@@ -32,10 +33,9 @@ struct MatmulScratch {
   uint64_t qs_bytes = 0, d_bytes = 0, x_copy_bytes = 0, gemm_bytes = 0;
   uint64_t total() const { return qs_bytes + d_bytes + x_copy_bytes + gemm_bytes; }
 };
-// Batch-1 quant products read a GEMV layout (gemv_layout.h) up to this
-// many output columns; a vocabulary head keeps the staged kernel.
-constexpr int64_t kGemvLayoutMaxRows = 65535;
-bool uses_gemv_layout(DType dt, int64_t n) { return dtype_is_quantized(dt) && n <= kGemvLayoutMaxRows; }
+// Batch-1 quant products read a GEMV layout (gemv_layout.h), a vocabulary
+// head too (four rows a warp there: gemv_group_task_rows).
+bool uses_gemv_layout(DType dt) { return dtype_is_quantized(dt); }
 
 MatmulScratch matmul_scratch(int64_t m, int64_t n, int64_t k, DType w_dtype, const void* x) {
   MatmulScratch s;
@@ -250,10 +250,10 @@ class CudaBackend final : public Backend {
     }
     // Quant weights with a GEMV layout (gemv_layout.h, made at the first
     // product outside a capture): x rounded once, then the grouped kernel
-    // reading whole blocks as 16-byte vectors. Not a vocabulary head
-    // (kGemvLayoutMaxRows): its warp a row is slower there than the staged
-    // kernel's runs of rows (143 against 92 us for q8_0 128256 x 2048).
-    if (uses_gemv_layout(dt, n)) {
+    // reading whole blocks as 16-byte vectors; a vocabulary head four rows
+    // a warp (a row a warp was slower there than the staged kernel's runs
+    // of rows: 143 against 92 us for q8_0 128256 x 2048).
+    if (uses_gemv_layout(dt)) {
       auto layout = store_.gemv_layout(t[2], stream_, !capturing_);
       if (!layout) return layout.status();
       if (*layout != nullptr) {
@@ -272,6 +272,7 @@ class CudaBackend final : public Backend {
         g.n[0] = n;
         g.w_const = true;
         g.packed = true;
+        g.rows_per_task = gemv_group_task_rows(true, false, 1, n, k);
         if (!takes_rounded(x, m * k))
           if (Status s = launch_quantize_x(launch_, x, m * k, g.xq); !s) return s;
         return launch_gemv_group(launch_, g);
@@ -349,7 +350,7 @@ class CudaBackend final : public Backend {
         if (t[1].n_rows() > kGemvMaxRows)
           gemms.push_back({t[2].dtype, p[2], static_cast<const float*>(p[1]), t[1].n_rows(), t[2].n_rows(),
                            t[1].row_length()});
-        else if (uses_gemv_layout(t[2].dtype, t[2].n_rows()))  // the GEMV layout: a kernel and an allocation, not in the graph
+        else if (uses_gemv_layout(t[2].dtype))  // the GEMV layout: a kernel and an allocation, not in the graph
           if (auto layout = store_.gemv_layout(t[2], stream_, true); !layout) return layout.status();
       }
     }
@@ -442,7 +443,7 @@ class CudaBackend final : public Backend {
     if (rows.row_length() % 32 != 0) return false;
     const TensorArg &out = last.args.t[0], &x = next.args.t[1], &w = next.args.t[2];
     return x.id == out.id && x.n_elements() == out.n_elements() && x.n_rows() <= kGemvMaxRows &&
-           x.row_length() % 32 == 0 && uses_gemv_layout(w.dtype, w.n_rows()) && store_.in_device_memory(out.id);
+           x.row_length() % 32 == 0 && uses_gemv_layout(w.dtype) && store_.in_device_memory(out.id);
   }
   // Where a producer rounds its output y (m rows of k): the scratch's start,
   // when round_output_; noted for the next step.
@@ -568,6 +569,7 @@ class CudaBackend final : public Backend {
       if (all) {
         for (size_t i = 0; i < n_products; ++i) g.w[i] = layouts[i];
         g.packed = true;
+        g.rows_per_task = gemv_group_task_rows(true, g.silu_out != nullptr, g.n_parts, g.n[0], g.k);
       }
     }
     if (rope && !gemv_group_ropes(g)) return false;  // (its units depend on the layout)

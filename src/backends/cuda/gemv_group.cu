@@ -33,12 +33,15 @@ struct GroupDevice {
 // What a task does with its sums: store them; silu(gate) · up; rope and cache stores.
 enum class Epilogue { plain, silu, rope };
 
-template <typename P, int kM, Epilogue kEpi>
+// A task: kTaskRows adjacent rows of a part (silu: of both parts), which a
+// warp reads together (gemv_group_task_rows).
+template <typename P, int kM, Epilogue kEpi, int kTaskRows>
 __global__ void __launch_bounds__(kWarps * 32)
     gemv_group_kernel(GroupDevice g, size_t row_bytes, XIn x, int m, int64_t n_tasks, int64_t n_units,
                       int warps_per_row, bool prefetch) {
   constexpr bool kSilu = kEpi == Epilogue::silu, kRope = kEpi == Epilogue::rope;
-  constexpr int kRows = kSilu ? 2 : 1;
+  static_assert(!kRope || kTaskRows == 1, "a rope's tasks are single rows");
+  constexpr int kRows = (kSilu ? 2 : 1) * kTaskRows;  // silu: the gate rows, then the up rows
   __shared__ float partial[kWarps][kRows][kGemvMaxRows];
   const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
   const int64_t task = int64_t(blockIdx.x) * (kWarps / warps_per_row) + warp / warps_per_row;
@@ -47,12 +50,12 @@ __global__ void __launch_bounds__(kWarps * 32)
   // The task's part and row in it (silu: row `task` of both parts). The
   // part's pointers are picked with constant indices: indexing the kernel
   // parameter by a variable would copy it to local memory in every thread.
-  int64_t j = valid ? task : 0;
+  int64_t j = valid ? kTaskRows * task : 0;  // the task's first row
   const uint8_t* w = g.w[0];
   float* y = g.y[0];
   int64_t n = g.n[0];
   int part = 0;
-  if constexpr (!kSilu) {
+  if constexpr (!kSilu && kTaskRows == 1) {  // (more rows a task: one part)
     static_assert(kGemvGroupMaxParts == 3, "parts picked below");
     if (j >= g.n[0]) {
       j -= g.n[0];
@@ -73,7 +76,10 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
   const uint8_t* rows[kRows];
 #pragma unroll
-  for (int r = 0; r < kRows; ++r) rows[r] = (kSilu && r == 1 ? g.w[1] : w) + size_t(j) * row_bytes;
+  for (int r = 0; r < kRows; ++r) {
+    const int64_t i = r % kTaskRows, row = j + i < n ? j + i : j;  // past the end: row j again, not stored
+    rows[r] = (kSilu && r >= kTaskRows ? g.w[1] : w) + size_t(row) * row_bytes;
+  }
   float acc[kRows][kM] = {};
   // One row: the lane's units in one batch (kGemvGroupLaneUnits); the silu
   // pair: two batches of half as many, the same loads in flight.
@@ -126,41 +132,56 @@ __global__ void __launch_bounds__(kWarps * 32)
     sum[r] = 0.0f;
     for (int s = 0; s < warps_per_row; ++s) sum[r] += partial[warp + s][r][lane];
   }
-  if constexpr (kSilu) {
-    const float gate = sum[0], up = sum[1];
-    if (g.write_gate) g.y[0][lane * n + j] = gate;
-    if (g.write_up) g.y[1][lane * n + j] = up;
-    g.silu_out[lane * n + j] = gate / (1.0f + expf(-gate)) * up;  // elementwise.cu's silu_mul
-  } else {
-    y[lane * n + j] = sum[0];
+#pragma unroll
+  for (int i = 0; i < kTaskRows; ++i) {
+    const int64_t at = lane * n + j + i;
+    if (j + i >= n) break;
+    if constexpr (kSilu) {
+      const float gate = sum[i], up = sum[kTaskRows + i];
+      if (g.write_gate) g.y[0][at] = gate;
+      if (g.write_up) g.y[1][at] = up;
+      g.silu_out[at] = gate / (1.0f + expf(-gate)) * up;  // elementwise.cu's silu_mul
+    } else {
+      y[at] = sum[i];
+    }
   }
 }
 
-template <typename P, Epilogue kEpi>
+template <typename P, Epilogue kEpi, int kTaskRows>
 cudaError_t launch_group(const LaunchStream& s, const GroupDevice& g, const GemvGroupArgs& a, const XIn& x,
-                         int64_t n_tasks) {
+                         int64_t n_rows) {
+  const int64_t n_tasks = (n_rows + kTaskRows - 1) / kTaskRows;
   const int64_t n_units = a.k / P::kElems;
   const int wpr = gemv_group_warps_per_row(n_units);
   const int64_t tasks_per_block = kWarps / wpr;
   const unsigned blocks = unsigned((n_tasks + tasks_per_block - 1) / tasks_per_block);
   const size_t row_bytes = a.packed ? size_t(gemv_layout_row_bytes(a.dtype, a.k)) : dtype_row_bytes(a.dtype, a.k);
   if (a.m == 1)
-    return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, 1, kEpi>, g, row_bytes, x, 1, n_tasks,
-                         n_units, wpr, a.w_const);
+    return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, 1, kEpi, kTaskRows>, g, row_bytes, x, 1,
+                         n_tasks, n_units, wpr, a.w_const);
   if constexpr (kEpi == Epilogue::rope) {
     return cudaErrorInvalidValue;  // one row only (launch_gemv_group)
   } else {
-    return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, int(kGemvMaxRows), kEpi>, g, row_bytes, x,
-                         int(a.m), n_tasks, n_units, wpr, a.w_const);
+    return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, int(kGemvMaxRows), kEpi, kTaskRows>, g,
+                         row_bytes, x, int(a.m), n_tasks, n_units, wpr, a.w_const);
   }
 }
 
+// n_rows: the rows of every part (silu: of one). More rows a task for the
+// GEMV layout only (launch_gemv_group checks which).
 template <typename P>
 cudaError_t launch_policy(const LaunchStream& s, const GroupDevice& g, const GemvGroupArgs& a, const XIn& x,
-                          int64_t n_tasks) {
-  if (a.silu_out != nullptr) return launch_group<P, Epilogue::silu>(s, g, a, x, n_tasks);
-  if (a.rope != nullptr) return launch_group<P, Epilogue::rope>(s, g, a, x, n_tasks);
-  return launch_group<P, Epilogue::plain>(s, g, a, x, n_tasks);
+                          int64_t n_rows) {
+  constexpr bool kPacked = P::kElems == 32;
+  if (a.silu_out != nullptr) {
+    if constexpr (kPacked)
+      if (a.rows_per_task == 2) return launch_group<P, Epilogue::silu, 2>(s, g, a, x, n_rows);
+    return launch_group<P, Epilogue::silu, 1>(s, g, a, x, n_rows);
+  }
+  if (a.rope != nullptr) return launch_group<P, Epilogue::rope, 1>(s, g, a, x, n_rows);
+  if constexpr (kPacked)
+    if (a.rows_per_task == 4) return launch_group<P, Epilogue::plain, 4>(s, g, a, x, n_rows);
+  return launch_group<P, Epilogue::plain, 1>(s, g, a, x, n_rows);
 }
 
 }  // namespace
@@ -194,18 +215,22 @@ Status launch_gemv_group(const LaunchStream& s, const GemvGroupArgs& a) {
     return err("cuda::gemv_group", "these products cannot be grouped");
   if (dtype_is_quantized(a.dtype) && (a.xq.qs == nullptr || a.xq.d == nullptr))
     return err("cuda::gemv_group", "quant weights without quantized activations");
+  const bool task_rows_ok = a.rows_per_task == 1 || (a.packed && silu && a.rows_per_task == 2) ||
+                            (a.packed && !silu && a.rope == nullptr && a.n_parts == 1 && a.rows_per_task == 4);
+  if (!task_rows_ok)
+    return err("cuda::gemv_group", "rows a task: 2 for a silu pair or 4 for one plain part, on the GEMV layout");
   if (a.rope != nullptr && !gemv_group_ropes(a))
     return err("cuda::gemv_group", "a rope takes q, k, v of one row, whole heads, rows in pairs of one block");
   GroupDevice g{};
-  int64_t n_tasks = 0;
+  int64_t n_rows = 0;
   for (int i = 0; i < a.n_parts; ++i) {
     g.w[i] = static_cast<const uint8_t*>(a.w[i]);
     g.y[i] = a.y[i];
     g.n[i] = a.n[i];
-    n_tasks += a.n[i];
+    n_rows += a.n[i];
   }
   if (silu) {
-    n_tasks = a.n[0];
+    n_rows = a.n[0];
     g.silu_out = a.silu_out;
     g.write_gate = a.y[0] != a.silu_out;
     g.write_up = a.y[1] != a.silu_out;
@@ -215,26 +240,26 @@ Status launch_gemv_group(const LaunchStream& s, const GemvGroupArgs& a) {
     g.write_q = a.y[0] != a.rope->q_out;
     g.write_k = a.y[1] != a.rope->k_out;
   }
-  if (n_tasks <= 0) return Status::ok();
-  if (n_tasks > int64_t(INT32_MAX)) return err("cuda::gemv_group", "too many output columns");
+  if (n_rows <= 0) return Status::ok();
+  if (n_rows > int64_t(INT32_MAX)) return err("cuda::gemv_group", "too many output columns");
   const XIn x{a.x, a.xq.qs, a.xq.d, a.k};
   cudaError_t e = cudaErrorInvalidValue;
   if (a.packed) {
     if (!gemv_layout_applies(a.dtype, a.k)) return err("cuda::gemv_group", "no GEMV layout for these weights");
     switch (a.dtype) {
-      case DType_q8_0: e = launch_policy<PackedQ<DType_q8_0>>(s, g, a, x, n_tasks); break;
-      case DType_q4_0: e = launch_policy<PackedQ<DType_q4_0>>(s, g, a, x, n_tasks); break;
-      default: e = launch_policy<PackedQ<DType_q4_1>>(s, g, a, x, n_tasks); break;
+      case DType_q8_0: e = launch_policy<PackedQ<DType_q8_0>>(s, g, a, x, n_rows); break;
+      case DType_q4_0: e = launch_policy<PackedQ<DType_q4_0>>(s, g, a, x, n_rows); break;
+      default: e = launch_policy<PackedQ<DType_q4_1>>(s, g, a, x, n_rows); break;
     }
     return cuda_status(e, "cuda::gemv_group", "launch");
   }
   switch (a.dtype) {
-    case DType_f32: e = launch_policy<F32Vec>(s, g, a, x, n_tasks); break;
-    case DType_f16: e = launch_policy<Half8<false>>(s, g, a, x, n_tasks); break;
-    case DType_bf16: e = launch_policy<Half8<true>>(s, g, a, x, n_tasks); break;
-    case DType_q8_0: e = launch_policy<Q8_0>(s, g, a, x, n_tasks); break;
-    case DType_q4_0: e = launch_policy<Q4<false>>(s, g, a, x, n_tasks); break;
-    case DType_q4_1: e = launch_policy<Q4<true>>(s, g, a, x, n_tasks); break;
+    case DType_f32: e = launch_policy<F32Vec>(s, g, a, x, n_rows); break;
+    case DType_f16: e = launch_policy<Half8<false>>(s, g, a, x, n_rows); break;
+    case DType_bf16: e = launch_policy<Half8<true>>(s, g, a, x, n_rows); break;
+    case DType_q8_0: e = launch_policy<Q8_0>(s, g, a, x, n_rows); break;
+    case DType_q4_0: e = launch_policy<Q4<false>>(s, g, a, x, n_rows); break;
+    case DType_q4_1: e = launch_policy<Q4<true>>(s, g, a, x, n_rows); break;
     default: return err("cuda::gemv_group", std::string("unsupported weight dtype ") + dtype_name(a.dtype));
   }
   return cuda_status(e, "cuda::gemv_group", "launch");

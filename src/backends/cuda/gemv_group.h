@@ -51,6 +51,7 @@ struct GemvGroupArgs {
   bool packed;   // quant W in the GEMV layout (gemv_layout.h), not as GGUF rows
   float* silu_out;
   const GroupRope* rope;  // or null (with it: three parts, m = 1, no silu)
+  int rows_per_task = 1;  // 4: a warp's task is four adjacent rows (one plain part: a vocabulary head)
 };
 
 // Whether launch_gemv_group takes these operands (dtype, m <= kGemvMaxRows,
