@@ -260,6 +260,7 @@ TEST_F(CudaBackend, RuntimeTensorStateMovesToCpuAndCuda) {
   ASSERT_EQ(Z_samepageZ_scale(g.ctx(), ta, tx, 3.0f), 0u) << g.last_error();
   auto state = g.api().save_state();
   ASSERT_TRUE(state.is_ok()) << state.message();
+  ASSERT_TRUE(state.value().read_tensor_bytes().is_ok());
   const HostApiState::Entry* saved = nullptr;
   for (const HostApiState::Entry& e : state.value().tensors)
     if (e.handle == ta) saved = &e;

@@ -66,6 +66,7 @@ TEST(HostApiSnapshot, LiveSequenceComesBackRecordedAndBrokenOneDropped) {
   ASSERT_GT(r.broken, r.seq);
   auto state = r.g.api().save_state();
   ASSERT_TRUE(state.is_ok()) << state.message();
+  ASSERT_TRUE(state.value().read_tensor_bytes().is_ok());
   EXPECT_EQ(state.value().sequences, (std::vector<int32_t>{r.seq, r.broken}));
   ASSERT_EQ(state.value().recorded.size(), 1u);
   EXPECT_EQ(state.value().recorded[0].id, r.seq);
@@ -92,10 +93,37 @@ TEST(HostApiSnapshot, LiveSequenceComesBackRecordedAndBrokenOneDropped) {
   EXPECT_EQ(rc_of(Z_samepageZ_record_end(h->ctx())), r.broken + 1);
 }
 
+// A runtime tensor is not copied when the state is saved: its entry reads
+// ranges of it from the backend (a snapshot streams them), and a range past
+// its end is refused.
+TEST(HostApiSnapshot, RuntimeTensorsAreReadByRangeNotCopiedAtSave) {
+  Recorded r;
+  *r.g.at<int32_t>(r.params_at) = 2;
+  ASSERT_EQ(Z_samepageZ_replay(r.g.ctx(), r.seq, r.params_at, 1), 0u) << r.g.last_error();  // cache row 2 = src
+  auto state = r.g.api().save_state();
+  ASSERT_TRUE(state.is_ok()) << state.message();
+  const HostApiState::Entry* cache = nullptr;
+  for (const HostApiState::Entry& e : state.value().tensors)
+    if (e.handle == r.cache) cache = &e;
+  ASSERT_NE(cache, nullptr);
+  EXPECT_TRUE(cache->bytes.empty());
+  EXPECT_EQ(cache->data, nullptr);
+  ASSERT_TRUE(cache->read);
+  std::vector<uint16_t> row(kKv * kDim);
+  ASSERT_TRUE(cache->read(2 * kKv * kDim * 2, row.size() * 2, row.data()).is_ok());
+  const float* src = r.g.at<float>(r.src_at);
+  for (uint32_t i = 0; i < kKv * kDim; ++i) EXPECT_EQ(row[i], cpu::f32_to_f16(src[i])) << i;
+  uint8_t one = 0;
+  const Status past = cache->read(cache->n_bytes, 1, &one);
+  EXPECT_FALSE(past.is_ok());
+  EXPECT_NE(past.message().find("past the end"), std::string::npos) << past.message();
+}
+
 TEST(HostApiSnapshot, HostileRecordedOpsAreRefusedByName) {
   Recorded r;
   auto state = r.g.api().save_state();
   ASSERT_TRUE(state.is_ok()) << state.message();
+  ASSERT_TRUE(state.value().read_tensor_bytes().is_ok());
   struct Case {
     const char* expect;
     void (*edit)(HostApiState&);
@@ -133,6 +161,7 @@ TEST(HostApiSnapshot, RandomRecordedOpsNeverCrash) {
   Recorded r;
   auto state = r.g.api().save_state();
   ASSERT_TRUE(state.is_ok()) << state.message();
+  ASSERT_TRUE(state.value().read_tensor_bytes().is_ok());
   std::mt19937 rng(7);
   auto pick = [&](std::initializer_list<int64_t> values) {
     return *(values.begin() + std::uniform_int_distribution<size_t>(0, values.size() - 1)(rng));

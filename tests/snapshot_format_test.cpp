@@ -184,6 +184,55 @@ TEST(SnapshotFormat, RoundTripKeepsEveryField) {
   EXPECT_EQ(0, std::memcmp(im.api.tensors[1].bytes, s.tensor.data(), 64));
 }
 
+// A runtime tensor that lives elsewhere (HBM) is written from its reader, a
+// piece of at most 8 MiB at a time, in order, and reads back whole; a reader's
+// error stops the write with its message.
+TEST(SnapshotFormat, RuntimeTensorBytesStreamFromTheirReaderInPieces) {
+  Sample s;
+  fill_sample(s);
+  const int64_t n = (int64_t(20) << 20) / 4 + 1;  // f32 elements: 20 MiB and 4 bytes
+  auto pattern = [](uint64_t at) { return static_cast<uint8_t>(at * 13 + 5); };
+  std::vector<std::pair<uint64_t, uint64_t>> pieces;
+  for (SnapshotTensor& t : s.image.api.tensors) {
+    if (t.is_view) continue;
+    t.n_dims = 1;
+    t.shape[0] = n, t.shape[1] = 1;
+    t.n_bytes = uint64_t(n) * 4;
+    if (t.alias_of != 0) continue;
+    t.bytes = nullptr;
+    t.read = [&](uint64_t offset, uint64_t count, void* out) {
+      pieces.emplace_back(offset, count);
+      for (uint64_t i = 0; i < count; ++i) static_cast<uint8_t*>(out)[i] = pattern(offset + i);
+      return Status::ok();
+    };
+  }
+  const Bytes b = encode(s.image);
+  ASSERT_EQ(pieces.size(), 3u);
+  uint64_t next = 0;
+  for (auto [offset, count] : pieces) {
+    EXPECT_EQ(offset, next);
+    EXPECT_LE(count, uint64_t(8) << 20);
+    next += count;
+  }
+  EXPECT_EQ(next, uint64_t(n) * 4);
+  auto parsed = parse_snapshot(b.data(), b.size());
+  ASSERT_TRUE(parsed.is_ok()) << parsed.message();
+  const SnapshotTensor& t = parsed.value().api.tensors[1];
+  ASSERT_EQ(t.n_bytes, uint64_t(n) * 4);
+  for (uint64_t i = 0; i < t.n_bytes; ++i) ASSERT_EQ(t.bytes[i], pattern(i)) << i;
+
+  s.image.api.tensors[1].read = [](uint64_t offset, uint64_t, void*) {
+    return offset > 0 ? err("test", "the device went away") : Status::ok();
+  };
+  auto failed = snapshot_to_bytes(s.image);
+  ASSERT_FALSE(failed.is_ok());
+  EXPECT_NE(failed.message().find("the device went away"), std::string::npos) << failed.message();
+  s.image.api.tensors[1].read = nullptr;
+  failed = snapshot_to_bytes(s.image);
+  ASSERT_FALSE(failed.is_ok());
+  EXPECT_NE(failed.message().find("tensor 3 has no bytes"), std::string::npos) << failed.message();
+}
+
 TEST(SnapshotFormat, EveryTruncationIsRefused) {
   const Bytes b = sample_bytes();
   for (size_t n = 0; n < b.size(); ++n) {

@@ -140,10 +140,13 @@ class Backend {
   // The tensor is gone: drop whatever was kept for it. No op names it again.
   virtual void tensor_release(uint64_t id);
   // A runtime tensor's bytes, copied out (a snapshot) or in (a restore),
-  // after pending work. The defaults copy at the tensor's address: right for
-  // a backend whose runtime tensors are host memory (cpu); one with
-  // device_memory gets an error from them until it overrides both.
-  virtual Status tensor_read(const TensorArg& tensor, void* out);
+  // after pending work: out gets bytes [offset, offset + n_bytes) of it (a
+  // snapshot streams a large tensor in pieces). The defaults copy at the
+  // tensor's address: right for a backend whose runtime tensors are host
+  // memory (cpu); one with device_memory gets an error from them until it
+  // overrides both.
+  virtual Status tensor_read_range(const TensorArg& tensor, uint64_t offset, uint64_t n_bytes, void* out);
+  Status tensor_read(const TensorArg& tensor, void* out) { return tensor_read_range(tensor, 0, tensor.n_bytes, out); }
   virtual Status tensor_write(const TensorArg& tensor, const void* in);
   // Brings the guest bytes of a device-resident view up to date.
   virtual Status tensor_sync(uint64_t id) { (void)id; return Status::ok(); }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -72,9 +73,18 @@ struct HostApiState {
     int32_t flags = 0;
     uint64_t guest_offset = 0;       // views
     uint64_t n_bytes = 0;
-    std::vector<uint8_t> bytes;      // runtime tensors, when saved
-    const uint8_t* data = nullptr;   // runtime tensors: n_bytes to restore (or bytes.data())
+    // Runtime tensors that are no alias. Saved: read copies bytes [offset,
+    // offset + n) of the tensor from its backend (valid until the API's
+    // next call), so a snapshot streams them without a host copy of each;
+    // read_tensor_bytes() copies them all into bytes. Restored: data holds
+    // n_bytes (or bytes.data()).
+    std::function<Status(uint64_t offset, uint64_t n, void* out)> read;
+    std::vector<uint8_t> bytes;
+    const uint8_t* data = nullptr;
   };
+  // Fills bytes and data of every entry that has only read (a restore
+  // straight from a saved state, without a snapshot file between).
+  Status read_tensor_bytes();
   uint32_t n_slots = 0;
   int32_t next_sequence = 1;
   std::vector<int32_t> free_handles;

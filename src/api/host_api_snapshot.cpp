@@ -45,14 +45,26 @@ Result<HostApiState> HostApi::save_state() {
       if (Status s = backend_->tensor_sync(t->storage->id); !s) return err(where, s.message());
     }
     if (!t->is_view && e.alias_of == 0) {
-      e.bytes.resize(t->n_bytes);
-      if (Status s = backend_->tensor_read(tensor_arg(*t), e.bytes.data()); !s)
-        return err(where, "tensor " + std::to_string(h) + ": " + s.message());
-      e.data = e.bytes.data();
+      Backend* backend = backend_.get();
+      e.read = [backend, arg = tensor_arg(*t), h](uint64_t offset, uint64_t n, void* out) {
+        if (Status s = backend->tensor_read_range(arg, offset, n, out); !s)
+          return err("api::snapshot", "tensor " + std::to_string(h) + ": " + s.message());
+        return Status::ok();
+      };
     }
     state.tensors.push_back(std::move(e));
   }
   return state;
+}
+
+Status HostApiState::read_tensor_bytes() {
+  for (Entry& e : tensors) {
+    if (e.data != nullptr || !e.read) continue;
+    e.bytes.resize(e.n_bytes);
+    if (Status s = e.read(0, e.n_bytes, e.bytes.data()); !s) return s;
+    e.data = e.bytes.data();
+  }
+  return Status::ok();
 }
 
 Status HostApi::restore_state(const HostApiState& state) {

@@ -36,11 +36,14 @@ static Status refuse_device_memory(const Backend& backend, const char* what) {
                                                   "out or in yet (Backend::tensor_read/tensor_write)");
 }
 
-Status Backend::tensor_read(const TensorArg& tensor, void* out) {
-  if (Status s = refuse_device_memory(*this, "backend::tensor_read"); !s) return s;
+Status Backend::tensor_read_range(const TensorArg& tensor, uint64_t offset, uint64_t n_bytes, void* out) {
+  const char* where = "backend::tensor_read";
+  if (Status s = refuse_device_memory(*this, where); !s) return s;
   if (Status s = sync(); !s) return s;
-  if (tensor.data == nullptr) return err("backend::tensor_read", "tensor " + std::to_string(tensor.id) + " has no bytes");
-  std::memcpy(out, tensor.data, tensor.n_bytes);
+  if (tensor.data == nullptr) return err(where, "tensor " + std::to_string(tensor.id) + " has no bytes");
+  if (offset > tensor.n_bytes || n_bytes > tensor.n_bytes - offset)
+    return err(where, "bytes past the end of tensor " + std::to_string(tensor.id));
+  std::memcpy(out, static_cast<const uint8_t*>(tensor.data) + offset, n_bytes);
   return Status::ok();
 }
 

@@ -43,7 +43,9 @@ class CopyModeBackend final : public Backend {
   }
   Status tensor_sync(uint64_t id) override { return inner_->tensor_sync(id); }
   // Runtime tensors are the inner backend's own.
-  Status tensor_read(const TensorArg& t, void* out) override { return inner_->tensor_read(t, out); }
+  Status tensor_read_range(const TensorArg& t, uint64_t offset, uint64_t n_bytes, void* out) override {
+    return inner_->tensor_read_range(t, offset, n_bytes, out);
+  }
   Status tensor_write(const TensorArg& t, const void* in) override { return inner_->tensor_write(t, in); }
 
   Status execute(const OpArgs& op) override {

@@ -36,7 +36,8 @@ void api_state_to_image(const HostApiState& state, SnapshotImage* image) {
     t.guest_offset = e.guest_offset;
     t.n_bytes = e.n_bytes;
     t.bytes = e.data;
-    image->api.tensors.push_back(t);
+    t.read = e.read;
+    image->api.tensors.push_back(std::move(t));
   }
 }
 

@@ -116,7 +116,10 @@ struct SnapshotTensor {
   int32_t flags = 0;
   uint64_t guest_offset = 0;   // views
   uint64_t n_bytes = 0;
-  const uint8_t* bytes = nullptr;  // runtime tensors that are no alias: n_bytes of data
+  // Runtime tensors that are no alias: n_bytes of data at bytes, or (bytes
+  // null) read from where they live, a piece at a time, as they are written.
+  const uint8_t* bytes = nullptr;
+  std::function<Status(uint64_t offset, uint64_t n, void* out)> read;
 };
 
 struct SnapshotHostApi {
@@ -161,7 +164,8 @@ struct SnapshotImage {
 // Where the writer's bytes go (a file, a buffer); an error stops it.
 using SnapshotSink = std::function<Status(const void* data, size_t n_bytes)>;
 
-// Writes `image` (whose chunk and tensor bytes must stay valid meanwhile).
+// Writes `image` (whose chunk and tensor bytes, and tensor readers, must
+// stay valid meanwhile).
 Status write_snapshot(const SnapshotImage& image, const SnapshotSink& sink);
 Result<std::vector<uint8_t>> snapshot_to_bytes(const SnapshotImage& image);
 

@@ -1,6 +1,8 @@
 // Writes a SnapshotImage in the layout of snapshot_format.h. Section sizes
 // are computed first, so the header states the content length and the bytes
-// stream straight from guest memory with the checksum taken on the way.
+// stream straight from guest memory (and runtime tensors from their
+// backend, a piece at a time) with the checksum taken on the way.
+#include <algorithm>
 #include <cstring>
 
 #include "engine/sha256.h"
@@ -32,6 +34,22 @@ struct Out {
 };
 
 constexpr uint64_t kTensorRecordBytes = 64;  // tensor_fields()
+
+// A runtime tensor's bytes: from memory, or from its reader in pieces of at
+// most kTensorPieceBytes through one buffer, so a save holds no host copy of
+// a tensor that lives elsewhere (HBM).
+constexpr uint64_t kTensorPieceBytes = uint64_t(8) << 20;
+Status put_tensor_bytes(Out& out, const SnapshotTensor& t, std::vector<uint8_t>* buffer) {
+  if (t.bytes != nullptr) return out.put(t.bytes, t.n_bytes);
+  if (!t.read) return err("snapshot::write", "tensor " + std::to_string(t.handle) + " has no bytes to write");
+  buffer->resize(static_cast<size_t>(std::min(t.n_bytes, kTensorPieceBytes)));
+  for (uint64_t at = 0; at < t.n_bytes; at += kTensorPieceBytes) {
+    const uint64_t n = std::min(kTensorPieceBytes, t.n_bytes - at);
+    if (Status s = t.read(at, n, buffer->data()); !s) return s;
+    if (Status s = out.put(buffer->data(), static_cast<size_t>(n)); !s) return s;
+  }
+  return Status::ok();
+}
 
 uint64_t memory_bytes(const SnapshotImage& image) {
   uint64_t n = 16;
@@ -172,9 +190,10 @@ Status write_snapshot(const SnapshotImage& image, const SnapshotSink& sink) {
   SNAP_TRY(out.put(tables));
   SNAP_TRY(out.put(section_header(SnapshotSection_host_api, api_n)));
   SNAP_TRY(out.put(api_head));
+  std::vector<uint8_t> piece;
   for (const SnapshotTensor& t : image.api.tensors) {
     SNAP_TRY(out.put(tensor_fields(t)));
-    if (!t.is_view && t.alias_of == 0) SNAP_TRY(out.put(t.bytes, t.n_bytes));
+    if (!t.is_view && t.alias_of == 0) SNAP_TRY(put_tensor_bytes(out, t, &piece));
   }
   SNAP_TRY(out.put(section_header(SnapshotSection_sequences, sequences.bytes.size())));
   SNAP_TRY(out.put(sequences));

@@ -85,7 +85,9 @@ class CudaBackend final : public Backend {
   Status tensor_sync(uint64_t id) override { return store_.sync_to_guest(id); }
   // Runtime tensors live in HBM: copied out or in on the op stream, after
   // the work already submitted (the defaults would dereference HBM).
-  Status tensor_read(const TensorArg& t, void* out) override { return store_.read(t, out, stream_); }
+  Status tensor_read_range(const TensorArg& t, uint64_t offset, uint64_t n_bytes, void* out) override {
+    return store_.read(t, offset, n_bytes, out, stream_);
+  }
   Status tensor_write(const TensorArg& t, const void* in) override { return store_.write(t, in, stream_); }
 
   Status execute(const OpArgs& op) override {

@@ -249,19 +249,22 @@ Result<TensorStore::Record*> TensorStore::find_sized(const TensorArg& a, const c
   return &it->second;
 }
 
-Status TensorStore::read(const TensorArg& a, void* out, cudaStream_t s) {
+Status TensorStore::read(const TensorArg& a, uint64_t offset, uint64_t n_bytes, void* out, cudaStream_t s) {
   const char* where = "cuda::tensor_read";
   auto found = find_sized(a, where);
   if (!found) return found.status();
   const Record& r = **found;
+  if (offset > r.n_bytes || n_bytes > r.n_bytes - offset)
+    return err(where, "bytes past the end of tensor " + std::to_string(a.id));
   const bool on_device = r.where == Where::runtime || r.where == Where::device;
   // Views: kernels write in-place ones at their guest address, so the host
   // bytes are current once the stream is idle; a staged output is copied
   // back by write_back on the same stream.
   if (on_device)
-    if (Status st = copy(out, r.hbm, r.n_bytes, cudaMemcpyDeviceToHost, s, where); !st) return st;
+    if (Status st = copy(out, static_cast<const uint8_t*>(r.hbm) + offset, n_bytes, cudaMemcpyDeviceToHost, s, where); !st)
+      return st;
   if (Status st = cuda_status(cudaStreamSynchronize(s), where, "cudaStreamSynchronize"); !st) return st;
-  if (!on_device) std::memcpy(out, r.host, r.n_bytes);
+  if (!on_device) std::memcpy(out, static_cast<const uint8_t*>(r.host) + offset, n_bytes);
   return Status::ok();
 }
 

@@ -55,7 +55,7 @@ class TensorStore {
   // snapshot, a restore), on s after the work already on it, waited for:
   // HBM for runtime tensors and device views, the guest (or staging) bytes
   // for the rest. A const view's bytes are the guest's promise: not written.
-  Status read(const TensorArg& a, void* out, cudaStream_t s);
+  Status read(const TensorArg& a, uint64_t offset, uint64_t n_bytes, void* out, cudaStream_t s);
   Status write(const TensorArg& a, const void* in, cudaStream_t s);
 
   // True when the tensor's operand address and its copies stay the same from
