@@ -113,7 +113,7 @@ class Instance {
   uint64_t timeout_ms_ = 0;  // per call; 0: none
   std::shared_ptr<InterruptHandle> interrupt_;
   bool ended_ = false;       // trapped or exited: later calls are refused
-  std::atomic<bool> busy_{false};  // a call is running
+  mutable std::atomic<bool> busy_{false};  // a call, or a snapshot save, is running
   std::string end_message_;
 };
 

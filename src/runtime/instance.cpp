@@ -193,7 +193,7 @@ Result<GuestOutcome> Instance::call_until(const std::string& export_name, const 
   const char* where = "instance::call";
   if (ended_) return err(where, "the guest has already ended (" + end_message_ + ")");
   // One call at a time: generated code and the host API keep per-instance state.
-  if (busy_.exchange(true)) return err(where, "the instance is already running a call on another thread");
+  if (busy_.exchange(true)) return err(where, "the instance is already running a call (or saving a snapshot) on another thread");
   struct Release {
     std::atomic<bool>& flag;
     ~Release() { flag = false; }

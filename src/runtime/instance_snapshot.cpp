@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <unordered_map>
 
@@ -67,7 +68,6 @@ struct FuncrefIndex {
 Result<SnapshotImage> InstanceSnapshot::capture(const Instance& instance, HostApiState* api_state) {
   const char* where = "snapshot::save";
   if (instance.ended_) return err(where, "the guest has ended (" + instance.end_message_ + ")");
-  if (instance.busy_.load()) return err(where, "a call is running: snapshots are taken between calls");
   const Instance::State& st = *instance.state_;
   const LoadedModule& loaded = instance.module_->loaded();
   SnapshotImage image;
@@ -153,7 +153,22 @@ Result<SnapshotImage> InstanceSnapshot::capture(const Instance& instance, HostAp
   return image;
 }
 
+namespace {
+// A save holds the instance as a call does, from the capture to the last
+// byte written: guest memory and runtime tensors are read as the file is
+// written, so no call may run meanwhile.
+struct SaveHold {
+  std::atomic<bool>& flag;
+  bool held = !flag.exchange(true);
+  ~SaveHold() {
+    if (held) flag = false;
+  }
+};
+}  // namespace
+
 Result<std::vector<uint8_t>> Instance::snapshot_bytes() const {
+  const SaveHold hold{busy_};
+  if (!hold.held) return err("snapshot::save", "a call is running: snapshots are taken between calls");
   HostApiState api_state;
   auto image = InstanceSnapshot::capture(*this, &api_state);
   if (!image) return image.status();
@@ -162,6 +177,8 @@ Result<std::vector<uint8_t>> Instance::snapshot_bytes() const {
 
 Status Instance::save_snapshot(const std::string& path) const {
   const char* where = "snapshot::save";
+  const SaveHold hold{busy_};
+  if (!hold.held) return err(where, "a call is running: snapshots are taken between calls");
   HostApiState api_state;
   auto image = InstanceSnapshot::capture(*this, &api_state);
   if (!image) return image.status();

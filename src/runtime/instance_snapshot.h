@@ -12,8 +12,9 @@
 namespace samepage {
 
 struct InstanceSnapshot {
-  // Reads the image of `instance`; `api_state` holds runtime tensors' bytes
-  // that the image points into (keep it while writing).
+  // Reads the image of `instance`, whose caller holds it between calls
+  // (busy_) until the image is written; `api_state` holds the runtime
+  // tensors' readers the image uses (keep it while writing).
   static Result<SnapshotImage> capture(const Instance& instance, HostApiState* api_state);
   // Checks the image against the module and the options before anything is made.
   static Status check_against(const SnapshotImage& image, const Module& module, const InstanceOptions& options);
