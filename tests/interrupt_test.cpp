@@ -89,6 +89,35 @@ TEST(Interrupt, FromAnotherThreadStopsARunningCall) {
   EXPECT_TRUE(inst->ended());
 }
 
+// A snapshot is taken between calls: one asked for while a call runs on
+// another thread is refused (the save holds the instance as a call does).
+TEST(Interrupt, SnapshotDuringARunningCallIsRefused) {
+  test::Watchdog watchdog(60s);
+  auto module = load_wat(kSpin, "spin");
+  ASSERT_TRUE(module);
+  auto instance = Instance::create(module, {});
+  ASSERT_TRUE(instance.is_ok()) << instance.message();
+  Instance* inst = instance.value().get();
+  ASSERT_TRUE(inst->snapshot_bytes().is_ok());  // idle: a snapshot is taken
+  // The call may find a save in progress and is then refused: it tries again.
+  std::thread caller([inst] {
+    for (;;) {
+      auto r = inst->call("spin");
+      if (r.is_ok() || r.message().find("already running") == std::string::npos) return;
+    }
+  });
+  // Saves until one finds the call running (it spins until interrupted).
+  Result<std::vector<uint8_t>> during = inst->snapshot_bytes();
+  for (const auto t0 = Clock::now(); during.is_ok() && seconds_since(t0) < 30;) {
+    std::this_thread::sleep_for(5ms);
+    during = inst->snapshot_bytes();
+  }
+  inst->interrupt();
+  caller.join();
+  ASSERT_FALSE(during.is_ok());
+  EXPECT_NE(during.message().find("a call is running"), std::string::npos) << during.message();
+}
+
 TEST(Interrupt, HandleTakenBeforeCreateStopsTheStartFunction) {
   test::Watchdog watchdog(60s);
   auto module = load_wat(kStartSpin, "start_spin");
