@@ -32,6 +32,16 @@ const char* kSpin = R"((module (memory (export "memory") 1)
 const char* kStartSpin = R"((module (memory (export "memory") 1)
   (func $s (loop $l (br $l))) (start $s) (func (export "_start"))))";
 
+// An instance of kSpin with default options; null (and a failure noted) if
+// it cannot be made.
+std::unique_ptr<Instance> spin_instance() {
+  auto module = load_wat(kSpin, "spin");
+  if (!module) return nullptr;
+  auto instance = Instance::create(module, {});
+  EXPECT_TRUE(instance.is_ok()) << instance.message();
+  return instance.is_ok() ? std::move(instance).value() : nullptr;
+}
+
 TEST(Interrupt, TimeoutStopsAnEndlessStart) {
   test::Watchdog watchdog(60s);
   auto module = load_wat(kSpin, "spin");
@@ -72,11 +82,9 @@ TEST(Interrupt, TimeoutStopsAnEndlessStartFunctionInsideCreate) {
 
 TEST(Interrupt, FromAnotherThreadStopsARunningCall) {
   test::Watchdog watchdog(60s);
-  auto module = load_wat(kSpin, "spin");
-  ASSERT_TRUE(module);
-  auto instance = Instance::create(module, {});
-  ASSERT_TRUE(instance.is_ok()) << instance.message();
-  Instance* inst = instance.value().get();
+  const std::unique_ptr<Instance> instance = spin_instance();
+  ASSERT_TRUE(instance);
+  Instance* inst = instance.get();
   std::thread stopper([inst] {
     std::this_thread::sleep_for(100ms);
     inst->interrupt();
@@ -93,11 +101,9 @@ TEST(Interrupt, FromAnotherThreadStopsARunningCall) {
 // another thread is refused (the save holds the instance as a call does).
 TEST(Interrupt, SnapshotDuringARunningCallIsRefused) {
   test::Watchdog watchdog(60s);
-  auto module = load_wat(kSpin, "spin");
-  ASSERT_TRUE(module);
-  auto instance = Instance::create(module, {});
-  ASSERT_TRUE(instance.is_ok()) << instance.message();
-  Instance* inst = instance.value().get();
+  const std::unique_ptr<Instance> instance = spin_instance();
+  ASSERT_TRUE(instance);
+  Instance* inst = instance.get();
   ASSERT_TRUE(inst->snapshot_bytes().is_ok());  // idle: a snapshot is taken
   // The call may find a save in progress and is then refused: it tries again.
   std::thread caller([inst] {
@@ -136,12 +142,10 @@ TEST(Interrupt, HandleTakenBeforeCreateStopsTheStartFunction) {
 }
 
 TEST(Interrupt, WhileIdleStopsTheNextCallAtItsStart) {
-  auto module = load_wat(kSpin, "spin");
-  ASSERT_TRUE(module);
-  auto instance = Instance::create(module, {});
-  ASSERT_TRUE(instance.is_ok()) << instance.message();
-  instance.value()->interrupt();  // nothing runs: the next call must not start either
-  auto sum = instance.value()->call("add", {1, 2});
+  const std::unique_ptr<Instance> instance = spin_instance();
+  ASSERT_TRUE(instance);
+  instance->interrupt();  // nothing runs: the next call must not start either
+  auto sum = instance->call("add", {1, 2});
   ASSERT_TRUE(sum.is_ok()) << sum.message();
   EXPECT_EQ(sum->message, "trap: interrupted by the host");
 }

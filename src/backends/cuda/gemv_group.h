@@ -51,7 +51,9 @@ struct GemvGroupArgs {
   bool packed;   // quant W in the GEMV layout (gemv_layout.h), not as GGUF rows
   float* silu_out;
   const GroupRope* rope;  // or null (with it: three parts, m = 1, no silu)
-  int rows_per_task = 1;  // 4: a warp's task is four adjacent rows (one plain part: a vocabulary head)
+  // Adjacent rows a warp reads together (gemv_group_task_rows), on the GEMV
+  // layout only: 4 of one plain part (a vocabulary head), 2 of each part of a silu pair.
+  int rows_per_task = 1;
 };
 
 // Whether launch_gemv_group takes these operands (dtype, m <= kGemvMaxRows,
