@@ -35,6 +35,23 @@ struct GroupRope {
   DType v_cache_dtype = DType_f32;
 };
 
+// The rmsnorm a group may begin with (fusion_plan.h norm steps): x is the
+// norm's input a (one row of k), and the products are those of out = a /
+// rms(a) · w, which the kernel also stores (its first block) for whatever
+// reads it later. Float weights, m = 1.
+struct GroupNorm {
+  const float* w = nullptr;  // k elements (null: no norm)
+  float* out = nullptr;      // k elements, none of x's
+  float eps = 0;
+};
+
+// The residual add a single product may end with (fusion_plan.h
+// gemv_add): add_out = add_r + y, element by element, as the add op.
+struct GroupAdd {
+  const float* r = nullptr;  // null: no add
+  float* out = nullptr;      // may be r itself, or y
+};
+
 // y_i (m, n_i) = x (m, k) · W_i (n_i, k)ᵀ for i < n_parts, all W of dtype.
 // silu_out not null: two parts of one n, and silu_out (m, n) = silu(y_0) ·
 // y_1; y_0 and y_1 are written too, except the one silu_out is (exact alias).
@@ -54,11 +71,17 @@ struct GemvGroupArgs {
   // Adjacent rows a warp reads together (gemv_group_task_rows), on the GEMV
   // layout only: 4 of one plain part (a vocabulary head), 2 of each part of a silu pair.
   int rows_per_task = 1;
+  GroupNorm norm;  // float weights, m = 1
+  GroupAdd add;    // one plain part, m = 1
 };
 
 // Whether launch_gemv_group takes these operands (dtype, m <= kGemvMaxRows,
 // whole units of k, 16-byte aligned float rows and x).
 bool gemv_group_fits(DType dtype, int64_t m, int64_t k, const void* const* w, int n_parts, const float* x);
+// Whether the group can take a's norm (not null: float weights, one row,
+// the norm's vectors 16-byte aligned and out none of x's bytes) and add.
+bool gemv_group_takes_norm(const GemvGroupArgs& a);
+bool gemv_group_takes_add(const GemvGroupArgs& a);
 // Whether a's rope (not null) can be done by the group: three parts, one
 // row, q and k whole heads of an even head_dim, pairs in one block.
 bool gemv_group_ropes(const GemvGroupArgs& a);
