@@ -442,6 +442,7 @@ struct Projections {
   bool norms, rope, products;
   int32_t q3 = 0, k3 = 0, kc = 0, vc = 0;  // with a rope
   int32_t att = 0, wo = 0;                 // with products: o = att · wo before each add
+  int32_t wd = 0, dn = 0;                  // with a down product: dn = gate · wd after the silu
   int32_t x, wq, wk, wv, wg, wu, q, k, v, gate, up;
   int32_t o = 0, h = 0, h2 = 0, w1 = 0, w2 = 0;  // with norms
   std::vector<std::pair<uint32_t, uint32_t>> outs;  // (guest offset, bytes) of the copied results
@@ -454,12 +455,12 @@ struct Projections {
     EXPECT_GT(t, 0) << g.last_error();
     return t;
   }
-  // A const (n, kK) weight of dtype on whole pages of its own.
-  int32_t weight(DType dtype, uint32_t n, uint32_t seed) {
-    const std::vector<uint8_t> bytes = cpu::test::random_weights(cpu::DType(dtype), n, kK, seed, nullptr);
+  // A const (n, k) weight of dtype on whole pages of its own.
+  int32_t weight(DType dtype, uint32_t n, uint32_t seed, uint32_t k = kK) {
+    const std::vector<uint8_t> bytes = cpu::test::random_weights(cpu::DType(dtype), n, k, seed, nullptr);
     const uint32_t shape_at = g.alloc(16);
     g.at<uint32_t>(shape_at)[0] = n;
-    g.at<uint32_t>(shape_at)[1] = kK;
+    g.at<uint32_t>(shape_at)[1] = k;
     const uint32_t at = (g.alloc(bytes.size() + 131072) + 65535) / 65536 * 65536;
     std::memcpy(g.base() + at, bytes.data(), bytes.size());
     const int32_t t = int32_t(Z_samepageZ_tensor_view(g.ctx(), at, uint32_t(dtype), 2, shape_at, uint32_t(kFlagsConst)));
@@ -474,7 +475,7 @@ struct Projections {
     return r;
   }
   Projections(DType dtype, uint32_t rows, bool with_norms = false, bool with_rope = false, uint32_t ff_rows = 384,
-              bool with_products = false)
+              bool with_products = false, bool with_down = false)
       : ff(ff_rows), m(rows), norms(with_norms), rope(with_rope), products(with_products) {
     std::mt19937 rng(99);
     const int32_t x0 = g.random_f32({m, kK}, rng);
@@ -513,6 +514,13 @@ struct Projections {
       widths.insert(widths.end(), {kKv, kKv});
       rows.insert(rows.end(), {kCtx, kCtx});
     }
+    if (with_down) {
+      wd = weight(dtype, kK, 9, ff);
+      dn = runtime({m, kK});
+      results.push_back(dn);
+      widths.push_back(kK);
+      rows.push_back(m);
+    }
     for (size_t i = 0; i < widths.size(); ++i) {
       uint32_t at = 0;
       out_views.push_back(g.view(0, {rows[i], widths[i]}, uint64_t(rows[i]) * widths[i] * 4, &at));
@@ -542,6 +550,7 @@ struct Projections {
     for (uint32_t rc : {Z_samepageZ_matmul(c, u(gate), u(xb), u(wg)), Z_samepageZ_matmul(c, u(up), u(xb), u(wu)),
                         Z_samepageZ_silu_mul(c, u(gate), u(gate), u(up))})
       rcs.push_back(rc);
+    if (dn != 0) rcs.push_back(Z_samepageZ_matmul(c, u(dn), u(gate), u(wd)));
     for (size_t i = 0; i < results.size(); ++i) rcs.push_back(Z_samepageZ_copy(c, u(out_views[i]), u(results[i])));
     for (uint32_t rc : rcs)
       if (rc != 0) return int32_t(rc);
@@ -624,6 +633,39 @@ TEST_F(CudaFusion, NormRoundsForTheQuantGroupAfterIt) {
       size_t differ = 0;
       for (size_t i = n_products; i < a.size(); ++i) differ += std::memcmp(&a[i], &b[i], sizeof(double)) != 0;
       EXPECT_EQ(differ, 0u) << "the residual or a norm is not bit for bit add and rmsnorm's";
+    }
+  }
+}
+
+// Quant weights: the gate/up pair rounds its silu output to 8-bit blocks
+// for the down product after it (4 rows of each a task, a CTA's 32 outputs
+// one block), so the down product launches no quantize_x: the same bits
+// as quantize_x's, so the down product is op by op's up to summation order.
+TEST_F(CudaFusion, SiluRoundsForTheQuantProductAfterIt) {
+  for (DType dtype : {DType_q8_0, DType_q4_0, DType_q4_1}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    Projections fused(dtype, 1, true, false, 384, false, true), single(dtype, 1, true, false, 384, false, true);
+    ASSERT_EQ(Z_samepageZ_record_begin(fused.g.ctx()), 0u);
+    ASSERT_EQ(fused.issue(), 0) << fused.g.last_error();
+    const int32_t seq = int32_t(Z_samepageZ_record_end(fused.g.ctx()));
+    ASSERT_GT(seq, 0) << fused.g.last_error();
+    for (int round = 0; round < 2; ++round) {
+      SCOPED_TRACE("replay " + std::to_string(round));
+      ASSERT_EQ(Z_samepageZ_replay(fused.g.ctx(), uint32_t(seq), 0, 0), 0u) << fused.g.last_error();
+      ASSERT_EQ(single.issue(), 0) << single.g.last_error();
+      EXPECT_EQ(backend_stat(fused.g, "graph_rounded_outputs"), 3.0) << "the silu pair did not round for down";
+      const std::vector<double> a = fused.values(), b = single.values();
+      ASSERT_EQ(a.size(), b.size());
+      const size_t down_at = a.size() - Projections::kK;
+      for (auto [from, to] : {std::pair{size_t(0), down_at}, std::pair{down_at, a.size()}}) {
+        double worst = 0, scale = 0;
+        for (size_t i = from; i < to; ++i) {
+          worst = std::max(worst, std::fabs(a[i] - b[i]));
+          scale = std::max(scale, std::fabs(b[i]));
+        }
+        EXPECT_GT(scale, 0.1) << "vacuous: values " << from << ".." << to << " are all (near) zero";
+        EXPECT_LE(worst, 1e-5 * scale) << "values " << from << ".." << to << ": fused and op by op differ";
+      }
     }
   }
 }

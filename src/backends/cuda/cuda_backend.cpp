@@ -277,8 +277,8 @@ class CudaBackend final : public Backend {
         g.w_const = true;
         g.packed = true;
         g.rows_per_task = gemv_group_task_rows(true, false, 1, n, k);
-        if (!takes_rounded(x, m * k))
-          if (Status s = launch_quantize_x(launch_, x, m * k, g.xq); !s) return s;
+        if (const QuantizedX r = rounded_x(x, m * k); r.qs != nullptr) g.xq = r;
+        else if (Status s = launch_quantize_x(launch_, x, m * k, g.xq); !s) return s;
         return launch_gemv_group(launch_, g);
       }
     }
@@ -331,7 +331,7 @@ class CudaBackend final : public Backend {
     const auto started = std::chrono::steady_clock::now();
     seq.drop_graph();
     begin();
-    uint64_t need = 0;
+    uint64_t need = 0, rounded_need = 0;  // scratch bytes; of them, the most a rounded x takes
     std::vector<BlasGemm::Shape> gemms;
     for (const SequenceOp& op : seq.ops()) {
       void* p[4] = {};
@@ -350,7 +350,9 @@ class CudaBackend final : public Backend {
       }
       if (op.args.op == OpCode_matmul) {
         const TensorArg* t = op.args.t;
-        need = std::max(need, matmul_scratch(t[1].n_rows(), t[2].n_rows(), t[1].row_length(), t[2].dtype, p[1]).total());
+        const MatmulScratch ms = matmul_scratch(t[1].n_rows(), t[2].n_rows(), t[1].row_length(), t[2].dtype, p[1]);
+        need = std::max(need, ms.total());
+        rounded_need = std::max(rounded_need, ms.qs_bytes + ms.d_bytes);
         if (t[1].n_rows() > kGemvMaxRows)
           gemms.push_back({t[2].dtype, p[2], static_cast<const float*>(p[1]), t[1].n_rows(), t[2].n_rows(),
                            t[1].row_length()});
@@ -358,6 +360,10 @@ class CudaBackend final : public Backend {
           if (auto layout = store_.gemv_layout(t[2], stream_, true); !layout) return layout.status();
       }
     }
+    // Two places for a rounded x: a producer may round its output while it
+    // reads its own rounded x (rounding_of).
+    round_offset_ = rounded_need;
+    need = std::max(need, 2 * rounded_need);
     if (need > 0)
       if (auto buf = scratch(need); !buf) return buf.status();
     // cuBLAS allocates and loads kernels at first use: not inside the capture.
@@ -441,7 +447,7 @@ class CudaBackend final : public Backend {
     if (n + 1 >= seq.plan.size()) return false;
     const PlannedStep& step = seq.plan[n];
     const SequenceOp& last = seq.ops()[step.first + step.count - 1];
-    const bool producer = step.kind == FusedKind::add_rmsnorm ||
+    const bool producer = step.kind == FusedKind::add_rmsnorm || (step.kind == FusedKind::gemv_silu && !step.norm) ||
                           (step.kind == FusedKind::single && last.args.op == OpCode_attention);
     const SequenceOp& next = seq.ops()[seq.plan[n + 1].first];
     if (!producer || next.args.op != OpCode_matmul) return false;
@@ -454,22 +460,29 @@ class CudaBackend final : public Backend {
     return x.id == out.id && x.n_elements() == out.n_elements() && x.n_rows() <= kGemvMaxRows &&
            x.row_length() % 32 == 0 && uses_gemv_layout(w.dtype) && store_.in_device_memory(out.id);
   }
-  // Where a producer rounds its output y (m rows of k): the scratch's start,
-  // when round_output_; noted for the next step.
-  QuantizedX rounding_of(const float* y, int64_t m, int64_t k) {
-    if (!round_output_ || scratch_ == nullptr || k % 32 != 0) return {};
+  // Where a producer rounds its output y (m rows of k), when round_output_;
+  // noted for the next step. The scratch holds two places for a rounded x
+  // (round_offset_ apart): the second, unless the producer's own x was
+  // rounded there (reads_at: a silu pair reads its x while it rounds its output).
+  QuantizedX rounding_of(const float* y, int64_t m, int64_t k, const int8_t* reads_at = nullptr) {
+    if (!round_output_ || scratch_ == nullptr || k % 32 != 0 || round_offset_ == 0) return {};
     // The product's layout for its m·k elements (the producer's rows need not be the product's: attention's are heads).
     const MatmulScratch layout = matmul_scratch(1, 1, m * k, DType_q4_0, y);
-    if (layout.qs_bytes + layout.d_bytes > scratch_bytes_) return {};
-    rounded_for_next_ = {y, m * k};
     auto* base = static_cast<uint8_t*>(scratch_);
-    return {reinterpret_cast<int8_t*>(base), reinterpret_cast<float*>(base + layout.qs_bytes)};
+    uint8_t* at = base + round_offset_;
+    uint64_t room = scratch_bytes_ > round_offset_ ? scratch_bytes_ - round_offset_ : 0;
+    if (reinterpret_cast<const uint8_t*>(reads_at) == at) at = base, room = round_offset_;
+    if (layout.qs_bytes + layout.d_bytes > room) return {};
+    const QuantizedX q{reinterpret_cast<int8_t*>(at), reinterpret_cast<float*>(at + layout.qs_bytes)};
+    rounded_for_next_ = {y, m * k, q};
+    return q;
   }
-  // Whether x (n elements) was rounded for this step: then its quantize_x is not launched.
-  bool takes_rounded(const float* x, int64_t n) {
-    if (rounded_for_this_.x != x || rounded_for_this_.n != n) return false;
+  // Where x (n elements) was rounded for this step, if it was: then its
+  // quantize_x is not launched.
+  QuantizedX rounded_x(const float* x, int64_t n) {
+    if (rounded_for_this_.x != x || rounded_for_this_.n != n) return {};
     ++n_rounded_outputs_;
-    return true;
+    return rounded_for_this_.at;
   }
 
   // A fused step of a captured sequence (fusion_plan.h), when every operand
@@ -622,8 +635,20 @@ class CudaBackend final : public Backend {
       if (!buf) return buf.status();
       g.xq.qs = reinterpret_cast<int8_t*>(*buf);
       g.xq.d = reinterpret_cast<float*>(*buf + layout.qs_bytes);
-      if (!takes_rounded(g.x, g.m * g.k))
-        if (Status s = launch_quantize_x(launch_, g.x, g.m * g.k, g.xq); !s) return s;
+      if (const QuantizedX rx = rounded_x(g.x, g.m * g.k); rx.qs != nullptr) g.xq = rx;
+      else if (Status s = launch_quantize_x(launch_, g.x, g.m * g.k, g.xq); !s) return s;
+      // A silu pair rounds its output for the quant down product after it:
+      // 4 rows of each a task, so that a CTA's 32 outputs are one block.
+      static const bool xp_off = std::getenv("SAMEPAGE_XP_NO_SILU_ROUND") != nullptr;  // XP: temporary A/B switch
+      if (silu && g.packed && round_output_ && !xp_off) {
+        GemvGroupArgs r4 = g;
+        r4.rows_per_task = 4;
+        r4.round_out = {g.xq.qs, g.xq.d};  // (a placeholder for the check)
+        if (gemv_group_rounds_silu(r4)) {
+          r4.round_out = rounding_of(g.silu_out, 1, g.n[0], g.xq.qs);
+          if (r4.round_out.qs != nullptr) g = r4;
+        }
+      }
     }
     if (Status s = launch_gemv_group(launch_, g); !s) return s;
     ++n_fused_gemv_steps_;
@@ -730,7 +755,9 @@ class CudaBackend final : public Backend {
   struct Rounded {
     const float* x = nullptr;
     int64_t n = 0;
+    QuantizedX at;
   };
+  uint64_t round_offset_ = 0;  // the scratch's second place for a rounded x (rounding_of); set at each capture
   bool round_output_ = false;
   Rounded rounded_for_next_, rounded_for_this_;
   uint64_t n_rounded_outputs_ = 0;  // products whose x came rounded, over all captures

@@ -31,7 +31,13 @@ struct GroupDevice {
   bool write_q, write_k;      // rope: the plain q and k products too, unless the roped ones are their bytes
   GroupNorm norm;             // kNorm
   GroupAdd add;               // plain, when add.r is set
+  int8_t* rq;                 // silu, 4 rows a task: the output rounded (GemvGroupArgs::round_out), or null
+  float* rd;
 };
+
+__device__ __forceinline__ float silu_times(float gate, float up) {
+  return gate / (1.0f + expf(-gate)) * up;  // elementwise.cu's silu_mul
+}
 
 // The first block's first warp stores the norm's output out = a · inv_rms ·
 // w (the rmsnorm kernel's arithmetic, with this kernel's inv_rms).
@@ -162,6 +168,18 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
     return;
   }
+  if constexpr (kSilu && kTaskRows == 4) {
+    if (g.rq != nullptr) {  // one row of x, a warp a task: the CTA's 32 outputs are one 8-bit block
+      __shared__ float block_out[kWarps * kTaskRows];
+      static_assert(kWarps * kTaskRows == 32, "a CTA's silu rows are one quant block");
+      if (lane == 0)
+#pragma unroll
+        for (int i = 0; i < kTaskRows; ++i)
+          block_out[warp * kTaskRows + i] = valid ? silu_times(partial[warp][i][0], partial[warp][kTaskRows + i][0]) : 0.0f;
+      __syncthreads();
+      if (warp == 0) store_rounded_lane(block_out[lane], int64_t(blockIdx.x) * 32 + lane, g.rq, g.rd);
+    }
+  }
   if (!valid || sub != 0 || lane >= m) return;
   float sum[kRows];
 #pragma unroll
@@ -178,7 +196,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       const float gate = sum[i], up = sum[kTaskRows + i];
       if (g.write_gate) g.y[0][at] = gate;
       if (g.write_up) g.y[1][at] = up;
-      g.silu_out[at] = gate / (1.0f + expf(-gate)) * up;  // elementwise.cu's silu_mul
+      g.silu_out[at] = silu_times(gate, up);
     } else {
       y[at] = sum[i];
       if (g.add.r != nullptr) g.add.out[at] = g.add.r[at] + sum[i];  // the add op's sum (same bits either order)
@@ -219,8 +237,10 @@ cudaError_t launch_policy(const LaunchStream& s, const GroupDevice& g, const Gem
       return launch_group<P, Epilogue::plain, 1, true>(s, g, a, x, n_rows);
     }
   if (a.silu_out != nullptr) {
-    if constexpr (kPacked)
+    if constexpr (kPacked) {
       if (a.rows_per_task == 2) return launch_group<P, Epilogue::silu, 2>(s, g, a, x, n_rows);
+      if (a.rows_per_task == 4) return launch_group<P, Epilogue::silu, 4>(s, g, a, x, n_rows);
+    }
     return launch_group<P, Epilogue::silu, 1>(s, g, a, x, n_rows);
   }
   if (a.rope != nullptr) return launch_group<P, Epilogue::rope, 1>(s, g, a, x, n_rows);
@@ -259,6 +279,11 @@ bool gemv_group_takes_add(const GemvGroupArgs& a) {
          a.m == 1;
 }
 
+bool gemv_group_rounds_silu(const GemvGroupArgs& a) {
+  return a.silu_out != nullptr && a.packed && a.rows_per_task == 4 && a.m == 1 && a.n[0] % 32 == 0 &&
+         gemv_group_warps_per_row(a.k / 32) == 1;
+}
+
 bool gemv_group_ropes(const GemvGroupArgs& a) {
   if (a.rope == nullptr || a.silu_out != nullptr || a.n_parts != 3 || a.m != 1) return false;
   const int64_t hd = a.rope->head_dim;
@@ -275,10 +300,12 @@ Status launch_gemv_group(const LaunchStream& s, const GemvGroupArgs& a) {
     return err("cuda::gemv_group", "these products cannot be grouped");
   if (dtype_is_quantized(a.dtype) && (a.xq.qs == nullptr || a.xq.d == nullptr))
     return err("cuda::gemv_group", "quant weights without quantized activations");
-  const bool task_rows_ok = a.rows_per_task == 1 || (a.packed && silu && a.rows_per_task == 2) ||
+  const bool task_rows_ok = a.rows_per_task == 1 || (a.packed && silu && (a.rows_per_task == 2 || a.rows_per_task == 4)) ||
                             (a.packed && !silu && a.rope == nullptr && a.n_parts == 1 && a.rows_per_task == 4);
   if (!task_rows_ok)
-    return err("cuda::gemv_group", "rows a task: 2 for a silu pair or 4 for one plain part, on the GEMV layout");
+    return err("cuda::gemv_group", "rows a task: 2 or 4 for a silu pair or 4 for one plain part, on the GEMV layout");
+  if (a.round_out.qs != nullptr && !gemv_group_rounds_silu(a))
+    return err("cuda::gemv_group", "rounding the output takes a silu pair of one row, 4 rows a task, a warp a row");
   if (a.rope != nullptr && !gemv_group_ropes(a))
     return err("cuda::gemv_group", "a rope takes q, k, v of one row, whole heads, rows in pairs of one block");
   if (a.norm.w != nullptr && !gemv_group_takes_norm(a))
@@ -306,6 +333,8 @@ Status launch_gemv_group(const LaunchStream& s, const GemvGroupArgs& a) {
   }
   g.norm = a.norm;
   g.add = a.add;
+  g.rq = a.round_out.qs;
+  g.rd = a.round_out.d;
   if (n_rows <= 0) return Status::ok();
   if (n_rows > int64_t(INT32_MAX)) return err("cuda::gemv_group", "too many output columns");
   const XIn x{a.x, a.xq.qs, a.xq.d, a.k};

@@ -73,6 +73,10 @@ struct GemvGroupArgs {
   int rows_per_task = 1;
   GroupNorm norm;  // float weights, m = 1
   GroupAdd add;    // one plain part, m = 1
+  // A silu pair of quant weights, 4 rows of each a task, one row of x: the
+  // silu output also rounded to 8-bit blocks here (a CTA's 32 rows are one
+  // block), as quantize_x would for the quant product that reads it next.
+  QuantizedX round_out;
 };
 
 // Whether launch_gemv_group takes these operands (dtype, m <= kGemvMaxRows,
@@ -82,6 +86,8 @@ bool gemv_group_fits(DType dtype, int64_t m, int64_t k, const void* const* w, in
 // the norm's vectors 16-byte aligned and out none of x's bytes) and add.
 bool gemv_group_takes_norm(const GemvGroupArgs& a);
 bool gemv_group_takes_add(const GemvGroupArgs& a);
+// Whether the silu pair a can round its output (a.round_out's conditions).
+bool gemv_group_rounds_silu(const GemvGroupArgs& a);
 // Whether a's rope (not null) can be done by the group: three parts, one
 // row, q and k whole heads of an even head_dim, pairs in one block.
 bool gemv_group_ropes(const GemvGroupArgs& a);
