@@ -160,8 +160,6 @@ class CudaBackend final : public Backend {
             {"eager_replay_count", double(n_eager_runs_)},
             {"graph_fused_gemv_steps", double(n_fused_gemv_steps_)},
             {"graph_fused_rope_steps", double(n_fused_rope_steps_)},  // of those, q/k/v with the rope and cache stores
-            {"graph_fused_norm_steps", double(n_fused_norm_steps_)},  // of those, with the rmsnorm of their x
-            {"graph_fused_add_steps", double(n_fused_add_steps_)},    // products that store a residual add
             {"graph_rounded_outputs", double(n_rounded_outputs_)},  // quant products whose x came rounded
             {"pdl", launch_.pdl ? 1.0 : 0.0},
             {"fusion", fuse_ ? 1.0 : 0.0}};
@@ -411,18 +409,13 @@ class CudaBackend final : public Backend {
   }
 
   // One planned step under capture: fused when the enqueue takes it, else
-  // its parts (a norm step: the rmsnorm, then its group; a gemv_rope_store:
-  // its group, then its rope_store), else its ops one by one with their
-  // parameters read from the device buffer.
+  // its parts (a gemv_rope_store: its group, then its rope_store), else its
+  // ops one by one with their parameters read from the device buffer.
   Status enqueue_step(const CudaSequence& seq, const PlannedStep& step) {
     if (step.kind != FusedKind::single) {
       auto fused = enqueue_fused(seq, step);
       if (!fused) return err("cuda::capture", "ops " + std::to_string(step.first) + "+: " + fused.message());
       if (*fused) return Status::ok();
-      if (step.norm) {
-        if (Status s = enqueue_step(seq, {FusedKind::single, step.first, 1}); !s) return s;
-        return enqueue_step(seq, {step.kind, step.first + 1, step.count - 1});
-      }
       if (step.kind == FusedKind::gemv_rope_store) {
         if (Status s = enqueue_step(seq, {FusedKind::gemv_group, step.first, 3}); !s) return s;
         return enqueue_step(seq, {FusedKind::rope_store, step.first + 3, 4});
@@ -440,14 +433,15 @@ class CudaBackend final : public Backend {
 
   // A captured step whose output the next step multiplies by quant weights
   // (batch-1, in the GEMV layout) rounds it to 8-bit blocks itself, into
-  // the scratch where that product's quantize_x would (matmul_scratch): the
-  // product finds it there and launches no quantize_x. Producers: the fused
-  // add + rmsnorm and attention. Same rounding, same bits.
+  // the scratch (rounding_of): the product finds it there (rounded_x) and
+  // launches no quantize_x. Producers: the fused add + rmsnorm, attention,
+  // and a quant gate/up pair (its silu output, for down; when its kernel
+  // can: enqueue_gemv_group). Same rounding, same bits.
   bool rounds_for_next(const CudaSequence& seq, size_t n) const {
     if (n + 1 >= seq.plan.size()) return false;
     const PlannedStep& step = seq.plan[n];
     const SequenceOp& last = seq.ops()[step.first + step.count - 1];
-    const bool producer = step.kind == FusedKind::add_rmsnorm || (step.kind == FusedKind::gemv_silu && !step.norm) ||
+    const bool producer = step.kind == FusedKind::add_rmsnorm || step.kind == FusedKind::gemv_silu ||
                           (step.kind == FusedKind::single && last.args.op == OpCode_attention);
     const SequenceOp& next = seq.ops()[seq.plan[n + 1].first];
     if (!producer || next.args.op != OpCode_matmul) return false;
@@ -471,7 +465,10 @@ class CudaBackend final : public Backend {
     auto* base = static_cast<uint8_t*>(scratch_);
     uint8_t* at = base + round_offset_;
     uint64_t room = scratch_bytes_ > round_offset_ ? scratch_bytes_ - round_offset_ : 0;
-    if (reinterpret_cast<const uint8_t*>(reads_at) == at) at = base, room = round_offset_;
+    if (reinterpret_cast<const uint8_t*>(reads_at) == at) {
+      at = base;
+      room = round_offset_;
+    }
     if (layout.qs_bytes + layout.d_bytes > room) return {};
     const QuantizedX q{reinterpret_cast<int8_t*>(at), reinterpret_cast<float*>(at + layout.qs_bytes)};
     rounded_for_next_ = {y, m * k, q};
@@ -509,7 +506,6 @@ class CudaBackend final : public Backend {
     if (step.kind == FusedKind::gemv_group || step.kind == FusedKind::gemv_silu ||
         step.kind == FusedKind::gemv_rope_store)
       return enqueue_gemv_group(seq, step, p);
-    if (step.kind == FusedKind::gemv_add) return enqueue_gemv_add(seq, step, p);
     auto f32 = [&](size_t op, int j) { return static_cast<float*>(p[op * 4 + size_t(j)]); };
     if (step.kind == FusedKind::add_rmsnorm) {
       const TensorArg& a = ops[0].args.t[0];
@@ -532,41 +528,15 @@ class CudaBackend final : public Backend {
     return true;
   }
 
-  // A gemv_add step (operands p: t[0..3] of the matmul, then of the add):
-  // the product by the grouped kernel with one part, which also stores the
-  // add's sum, when that kernel takes the operands.
-  Result<bool> enqueue_gemv_add(const CudaSequence& seq, const PlannedStep& step, const std::vector<void*>& p) {
-    const TensorArg* t = seq.ops()[step.first].args.t;
-    const TensorArg* a = seq.ops()[step.first + 1].args.t;
-    GemvGroupArgs g{};
-    g.dtype = t[2].dtype;
-    g.m = t[1].n_rows();
-    g.k = t[1].row_length();
-    g.x = static_cast<const float*>(p[1]);
-    g.n_parts = 1;
-    g.w[0] = p[2];
-    g.y[0] = static_cast<float*>(p[0]);
-    g.n[0] = t[2].n_rows();
-    g.w_const = store_.is_resident(t[2].id);
-    const bool y_first = a[1].id == t[0].id;  // the add's other operand is the residual
-    g.add = {static_cast<const float*>(p[4 + (y_first ? 2 : 1)]), static_cast<float*>(p[4])};
-    if (!gemv_group_fits(g.dtype, g.m, g.k, g.w, 1, g.x) || !gemv_group_takes_add(g)) return false;
-    if (Status s = launch_gemv_group(launch_, g); !s) return s;
-    ++n_fused_add_steps_;
-    return true;
-  }
-
   // A gemv_group, gemv_silu or gemv_rope_store step (operands p: t[0..3]
   // of each op), when the group kernel takes its operands; quant weights
-  // share one rounding of x. A norm step's group normalises x itself.
-  Result<bool> enqueue_gemv_group(const CudaSequence& seq, const PlannedStep& step, const std::vector<void*>& all) {
+  // share one rounding of x.
+  Result<bool> enqueue_gemv_group(const CudaSequence& seq, const PlannedStep& step, const std::vector<void*>& p) {
     static_assert(kFusedGemvMaxRows == kGemvMaxRows, "the planner's row limit is the GEMV's");
-    const size_t base = step.norm ? 1 : 0;  // the group's first op
-    const SequenceOp* ops = &seq.ops()[step.first + base];
-    void* const* p = all.data() + 4 * base;
+    const SequenceOp* ops = &seq.ops()[step.first];
     const TensorArg* t = ops[0].args.t;
     const bool silu = step.kind == FusedKind::gemv_silu, rope = step.kind == FusedKind::gemv_rope_store;
-    const size_t n_products = silu ? 2 : rope ? 3 : step.count - base;
+    const size_t n_products = silu ? 2 : rope ? 3 : step.count;
     GemvGroupArgs g{};
     g.dtype = t[2].dtype;
     g.m = t[1].n_rows();
@@ -603,15 +573,8 @@ class CudaBackend final : public Backend {
       // Written while other blocks read x (exact aliases pass fusable_ranges).
       const void* written[] = {r.q_out, r.k_out, r.k_cache, r.v_cache};
       for (const void* out : written)
-        if (out == g.x || (step.norm && out == all[1])) return false;
+        if (out == g.x) return false;
       g.rope = &r;
-    }
-    if (step.norm) {  // rmsnorm(N = A · w): the group reads A, and stores N
-      const OpArgs& nm = seq.ops()[step.first].args;
-      if (dtype_is_quantized(g.dtype)) return false;
-      g.x = static_cast<const float*>(all[1]);
-      g.norm = {static_cast<const float*>(all[2]), static_cast<float*>(all[0]), nm.f[0]};
-      if (!gemv_group_fits(g.dtype, g.m, g.k, g.w, g.n_parts, g.x) || !gemv_group_takes_norm(g)) return false;
     }
     if (dtype_is_quantized(g.dtype)) {  // every part's GEMV layout, made before the capture, or none
       const void* layouts[kGemvGroupMaxParts] = {};
@@ -639,11 +602,9 @@ class CudaBackend final : public Backend {
       else if (Status s = launch_quantize_x(launch_, g.x, g.m * g.k, g.xq); !s) return s;
       // A silu pair rounds its output for the quant down product after it:
       // 4 rows of each a task, so that a CTA's 32 outputs are one block.
-      static const bool xp_off = std::getenv("SAMEPAGE_XP_NO_SILU_ROUND") != nullptr;  // XP: temporary A/B switch
-      if (silu && g.packed && round_output_ && !xp_off) {
+      if (silu && g.packed && round_output_) {
         GemvGroupArgs r4 = g;
         r4.rows_per_task = 4;
-        r4.round_out = {g.xq.qs, g.xq.d};  // (a placeholder for the check)
         if (gemv_group_rounds_silu(r4)) {
           r4.round_out = rounding_of(g.silu_out, 1, g.n[0], g.xq.qs);
           if (r4.round_out.qs != nullptr) g = r4;
@@ -653,7 +614,6 @@ class CudaBackend final : public Backend {
     if (Status s = launch_gemv_group(launch_, g); !s) return s;
     ++n_fused_gemv_steps_;
     if (rope) ++n_fused_rope_steps_;
-    if (step.norm) ++n_fused_norm_steps_;
     return true;
   }
 
@@ -748,8 +708,6 @@ class CudaBackend final : public Backend {
   uint64_t n_captures_ = 0, n_graph_launches_ = 0, n_eager_runs_ = 0;
   uint64_t n_fused_gemv_steps_ = 0;  // gemv_group, gemv_silu and gemv_rope_store steps captured as one kernel, over all captures
   uint64_t n_fused_rope_steps_ = 0;  // of those, gemv_rope_store
-  uint64_t n_fused_norm_steps_ = 0;  // of those, norm steps
-  uint64_t n_fused_add_steps_ = 0;   // gemv_add steps
   // During a capture (rounds_for_next): whether the step being enqueued
   // rounds its output, what it rounded, and what the step before rounded.
   struct Rounded {

@@ -1,7 +1,6 @@
 #include "backends/cuda/fusion_plan.h"
 
 #include <cstdint>
-#include <cstdlib>
 
 namespace samepage::cuda {
 namespace {
@@ -125,75 +124,23 @@ bool is_gemv_rope_store(const SequenceOp* op) {
   return true;
 }
 
-bool is_float_weight(DType dt) { return dt == DType_f32 || dt == DType_f16 || dt == DType_bf16; }
-
-// The group of products that starts at op k, if one does (count 0: none).
-PlannedStep group_at(const std::vector<SequenceOp>& ops, size_t k) {
-  if (k + 7 <= ops.size() && is_gemv_rope_store(&ops[k])) return {FusedKind::gemv_rope_store, k, 7};
-  if (k + 3 <= ops.size() && is_gemv_silu(&ops[k])) return {FusedKind::gemv_silu, k, 3};
-  if (const size_t n = gemv_group_length(&ops[k], ops.size() - k); n >= 2) return {FusedKind::gemv_group, k, n};
-  return {FusedKind::single, k, 0};
-}
-
-// rmsnorm(N = A · w) of one row, N the x of group (float weights, one row),
-// which writes neither A nor w; N none of A and w.
-bool is_norm_of(const SequenceOp& norm, const std::vector<SequenceOp>& ops, const PlannedStep& group) {
-  const OpArgs& n = norm.args;
-  if (n.op != OpCode_rmsnorm || group.count == 0) return false;
-  const TensorArg &out = n.t[0], &a = n.t[1], &w = n.t[2];
-  if (a.n_rows() != 1 || out.n_elements() != a.n_elements() || w.n_elements() != a.row_length()) return false;
-  if (out.id == a.id || out.id == w.id) return false;
-  const OpArgs& first = ops[group.first].args;
-  if (!same_tensor(first.t[1], out) || first.t[1].n_rows() != 1 || !is_float_weight(first.t[2].dtype)) return false;
-  for (size_t i = group.first; i < group.first + group.count; ++i)
-    if (ops[i].args.t[0].id == a.id || ops[i].args.t[0].id == w.id) return false;
-  return true;
-}
-
-// matmul(Y = X · W) of one row of float weights, then add(A = Y + R) or (R
-// + Y), R a whole tensor of Y's size that is not Y; neither A nor R is X or W.
-bool is_gemv_add(const SequenceOp& mm, const SequenceOp& add) {
-  const OpArgs &p = mm.args, &a = add.args;
-  if (p.op != OpCode_matmul || a.op != OpCode_add || p.t[1].n_rows() != 1 || !is_float_weight(p.t[2].dtype)) return false;
-  const TensorArg &y = p.t[0], &x = p.t[1], &w = p.t[2];
-  if (y.id == x.id || y.id == w.id) return false;
-  const bool y_first = same_tensor(a.t[1], y), y_second = same_tensor(a.t[2], y);
-  if (y_first == y_second) return false;  // Y once, beside another tensor
-  const TensorArg& r = y_first ? a.t[2] : a.t[1];
-  if (r.n_elements() != y.n_elements() || a.t[0].n_elements() != y.n_elements()) return false;
-  for (uint64_t id : {a.t[0].id, r.id})
-    if (id == x.id || id == w.id) return false;
-  return true;
-}
-
 }  // namespace
 
 std::vector<PlannedStep> plan_fusion(const std::vector<SequenceOp>& ops) {
-  static const bool xp_off = std::getenv("SAMEPAGE_XP_NO_NORM") != nullptr;  // XP: temporary A/B switch
   std::vector<PlannedStep> steps;
   for (size_t k = 0; k < ops.size();) {
-    PlannedStep group = group_at(ops, k);
-    if (group.count == 0 && k + 1 < ops.size()) {
-      group = group_at(ops, k + 1);
-      const OpArgs& next = ops[k + 1].args;  // a single product (the vocabulary head) takes a norm too
-      if (group.count == 0 && is_batch1_matmul(ops[k + 1]) && next.t[0].id != next.t[1].id &&
-          next.t[0].id != next.t[2].id)
-        group = {FusedKind::gemv_group, k + 1, 1};
-      if (!xp_off && is_norm_of(ops[k], ops, group)) {
-        group = {group.kind, k, group.count + 1, true};
-      } else {
-        group.count = 0;
-      }
-    }
-    if (group.count > 0) {
-      steps.push_back(group);
-      k += group.count;
+    if (k + 7 <= ops.size() && is_gemv_rope_store(&ops[k])) {
+      steps.push_back({FusedKind::gemv_rope_store, k, 7});
+      k += 7;
     } else if (k + 4 <= ops.size() && is_rope_store(&ops[k])) {
       steps.push_back({FusedKind::rope_store, k, 4});
       k += 4;
-    } else if (!xp_off && k + 2 <= ops.size() && is_gemv_add(ops[k], ops[k + 1])) {
-      steps.push_back({FusedKind::gemv_add, k, 2});
-      k += 2;
+    } else if (k + 3 <= ops.size() && is_gemv_silu(&ops[k])) {
+      steps.push_back({FusedKind::gemv_silu, k, 3});
+      k += 3;
+    } else if (const size_t n = gemv_group_length(&ops[k], ops.size() - k); n >= 2) {
+      steps.push_back({FusedKind::gemv_group, k, n});
+      k += n;
     } else if (k + 2 <= ops.size() && is_add_rmsnorm(ops[k], ops[k + 1])) {
       steps.push_back({FusedKind::add_rmsnorm, k, 2});
       k += 2;

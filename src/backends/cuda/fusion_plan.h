@@ -20,16 +20,6 @@
 //                when its tasks are an even count; else the enqueue runs the
 //                group and the rope_store apart): an attention block's
 //                first 7 ops in one kernel.
-//   gemv_add     matmul(Y = X · W) of one row of float weights, then add(A =
-//                Y + R) (or R + Y) of a whole tensor R: the residual add
-//                after the o and down projections, in the product's epilogue.
-// And a norm step: rmsnorm(N = A · w) of one row whose N is the x of the
-// float-weight group after it (gemv_group, gemv_silu, gemv_rope_store, or a
-// gemv_group of one product: the vocabulary head after the last norm): the
-// group's kernel normalises x on the fly (gemv_group.h GroupNorm), so a
-// layer's two norms cost no kernel of their own. The norm's output is still
-// stored; its 1 / rms sums the squares in another order than the rmsnorm
-// kernel (float rounding apart, the same values).
 // The GEMV fusions sum in the warp kernel's order, which may differ
 // from the kernel a single product picks by float rounding (the other
 // fusions give the bits of op by op).
@@ -47,7 +37,7 @@
 
 namespace samepage::cuda {
 
-enum class FusedKind { single, add_rmsnorm, rope_store, gemv_group, gemv_silu, gemv_rope_store, gemv_add };
+enum class FusedKind { single, add_rmsnorm, rope_store, gemv_group, gemv_silu, gemv_rope_store };
 
 // The most rows of X a fused GEMV takes (kernels.h kGemvMaxRows).
 inline constexpr int64_t kFusedGemvMaxRows = 8;
@@ -56,7 +46,6 @@ struct PlannedStep {
   FusedKind kind = FusedKind::single;
   size_t first = 0;  // index of the step's first op in the sequence
   size_t count = 1;  // ops it covers
-  bool norm = false;  // a group kind whose first op is the rmsnorm of its x
 };
 
 // Steps covering ops in order, each op exactly once.

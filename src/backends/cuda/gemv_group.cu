@@ -14,7 +14,6 @@
 #include "backends/cuda/gemv_plan.h"
 #include "backends/cuda/gemv_rows.h"
 #include "backends/cuda/rope_pair.h"
-#include "backends/cuda/row_norm.h"
 
 namespace samepage::cuda {
 namespace {
@@ -29,43 +28,24 @@ struct GroupDevice {
   bool write_gate, write_up;  // silu: the plain products too, unless silu_out is their bytes
   GroupRope rope;             // Epilogue::rope
   bool write_q, write_k;      // rope: the plain q and k products too, unless the roped ones are their bytes
-  GroupNorm norm;             // kNorm
-  GroupAdd add;               // plain, when add.r is set
-  int8_t* rq;                 // silu, 4 rows a task: the output rounded (GemvGroupArgs::round_out), or null
-  float* rd;
+  QuantizedX round_out;       // silu, 4 rows a task: the output rounded (GemvGroupArgs::round_out), or none
 };
 
 __device__ __forceinline__ float silu_times(float gate, float up) {
   return gate / (1.0f + expf(-gate)) * up;  // elementwise.cu's silu_mul
 }
 
-// The first block's first warp stores the norm's output out = a · inv_rms ·
-// w (the rmsnorm kernel's arithmetic, with this kernel's inv_rms).
-__device__ __forceinline__ void store_norm(const GroupNorm& norm, const float* a, int64_t k, float inv_rms, int lane) {
-  const float4* av = reinterpret_cast<const float4*>(a);
-  const float4* wv = reinterpret_cast<const float4*>(norm.w);
-  float4* out = reinterpret_cast<float4*>(norm.out);
-  for (int64_t e = lane; e < k / 4; e += 32) {
-    const float4 x = av[e], w = wv[e];
-    out[e] = make_float4(x.x * inv_rms * w.x, x.y * inv_rms * w.y, x.z * inv_rms * w.z, x.w * inv_rms * w.w);
-  }
-}
-
 // What a task does with its sums: store them; silu(gate) · up; rope and cache stores.
 enum class Epilogue { plain, silu, rope };
 
 // A task: kTaskRows adjacent rows of a part (silu: of both parts), which a
-// warp reads together (gemv_group_task_rows). kNorm: x is an rmsnorm's
-// input (GroupNorm); every warp sums the squares of the row it reads
-// anyway, so every warp knows 1 / rms without a barrier or another kernel,
-// and scales its sums by it.
-template <typename P, int kM, Epilogue kEpi, int kTaskRows, bool kNorm>
+// warp reads together (gemv_group_task_rows).
+template <typename P, int kM, Epilogue kEpi, int kTaskRows>
 __global__ void __launch_bounds__(kWarps * 32)
     gemv_group_kernel(GroupDevice g, size_t row_bytes, XIn x, int m, int64_t n_tasks, int64_t n_units,
                       int warps_per_row, bool prefetch) {
   constexpr bool kSilu = kEpi == Epilogue::silu, kRope = kEpi == Epilogue::rope;
   static_assert(!kRope || kTaskRows == 1, "a rope's tasks are single rows");
-  static_assert(!kNorm || (kM == 1 && !P::kQuant), "a norm step: float weights, one row");
   constexpr int kRows = (kSilu ? 2 : 1) * kTaskRows;  // silu: the gate rows, then the up rows
   __shared__ float partial[kWarps][kRows][kGemvMaxRows];
   const int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
@@ -109,13 +89,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   // One row: the lane's units in one batch (kGemvGroupLaneUnits); the silu
   // pair: two batches of half as many, the same loads in flight.
   constexpr int kBatch = kGemvGroupLaneUnits / kRows;
-  double sum_sq = 0;
-  if constexpr (kNorm)
-    rows_dot_normed<P, kRows, kBatch>(rows, valid, int64_t(sub) * 32 + lane, 32 * int64_t(warps_per_row), n_units, x,
-                                      g.norm.w, prefetch, acc, sum_sq);
-  else
-    rows_dot<P, kM, kRows, kBatch>(rows, valid, int64_t(sub) * 32 + lane, 32 * int64_t(warps_per_row), n_units, x, m,
-                                   prefetch, acc);
+  rows_dot<P, kM, kRows, kBatch>(rows, valid, int64_t(sub) * 32 + lane, 32 * int64_t(warps_per_row), n_units, x, m, prefetch,
+                         acc);
 #pragma unroll
   for (int r = 0; r < kRows; ++r)
 #pragma unroll
@@ -124,27 +99,14 @@ __global__ void __launch_bounds__(kWarps * 32)
       const float v = warp_sum(acc[r][i]);
       if (lane == 0) partial[warp][r][i] = v;
     }
-  __shared__ double partial_sq[kNorm ? kWarps : 1];
-  if constexpr (kNorm) {
-    const double v = warp_sum_f64(sum_sq);
-    if (lane == 0) partial_sq[warp] = v;
-  }
   __syncthreads();
-  // Every warp of the grid sums the same squares in the same order: one inv_rms.
-  float inv_rms = 1.0f;
-  if constexpr (kNorm) {
-    double total = 0;
-    for (int s = 0; s < warps_per_row; ++s) total += partial_sq[warp - sub + s];
-    inv_rms = float(1.0 / sqrt(total / double(x.k) + double(g.norm.eps)));
-    if (blockIdx.x == 0 && warp == 0) store_norm(g.norm, x.x, x.k, inv_rms, lane);
-  }
   if constexpr (kRope) {  // m = 1: the block's task sums side by side, then each even q/k row ropes its pair
     __shared__ float task_sum[kWarps];
     const int t = warp / warps_per_row;
     if (valid && sub == 0 && lane == 0) {
       float total = 0.0f;
       for (int s = 0; s < warps_per_row; ++s) total += partial[warp + s][0][0];
-      task_sum[t] = kNorm ? total * inv_rms : total;
+      task_sum[t] = total;
     }
     __syncthreads();
     if (!valid || sub != 0 || lane != 0) return;
@@ -169,7 +131,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     return;
   }
   if constexpr (kSilu && kTaskRows == 4) {
-    if (g.rq != nullptr) {  // one row of x, a warp a task: the CTA's 32 outputs are one 8-bit block
+    if (g.round_out.qs != nullptr) {  // one row of x, a warp a task: the CTA's 32 outputs are one 8-bit block
       __shared__ float block_out[kWarps * kTaskRows];
       static_assert(kWarps * kTaskRows == 32, "a CTA's silu rows are one quant block");
       if (lane == 0)
@@ -177,7 +139,7 @@ __global__ void __launch_bounds__(kWarps * 32)
         for (int i = 0; i < kTaskRows; ++i)
           block_out[warp * kTaskRows + i] = valid ? silu_times(partial[warp][i][0], partial[warp][kTaskRows + i][0]) : 0.0f;
       __syncthreads();
-      if (warp == 0) store_rounded_lane(block_out[lane], int64_t(blockIdx.x) * 32 + lane, g.rq, g.rd);
+      if (warp == 0) store_rounded_lane(block_out[lane], int64_t(blockIdx.x) * 32 + lane, g.round_out.qs, g.round_out.d);
     }
   }
   if (!valid || sub != 0 || lane >= m) return;
@@ -186,7 +148,6 @@ __global__ void __launch_bounds__(kWarps * 32)
   for (int r = 0; r < kRows; ++r) {
     sum[r] = 0.0f;
     for (int s = 0; s < warps_per_row; ++s) sum[r] += partial[warp + s][r][lane];
-    if constexpr (kNorm) sum[r] *= inv_rms;
   }
 #pragma unroll
   for (int i = 0; i < kTaskRows; ++i) {
@@ -199,12 +160,11 @@ __global__ void __launch_bounds__(kWarps * 32)
       g.silu_out[at] = silu_times(gate, up);
     } else {
       y[at] = sum[i];
-      if (g.add.r != nullptr) g.add.out[at] = g.add.r[at] + sum[i];  // the add op's sum (same bits either order)
     }
   }
 }
 
-template <typename P, Epilogue kEpi, int kTaskRows, bool kNorm = false>
+template <typename P, Epilogue kEpi, int kTaskRows>
 cudaError_t launch_group(const LaunchStream& s, const GroupDevice& g, const GemvGroupArgs& a, const XIn& x,
                          int64_t n_rows) {
   const int64_t n_tasks = (n_rows + kTaskRows - 1) / kTaskRows;
@@ -214,13 +174,13 @@ cudaError_t launch_group(const LaunchStream& s, const GroupDevice& g, const Gemv
   const unsigned blocks = unsigned((n_tasks + tasks_per_block - 1) / tasks_per_block);
   const size_t row_bytes = a.packed ? size_t(gemv_layout_row_bytes(a.dtype, a.k)) : dtype_row_bytes(a.dtype, a.k);
   if (a.m == 1)
-    return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, 1, kEpi, kTaskRows, kNorm>, g, row_bytes, x,
-                         1, n_tasks, n_units, wpr, a.w_const);
-  if constexpr (kEpi == Epilogue::rope || kNorm) {
+    return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, 1, kEpi, kTaskRows>, g, row_bytes, x, 1,
+                         n_tasks, n_units, wpr, a.w_const);
+  if constexpr (kEpi == Epilogue::rope) {
     return cudaErrorInvalidValue;  // one row only (launch_gemv_group)
   } else {
-    return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, int(kGemvMaxRows), kEpi, kTaskRows, false>,
-                         g, row_bytes, x, int(a.m), n_tasks, n_units, wpr, a.w_const);
+    return launch_kernel(s, blocks, kWarps * 32, 0, gemv_group_kernel<P, int(kGemvMaxRows), kEpi, kTaskRows>, g,
+                         row_bytes, x, int(a.m), n_tasks, n_units, wpr, a.w_const);
   }
 }
 
@@ -230,12 +190,6 @@ template <typename P>
 cudaError_t launch_policy(const LaunchStream& s, const GroupDevice& g, const GemvGroupArgs& a, const XIn& x,
                           int64_t n_rows) {
   constexpr bool kPacked = P::kElems == 32;
-  if constexpr (!P::kQuant)
-    if (a.norm.w != nullptr) {  // (launch_gemv_group checked it: one row a task)
-      if (a.silu_out != nullptr) return launch_group<P, Epilogue::silu, 1, true>(s, g, a, x, n_rows);
-      if (a.rope != nullptr) return launch_group<P, Epilogue::rope, 1, true>(s, g, a, x, n_rows);
-      return launch_group<P, Epilogue::plain, 1, true>(s, g, a, x, n_rows);
-    }
   if (a.silu_out != nullptr) {
     if constexpr (kPacked) {
       if (a.rows_per_task == 2) return launch_group<P, Epilogue::silu, 2>(s, g, a, x, n_rows);
@@ -262,21 +216,6 @@ bool gemv_group_fits(DType dt, int64_t m, int64_t k, const void* const* w, int n
   for (int i = 0; i < n_parts; ++i)
     if (reinterpret_cast<uintptr_t>(w[i]) % 16 != 0) return false;
   return true;
-}
-
-bool gemv_group_takes_norm(const GemvGroupArgs& a) {
-  const GroupNorm& nm = a.norm;
-  if (nm.w == nullptr || nm.out == nullptr || a.m != 1 || a.packed || a.rows_per_task != 1) return false;
-  if (a.dtype != DType_f32 && a.dtype != DType_f16 && a.dtype != DType_bf16) return false;
-  const auto at = [](const void* p) { return reinterpret_cast<uintptr_t>(p); };
-  if (at(nm.w) % 16 != 0 || at(nm.out) % 16 != 0 || at(a.x) % 16 != 0 || a.k % 4 != 0) return false;
-  const uintptr_t bytes = uintptr_t(a.k) * 4;  // out is written while every block reads x
-  return at(nm.out) + bytes <= at(a.x) || at(a.x) + bytes <= at(nm.out);
-}
-
-bool gemv_group_takes_add(const GemvGroupArgs& a) {
-  return a.add.r != nullptr && a.add.out != nullptr && a.n_parts == 1 && a.silu_out == nullptr && a.rope == nullptr &&
-         a.m == 1;
 }
 
 bool gemv_group_rounds_silu(const GemvGroupArgs& a) {
@@ -308,10 +247,6 @@ Status launch_gemv_group(const LaunchStream& s, const GemvGroupArgs& a) {
     return err("cuda::gemv_group", "rounding the output takes a silu pair of one row, 4 rows a task, a warp a row");
   if (a.rope != nullptr && !gemv_group_ropes(a))
     return err("cuda::gemv_group", "a rope takes q, k, v of one row, whole heads, rows in pairs of one block");
-  if (a.norm.w != nullptr && !gemv_group_takes_norm(a))
-    return err("cuda::gemv_group", "a norm takes one row of float weights' x, aligned, its output apart from x");
-  if (a.add.r != nullptr && !gemv_group_takes_add(a))
-    return err("cuda::gemv_group", "an add takes one plain product of one row");
   GroupDevice g{};
   int64_t n_rows = 0;
   for (int i = 0; i < a.n_parts; ++i) {
@@ -331,10 +266,7 @@ Status launch_gemv_group(const LaunchStream& s, const GemvGroupArgs& a) {
     g.write_q = a.y[0] != a.rope->q_out;
     g.write_k = a.y[1] != a.rope->k_out;
   }
-  g.norm = a.norm;
-  g.add = a.add;
-  g.rq = a.round_out.qs;
-  g.rd = a.round_out.d;
+  g.round_out = a.round_out;
   if (n_rows <= 0) return Status::ok();
   if (n_rows > int64_t(INT32_MAX)) return err("cuda::gemv_group", "too many output columns");
   const XIn x{a.x, a.xq.qs, a.xq.d, a.k};

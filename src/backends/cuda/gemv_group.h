@@ -35,23 +35,6 @@ struct GroupRope {
   DType v_cache_dtype = DType_f32;
 };
 
-// The rmsnorm a group may begin with (fusion_plan.h norm steps): x is the
-// norm's input a (one row of k), and the products are those of out = a /
-// rms(a) · w, which the kernel also stores (its first block) for whatever
-// reads it later. Float weights, m = 1.
-struct GroupNorm {
-  const float* w = nullptr;  // k elements (null: no norm)
-  float* out = nullptr;      // k elements, none of x's
-  float eps = 0;
-};
-
-// The residual add a single product may end with (fusion_plan.h
-// gemv_add): add_out = add_r + y, element by element, as the add op.
-struct GroupAdd {
-  const float* r = nullptr;  // null: no add
-  float* out = nullptr;      // may be r itself, or y
-};
-
 // y_i (m, n_i) = x (m, k) · W_i (n_i, k)ᵀ for i < n_parts, all W of dtype.
 // silu_out not null: two parts of one n, and silu_out (m, n) = silu(y_0) ·
 // y_1; y_0 and y_1 are written too, except the one silu_out is (exact alias).
@@ -69,10 +52,9 @@ struct GemvGroupArgs {
   float* silu_out;
   const GroupRope* rope;  // or null (with it: three parts, m = 1, no silu)
   // Adjacent rows a warp reads together (gemv_group_task_rows), on the GEMV
-  // layout only: 4 of one plain part (a vocabulary head), 2 of each part of a silu pair.
+  // layout only: 4 of one plain part (a vocabulary head), 2 of each part of a
+  // silu pair (4 when it rounds its output: round_out).
   int rows_per_task = 1;
-  GroupNorm norm;  // float weights, m = 1
-  GroupAdd add;    // one plain part, m = 1
   // A silu pair of quant weights, 4 rows of each a task, one row of x: the
   // silu output also rounded to 8-bit blocks here (a CTA's 32 rows are one
   // block), as quantize_x would for the quant product that reads it next.
@@ -82,10 +64,6 @@ struct GemvGroupArgs {
 // Whether launch_gemv_group takes these operands (dtype, m <= kGemvMaxRows,
 // whole units of k, 16-byte aligned float rows and x).
 bool gemv_group_fits(DType dtype, int64_t m, int64_t k, const void* const* w, int n_parts, const float* x);
-// Whether the group can take a's norm (not null: float weights, one row,
-// the norm's vectors 16-byte aligned and out none of x's bytes) and add.
-bool gemv_group_takes_norm(const GemvGroupArgs& a);
-bool gemv_group_takes_add(const GemvGroupArgs& a);
 // Whether the silu pair a can round its output (a.round_out's conditions).
 bool gemv_group_rounds_silu(const GemvGroupArgs& a);
 // Whether a's rope (not null) can be done by the group: three parts, one

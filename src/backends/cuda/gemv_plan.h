@@ -190,7 +190,10 @@ constexpr int gemv_group_warps_per_row(int64_t n_units) {
 // so that 8 units' loads are in flight a lane. Measured on the H200
 // (cuda_gemv_bench, Session 17): q8_0 128256 × 2048 67.7 µs against 137.7
 // a row a warp (89.2 staged), q4_0 8192 × 2048 5.4 against 8.3; the 1B
-// Q4_0 decode's gate/up pair 9.6 against 11.0 (CUPTI timeline).
+// Q4_0 decode's gate/up pair 9.6 against 11.0 (CUPTI timeline). A pair
+// that rounds its output for the product after it takes 4 rows of each
+// instead (gemv_group.h round_out: 1B Q4_0 decode 1,597 against 1,493
+// tok/s with quantize_x before down, Session 18).
 constexpr int gemv_group_task_rows(bool packed, bool silu, int n_parts, int64_t n, int64_t k) {
   if (!packed || k / 32 > 64 || n < 8192) return 1;
   if (silu) return 2;

@@ -38,10 +38,8 @@ struct F32Vec {
   static constexpr int kElems = 4;
   static constexpr int kSegBytes = 1024;
   static constexpr bool kQuant = false;
-  static constexpr int kVecs = 1;  // float4s of x a unit meets
   using Raw = float4;
   __device__ static Raw load(const uint8_t* row, int64_t u, const XIn&) { return reinterpret_cast<const float4*>(row)[u]; }
-  __device__ static void widen(const Raw& w, float4 (&v)[kVecs]) { v[0] = w; }
   template <int kM>
   __device__ static void add(const Raw& w, int64_t u, const XIn& xin, int m, float* acc) {
     const float* x = xin.x;
@@ -56,24 +54,19 @@ struct Half8 {
   static constexpr int kElems = 8;
   static constexpr int kSegBytes = 512;
   static constexpr bool kQuant = false;
-  static constexpr int kVecs = 2;
   using Raw = uint4;
   __device__ static Raw load(const uint8_t* row, int64_t u, const XIn&) { return reinterpret_cast<const uint4*>(row)[u]; }
-  __device__ static void widen(const Raw& raw, float4 (&v)[kVecs]) {
-    v[0] = kBf16 ? widen_bf16(raw.x, raw.y) : widen_f16(raw.x, raw.y);
-    v[1] = kBf16 ? widen_bf16(raw.z, raw.w) : widen_f16(raw.z, raw.w);
-  }
   template <int kM>
   __device__ static void add(const Raw& raw, int64_t u, const XIn& xin, int m, float* acc) {
     const float* x = xin.x;
     const int64_t k = xin.k;
-    float4 w[kVecs];
-    widen(raw, w);
+    const float4 w0 = kBf16 ? widen_bf16(raw.x, raw.y) : widen_f16(raw.x, raw.y);
+    const float4 w1 = kBf16 ? widen_bf16(raw.z, raw.w) : widen_f16(raw.z, raw.w);
 #pragma unroll
     for (int r = 0; r < kM; ++r) {
       if (r >= m) break;
       const float4* xr = reinterpret_cast<const float4*>(x + r * k) + 2 * u;
-      acc[r] += dot4(w[0], xr[0]) + dot4(w[1], xr[1]);
+      acc[r] += dot4(w0, xr[0]) + dot4(w1, xr[1]);
     }
   }
 };
@@ -224,16 +217,16 @@ struct PackedQ {
 };
 
 // A lane's units u, u + stride, ... (< n_units) of kRows weight rows that
-// share x, in that order of units whatever kRows and kBatch are (a row's sum
-// does not depend on what it is grouped with): use(raw, i, unit) is called
-// once a unit with raw[r][i] the unit of row r. Loads go out kBatch units a
-// row at a time before they are used. It passes pdl_wait() once, as every
-// thread of the kernel must: with prefetch (W const: written by no kernel)
-// the first batch's loads go out before it, so they overlap the previous
-// kernel. valid false: a lane with no row, which only waits.
-template <typename P, int kRows, int kBatch, typename Use>
-__device__ __forceinline__ void rows_walk(const uint8_t* const (&rows)[kRows], bool valid, int64_t u, int64_t stride,
-                                          int64_t n_units, const XIn& x, bool prefetch, Use&& use) {
+// share x: acc[r][i] += row r · x row i, in that order of units whatever
+// kRows and kBatch are (a row's sum does not depend on what it is grouped
+// with). Loads go out kBatch units a row at a time before they are used.
+// It passes pdl_wait() once, as every thread of the kernel must: with
+// prefetch (W const: written by no kernel) the first batch's loads go out
+// before it, so they overlap the previous kernel. valid false: a lane with
+// no row, which only waits.
+template <typename P, int kM, int kRows, int kBatch = 4>
+__device__ __forceinline__ void rows_dot(const uint8_t* const (&rows)[kRows], bool valid, int64_t u, int64_t stride,
+                                         int64_t n_units, const XIn& x, int m, bool prefetch, float (&acc)[kRows][kM]) {
   typename P::Raw raw[kRows][kBatch];
   auto load_batch = [&] {
 #pragma unroll
@@ -250,54 +243,12 @@ __device__ __forceinline__ void rows_walk(const uint8_t* const (&rows)[kRows], b
   while (u < n_units) {
 #pragma unroll
     for (int i = 0; i < kBatch; ++i)
-      if (u + i * stride < n_units) use(raw, i, u + i * stride);
+      if (u + i * stride < n_units)
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) P::template add<kM>(raw[r][i], u + i * stride, x, m, acc[r]);
     u += kBatch * stride;
     if (u < n_units) load_batch();
   }
-}
-
-// rows_walk adding each unit · x row i into acc[r][i].
-template <typename P, int kM, int kRows, int kBatch = 4>
-__device__ __forceinline__ void rows_dot(const uint8_t* const (&rows)[kRows], bool valid, int64_t u, int64_t stride,
-                                         int64_t n_units, const XIn& x, int m, bool prefetch, float (&acc)[kRows][kM]) {
-  rows_walk<P, kRows, kBatch>(rows, valid, u, stride, n_units, x, prefetch,
-                              [&](const typename P::Raw(&raw)[kRows][kBatch], int i, int64_t unit) {
-#pragma unroll
-                                for (int r = 0; r < kRows; ++r) P::template add<kM>(raw[r][i], unit, x, m, acc[r]);
-                              });
-}
-
-// rows_walk over float weights against one row of x normalised on the fly
-// (fusion_plan.h's norm step): x is the rmsnorm's input a, and a unit meets
-// a · nw (the norm's weight) while its squares add into sum_sq (double, as
-// the CPU's rmsnorm sums). The caller scales each acc by 1 / rms once the
-// whole row's squares are summed: the products are then the group's over
-// rmsnorm's output, up to float rounding.
-template <typename P, int kRows, int kBatch>
-__device__ __forceinline__ void rows_dot_normed(const uint8_t* const (&rows)[kRows], bool valid, int64_t u,
-                                                int64_t stride, int64_t n_units, const XIn& x, const float* nw,
-                                                bool prefetch, float (&acc)[kRows][1], double& sum_sq) {
-  rows_walk<P, kRows, kBatch>(rows, valid, u, stride, n_units, x, prefetch,
-                              [&](const typename P::Raw(&raw)[kRows][kBatch], int i, int64_t unit) {
-                                const float4* av = reinterpret_cast<const float4*>(x.x) + P::kVecs * unit;
-                                const float4* wv = reinterpret_cast<const float4*>(nw) + P::kVecs * unit;
-                                float4 xs[P::kVecs];
-#pragma unroll
-                                for (int v = 0; v < P::kVecs; ++v) {
-                                  const float4 a = av[v], w = wv[v];
-                                  sum_sq += double(a.x) * a.x + double(a.y) * a.y + double(a.z) * a.z + double(a.w) * a.w;
-                                  xs[v] = make_float4(a.x * w.x, a.y * w.y, a.z * w.z, a.w * w.w);
-                                }
-#pragma unroll
-                                for (int r = 0; r < kRows; ++r) {
-                                  float4 w[P::kVecs];
-                                  P::widen(raw[r][i], w);
-                                  float d = dot4(w[0], xs[0]);
-#pragma unroll
-                                  for (int v = 1; v < P::kVecs; ++v) d += dot4(w[v], xs[v]);
-                                  acc[r][0] += d;
-                                }
-                              });
 }
 
 }  // namespace samepage::cuda
