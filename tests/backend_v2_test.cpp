@@ -5,6 +5,7 @@
 // pages change).
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "host_api_fixture.h"
 
@@ -184,6 +185,25 @@ TEST(BackendV2, MemoryEventsArriveInOrderAndUnmapIsAnnouncedFirst) {
   const int32_t weights = rc_of(Z_samepageZ_tensor_view(g.ctx(), at, 0, 1, file_shape, 0));
   ASSERT_GT(weights, 0) << g.last_error();
   EXPECT_EQ(log.created.back().residency, Residency_file_mapped);
+  // With the file's identity and where the bytes start in it (what lets a
+  // backend keep one device copy for every guest that maps the same file).
+  struct stat st {};
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_TRUE(log.created.back().file.known());
+  EXPECT_EQ(log.created.back().file.inode, uint64_t(st.st_ino));
+  EXPECT_EQ(log.created.back().file.size, 8192u);
+  EXPECT_EQ(log.created.back().file_offset, 0u);
+  const uint32_t page_shape = g.alloc(4);
+  *g.at<uint32_t>(page_shape) = 1024;
+  const int32_t second_page = rc_of(Z_samepageZ_tensor_view(g.ctx(), at + 4096, 0, 1, page_shape, 0));
+  ASSERT_GT(second_page, 0) << g.last_error();
+  EXPECT_EQ(log.created.back().file_offset, 4096u);
+  EXPECT_TRUE(log.created.back().file == log.created[log.created.size() - 2].file);
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), second_page), 0u);
+  const int32_t elsewhere = rc_of(Z_samepageZ_tensor_view(g.ctx(), g.alloc(8192), 0, 1, file_shape, 0));
+  ASSERT_GT(elsewhere, 0) << g.last_error();
+  EXPECT_FALSE(log.created.back().file.known()) << "a view outside every mapping names no file";
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), elsewhere), 0u);
   ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), weights), 0u);
   ASSERT_EQ(Z_samepageZ_unmap_file(g.ctx(), at, 8192), 0u) << g.last_error();
   EXPECT_EQ(log.lines.back(), "event file_unmap " + std::to_string(at) + " 8192");

@@ -506,5 +506,62 @@ TEST_F(CudaBackend, ConstViewsOfTheSameBytesShareOneCopy) {
   EXPECT_EQ(stat(g, "const_upload_bytes"), double(2 * kN * kK * 4));
 }
 
+// Two guests that map one model file: the second's const view finds the
+// HBM copy the first uploaded (no allocation, no upload), and keeps it when
+// the first guest ends; another file's bytes get a copy of their own; once
+// no guest holds the copy, a new guest uploads afresh.
+TEST_F(CudaBackend, GuestsThatMapOneFileShareItsDeviceCopy) {
+  const std::vector<float> w = values(kN * kK, 1.0f), w_other = values(kN * kK, 7.0f), x = values(kK, 2.0f);
+  char path[] = "/tmp/samepage_cuda_share_XXXXXX", other[] = "/tmp/samepage_cuda_share_XXXXXX";
+  for (auto [name, bytes] : {std::pair{path, &w}, std::pair{other, &w_other}}) {
+    const int fd = mkstemp(name);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(write(fd, bytes->data(), bytes->size() * 4), ssize_t(bytes->size() * 4));
+    close(fd);
+  }
+  constexpr uint32_t kWeightsAt = 1u << 20;
+  const double weight_bytes = double(kN * kK * 4);
+  struct Guest {
+    FakeGuest g{MemoryMode::MemoryMode_shared, 64, nullptr, backend_named("cuda")};
+    int32_t tx = 0, ty = 0, tw = 0;
+    uint32_t y_at = 0;
+  };
+  // A guest with the file mapped, a const view over it and x: one product, checked.
+  auto start = [&](Guest& G, const char* file, const std::vector<float>& weights) {
+    uint32_t x_at = 0;
+    G.tx = G.g.view(SP_F32, {1, kK}, kK * 4, &x_at);
+    G.ty = G.g.view(SP_F32, {1, kN}, kN * 4, &G.y_at);
+    std::memcpy(G.g.base() + x_at, x.data(), kK * 4);
+    ASSERT_TRUE(G.g.memory().map_file(kWeightsAt, file, 0, weights.size() * 4).is_ok());
+    const uint32_t shape_at = G.g.alloc(16);
+    const uint32_t shape[2] = {kN, kK};
+    std::memcpy(G.g.base() + shape_at, shape, 8);
+    G.tw = int32_t(Z_samepageZ_tensor_view(G.g.ctx(), kWeightsAt, SP_F32, 2, shape_at, SP_CONST));
+    ASSERT_GT(G.tw, 0) << G.g.last_error();
+    ASSERT_EQ(Z_samepageZ_matmul(G.g.ctx(), G.ty, G.tx, G.tw), 0u) << G.g.last_error();
+    expect_product(G.g.at<float>(G.y_at), x.data(), weights.data());
+  };
+  auto a = std::make_unique<Guest>(), b = std::make_unique<Guest>();
+  start(*a, path, w);
+  EXPECT_EQ(stat(a->g, "const_upload_bytes"), weight_bytes);
+  EXPECT_EQ(stat(a->g, "const_shared_bytes"), 0.0);
+  start(*b, path, w);
+  EXPECT_EQ(stat(b->g, "const_upload_bytes"), 0.0) << "the second guest uploaded the file's bytes again";
+  EXPECT_EQ(stat(b->g, "const_shared_bytes"), weight_bytes);
+  a.reset();  // the first guest ends: the copy stays the second's
+  ASSERT_EQ(Z_samepageZ_matmul(b->g.ctx(), b->ty, b->tx, b->tw), 0u) << b->g.last_error();
+  expect_product(b->g.at<float>(b->y_at), x.data(), w.data());
+  Guest c;  // another file: its own copy
+  start(c, other, w_other);
+  EXPECT_EQ(stat(c.g, "const_upload_bytes"), weight_bytes);
+  EXPECT_EQ(stat(c.g, "const_shared_bytes"), 0.0);
+  b.reset();  // no guest holds the first file's copy now
+  Guest d;
+  start(d, path, w);
+  EXPECT_EQ(stat(d.g, "const_upload_bytes"), weight_bytes) << "a freed copy was found again";
+  std::remove(path);
+  std::remove(other);
+}
+
 }  // namespace
 }  // namespace samepage::test

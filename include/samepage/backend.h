@@ -96,6 +96,10 @@ struct TensorDesc {
   uint64_t n_bytes = 0;
   Residency residency = Residency_shared;
   void* guest_data = nullptr;  // a view's guest bytes (checked); null for runtime tensors
+  // A file-mapped view (inside one mapping): the file, and where in it the
+  // view's bytes start. Unknown (file.known() false) otherwise.
+  FileIdentity file;
+  uint64_t file_offset = 0;
 };
 
 // One op of a recorded sequence: operands resolved, and which scalars are

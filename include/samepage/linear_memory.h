@@ -64,6 +64,19 @@ struct FileOrigin {
   std::string path;
 };
 
+// Which file a mapping shows, as the host found it when mapping it (fstat):
+// mappings of one identity show the same bytes, so a backend may keep one
+// device copy of them for every guest that maps them (the same model file
+// served to several guests). inode 0: unknown.
+struct FileIdentity {
+  uint64_t device = 0, inode = 0, size = 0;
+  int64_t mtime_ns = 0;
+  bool known() const { return inode != 0; }
+  bool operator==(const FileIdentity& o) const {
+    return device == o.device && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns;
+  }
+};
+
 // A file region mapped read-only into guest memory (zero-copy model loading).
 struct FileMapping {
   uint64_t guest_offset = 0;
@@ -72,6 +85,7 @@ struct FileMapping {
   uint64_t file_offset = 0;      // where in the file the mapped bytes start
   std::string path;              // names the file in errors
   FileOrigin origin;
+  FileIdentity file;
 };
 
 class LinearMemory {

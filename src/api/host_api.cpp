@@ -68,6 +68,12 @@ int32_t HostApi::create_in_backend(const char* what, Tensor* t) {
   desc.n_bytes = t->n_bytes;
   desc.residency = residency_of(*t, t->file_mapped);
   desc.guest_data = t->is_view ? memory_->base() + t->guest_offset : nullptr;
+  if (t->is_view && t->file_mapped)
+    for (const FileMapping& m : memory_->file_mappings())
+      if (t->guest_offset >= m.guest_offset && t->guest_offset + t->n_bytes <= m.guest_offset + m.n_mapped_bytes) {
+        desc.file = m.file;
+        desc.file_offset = m.file_offset + (t->guest_offset - m.guest_offset);
+      }
   Result<void*> at = backend_->tensor_create(desc);
   if (!at) return fail(SP_ERR_NO_MEMORY, std::string(what) + ": " + at.message());
   t->backend_data = *at;

@@ -147,6 +147,7 @@ class CudaBackend final : public Backend {
             {"const_upload_s", store_.upload_seconds()},
             {"const_upload_bytes", double(store_.uploaded_bytes())},
             {"const_upload_staged_bytes", double(store_.staged_bytes())},
+            {"const_shared_bytes", double(store_.shared_bytes())},  // const views another guest's upload serves
             {"gemv_layout_bytes", double(store_.gemv_layout_bytes())},
             {"staging_pinned_bytes", double(store_.staging_pinned_bytes())},
             {"device_alloc_s", store_.alloc_seconds()},

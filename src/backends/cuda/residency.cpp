@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <tuple>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/gemv_layout.h"
@@ -12,17 +13,68 @@ namespace samepage::cuda {
 TensorStore::~TensorStore() {
   for (auto& [id, r] : records_)
     if (r.hbm != nullptr && r.copy == nullptr) cudaFree(r.hbm);
-  for (auto& [key, c] : const_copies_) {
-    cudaFree(c.hbm);
-    if (c.gemv != nullptr) cudaFree(c.gemv);
-  }
+  // const_copies_ drops its holds: a copy no other store holds is freed.
+}
+
+TensorStore::ConstCopy::~ConstCopy() {
+  cudaFree(hbm);  // waits for work that may still read it
+  if (gemv != nullptr) cudaFree(gemv);
 }
 
 namespace {
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
+
+// The same bytes of the same file on one device: a key every store of the
+// process can find a copy under (the copies themselves are held by the
+// stores; the registry only finds them).
+struct FileBytes {
+  int device;
+  FileIdentity file;
+  uint64_t offset, n_bytes;
+  auto tie() const { return std::tie(device, file.device, file.inode, file.size, file.mtime_ns, offset, n_bytes); }
+  bool operator<(const FileBytes& o) const { return tie() < o.tie(); }
+};
+template <typename Copy>
+struct FileCopies {
+  std::mutex lock;
+  std::map<FileBytes, std::weak_ptr<Copy>> by_bytes;
+};
 }  // namespace
+
+Result<std::shared_ptr<TensorStore::ConstCopy>> TensorStore::const_copy_for(const TensorDesc& t) {
+  static FileCopies<ConstCopy> registry;  // never destroyed before the stores: it holds no copy
+  std::unique_lock<std::mutex> hold(registry.lock, std::defer_lock);
+  FileBytes key{};
+  if (t.file.known()) {
+    if (cudaGetDevice(&key.device) != cudaSuccess) {
+      cudaGetLastError();
+      return err("cuda::tensor_create", "no current device");
+    }
+    key.file = t.file;
+    key.offset = t.file_offset;
+    key.n_bytes = t.n_bytes;
+    hold.lock();
+    auto it = registry.by_bytes.find(key);
+    if (it != registry.by_bytes.end())
+      if (std::shared_ptr<ConstCopy> found = it->second.lock()) {
+        shared_bytes_ += t.n_bytes;
+        return found;
+      }
+  }
+  auto p = allocate(t.n_bytes);
+  if (!p) return p.status();
+  auto copy = std::make_shared<ConstCopy>();
+  copy->hbm = *p;
+  if (hold.owns_lock()) {
+    copy->shared_by_file = true;
+    for (auto it = registry.by_bytes.begin(); it != registry.by_bytes.end();)  // copies since freed
+      it = it->second.expired() ? registry.by_bytes.erase(it) : std::next(it);
+    registry.by_bytes[key] = copy;
+  }
+  return copy;
+}
 
 Result<void*> TensorStore::allocate(uint64_t n_bytes) {
   const auto started = std::chrono::steady_clock::now();
@@ -70,18 +122,18 @@ Result<void*> TensorStore::create(const TensorDesc& t) {
   else if (t.residency == Residency_device) r.where = Where::device;
   else r.where = Where::in_place;
   if (r.where == Where::resident && in_guest) {
-    ConstCopy& c = const_copies_[{t.guest_data, t.n_bytes}];
-    if (c.hbm == nullptr) {
-      auto p = allocate(t.n_bytes);
-      if (!p) {
+    Held& held = const_copies_[{t.guest_data, t.n_bytes}];
+    if (held.copy == nullptr) {
+      auto c = const_copy_for(t);
+      if (!c) {
         const_copies_.erase({t.guest_data, t.n_bytes});
-        return p.status();
+        return c.status();
       }
-      c.hbm = *p;
+      held.copy = std::move(c).value();
     }
-    ++c.n_views;
-    r.copy = &c;
-    r.hbm = c.hbm;
+    ++held.n_views;
+    r.copy = held.copy.get();
+    r.hbm = held.copy->hbm;
   } else if (r.where != Where::in_place) {
     auto p = allocate(t.n_bytes);
     if (!p) return p.status();
@@ -107,13 +159,10 @@ void TensorStore::release(uint64_t id) {
   if (it == records_.end()) return;
   Record& r = it->second;
   if (r.copy != nullptr) {
-    if (--r.copy->n_views == 0) {
-      cudaFree(r.copy->hbm);  // waits for work that may still read it
-      if (r.copy->gemv != nullptr) {
-        cudaFree(r.copy->gemv);
-        gemv_layout_bytes_ -= r.copy->gemv_bytes;
-      }
-      const_copies_.erase({r.host, r.n_bytes});
+    auto held = const_copies_.find({r.host, r.n_bytes});
+    if (held != const_copies_.end() && --held->second.n_views == 0) {
+      if (r.copy->gemv_maker == this) gemv_layout_bytes_ -= r.copy->gemv_bytes;
+      const_copies_.erase(held);  // the copy is freed here unless another store holds it
     }
   } else if (r.hbm != nullptr) {
     cudaFree(r.hbm);
@@ -138,21 +187,15 @@ Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t 
         if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::dma_in"); !st) return st;
       return r.hbm;
     case Where::resident:
-      if (bool& uploaded = r.copy != nullptr ? r.copy->uploaded : r.uploaded_alone; !uploaded) {
-        // Once per const view: a large one not registered through pinned
-        // staging (staged_upload.h), the rest by the driver (pinned rate
-        // where its chunk is registered). The time counted is the host's:
-        // the last DMA's tail (under 1 ms) is the next op's.
-        const auto started = std::chrono::steady_clock::now();
-        if (r.n_bytes >= StagedUpload::kMinBytes && !registration_.registered(r.host, r.n_bytes)) {
-          if (Status st = staged_.upload(r.hbm, r.host, r.n_bytes, s); !st) return st;
-          staged_bytes_ += r.n_bytes;
-        } else if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::upload"); !st) {
-          return st;
+      if (r.copy != nullptr) {
+        std::lock_guard<std::mutex> hold(r.copy->lock);
+        if (!r.copy->uploaded) {
+          if (Status st = upload_const(r, r.copy->shared_by_file, s); !st) return st;
+          r.copy->uploaded = true;
         }
-        upload_seconds_ += seconds_since(started);
-        uploaded_bytes_ += r.n_bytes;
-        uploaded = true;
+      } else if (!r.uploaded_alone) {
+        if (Status st = upload_const(r, false, s); !st) return st;
+        r.uploaded_alone = true;
       }
       return r.hbm;
     case Where::staged:
@@ -163,6 +206,26 @@ Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t 
       return r.hbm;
   }
   return err("cuda::execute", "bad residency");
+}
+
+// Once per const view (or copy): a large one not registered through pinned
+// staging (staged_upload.h), the rest by the driver (pinned rate where its
+// chunk is registered). The time counted is the host's: the last DMA's tail
+// (under 1 ms) is the next op's, unless wait (a copy other stores may find,
+// on other streams: it counts as uploaded only once its bytes are there).
+Status TensorStore::upload_const(const Record& r, bool wait, cudaStream_t s) {
+  const auto started = std::chrono::steady_clock::now();
+  if (r.n_bytes >= StagedUpload::kMinBytes && !registration_.registered(r.host, r.n_bytes)) {
+    if (Status st = staged_.upload(r.hbm, r.host, r.n_bytes, s); !st) return st;
+    staged_bytes_ += r.n_bytes;
+  } else if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::upload"); !st) {
+    return st;
+  }
+  if (wait)
+    if (Status st = cuda_status(cudaStreamSynchronize(s), "cuda::upload", "cudaStreamSynchronize"); !st) return st;
+  upload_seconds_ += seconds_since(started);
+  uploaded_bytes_ += r.n_bytes;
+  return Status::ok();
 }
 
 Status TensorStore::write_back(const TensorArg& out, cudaStream_t s) {
@@ -190,6 +253,7 @@ Result<const void*> TensorStore::gemv_layout(const TensorArg& a, cudaStream_t s,
   if (it == records_.end() || it->second.where != Where::resident || it->second.copy == nullptr)
     return static_cast<const void*>(nullptr);
   ConstCopy& c = *it->second.copy;
+  std::lock_guard<std::mutex> hold(c.lock);
   const int64_t k = a.row_length(), n_rows = a.n_rows();
   if (!c.uploaded || !gemv_layout_applies(a.dtype, k) || uint64_t(n_rows) * dtype_row_bytes(a.dtype, k) != it->second.n_bytes)
     return static_cast<const void*>(nullptr);
@@ -223,6 +287,7 @@ Result<const void*> TensorStore::gemv_layout(const TensorArg& a, cudaStream_t s,
   c.gemv_dtype = a.dtype;
   c.gemv_k = k;
   c.gemv_bytes = n_bytes;
+  c.gemv_maker = this;
   gemv_layout_bytes_ += n_bytes;
   return static_cast<const void*>(c.gemv);
 }

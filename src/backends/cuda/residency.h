@@ -9,7 +9,10 @@
 //   resident  a const view: one HBM copy, uploaded at its first use (the
 //             guest promised not to write it) and reused until it is freed;
 //             const views of the same guest bytes share it (a model whose
-//             output projection is its embedding table: one copy, one upload);
+//             output projection is its embedding table: one copy, one upload),
+//             and so do the views of every store in the process over the
+//             same bytes of the same file (guests that map one model file:
+//             one copy, uploaded by the first, freed with the last);
 //   device    an SP_DEVICE view: an HBM copy uploaded when it is created,
 //             written back to the guest bytes by sync;
 //   runtime   a tensor_alloc tensor: zeroed HBM, no guest bytes;
@@ -22,6 +25,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <utility>
 
@@ -85,22 +90,35 @@ class TensorStore {
   uint64_t uploaded_bytes() const { return uploaded_bytes_; }
   uint64_t staged_bytes() const { return staged_bytes_; }  // of uploaded_bytes: through StagedUpload
   uint64_t staging_pinned_bytes() const { return staged_.pinned_bytes(); }
+  // Bytes of const views whose HBM copy another store had made (file-mapped
+  // bytes of a file some other guest maps too): no allocation, no upload.
+  uint64_t shared_bytes() const { return shared_bytes_; }
   double alloc_seconds() const { return alloc_seconds_; }
   uint64_t allocated_bytes() const { return allocated_bytes_; }
 
 
  private:
   enum class Where { in_place, resident, device, runtime, staged };
-  // A resident HBM copy of guest bytes, shared by the const views over them.
+  // A resident HBM copy of guest bytes, shared by the const views over them
+  // (and, for a file's bytes, by other stores: shared_by_file): freed with
+  // its last holder.
   struct ConstCopy {
+    ~ConstCopy();
+    std::mutex lock;        // its upload and layout, which stores on other threads may ask for too
     void* hbm = nullptr;
-    uint32_t n_views = 0;
+    bool shared_by_file = false;  // other stores may find it: its upload is waited for before it counts
     bool uploaded = false;  // the HBM copy holds the bytes
     void* gemv = nullptr;   // its GEMV layout, for gemv_dtype and gemv_k (gemv_layout.h)
     DType gemv_dtype = DType_f32;
     int64_t gemv_k = 0;
     uint64_t gemv_bytes = 0;
+    const TensorStore* gemv_maker = nullptr;  // the store whose gemv_layout_bytes counts it
     bool gemv_refused = false;  // no room for it when first asked: not asked again
+  };
+  // This store's hold on a copy: the views over it.
+  struct Held {
+    std::shared_ptr<ConstCopy> copy;
+    uint32_t n_views = 0;
   };
   struct Record {
     Where where;
@@ -110,6 +128,10 @@ class TensorStore {
     ConstCopy* copy = nullptr;    // resident in guest memory: the shared copy hbm belongs to
     bool uploaded_alone = false;  // resident, not shared (copy mode's staging): hbm holds the bytes
   };
+  // The copy of a new const view (its HBM allocated, not yet uploaded).
+  Result<std::shared_ptr<ConstCopy>> const_copy_for(const TensorDesc& t);
+  // The first upload of a resident view's bytes (the caller holds its copy's lock, if any).
+  Status upload_const(const Record& r, bool wait, cudaStream_t s);
   Result<void*> allocate(uint64_t n_bytes);
   // The record of a, refused when unknown or of another size than a says.
   Result<Record*> find_sized(const TensorArg& a, const char* where);
@@ -119,10 +141,10 @@ class TensorStore {
 
   HostRegistration& registration_;
   std::unordered_map<uint64_t, Record> records_;
-  std::map<std::pair<const void*, uint64_t>, ConstCopy> const_copies_;  // by (guest address, bytes)
+  std::map<std::pair<const void*, uint64_t>, Held> const_copies_;  // by (guest address, bytes)
   StagedUpload staged_;
   double upload_seconds_ = 0, alloc_seconds_ = 0;
-  uint64_t uploaded_bytes_ = 0, allocated_bytes_ = 0, staged_bytes_ = 0, gemv_layout_bytes_ = 0;
+  uint64_t uploaded_bytes_ = 0, allocated_bytes_ = 0, staged_bytes_ = 0, gemv_layout_bytes_ = 0, shared_bytes_ = 0;
 };
 
 }  // namespace samepage::cuda
