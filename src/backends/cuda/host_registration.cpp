@@ -27,7 +27,9 @@ bool HostRegistration::registered(const void* p, uint64_t n) const {
   const uint64_t lo = uint64_t(static_cast<const uint8_t*>(p) - base_), hi = lo + n;
   for (uint64_t c = lo / kChunkBytes; c <= (hi - 1) / kChunkBytes; ++c) {
     auto it = chunks_.find(c);
-    if (it == chunks_.end() || it->second.end < std::min(hi, (c + 1) * kChunkBytes)) return false;
+    if (it == chunks_.end() || it->second.begin > std::max(lo, c * kChunkBytes) ||
+        it->second.end < std::min(hi, (c + 1) * kChunkBytes))
+      return false;
   }
   return true;
 }
@@ -36,31 +38,30 @@ Status HostRegistration::ensure(const void* p, uint64_t n) {
   if (!contains(p, n)) return err("cuda::register", "bytes outside the committed guest memory");
   if (n == 0) return Status::ok();
   const uint64_t lo = uint64_t(static_cast<const uint8_t*>(p) - base_), hi = lo + n;
+  const uint64_t page = host_page_bytes();  // committed_ is whole wasm pages: whole host pages too
   for (uint64_t c = lo / kChunkBytes; c <= (hi - 1) / kChunkBytes; ++c) {
-    const uint64_t need_end = std::min(hi, (c + 1) * kChunkBytes);
+    const uint64_t need_lo = std::max(lo, c * kChunkBytes) / page * page;
+    const uint64_t need_hi = std::min((std::min(hi, (c + 1) * kChunkBytes) + page - 1) / page * page, committed_);
     auto it = chunks_.find(c);
-    if (it != chunks_.end() && it->second.end >= need_end) continue;
     if (it == chunks_.end()) {
-      if (Status s = register_chunk(c, need_end); !s) return s;
+      Chunk chunk;
+      if (Status s = register_pieces(need_lo, need_hi, chunk); !s) return s;
+      chunk.begin = need_lo;
+      chunk.end = need_hi;
+      chunks_[c] = std::move(chunk);
       continue;
     }
-    // The memory grew past what the chunk registered: its new part beside.
+    // Beside what the chunk registered (the span stays one run): below it, above it.
     Chunk& chunk = it->second;
-    const uint64_t hi = std::min((c + 1) * kChunkBytes, committed_);
-    if (hi < need_end) return err("cuda::register", "bytes past the committed guest memory");
-    if (Status s = register_pieces(chunk.end, hi, chunk); !s) return s;
-    chunk.end = hi;
+    if (need_lo < chunk.begin) {
+      if (Status s = register_pieces(need_lo, chunk.begin, chunk); !s) return s;
+      chunk.begin = need_lo;
+    }
+    if (need_hi > chunk.end) {
+      if (Status s = register_pieces(chunk.end, need_hi, chunk); !s) return s;
+      chunk.end = need_hi;
+    }
   }
-  return Status::ok();
-}
-
-Status HostRegistration::register_chunk(uint64_t index, uint64_t need_end) {
-  const uint64_t lo = index * kChunkBytes, hi = std::min((index + 1) * kChunkBytes, committed_);
-  if (hi < need_end) return err("cuda::register", "bytes past the committed guest memory");
-  Chunk chunk;
-  chunk.end = hi;
-  if (Status s = register_pieces(lo, hi, chunk); !s) return s;
-  chunks_[index] = std::move(chunk);
   return Status::ok();
 }
 

@@ -3,12 +3,14 @@
 // registered with cudaHostRegister (mapped; under unified addressing the
 // device pointer is the host pointer, checked on every registration).
 //
-// Registration is lazy and in large chunks: the guest's 4 GiB reservation is
-// cut into kChunkBytes pieces aligned to its base; a chunk is registered, over
-// its committed part only (registering reserved, uncommitted pages fails),
-// the first time an op touches it; when the memory has grown since, the
-// chunk's new part is registered beside what is (never unregistered: a
-// captured graph naming those pages stays valid). Read-only pages (file mappings, write-
+// Registration is lazy, per chunk: the guest's 4 GiB reservation is cut
+// into kChunkBytes pieces aligned to its base, and a chunk registers one
+// run of whole host pages, the span of what ops have touched in it: the
+// first op's bytes, then, when an op reaches past the run, the pages
+// between the run and its bytes beside it (never unregistered: a captured
+// graph naming those pages stays valid). Pinning faults pages in, so a
+// chunk pins no page beyond the span that ops use: the guest's untouched
+// pages (its stack's unused depth, a heap's slack) stay unbacked. Read-only pages (file mappings, write-
 // protected const views) are registered with cudaHostRegisterReadOnly, the
 // rest read-write, so a chunk may be several registrations. Memory events
 // keep it true: a chunk whose pages are about to be replaced (file map or
@@ -83,10 +85,9 @@ class HostRegistration {
     uint64_t lo, hi;  // guest offsets
   };
   struct Chunk {
-    uint64_t end = 0;  // registered up to this offset (committed end at the time)
+    uint64_t begin = 0, end = 0;  // the registered run: guest offsets [begin, end)
     std::vector<Piece> pieces;
   };
-  Status register_chunk(uint64_t index, uint64_t need_end);
   // Registers guest offsets [lo, hi), cut at read-only ranges, adding the
   // pieces to chunk; on failure unregisters what this call added.
   Status register_pieces(uint64_t lo, uint64_t hi, Chunk& chunk);
