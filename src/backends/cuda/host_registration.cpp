@@ -65,6 +65,15 @@ Status HostRegistration::ensure(const void* p, uint64_t n) {
   return Status::ok();
 }
 
+bool HostRegistration::extend(const void* p, uint64_t n) {
+  if (!contains(p, n) || n == 0) return false;
+  const uint64_t lo = uint64_t(static_cast<const uint8_t*>(p) - base_), hi = lo + n;
+  for (uint64_t c = lo / kChunkBytes; c <= (hi - 1) / kChunkBytes; ++c)
+    if (chunks_.find(c) == chunks_.end()) return false;
+  if (!ensure(p, n)) return false;
+  return registered(p, n);
+}
+
 Status HostRegistration::register_pieces(uint64_t lo, uint64_t hi, Chunk& chunk) {
   const size_t n_before = chunk.pieces.size();
   auto undo = [&] {

@@ -19,6 +19,7 @@ TensorStore::~TensorStore() {
 TensorStore::ConstCopy::~ConstCopy() {
   cudaFree(hbm);  // waits for work that may still read it
   if (gemv != nullptr) cudaFree(gemv);
+  if (ready != nullptr) cudaEventDestroy(ready);
 }
 
 namespace {
@@ -162,6 +163,7 @@ void TensorStore::release(uint64_t id) {
     auto held = const_copies_.find({r.host, r.n_bytes});
     if (held != const_copies_.end() && --held->second.n_views == 0) {
       if (r.copy->gemv_maker == this) gemv_layout_bytes_ -= r.copy->gemv_bytes;
+      ready_here_.erase(r.copy);
       const_copies_.erase(held);  // the copy is freed here unless another store holds it
     }
   } else if (r.hbm != nullptr) {
@@ -187,14 +189,22 @@ Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t 
         if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::dma_in"); !st) return st;
       return r.hbm;
     case Where::resident:
-      if (r.copy != nullptr) {
-        std::lock_guard<std::mutex> hold(r.copy->lock);
-        if (!r.copy->uploaded) {
-          if (Status st = upload_const(r, r.copy->shared_by_file, s); !st) return st;
-          r.copy->uploaded = true;
+      if (r.copy != nullptr && !(r.copy->shared_by_file && ready_here_.count(r.copy) != 0)) {
+        ConstCopy& c = *r.copy;
+        std::lock_guard<std::mutex> hold(c.lock);
+        if (!c.uploaded) {
+          if (Status st = upload_const(r, s); !st) return st;
+          if (c.shared_by_file) {  // for the other stores: when its bytes are there
+            SP_CUDA_TRY("cuda::upload", cudaEventCreateWithFlags(&c.ready, cudaEventDisableTiming));
+            SP_CUDA_TRY("cuda::upload", cudaEventRecord(c.ready, s));
+          }
+          c.uploaded = true;
+        } else if (c.shared_by_file) {  // another store's upload, on its stream: done before this one reads it
+          SP_CUDA_TRY("cuda::upload", cudaEventSynchronize(c.ready));
         }
-      } else if (!r.uploaded_alone) {
-        if (Status st = upload_const(r, false, s); !st) return st;
+        if (c.shared_by_file) ready_here_.insert(&c);
+      } else if (r.copy == nullptr && !r.uploaded_alone) {
+        if (Status st = upload_const(r, s); !st) return st;
         r.uploaded_alone = true;
       }
       return r.hbm;
@@ -210,19 +220,18 @@ Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t 
 
 // Once per const view (or copy): a large one not registered through pinned
 // staging (staged_upload.h), the rest by the driver (pinned rate where its
-// chunk is registered). The time counted is the host's: the last DMA's tail
-// (under 1 ms) is the next op's, unless wait (a copy other stores may find,
-// on other streams: it counts as uploaded only once its bytes are there).
-Status TensorStore::upload_const(const Record& r, bool wait, cudaStream_t s) {
+// chunk is registered; a view in a chunk that ops use joins its registered
+// run first, so its bytes move by DMA in place: no staging buffers). The time counted is the host's: the last DMA's tail
+// (under 1 ms) is the next op's.
+Status TensorStore::upload_const(const Record& r, cudaStream_t s) {
   const auto started = std::chrono::steady_clock::now();
-  if (r.n_bytes >= StagedUpload::kMinBytes && !registration_.registered(r.host, r.n_bytes)) {
+  if (r.n_bytes >= StagedUpload::kMinBytes && !registration_.registered(r.host, r.n_bytes) &&
+      !registration_.extend(r.host, r.n_bytes)) {
     if (Status st = staged_.upload(r.hbm, r.host, r.n_bytes, s); !st) return st;
     staged_bytes_ += r.n_bytes;
   } else if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::upload"); !st) {
     return st;
   }
-  if (wait)
-    if (Status st = cuda_status(cudaStreamSynchronize(s), "cuda::upload", "cudaStreamSynchronize"); !st) return st;
   upload_seconds_ += seconds_since(started);
   uploaded_bytes_ += r.n_bytes;
   return Status::ok();

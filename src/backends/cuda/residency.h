@@ -28,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "backends/cuda/host_registration.h"
@@ -106,7 +107,8 @@ class TensorStore {
     ~ConstCopy();
     std::mutex lock;        // its upload and layout, which stores on other threads may ask for too
     void* hbm = nullptr;
-    bool shared_by_file = false;  // other stores may find it: its upload is waited for before it counts
+    bool shared_by_file = false;  // other stores may find it (their streams wait for ready)
+    cudaEvent_t ready = nullptr;  // shared_by_file: recorded after its upload, on the uploader's stream
     bool uploaded = false;  // the HBM copy holds the bytes
     void* gemv = nullptr;   // its GEMV layout, for gemv_dtype and gemv_k (gemv_layout.h)
     DType gemv_dtype = DType_f32;
@@ -131,7 +133,7 @@ class TensorStore {
   // The copy of a new const view (its HBM allocated, not yet uploaded).
   Result<std::shared_ptr<ConstCopy>> const_copy_for(const TensorDesc& t);
   // The first upload of a resident view's bytes (the caller holds its copy's lock, if any).
-  Status upload_const(const Record& r, bool wait, cudaStream_t s);
+  Status upload_const(const Record& r, cudaStream_t s);
   Result<void*> allocate(uint64_t n_bytes);
   // The record of a, refused when unknown or of another size than a says.
   Result<Record*> find_sized(const TensorArg& a, const char* where);
@@ -142,6 +144,9 @@ class TensorStore {
   HostRegistration& registration_;
   std::unordered_map<uint64_t, Record> records_;
   std::map<std::pair<const void*, uint64_t>, Held> const_copies_;  // by (guest address, bytes)
+  // Copies shared by file whose bytes this store knows are there: it
+  // uploaded them, or waited for their ready event once.
+  std::unordered_set<const ConstCopy*> ready_here_;
   StagedUpload staged_;
   double upload_seconds_ = 0, alloc_seconds_ = 0;
   uint64_t uploaded_bytes_ = 0, allocated_bytes_ = 0, staged_bytes_ = 0, gemv_layout_bytes_ = 0, shared_bytes_ = 0;
