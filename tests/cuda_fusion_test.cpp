@@ -7,7 +7,6 @@
 #include <cstring>
 #include <random>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "backend_ops_util.h"
@@ -477,7 +476,33 @@ struct Projections {
       for (uint32_t i = 0; i < n / 4; ++i) r.push_back(g.at<float>(at)[i]);
     return r;
   }
+  // issue(pos) recorded as a sequence: its handle (0, and a failure reported, when refused).
+  int32_t record(int32_t pos = 0) {
+    EXPECT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
+    EXPECT_EQ(issue(pos), 0) << g.last_error();
+    const int32_t seq = int32_t(Z_samepageZ_record_end(g.ctx()));
+    EXPECT_GT(seq, 0) << g.last_error();
+    return seq;
+  }
 };
+
+// seq (recorded on fused, no parameters) replayed, and the same ops issued one by one on single.
+void replay_beside(Projections& fused, int32_t seq, Projections& single) {
+  ASSERT_EQ(Z_samepageZ_replay(fused.g.ctx(), uint32_t(seq), 0, 0), 0u) << fused.g.last_error();
+  ASSERT_EQ(single.issue(), 0) << single.g.last_error();
+}
+
+// Values [from, to) of a (fused) within tol of b's largest magnitude there,
+// which must not be (near) zero.
+void expect_close(const std::vector<double>& a, const std::vector<double>& b, size_t from, size_t to, double tol) {
+  double worst = 0, scale = 0;
+  for (size_t i = from; i < to; ++i) {
+    worst = std::max(worst, std::fabs(a[i] - b[i]));
+    scale = std::max(scale, std::fabs(b[i]));
+  }
+  EXPECT_GT(scale, 0.1) << "vacuous: values " << from << ".." << to << " are all (near) zero";
+  EXPECT_LE(worst, tol * scale) << "values " << from << ".." << to << ": fused and op by op differ";
+}
 
 double backend_stat(FakeGuest& g, const std::string& name) {
   for (const BackendStat& s : g.api().backend().stats())
@@ -495,22 +520,13 @@ TEST_F(CudaFusion, GroupedGemvsMatchOpByOp) {
       for (uint32_t m : {1u, 3u}) {
         SCOPED_TRACE(std::string(dtype_name(dtype)) + " m=" + std::to_string(m) + " ff=" + std::to_string(ff));
         Projections fused(dtype, m, false, false, ff), single(dtype, m, false, false, ff);
-        ASSERT_EQ(Z_samepageZ_record_begin(fused.g.ctx()), 0u);
-        ASSERT_EQ(fused.issue(), 0) << fused.g.last_error();
-        const int32_t seq = int32_t(Z_samepageZ_record_end(fused.g.ctx()));
-        ASSERT_GT(seq, 0) << fused.g.last_error();
-        ASSERT_EQ(Z_samepageZ_replay(fused.g.ctx(), uint32_t(seq), 0, 0), 0u) << fused.g.last_error();
-        ASSERT_EQ(single.issue(), 0) << single.g.last_error();
+        const int32_t seq = fused.record();
+        ASSERT_GT(seq, 0);
+        ASSERT_NO_FATAL_FAILURE(replay_beside(fused, seq, single));
         EXPECT_EQ(backend_stat(fused.g, "graph_fused_gemv_steps"), 2.0) << "the group and the pair were not fused";
         const std::vector<double> a = fused.values(), b = single.values();
         ASSERT_EQ(a.size(), b.size());
-        double worst = 0, scale = 0;
-        for (size_t i = 0; i < a.size(); ++i) {
-          worst = std::max(worst, std::fabs(a[i] - b[i]));
-          scale = std::max(scale, std::fabs(b[i]));
-        }
-        EXPECT_GT(scale, 0.1) << "vacuous: the products are all (near) zero";
-        EXPECT_LE(worst, 1e-5 * scale) << "fused and op-by-op products differ beyond summation order";
+        expect_close(a, b, 0, a.size(), 1e-5);
       }
     }
   }
@@ -525,26 +541,17 @@ TEST_F(CudaFusion, NormRoundsForTheQuantGroupAfterIt) {
   for (DType dtype : {DType_bf16, DType_f32, DType_q8_0, DType_q4_0, DType_q4_1}) {
     SCOPED_TRACE(dtype_name(dtype));
     Projections fused(dtype, 1, true), single(dtype, 1, true);
-    ASSERT_EQ(Z_samepageZ_record_begin(fused.g.ctx()), 0u);
-    ASSERT_EQ(fused.issue(), 0) << fused.g.last_error();
-    const int32_t seq = int32_t(Z_samepageZ_record_end(fused.g.ctx()));
-    ASSERT_GT(seq, 0) << fused.g.last_error();
+    const int32_t seq = fused.record();
+    ASSERT_GT(seq, 0);
     for (int round = 0; round < 2; ++round) {
       SCOPED_TRACE("replay " + std::to_string(round));
-      ASSERT_EQ(Z_samepageZ_replay(fused.g.ctx(), uint32_t(seq), 0, 0), 0u) << fused.g.last_error();
-      ASSERT_EQ(single.issue(), 0) << single.g.last_error();
+      ASSERT_NO_FATAL_FAILURE(replay_beside(fused, seq, single));
       EXPECT_EQ(backend_stat(fused.g, "graph_rounded_outputs"), dtype_is_quantized(dtype) ? 2.0 : 0.0)
           << "the norms did not round for the quant groups";
       const std::vector<double> a = fused.values(), b = single.values();
       ASSERT_EQ(a.size(), b.size());
       const size_t n_products = a.size() - 3 * Projections::kK;
-      double worst = 0, scale = 0;
-      for (size_t i = 0; i < n_products; ++i) {
-        worst = std::max(worst, std::fabs(a[i] - b[i]));
-        scale = std::max(scale, std::fabs(b[i]));
-      }
-      EXPECT_GT(scale, 0.1) << "vacuous: the products are all (near) zero";
-      EXPECT_LE(worst, 1e-5 * scale) << "fused and op-by-op products differ beyond summation order";
+      expect_close(a, b, 0, n_products, 1e-5);
       size_t differ = 0;
       for (size_t i = n_products; i < a.size(); ++i) differ += std::memcmp(&a[i], &b[i], sizeof(double)) != 0;
       EXPECT_EQ(differ, 0u) << "the residual or a norm is not bit for bit add and rmsnorm's";
@@ -564,28 +571,18 @@ TEST_F(CudaFusion, SiluRoundsForTheQuantProductAfterIt) {
     for (bool norms : {true, false}) {
       SCOPED_TRACE(std::string(dtype_name(dtype)) + (norms ? " after norms" : " alone"));
       Projections fused(dtype, 1, norms, false, 384, true), single(dtype, 1, norms, false, 384, true);
-      ASSERT_EQ(Z_samepageZ_record_begin(fused.g.ctx()), 0u);
-      ASSERT_EQ(fused.issue(), 0) << fused.g.last_error();
-      const int32_t seq = int32_t(Z_samepageZ_record_end(fused.g.ctx()));
-      ASSERT_GT(seq, 0) << fused.g.last_error();
+      const int32_t seq = fused.record();
+      ASSERT_GT(seq, 0);
       for (int round = 0; round < 2; ++round) {
         SCOPED_TRACE("replay " + std::to_string(round));
-        ASSERT_EQ(Z_samepageZ_replay(fused.g.ctx(), uint32_t(seq), 0, 0), 0u) << fused.g.last_error();
-        ASSERT_EQ(single.issue(), 0) << single.g.last_error();
+        ASSERT_NO_FATAL_FAILURE(replay_beside(fused, seq, single));
         // The down product takes the pair's rounding (and with norms, q/k/v and the pair the norms').
         EXPECT_EQ(backend_stat(fused.g, "graph_rounded_outputs"), norms ? 3.0 : 1.0) << "the pair did not round for down";
         const std::vector<double> a = fused.values(), b = single.values();
         ASSERT_EQ(a.size(), b.size());
         const size_t down_at = a.size() - Projections::kK;
-        for (auto [from, to] : {std::pair{size_t(0), down_at}, std::pair{down_at, a.size()}}) {
-          double worst = 0, scale = 0;
-          for (size_t i = from; i < to; ++i) {
-            worst = std::max(worst, std::fabs(a[i] - b[i]));
-            scale = std::max(scale, std::fabs(b[i]));
-          }
-          EXPECT_GT(scale, 0.1) << "vacuous: values " << from << ".." << to << " are all (near) zero";
-          EXPECT_LE(worst, 1e-5 * scale) << "values " << from << ".." << to << ": fused and op by op differ";
-        }
+        expect_close(a, b, 0, down_at, 1e-5);
+        expect_close(a, b, down_at, a.size(), 1e-5);
       }
     }
   }
@@ -599,10 +596,8 @@ TEST_F(CudaFusion, GroupRopesAndStoresLikeOpByOp) {
   for (DType dtype : {DType_bf16, DType_f32, DType_q8_0, DType_q4_0, DType_q4_1}) {
     SCOPED_TRACE(dtype_name(dtype));
     Projections fused(dtype, 1, false, true), single(dtype, 1, false, true);
-    ASSERT_EQ(Z_samepageZ_record_begin(fused.g.ctx()), 0u);
-    ASSERT_EQ(fused.issue(SP_PARAM_BASE), 0) << fused.g.last_error();
-    const int32_t seq = int32_t(Z_samepageZ_record_end(fused.g.ctx()));
-    ASSERT_GT(seq, 0) << fused.g.last_error();
+    const int32_t seq = fused.record(SP_PARAM_BASE);
+    ASSERT_GT(seq, 0);
     const uint32_t params_at = fused.g.alloc(8);
     for (int32_t pos : {0, 5, 13}) {
       SCOPED_TRACE("pos " + std::to_string(pos));
@@ -613,15 +608,8 @@ TEST_F(CudaFusion, GroupRopesAndStoresLikeOpByOp) {
       const std::vector<double> a = fused.values(), b = single.values();
       ASSERT_EQ(a.size(), b.size());
       const size_t n_caches = 2 * Projections::kCtx * Projections::kKv, n_products = a.size() - n_caches;
-      for (auto [from, to, tol] : {std::tuple{size_t(0), n_products, 1e-5}, std::tuple{n_products, a.size(), 2e-3}}) {
-        double worst = 0, scale = 0;
-        for (size_t i = from; i < to; ++i) {
-          worst = std::max(worst, std::fabs(a[i] - b[i]));
-          scale = std::max(scale, std::fabs(b[i]));
-        }
-        EXPECT_GT(scale, 0.1) << "vacuous: values " << from << ".." << to << " are all (near) zero";
-        EXPECT_LE(worst, tol * scale) << "values " << from << ".." << to << ": fused and op by op differ";
-      }
+      expect_close(a, b, 0, n_products, 1e-5);
+      expect_close(a, b, n_products, a.size(), 2e-3);
       // The rope moved q: the roped output is not the plain product (pos > 0).
       if (pos > 0) {
         Projections plain(dtype, 1);
