@@ -281,6 +281,9 @@ TEST(HostApiSequence, MapFileValidatesBeforeMapping) {
   const int32_t tmapped = rc_of(Z_samepageZ_tensor_view(g.ctx(), at, 0, 1, shape_at, 0));
   EXPECT_EQ(rc_of(Z_samepageZ_scale(g.ctx(), tmapped, tx, 2.0f)), SP_ERR_ARG);
   EXPECT_EQ(rc_of(Z_samepageZ_unmap_file(g.ctx(), at, 4096)), SP_ERR_ARG);  // not its length
+  EXPECT_EQ(rc_of(Z_samepageZ_unmap_file(g.ctx(), at, 5000)), SP_ERR_ARG);  // a view over it is alive
+  EXPECT_NE(g.last_error().find("free them first"), std::string::npos) << g.last_error();
+  ASSERT_EQ(Z_samepageZ_tensor_free(g.ctx(), uint32_t(tmapped)), 0u);
   ASSERT_EQ(Z_samepageZ_unmap_file(g.ctx(), at, 5000), 0u) << g.last_error();
   EXPECT_TRUE(g.memory().is_writable(at, 8192));
   EXPECT_EQ(g.base()[at], 0);

@@ -70,10 +70,10 @@ struct FileOrigin {
 // served to several guests). inode 0: unknown.
 struct FileIdentity {
   uint64_t device = 0, inode = 0, size = 0;
-  int64_t mtime_ns = 0;
+  int64_t mtime_ns = 0, ctime_ns = 0;  // ctime: no process can set it (a guest may set mtime through WASI)
   bool known() const { return inode != 0; }
   bool operator==(const FileIdentity& o) const {
-    return device == o.device && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns;
+    return device == o.device && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns;
   }
 };
 

@@ -52,6 +52,17 @@ int32_t HostApi::unmap_file(uint32_t guest_ptr, uint32_t n_bytes) {
     if (m.n_bytes != n_bytes)
       return fail(SP_ERR_ARG, "unmap_file: the mapping at " + std::to_string(guest_ptr) + " is " +
                                   std::to_string(m.n_bytes) + " bytes, not " + std::to_string(n_bytes));
+    // A view's bytes stay the file's while it lives: a backend may share its
+    // device copy with other guests that map the file (and writable pages
+    // under a file-backed view would let it diverge from that copy).
+    uint32_t n_views = 0;
+    tensors_.for_each([&](const Tensor& t) {
+      n_views += t.is_view && t.guest_offset < m.guest_offset + m.n_mapped_bytes &&
+                 m.guest_offset < t.guest_offset + t.n_bytes;
+    });
+    if (n_views > 0)
+      return fail(SP_ERR_ARG, "unmap_file: " + std::to_string(n_views) +
+                                  " tensor view(s) over the mapping are alive: free them first");
     if (Status s = memory_->unmap_file(guest_ptr); !s) return fail(SP_ERR_BACKEND, "unmap_file: " + s.message());
     return SP_OK;
   }

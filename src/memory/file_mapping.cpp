@@ -73,7 +73,8 @@ Status LinearMemory::map_file(uint64_t guest_offset, int fd, uint64_t file_offse
     return err(where, std::string("mmap failed: ") + strerror(map_errno));
   }
   const FileIdentity file{uint64_t(st.st_dev), uint64_t(st.st_ino), file_bytes,
-                          int64_t(st.st_mtim.tv_sec) * 1000000000 + int64_t(st.st_mtim.tv_nsec)};
+                          int64_t(st.st_mtim.tv_sec) * 1000000000 + int64_t(st.st_mtim.tv_nsec),
+                          int64_t(st.st_ctim.tv_sec) * 1000000000 + int64_t(st.st_ctim.tv_nsec)};
   file_mappings_.push_back(FileMapping{guest_offset, n_bytes, n_mapped, file_offset, label, std::move(origin), file});
   g_process_read_only_ranges.fetch_add(1);
   return Status::ok();

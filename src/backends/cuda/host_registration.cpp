@@ -68,8 +68,14 @@ Status HostRegistration::ensure(const void* p, uint64_t n) {
 bool HostRegistration::extend(const void* p, uint64_t n) {
   if (!contains(p, n) || n == 0) return false;
   const uint64_t lo = uint64_t(static_cast<const uint8_t*>(p) - base_), hi = lo + n;
-  for (uint64_t c = lo / kChunkBytes; c <= (hi - 1) / kChunkBytes; ++c)
-    if (chunks_.find(c) == chunks_.end()) return false;
+  const uint64_t page = host_page_bytes();
+  for (uint64_t c = lo / kChunkBytes; c <= (hi - 1) / kChunkBytes; ++c) {
+    auto it = chunks_.find(c);
+    // Joining a run across a gap would pin the gap's pages too: only bytes that touch or overlap it.
+    const uint64_t need_lo = std::max(lo, c * kChunkBytes) / page * page;
+    const uint64_t need_hi = (std::min(hi, (c + 1) * kChunkBytes) + page - 1) / page * page;
+    if (it == chunks_.end() || need_lo > it->second.end || need_hi < it->second.begin) return false;
+  }
   if (!ensure(p, n)) return false;
   return registered(p, n);
 }

@@ -46,8 +46,9 @@ class HostRegistration {
   bool registered(const void* p, uint64_t n) const;
   // Makes [p, p + n) (inside the committed range) addressable by kernels.
   Status ensure(const void* p, uint64_t n);
-  // ensure, where every chunk [p, p + n) touches has registered a run
-  // already (the bytes then join it); else nothing: true when registered now.
+  // ensure, where in every chunk [p, p + n) touches the bytes touch or
+  // overlap its registered run (they then join it, no gap pinned); else
+  // nothing: true when registered now.
   bool extend(const void* p, uint64_t n);
   // Called with every memory event; the caller has finished all GPU work
   // that may touch the pages (events arrive between host calls).

@@ -1,5 +1,6 @@
 #include "backends/cuda/residency.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -9,6 +10,11 @@
 #include "backends/cuda/gemv_layout.h"
 
 namespace samepage::cuda {
+
+TensorStore::TensorStore(HostRegistration& registration) : registration_(registration), id_([] {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}()) {}
 
 TensorStore::~TensorStore() {
   for (auto& [id, r] : records_)
@@ -34,7 +40,9 @@ struct FileBytes {
   int device;
   FileIdentity file;
   uint64_t offset, n_bytes;
-  auto tie() const { return std::tie(device, file.device, file.inode, file.size, file.mtime_ns, offset, n_bytes); }
+  auto tie() const {
+    return std::tie(device, file.device, file.inode, file.size, file.mtime_ns, file.ctime_ns, offset, n_bytes);
+  }
   bool operator<(const FileBytes& o) const { return tie() < o.tie(); }
 };
 template <typename Copy>
@@ -45,8 +53,9 @@ struct FileCopies {
 }  // namespace
 
 Result<std::shared_ptr<TensorStore::ConstCopy>> TensorStore::const_copy_for(const TensorDesc& t) {
-  static FileCopies<ConstCopy> registry;  // never destroyed before the stores: it holds no copy
-  std::unique_lock<std::mutex> hold(registry.lock, std::defer_lock);
+  // Never destroyed (a guest thread may outlive static destruction); it holds no copy, only finds them.
+  static auto* const registry = new FileCopies<ConstCopy>;
+  std::unique_lock<std::mutex> hold(registry->lock, std::defer_lock);
   FileBytes key{};
   if (t.file.known()) {
     if (cudaGetDevice(&key.device) != cudaSuccess) {
@@ -57,8 +66,8 @@ Result<std::shared_ptr<TensorStore::ConstCopy>> TensorStore::const_copy_for(cons
     key.offset = t.file_offset;
     key.n_bytes = t.n_bytes;
     hold.lock();
-    auto it = registry.by_bytes.find(key);
-    if (it != registry.by_bytes.end())
+    auto it = registry->by_bytes.find(key);
+    if (it != registry->by_bytes.end())
       if (std::shared_ptr<ConstCopy> found = it->second.lock()) {
         shared_bytes_ += t.n_bytes;
         return found;
@@ -70,9 +79,9 @@ Result<std::shared_ptr<TensorStore::ConstCopy>> TensorStore::const_copy_for(cons
   copy->hbm = *p;
   if (hold.owns_lock()) {
     copy->shared_by_file = true;
-    for (auto it = registry.by_bytes.begin(); it != registry.by_bytes.end();)  // copies since freed
-      it = it->second.expired() ? registry.by_bytes.erase(it) : std::next(it);
-    registry.by_bytes[key] = copy;
+    for (auto it = registry->by_bytes.begin(); it != registry->by_bytes.end();)  // copies since freed
+      it = it->second.expired() ? registry->by_bytes.erase(it) : std::next(it);
+    registry->by_bytes[key] = copy;
   }
   return copy;
 }
@@ -162,7 +171,13 @@ void TensorStore::release(uint64_t id) {
   if (r.copy != nullptr) {
     auto held = const_copies_.find({r.host, r.n_bytes});
     if (held != const_copies_.end() && --held->second.n_views == 0) {
-      if (r.copy->gemv_maker == this) gemv_layout_bytes_ -= r.copy->gemv_bytes;
+      {
+        std::lock_guard<std::mutex> hold(r.copy->lock);
+        if (r.copy->gemv_maker == id_) {  // counted here: not here any more
+          gemv_layout_bytes_ -= r.copy->gemv_bytes;
+          r.copy->gemv_maker = 0;
+        }
+      }
       ready_here_.erase(r.copy);
       const_copies_.erase(held);  // the copy is freed here unless another store holds it
     }
@@ -189,18 +204,25 @@ Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t 
         if (Status st = copy(r.hbm, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::dma_in"); !st) return st;
       return r.hbm;
     case Where::resident:
+      // Its HBM copy is the guest's promise (and may serve other guests): never a kernel's output.
+      if (!input) return err("cuda::execute", "tensor " + std::to_string(a.id) + " is const or file-backed: not an output");
       if (r.copy != nullptr && !(r.copy->shared_by_file && ready_here_.count(r.copy) != 0)) {
         ConstCopy& c = *r.copy;
         std::lock_guard<std::mutex> hold(c.lock);
         if (!c.uploaded) {
           if (Status st = upload_const(r, s); !st) return st;
           if (c.shared_by_file) {  // for the other stores: when its bytes are there
-            SP_CUDA_TRY("cuda::upload", cudaEventCreateWithFlags(&c.ready, cudaEventDisableTiming));
-            SP_CUDA_TRY("cuda::upload", cudaEventRecord(c.ready, s));
+            cudaEvent_t ready = nullptr;
+            SP_CUDA_TRY("cuda::upload", cudaEventCreateWithFlags(&ready, cudaEventDisableTiming));
+            if (cudaError_t e = cudaEventRecord(ready, s); e != cudaSuccess) {
+              cudaEventDestroy(ready);
+              return cuda_status(e, "cuda::upload", "cudaEventRecord");
+            }
+            c.ready = ready;
           }
           c.uploaded = true;
-        } else if (c.shared_by_file) {  // another store's upload, on its stream: done before this one reads it
-          SP_CUDA_TRY("cuda::upload", cudaEventSynchronize(c.ready));
+        } else if (c.shared_by_file) {  // another store's upload, on its stream: this stream's work waits for it
+          SP_CUDA_TRY("cuda::upload", cudaStreamWaitEvent(s, c.ready, 0));
         }
         if (c.shared_by_file) ready_here_.insert(&c);
       } else if (r.copy == nullptr && !r.uploaded_alone) {
@@ -296,7 +318,7 @@ Result<const void*> TensorStore::gemv_layout(const TensorArg& a, cudaStream_t s,
   c.gemv_dtype = a.dtype;
   c.gemv_k = k;
   c.gemv_bytes = n_bytes;
-  c.gemv_maker = this;
+  c.gemv_maker = id_;
   gemv_layout_bytes_ += n_bytes;
   return static_cast<const void*>(c.gemv);
 }

@@ -39,7 +39,7 @@ namespace samepage::cuda {
 
 class TensorStore {
  public:
-  explicit TensorStore(HostRegistration& registration) : registration_(registration) {}
+  explicit TensorStore(HostRegistration& registration);
   ~TensorStore();
   TensorStore(const TensorStore&) = delete;
   TensorStore& operator=(const TensorStore&) = delete;
@@ -114,7 +114,7 @@ class TensorStore {
     DType gemv_dtype = DType_f32;
     int64_t gemv_k = 0;
     uint64_t gemv_bytes = 0;
-    const TensorStore* gemv_maker = nullptr;  // the store whose gemv_layout_bytes counts it
+    uint64_t gemv_maker = 0;  // the id_ of the store whose gemv_layout_bytes counts it (0: none now)
     bool gemv_refused = false;  // no room for it when first asked: not asked again
   };
   // This store's hold on a copy: the views over it.
@@ -142,6 +142,7 @@ class TensorStore {
   Status copy(void* dst, const void* src, uint64_t n_bytes, cudaMemcpyKind kind, cudaStream_t s, const char* where);
 
   HostRegistration& registration_;
+  const uint64_t id_;  // this store among the process's (never reused): who made a shared copy's layout
   std::unordered_map<uint64_t, Record> records_;
   std::map<std::pair<const void*, uint64_t>, Held> const_copies_;  // by (guest address, bytes)
   // Copies shared by file whose bytes this store knows are there: it
