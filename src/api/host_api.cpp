@@ -68,12 +68,10 @@ int32_t HostApi::create_in_backend(const char* what, Tensor* t) {
   desc.n_bytes = t->n_bytes;
   desc.residency = residency_of(*t, t->file_mapped);
   desc.guest_data = t->is_view ? memory_->base() + t->guest_offset : nullptr;
-  if (t->is_view && t->file_mapped)
-    for (const FileMapping& m : memory_->file_mappings())
-      if (t->guest_offset >= m.guest_offset && t->guest_offset + t->n_bytes <= m.guest_offset + m.n_mapped_bytes) {
-        desc.file = m.file;
-        desc.file_offset = m.file_offset + (t->guest_offset - m.guest_offset);
-      }
+  if (const FileMapping* m = t->is_view && t->file_mapped ? mapping_of(*t) : nullptr) {
+    desc.file = m->file;
+    desc.file_offset = m->file_offset + (t->guest_offset - m->guest_offset);
+  }
   Result<void*> at = backend_->tensor_create(desc);
   if (!at) return fail(SP_ERR_NO_MEMORY, std::string(what) + ": " + at.message());
   t->backend_data = *at;
@@ -144,10 +142,14 @@ Status HostApi::protect_view(Tensor* t) {
     protection_epoch_ += t->write_protected;
   }
   // A view inside a file mapping is file-backed whatever its flags.
-  for (const FileMapping& m : memory_->file_mappings())
-    t->file_mapped = t->file_mapped || (t->guest_offset >= m.guest_offset &&
-                                        t->guest_offset + t->n_bytes <= m.guest_offset + m.n_mapped_bytes);
+  t->file_mapped = t->file_mapped || mapping_of(*t) != nullptr;
   return Status::ok();
+}
+
+const FileMapping* HostApi::mapping_of(const Tensor& t) const {
+  for (const FileMapping& m : memory_->file_mappings())
+    if (t.guest_offset >= m.guest_offset && t.guest_offset + t.n_bytes <= m.guest_offset + m.n_mapped_bytes) return &m;
+  return nullptr;
 }
 
 int32_t HostApi::tensor_view(uint32_t ptr, int32_t dtype, int32_t n_dims, uint32_t shape_ptr, int32_t flags) {

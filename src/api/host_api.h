@@ -165,6 +165,8 @@ class HostApi {
   // A view's const protection (whole pages write-protected) and whether it
   // lies in a file mapping; the error says why protection was refused.
   Status protect_view(Tensor* t);
+  // The file mapping that holds a view's bytes whole, or null.
+  const FileMapping* mapping_of(const Tensor& t) const;
   // Tells the backend a tensor exists; sets t->backend_data.
   int32_t create_in_backend(const char* what, Tensor* t);
   // The operand the backend sees for a tensor.
