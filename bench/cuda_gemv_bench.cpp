@@ -48,6 +48,7 @@
 #include "backends/cuda/gemv_group.h"
 #include "backends/cuda/gemv_layout.h"
 #include "backends/cuda/gemv_plan.h"
+#include "backends/cuda/gemv_stream.h"
 #include "backends/cuda/kernels.h"
 #include "cuda_bench_check.h"
 
@@ -397,6 +398,48 @@ int main(int argc, char** argv) {
         if (!packed_w.empty() && (run_group("group-packed", packed_w, true, 1) ||
                                   run_group("group-packed-r4", packed_w, true, 4)))
           return 1;
+        // The streamed GEMV (gemv_stream.h) on the GEMV layout, its ring at
+        // the default size and at a few stage counts; its outputs are checked
+        // bit for bit against the grouped kernel's (a row a task).
+        if (!packed_w.empty() && cuda::gemv_stream_fits(dt, m, sh.n, sh.k, packed_w[0])) {
+          std::vector<float> group_y(size_t(sh.n)), stream_y(size_t(sh.n));
+          for (int stages : {0, 4, 8, 16}) {
+            bool ok = true;
+            auto call = [&](int i) {
+              const cuda::LaunchStream ls{s, pdl};
+              ok = ok && cuda::launch_quantize_x(ls, x, m * sh.k, xq).is_ok();
+              cuda::GemvStreamArgs a{dt, sh.n, sh.k, packed_w[size_t(i % n_copies)], xq, y, pdl, stages};
+              ok = ok && cuda::launch_gemv_stream(ls, a).is_ok();
+            };
+            if (stages == 0) {  // the grouped kernel's bits, on copy 0
+              cuda::GemvGroupArgs g{};
+              g.dtype = dt, g.m = 1, g.k = sh.k, g.x = x, g.xq = xq, g.n_parts = 1;
+              g.w[0] = packed_w[0], g.y[0] = y, g.n[0] = sh.n, g.packed = true;
+              ok = cuda::launch_quantize_x({s, false}, x, sh.k, xq).is_ok() &&
+                   cuda::launch_gemv_group({s, false}, g).is_ok();
+              CHECK(cudaMemcpy(group_y.data(), y, group_y.size() * 4, cudaMemcpyDeviceToHost));
+            }
+            CHECK(cudaMemsetAsync(y, 0xff, size_t(sh.n) * 4, s));
+            call(0);
+            CHECK(cudaStreamSynchronize(s));
+            const double err = error();
+            CHECK(cudaMemcpy(stream_y.data(), y, stream_y.size() * 4, cudaMemcpyDeviceToHost));
+            const int64_t differ = int64_t(std::mismatch(group_y.begin(), group_y.end(), stream_y.begin(),
+                                                         [](float a, float b) { return std::memcmp(&a, &b, 4) == 0; })
+                                               .first -
+                                           group_y.begin());
+            const Timing t = time_calls(s, t0, t1, reps, call);
+            if (!ok) {
+              std::fprintf(stderr, "stream %s: launch failed\n", key.c_str());
+              return 1;
+            }
+            const std::string name = stages == 0 ? "stream" : "stream-s" + std::to_string(stages);
+            row(name.c_str(), "stream", t, err);
+            if (differ != sh.n)
+              std::printf("(%s: output %lld differs in bits from the grouped kernel's)\n", name.c_str(),
+                          (long long)differ);
+          }
+        }
         if (blas != nullptr && dt == samepage::DType_bf16) {
           CHECK(cudaMalloc(reinterpret_cast<void**>(&xb), xh.size() * 2));
           std::vector<__nv_bfloat16> xbh(xh.size());

@@ -205,6 +205,21 @@ TEST(CudaGemvPlan, GroupedRowsAreOneBatchALane) {
                 units <= 32 * kGemvGroupLaneUnits * gemv_group_warps_per_row(units));
 }
 
+TEST(CudaGemvPlan, StreamedForOneRowOfXExceptAFewThousandShortRows) {
+  // The 1B's decode products of one row: the vocabulary head, the output
+  // and down projections, k/v.
+  EXPECT_TRUE(gemv_stream_preferred(1, 128256, 2048));
+  EXPECT_TRUE(gemv_stream_preferred(1, 2048, 2048));
+  EXPECT_TRUE(gemv_stream_preferred(1, 2048, 8192));
+  EXPECT_TRUE(gemv_stream_preferred(1, 512, 2048));
+  // 8,192 rows of 64 blocks: four rows a warp of the grouped kernel measured faster.
+  EXPECT_FALSE(gemv_stream_preferred(1, 8192, 2048));
+  EXPECT_TRUE(gemv_stream_preferred(1, 8192, 8192));  // longer rows: not four a warp there
+  // More than one row of x: the grouped kernel reads the weights once for all.
+  EXPECT_FALSE(gemv_stream_preferred(2, 128256, 2048));
+  EXPECT_FALSE(gemv_stream_preferred(8, 2048, 2048));
+}
+
 }  // namespace
 }  // namespace samepage::cuda
 #endif

@@ -15,6 +15,7 @@
 #include "backends/cuda/host_registration.h"
 #include "backends/cuda/fused_kernels.h"
 #include "backends/cuda/gemv_group.h"
+#include "backends/cuda/gemv_stream.h"
 #include "backends/cuda/gemv_plan.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/residency.h"
@@ -252,10 +253,11 @@ class CudaBackend final : public Backend {
       return launch_gemv_group(launch_, g);
     }
     // Quant weights with a GEMV layout (gemv_layout.h, made at the first
-    // product outside a capture): x rounded once, then the grouped kernel
-    // reading whole blocks as 16-byte vectors; a vocabulary head four rows
-    // a warp (a row a warp was slower there than the staged kernel's runs
-    // of rows: 143 against 92 us for q8_0 128256 x 2048).
+    // product outside a capture): x rounded once, then one row of x the
+    // streamed GEMV (gemv_stream.h) where gemv_stream_preferred, else the
+    // grouped kernel reading whole blocks as 16-byte vectors, a vocabulary
+    // head four rows a warp (a row a warp was slower there than the staged
+    // kernel's runs of rows: 143 against 92 us for q8_0 128256 x 2048).
     if (uses_gemv_layout(dt)) {
       auto layout = store_.gemv_layout(t[2], stream_, !capturing_);
       if (!layout) return layout.status();
@@ -278,6 +280,8 @@ class CudaBackend final : public Backend {
         g.rows_per_task = gemv_group_task_rows(true, false, 1, n, k);
         if (const QuantizedX r = rounded_x(x, m * k); r.qs != nullptr) g.xq = r;
         else if (Status s = launch_quantize_x(launch_, x, m * k, g.xq); !s) return s;
+        if (gemv_stream_preferred(m, n, k) && gemv_stream_fits(dt, m, n, k, *layout))
+          return launch_gemv_stream(launch_, GemvStreamArgs{dt, n, k, *layout, g.xq, y, true});
         return launch_gemv_group(launch_, g);
       }
     }

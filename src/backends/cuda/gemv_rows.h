@@ -182,6 +182,39 @@ struct PackedQ {
     r.mn = kMin ? __half2float(scales[nb + u]) : 0.0f;
     return r;
   }
+  // The sum of x's 8-bit block (q4: the offset and min terms need it),
+  // which depends on x alone: a kernel that keeps x may take it once.
+  __device__ static int x_sum(const int4& xa, const int4& xc) {
+    int xsum = 0;
+    xsum = __dp4a(0x01010101, xa.x, xsum), xsum = __dp4a(0x01010101, xa.y, xsum);
+    xsum = __dp4a(0x01010101, xa.z, xsum), xsum = __dp4a(0x01010101, xa.w, xsum);
+    xsum = __dp4a(0x01010101, xc.x, xsum), xsum = __dp4a(0x01010101, xc.y, xsum);
+    xsum = __dp4a(0x01010101, xc.z, xsum), xsum = __dp4a(0x01010101, xc.w, xsum);
+    return xsum;
+  }
+  // acc + block w · x's block (xa, xc: its 32 quants, dx its scale, xsum =
+  // x_sum), each rounding spelled out, so that every kernel that calls it
+  // gets the same bits whatever the compiler would fuse around it.
+  __device__ static float dot_add(float acc, const Raw& w, const int4& xa, const int4& xc, float dx, int xsum) {
+    int isum = 0;
+    if constexpr (kQ8) {
+      isum = __dp4a(int(w.q0.x), xa.x, isum), isum = __dp4a(int(w.q0.y), xa.y, isum);
+      isum = __dp4a(int(w.q0.z), xa.z, isum), isum = __dp4a(int(w.q0.w), xa.w, isum);
+      isum = __dp4a(int(w.q1.x), xc.x, isum), isum = __dp4a(int(w.q1.y), xc.y, isum);
+      isum = __dp4a(int(w.q1.z), xc.z, isum), isum = __dp4a(int(w.q1.w), xc.w, isum);
+      return __fmaf_rn(float(isum), __fmul_rn(w.d, dx), acc);
+    } else {
+      // Byte j of the quants: element j (low nibble) and j + 16 (high).
+      constexpr uint32_t kLo = 0x0f0f0f0fu;
+      isum = __dp4a(int(w.q0.x & kLo), xa.x, isum), isum = __dp4a(int(w.q0.y & kLo), xa.y, isum);
+      isum = __dp4a(int(w.q0.z & kLo), xa.z, isum), isum = __dp4a(int(w.q0.w & kLo), xa.w, isum);
+      isum = __dp4a(int((w.q0.x >> 4) & kLo), xc.x, isum), isum = __dp4a(int((w.q0.y >> 4) & kLo), xc.y, isum);
+      isum = __dp4a(int((w.q0.z >> 4) & kLo), xc.z, isum), isum = __dp4a(int((w.q0.w >> 4) & kLo), xc.w, isum);
+      if constexpr (kMin)
+        return __fadd_rn(acc, __fmaf_rn(float(isum), __fmul_rn(w.d, dx), __fmul_rn(w.mn, __fmul_rn(float(xsum), dx))));
+      else return __fmaf_rn(float(isum - 8 * xsum), __fmul_rn(w.d, dx), acc);
+    }
+  }
   template <int kM>
   __device__ static void add(const Raw& w, int64_t u, const XIn& x, int m, float* acc) {
 #pragma unroll
@@ -189,29 +222,7 @@ struct PackedQ {
       if (r >= m) break;
       const int4* xb = reinterpret_cast<const int4*>(x.qs + r * x.k + u * 32);
       const int4 xa = xb[0], xc = xb[1];
-      const float dx = x.d[(r * x.k >> 5) + u];
-      int isum = 0;
-      if constexpr (kQ8) {
-        isum = __dp4a(int(w.q0.x), xa.x, isum), isum = __dp4a(int(w.q0.y), xa.y, isum);
-        isum = __dp4a(int(w.q0.z), xa.z, isum), isum = __dp4a(int(w.q0.w), xa.w, isum);
-        isum = __dp4a(int(w.q1.x), xc.x, isum), isum = __dp4a(int(w.q1.y), xc.y, isum);
-        isum = __dp4a(int(w.q1.z), xc.z, isum), isum = __dp4a(int(w.q1.w), xc.w, isum);
-        acc[r] += float(isum) * (w.d * dx);
-      } else {
-        // Byte j of the quants: element j (low nibble) and j + 16 (high).
-        constexpr uint32_t kLo = 0x0f0f0f0fu;
-        isum = __dp4a(int(w.q0.x & kLo), xa.x, isum), isum = __dp4a(int(w.q0.y & kLo), xa.y, isum);
-        isum = __dp4a(int(w.q0.z & kLo), xa.z, isum), isum = __dp4a(int(w.q0.w & kLo), xa.w, isum);
-        isum = __dp4a(int((w.q0.x >> 4) & kLo), xc.x, isum), isum = __dp4a(int((w.q0.y >> 4) & kLo), xc.y, isum);
-        isum = __dp4a(int((w.q0.z >> 4) & kLo), xc.z, isum), isum = __dp4a(int((w.q0.w >> 4) & kLo), xc.w, isum);
-        int xsum = 0;
-        xsum = __dp4a(0x01010101, xa.x, xsum), xsum = __dp4a(0x01010101, xa.y, xsum);
-        xsum = __dp4a(0x01010101, xa.z, xsum), xsum = __dp4a(0x01010101, xa.w, xsum);
-        xsum = __dp4a(0x01010101, xc.x, xsum), xsum = __dp4a(0x01010101, xc.y, xsum);
-        xsum = __dp4a(0x01010101, xc.z, xsum), xsum = __dp4a(0x01010101, xc.w, xsum);
-        if constexpr (kMin) acc[r] += float(isum) * (w.d * dx) + w.mn * (float(xsum) * dx);
-        else acc[r] += float(isum - 8 * xsum) * (w.d * dx);
-      }
+      acc[r] = dot_add(acc[r], w, xa, xc, x.d[(r * x.k >> 5) + u], kQ8 ? 0 : x_sum(xa, xc));
     }
   }
 };

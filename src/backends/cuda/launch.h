@@ -69,6 +69,19 @@ inline int device_sm_count() {
   return count;
 }
 
+// Whether the current device has Hopper's bulk copies (compute capability
+// 9.0 or later: bulk_copy.h), asked once a device.
+inline bool device_has_bulk_copy() {
+  static std::atomic<int> majors[64];
+  int device = 0, major = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return false;
+  if (device >= 0 && device < 64 && (major = majors[device].load(std::memory_order_relaxed)) > 0) return major >= 9;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess || major < 1)
+    return false;
+  if (device >= 0 && device < 64) majors[device].store(major, std::memory_order_relaxed);
+  return major >= 9;
+}
+
 // Grid-stride kernels: blocks of 256 threads, at most 65536 blocks.
 inline unsigned grid_stride_blocks(long long n_items) {
   const long long blocks = (n_items + 255) / 256;
