@@ -121,11 +121,15 @@ inline std::vector<OpCase> backend_op_cases() {
   // Many short quant rows: the GPU reads four a warp, the last ones past the end.
   add(GuestOp_matmul, f32({3, 8197}), {f32({3, 576}), typed(DType_q8_0, {8197, 576}, 1)});
   add(GuestOp_matmul, f32({1, 8195}), {f32({1, 256}), typed(DType_q4_1, {8195, 256}, 1)});
-  // The GPU's streamed GEMV (one row of x): 70,001 short rows take each
-  // CTA's ring of stages round more than once and end in a part stage; k of
-  // 4,096 gives a lane 4 blocks of a row.
+  // The GPU's streamed GEMV (one row of x): 70,001 short rows end in a part
+  // stage; 40,003 rows of k 2,048 (2,501 stages of 16 rows over 132 CTAs,
+  // 19 a CTA on a ring of 8) take each CTA's ring round twice; k of 4,096
+  // gives a lane 4 blocks of a row, q8_0 of k 8,192 8 blocks on a ring of 2
+  // stages that 3,001 rows take round once.
   add(GuestOp_matmul, f32({1, 70001}), {f32({1, 256}), typed(DType_q4_0, {70001, 256}, 1)});
+  add(GuestOp_matmul, f32({1, 40003}), {f32({1, 2048}), typed(DType_q4_0, {40003, 2048}, 1)});
   add(GuestOp_matmul, f32({1, 1003}), {f32({1, 4096}), typed(DType_q4_1, {1003, 4096}, 1)});
+  add(GuestOp_matmul, f32({1, 3001}), {f32({1, 8192}), typed(DType_q8_0, {3001, 8192}, 1)});
   add(GuestOp_matmul, f32({128, 384}), {f32({128, 512}), typed(DType_f16, {384, 512}, 1)});
   // SmolLM2-135M's widths (576 = 18 blocks: rows that end in two), a prompt
   // chunk of 8 rows (the GPU's widest GEMV) and the tied q8_0 head.

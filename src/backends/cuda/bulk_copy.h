@@ -51,7 +51,8 @@ __device__ __forceinline__ void barrier_arrive_expect_bytes(uint64_t* bar, uint3
   __trap();
 #endif
 }
-// One arrival (release: the arriving thread's reads of shared memory are done).
+// One arrival (release: the arriving thread's reads of shared memory are
+// done; a warp's other lanes' reads are ordered before it by a __syncwarp).
 __device__ __forceinline__ void barrier_arrive(uint64_t* bar) {
 #if SP_BULK_COPY_ARCH
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(shared_address(bar)) : "memory");
@@ -89,3 +90,5 @@ __device__ __forceinline__ void bulk_copy_to_shared(void* dst, const void* src, 
 }
 
 }  // namespace samepage::cuda
+
+#undef SP_BULK_COPY_ARCH

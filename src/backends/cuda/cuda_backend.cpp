@@ -280,7 +280,7 @@ class CudaBackend final : public Backend {
         g.rows_per_task = gemv_group_task_rows(true, false, 1, n, k);
         if (const QuantizedX r = rounded_x(x, m * k); r.qs != nullptr) g.xq = r;
         else if (Status s = launch_quantize_x(launch_, x, m * k, g.xq); !s) return s;
-        if (gemv_stream_preferred(m, n, k) && gemv_stream_fits(dt, m, n, k, *layout))
+        if (gemv_stream_preferred(m, n, k) && gemv_stream_fits(dt, m, n, k, *layout, g.xq))
           return launch_gemv_stream(launch_, GemvStreamArgs{dt, n, k, *layout, g.xq, y, true});
         return launch_gemv_group(launch_, g);
       }

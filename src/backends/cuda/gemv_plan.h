@@ -203,11 +203,13 @@ constexpr int gemv_group_task_rows(bool packed, bool silu, int n_parts, int64_t 
 // Whether a product of one row of x with quant weights in the GEMV layout
 // takes the streamed GEMV (gemv_stream.h) rather than the grouped kernel.
 // Measured on the H200 (cuda_gemv_bench --pdl, graph µs with quantize_x,
-// Session 19): q4_0 128256 × 2048 41.3 against 53.3 (4 rows a warp), 2048
-// × 8192 6.82 against 7.58, 2048 × 2048 3.04 against 3.71, 512 × 2048
-// 2.65 against 3.25; q8_0 128256 × 2048 66.8 against 67.7; but a part of
-// 8,192 rows of k 2,048 went faster 4 rows a warp (q4_0 5.37 against 5.64),
-// so rows that few keep that kernel.
+// Session 19's run26, against the grouped kernel's best): q4_0 128256 ×
+// 2048 41.3 against 53.3 (4 rows a warp), 2048 × 8192 6.82 against 7.58,
+// 2048 × 2048 3.04 against 3.71, 512 × 2048 2.65 against 3.25; q8_0 128256
+// × 2048 66.8 against 67.7; but a part of 8,192 rows of k 2,048 went faster
+// 4 rows a warp (q4_0 5.37 against 5.64), so parts of fewer than 32,768
+// rows keep that kernel (only 8,192 and 128,256 rows were measured: the
+// cutoff between is a guess).
 constexpr bool gemv_stream_preferred(int64_t m, int64_t n, int64_t k) {
   return m == 1 && !(gemv_group_task_rows(true, false, 1, n, k) == 4 && n < 32768);
 }

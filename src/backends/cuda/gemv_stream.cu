@@ -9,6 +9,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <string>
 
 #include "backends/cuda/bulk_copy.h"
 #include "backends/cuda/cuda_check.h"
@@ -124,18 +125,34 @@ __global__ void __launch_bounds__(kThreads, 1)
   }
 }
 
+// A stage's rows: k <= 2,048 two rows a warp, else one.
+constexpr int rows_per_warp(int lane_blocks) { return lane_blocks <= 2 ? 2 : 1; }
+// The widest rows the kernel takes (q8_0, k = 8,192: 8 rows a stage) fit two stages.
+static_assert(kBarrierBytes + 2 * kConsumerWarps * rows_per_warp(8) * gemv_layout_row_bytes(DType_q8_0, 8192) <=
+                  kMaxSharedBytes,
+              "two stages of any row gemv_stream_fits takes");
+
+int lane_blocks(int64_t nb) { return nb <= 32 ? 1 : nb <= 64 ? 2 : nb <= 128 ? 4 : 8; }
+uint64_t ring_stage_bytes(DType dt, int64_t k) {
+  return uint64_t(kConsumerWarps) * rows_per_warp(lane_blocks(k / 32)) * gemv_layout_row_bytes(dt, k);
+}
+int ring_stages(DType dt, int64_t k, int requested) {
+  const uint64_t bytes = ring_stage_bytes(dt, k);
+  const int most = int(std::min<uint64_t>(kMaxStages, (kMaxSharedBytes - kBarrierBytes) / bytes));
+  return std::clamp(requested > 0 ? requested : int(kGemvStreamRingBytes / bytes), 2, most);
+}
+
 template <DType kDt, int kU>
-cudaError_t launch_for(const LaunchStream& s, const GemvStreamArgs& a, uint32_t row_bytes, int64_t nb) {
-  constexpr int kRowsPerWarp = kU <= 2 ? 2 : 1;  // k <= 2,048: two rows a warp a stage
-  constexpr int kRows = kConsumerWarps * kRowsPerWarp;
-  auto* kernel = gemv_stream_kernel<kDt, kU, kRowsPerWarp>;
-  const uint64_t stage_bytes = uint64_t(kRows) * row_bytes;
-  const int most = int(std::min<uint64_t>(kMaxStages, (kMaxSharedBytes - kBarrierBytes) / stage_bytes));
-  const int stages = std::clamp(a.stages > 0 ? a.stages : int(kGemvStreamRingBytes / stage_bytes), 2, most);
-  const size_t smem = kBarrierBytes + size_t(stages) * stage_bytes;
-  if (cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
-      e != cudaSuccess)
-    return e;
+cudaError_t launch_with_lane_blocks(const LaunchStream& s, const GemvStreamArgs& a, uint32_t row_bytes, int64_t nb) {
+  constexpr int kRows = kConsumerWarps * rows_per_warp(kU);
+  auto* kernel = gemv_stream_kernel<kDt, kU, rows_per_warp(kU)>;
+  // The function's shared-memory ceiling, raised once to all a ring may
+  // take (never lowered under another launch of it).
+  static const cudaError_t ceiling =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kMaxSharedBytes));
+  if (ceiling != cudaSuccess) return ceiling;
+  const int stages = ring_stages(kDt, a.k, a.stages);
+  const size_t smem = kBarrierBytes + size_t(stages) * ring_stage_bytes(kDt, a.k);
   const int64_t n_chunks = (a.n + kRows - 1) / kRows;
   const unsigned grid = unsigned(std::min<int64_t>(n_chunks, device_sm_count()));
   return launch_kernel(s, grid, kThreads, smem, kernel, static_cast<const uint8_t*>(a.w), row_bytes, a.n, nb,
@@ -144,32 +161,49 @@ cudaError_t launch_for(const LaunchStream& s, const GemvStreamArgs& a, uint32_t 
 }
 
 template <DType kDt>
-cudaError_t launch_dtype(const LaunchStream& s, const GemvStreamArgs& a, uint32_t row_bytes, int64_t nb) {
-  if (nb <= 32) return launch_for<kDt, 1>(s, a, row_bytes, nb);
-  if (nb <= 64) return launch_for<kDt, 2>(s, a, row_bytes, nb);
-  if (nb <= 128) return launch_for<kDt, 4>(s, a, row_bytes, nb);
-  return launch_for<kDt, 8>(s, a, row_bytes, nb);
+cudaError_t launch_for_dtype(const LaunchStream& s, const GemvStreamArgs& a, uint32_t row_bytes, int64_t nb) {
+  switch (lane_blocks(nb)) {
+    case 1: return launch_with_lane_blocks<kDt, 1>(s, a, row_bytes, nb);
+    case 2: return launch_with_lane_blocks<kDt, 2>(s, a, row_bytes, nb);
+    case 4: return launch_with_lane_blocks<kDt, 4>(s, a, row_bytes, nb);
+    default: return launch_with_lane_blocks<kDt, 8>(s, a, row_bytes, nb);
+  }
+}
+
+// Whether this build's kernels have the bulk copies for this device: a
+// device of sm_90 or later running code compiled for it (code JIT-built
+// from an older PTX would only trap). Asked once.
+bool built_for_bulk_copy() {
+  static const bool built = [] {
+    cudaFuncAttributes attributes{};
+    return cudaFuncGetAttributes(&attributes, gemv_stream_kernel<DType_q4_0, 2, 2>) == cudaSuccess &&
+           attributes.ptxVersion >= 90;
+  }();
+  return built;
 }
 
 }  // namespace
 
-bool gemv_stream_fits(DType dt, int64_t m, int64_t n, int64_t k, const void* w) {
+bool gemv_stream_fits(DType dt, int64_t m, int64_t n, int64_t k, const void* w, const QuantizedX& xq) {
+  if (dt != DType_q8_0 && dt != DType_q4_0 && dt != DType_q4_1) return false;
   if (m != 1 || n < 1 || n > int64_t(INT32_MAX) || !gemv_layout_applies(dt, k) || k / 32 > 256) return false;
-  // Two stages of the widest rows (q8_0, k = 8,192: 8 rows of 8,704 bytes) fit kMaxSharedBytes.
-  return reinterpret_cast<uintptr_t>(w) % 16 == 0 && device_has_bulk_copy();
+  if (xq.qs == nullptr || xq.d == nullptr || reinterpret_cast<uintptr_t>(xq.qs) % 16 != 0) return false;
+  return reinterpret_cast<uintptr_t>(w) % 16 == 0 && device_has_bulk_copy() && built_for_bulk_copy();
 }
 
+int gemv_stream_stages(DType dt, int64_t k, int requested) { return ring_stages(dt, k, requested); }
+
 Status launch_gemv_stream(const LaunchStream& s, const GemvStreamArgs& a) {
-  if (!gemv_stream_fits(a.dtype, 1, a.n, a.k, a.w)) return err("cuda::gemv_stream", "these weights cannot be streamed");
-  if (a.xq.qs == nullptr || a.xq.d == nullptr || reinterpret_cast<uintptr_t>(a.xq.qs) % 16 != 0)
-    return err("cuda::gemv_stream", "quant weights without 16-byte aligned quantized activations");
+  if (!gemv_stream_fits(a.dtype, 1, a.n, a.k, a.w, a.xq))
+    return err("cuda::gemv_stream", "these weights or activations cannot be streamed");
   const uint32_t row_bytes = uint32_t(gemv_layout_row_bytes(a.dtype, a.k));
   const int64_t nb = a.k / 32;
   cudaError_t e = cudaErrorInvalidValue;
   switch (a.dtype) {
-    case DType_q8_0: e = launch_dtype<DType_q8_0>(s, a, row_bytes, nb); break;
-    case DType_q4_0: e = launch_dtype<DType_q4_0>(s, a, row_bytes, nb); break;
-    default: e = launch_dtype<DType_q4_1>(s, a, row_bytes, nb); break;
+    case DType_q8_0: e = launch_for_dtype<DType_q8_0>(s, a, row_bytes, nb); break;
+    case DType_q4_0: e = launch_for_dtype<DType_q4_0>(s, a, row_bytes, nb); break;
+    case DType_q4_1: e = launch_for_dtype<DType_q4_1>(s, a, row_bytes, nb); break;
+    default: return err("cuda::gemv_stream", std::string("no streamed GEMV for ") + dtype_name(a.dtype));
   }
   return cuda_status(e, "cuda::gemv_stream", "launch");
 }

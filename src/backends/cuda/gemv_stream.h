@@ -6,11 +6,12 @@
 // share of a row in its registers, and a q4 block is only 18 bytes: at
 // most 8 of them in flight a lane held it to 66–72% of the copy bandwidth
 // on a vocabulary head (bench/RESULTS.md, Session 17). Here the copy
-// engine keeps a CTA's ~150 KiB ring in flight whatever the block size, and
+// engine keeps a CTA's ring (up to 160 KiB) in flight whatever the block size, and
 // the first stages go out before the wait for the previous kernel (W const).
 // Each output is the grouped kernel's with a row a task to the bit: the
 // same block arithmetic (gemv_rows.h PackedQ::dot_add), units in the same
-// order, the same warp sum.
+// order, the same warp sum (the grouped kernel also reads a row of at most
+// 256 blocks with one warp: gemv_group_warps_per_row).
 #pragma once
 
 #include <cstdint>
@@ -33,9 +34,13 @@ struct GemvStreamArgs {
 inline constexpr int64_t kGemvStreamRingBytes = 160 * 1024;
 
 // Whether launch_gemv_stream takes a product of m rows of x with W (n, k)
-// of dt at w: a device with bulk copies (sm_90+), one row, quant weights in
-// the GEMV layout, k at most 8,192 (a lane keeps its share of x in registers).
-bool gemv_stream_fits(DType dt, int64_t m, int64_t n, int64_t k, const void* w);
+// of dt at w, x rounded at xq: a device with bulk copies (sm_90+) and code
+// built for it, one row, quant weights in the GEMV layout, k at most 8,192
+// (a lane keeps its share of x in registers), 16-byte aligned quants of x.
+bool gemv_stream_fits(DType dt, int64_t m, int64_t n, int64_t k, const void* w, const QuantizedX& xq);
+// The stages a launch's ring has for W of dt with rows of k, asked for
+// `requested` (0: the default; clamped to what fits): for a bench's labels.
+int gemv_stream_stages(DType dt, int64_t k, int requested);
 Status launch_gemv_stream(const LaunchStream& s, const GemvStreamArgs& a);
 
 }  // namespace samepage::cuda
