@@ -101,13 +101,14 @@ Result<SessionBenchResult> run_session_bench(Model& model, const SamplerOptions&
 
   std::vector<double> times;
   std::vector<SessionLoadTimes> parts;
+  std::vector<uint8_t> file_buffer;  // one for every restore, as a server would keep it
   for (int rep = 0; rep < kRestoreReps; ++rep) {
     if (Status s = zero_cache(model, uint32_t(prompt.size() + 1)); !s.is_ok()) return s;
     model.truncate(0);
     Sampler fresh(sampler_options);
     t0 = now_ns();
     SessionLoadTimes part;
-    Result<SessionState> loaded = load_session_file(path, model, fresh, &part);
+    Result<SessionState> loaded = load_session_file(path, model, fresh, &part, &file_buffer);
     if (!loaded.is_ok()) return loaded.status();
     times.push_back(ms_since(t0));
     parts.push_back(part);

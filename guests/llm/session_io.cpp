@@ -17,7 +17,8 @@ Status fail(const std::string& what) { return Status::error("[session] " + what)
 // A wasm32 guest holds the file in memory: 1.5 GiB leaves room for the model's own.
 constexpr uint64_t kMaxSessionBytes = uint64_t{3} << 29;
 
-Result<std::vector<uint8_t>> read_file(const std::string& path) {
+// The file into bytes (resized to it: a reused buffer's pages are not zeroed again).
+Status read_file(const std::string& path, std::vector<uint8_t>& bytes) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) return fail("cannot open " + path + ": " + std::strerror(errno));
   struct stat st {};
@@ -29,11 +30,11 @@ Result<std::vector<uint8_t>> read_file(const std::string& path) {
     std::fclose(f);
     return fail(path + " is " + std::to_string(st.st_size) + " bytes, over the 1.5 GiB a session may have");
   }
-  std::vector<uint8_t> bytes(size_t(st.st_size));
+  bytes.resize(size_t(st.st_size));
   const size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f);
   std::fclose(f);
   if (got != bytes.size()) return fail("reading " + path + " failed after " + std::to_string(got) + " bytes");
-  return bytes;
+  return Status::ok();
 }
 
 Status write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
@@ -85,15 +86,15 @@ Status save_session_file(const std::string& path, Model& model, const Sampler& s
 }
 
 Result<SessionState> load_session_file(const std::string& path, Model& model, Sampler& sampler,
-                                       SessionLoadTimes* times) {
+                                       SessionLoadTimes* times, std::vector<uint8_t>* buffer) {
   SessionLoadTimes local;
   SessionLoadTimes& t = times != nullptr ? *times : local;
+  std::vector<uint8_t> own;
+  std::vector<uint8_t>& b = buffer != nullptr ? *buffer : own;
   uint64_t t0 = now_ns();
-  Result<std::vector<uint8_t>> bytes = read_file(path);
-  if (!bytes.is_ok()) return bytes.status();
+  if (Status s = read_file(path, b); !s.is_ok()) return s;
   t.read_ms = double(now_ns() - t0) / 1e6;
   t0 = now_ns();
-  const std::vector<uint8_t>& b = bytes.value();
   Result<SafetensorsFile> parsed = SafetensorsFile::parse(b.data(), b.size());  // once: the scope, then the checks
   if (!parsed.is_ok()) return Status::error(parsed.message() + " (" + path + ")");
   Result<std::string> scope = session_hash_scope(parsed.value());

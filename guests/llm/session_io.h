@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "model.h"
 #include "sampler.h"
@@ -26,7 +27,10 @@ struct SessionLoadTimes {
 
 // Reads and checks path against the model (all of it, before anything
 // changes), then restores the K/V rows, n_past and the sampler's state.
+// buffer, when given, holds the file's bytes and is kept for the next
+// load: a process that restores again and again reads into the same guest
+// pages (touched already, registered already with a GPU backend).
 Result<SessionState> load_session_file(const std::string& path, Model& model, Sampler& sampler,
-                                       SessionLoadTimes* times = nullptr);
+                                       SessionLoadTimes* times = nullptr, std::vector<uint8_t>* buffer = nullptr);
 
 }  // namespace llm

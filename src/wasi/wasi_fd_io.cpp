@@ -13,6 +13,7 @@
 #include "wasi/wasi_call.h"
 #include "wasi/wasi_errno.h"
 #include "wasi/wasi_functions.h"
+#include "wasi/wasi_parallel_read.h"
 
 namespace samepage::wasi {
 namespace {
@@ -56,6 +57,20 @@ ssize_t read_retrying(int fd, const std::vector<struct iovec>& iov, bool positio
   return n;
 }
 
+// A large read of a regular file, on several threads: at offset, or (not
+// positioned) at the file's own offset, which then moves past what was read
+// as read() would move it.
+ssize_t read_file_in_pieces(int fd, const std::vector<struct iovec>& iov, bool positioned, uint64_t offset) {
+  if (!positioned) {
+    const off_t at = ::lseek(fd, 0, SEEK_CUR);
+    if (at < 0) return read_retrying(fd, iov, false, 0);
+    offset = uint64_t(at);
+  }
+  const ssize_t n = read_in_pieces(fd, iov, offset);
+  if (!positioned && n > 0) ::lseek(fd, static_cast<off_t>(offset + uint64_t(n)), SEEK_SET);
+  return n;
+}
+
 Errno do_read(Call& call, uint32_t fd, uint32_t iovs, uint32_t iovs_len, bool positioned,
               uint64_t offset, uint32_t nread_ptr) {
   FdEntry* entry = call.wasi.fd_get(fd);
@@ -66,7 +81,13 @@ Errno do_read(Call& call, uint32_t fd, uint32_t iovs, uint32_t iovs_len, bool po
   if (call.memory.writable_range(nread_ptr, 4) == nullptr) return kErrnoFault;
   std::vector<struct iovec> iov;
   if (Errno e = gather_iovecs(call.memory, iovs, iovs_len, &iov)) return e;
-  const ssize_t n = read_retrying(entry->host.get(), iov, positioned, offset);
+  const int host = entry->host.get();
+  ssize_t n;
+  if (entry->filetype == kFiletypeRegularFile && reads_in_pieces(iov)) {
+    n = read_file_in_pieces(host, iov, positioned, offset);
+  } else {
+    n = read_retrying(host, iov, positioned, offset);
+  }
   if (n < 0) return last_errno();
   call.memory.store<uint32_t>(nread_ptr, static_cast<uint32_t>(n));
   return kErrnoSuccess;
