@@ -134,6 +134,23 @@ class Model {
   alignas(4) int32_t next_token_ = 0;  // (1) i32: argmax of logits_, written by the step
   sp::Tensor next_token_view_;
   std::vector<std::unique_ptr<Activations>> acts_;  // one per batch size in use
+  // The last two layouts write_kv was given, their set_rows recorded: a
+  // process that restores again from the same buffer and layout (session_io's
+  // reused buffer) replays them in one host call (one graph launch on CUDA)
+  // instead of 2 × n_layers synchronous ones; two, so that another writer in
+  // between (the session bench zeroing rows) does not evict it. After
+  // layers_ (the caches), the views before the sequence: the sequence goes first.
+  struct KvUpload {
+    std::vector<const uint8_t*> k, v;  // the rows' bytes the views are over
+    uint32_t n_past = 0;
+    std::vector<sp::Tensor> views;
+    sp::Sequence sequence;
+    uint64_t last_use = 0;
+  };
+  KvUpload kv_uploads_[2];
+  uint64_t kv_upload_uses_ = 0;
+  Result<KvUpload*> kv_upload_for(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v,
+                                  uint32_t n_past);
   HostTimer host_timer_;
   mutable std::string hash_header_, hash_file_;  // content_hash, computed once each
   mutable double hash_ms_ = 0;                   // time content_hash spent hashing
