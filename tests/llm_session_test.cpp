@@ -201,6 +201,9 @@ TEST(LlmSession, BenchRestoreGivesTheReprefilledLogits) {
       // The device-memory checkpoint: restored over zeroed rows, the same logits as the re-prefill's;
       // it holds every layer's filled K and V rows (SmolLM2-135M: 30 layers of 3 × 64 per position).
       EXPECT_NE(line.find("\"checkpoint_logits_equal\": true"), std::string::npos) << line;
+      // Another session through the same buffer: the upload recorded once, replayed over its bytes.
+      EXPECT_NE(line.find("\"other_session_equal\": true"), std::string::npos) << line;
+      EXPECT_EQ(json_number(line, "upload_records"), 1) << line;
       for (const char* key : {"checkpoint_ms", "checkpoint_restore_ms", "checkpoint_restore_first_ms", "checkpoint_speedup"})
         EXPECT_GT(json_number(line, key), 0) << key << ": " << line;
       // The speedup is the printed times' ratio (times rounded to 0.1 µs, microseconds here).

@@ -37,12 +37,11 @@ class ParallelRead : public ::testing::Test {
   }
   // Reads into a buffer of `first` bytes then one of `second`, from offset;
   // checks every byte read against the file and returns the count.
-  ssize_t read_and_check(uint64_t first, uint64_t second, uint64_t offset) {
+  ssize_t read_and_check(uint64_t first, uint64_t second, uint64_t offset, uint64_t max_bytes = kMaxReadBytes) {
     std::vector<uint8_t> a(first, 0xee), b(second, 0xee);
     std::vector<struct iovec> iov = {{a.data(), a.size()}};
     if (second > 0) iov.push_back({b.data(), b.size()});
-    EXPECT_TRUE(reads_in_pieces(iov) || std::thread::hardware_concurrency() < 2);
-    const ssize_t n = read_in_pieces(fd_, iov, offset);
+    const ssize_t n = read_in_pieces(fd_, iov, offset, max_bytes);
     for (uint64_t i = 0; n > 0 && i < uint64_t(n); ++i) {
       const uint8_t got = i < first ? a[i] : b[i - first];
       if (got != byte_at(offset + i)) {
@@ -74,18 +73,37 @@ TEST_F(ParallelRead, StopsAtTheEndOfTheFile) {
   EXPECT_EQ(read_and_check(kParallelReadMinBytes, 0, kFileBytes + 1), 0);
 }
 
+TEST_F(ParallelRead, ReturnsNoMoreThanOneReadMay) {
+  // The cap inside the first buffer, and inside the second.
+  const uint64_t cap = (uint64_t{9} << 20) + 3;
+  EXPECT_EQ(read_and_check(uint64_t{16} << 20, 4096, 5, cap), ssize_t(cap));
+  EXPECT_EQ(read_and_check(uint64_t{9} << 20, 4096, 5, cap), ssize_t(cap));
+}
+
+TEST_F(ParallelRead, OnlyLargeReadsOfALargeEnoughRestGoInPieces) {
+  std::vector<uint8_t> a(kParallelReadMinBytes);
+  const std::vector<struct iovec> iov = {{a.data(), a.size()}};
+  EXPECT_EQ(reads_in_pieces(fd_, iov, 0), std::thread::hardware_concurrency() >= 2);
+  // Less than kParallelReadMinBytes of the file left past the offset.
+  EXPECT_FALSE(reads_in_pieces(fd_, iov, kFileBytes - kParallelReadMinBytes + 1));
+  EXPECT_FALSE(reads_in_pieces(fd_, iov, kFileBytes + 100));
+  // A buffer under the threshold; none; not a regular file.
+  std::vector<uint8_t> small(kParallelReadMinBytes - 1);
+  EXPECT_FALSE(reads_in_pieces(fd_, {{small.data(), small.size()}}, 0));
+  EXPECT_FALSE(reads_in_pieces(fd_, {}, 0));
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  EXPECT_FALSE(reads_in_pieces(pipe_fds[0], iov, 0));
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+}
+
 TEST_F(ParallelRead, BadDescriptorIsAnError) {
   std::vector<uint8_t> a(kParallelReadMinBytes);
   const std::vector<struct iovec> iov = {{a.data(), a.size()}};
   errno = 0;
   EXPECT_EQ(read_in_pieces(-1, iov, 0), -1);
   EXPECT_EQ(errno, EBADF);
-}
-
-TEST_F(ParallelRead, SmallReadsStayWhole) {
-  std::vector<uint8_t> a(kParallelReadMinBytes - 1);
-  EXPECT_FALSE(reads_in_pieces({{a.data(), a.size()}}));
-  EXPECT_FALSE(reads_in_pieces({}));
 }
 
 }  // namespace

@@ -219,6 +219,9 @@ int run_bench(Session& s) {
   if (!r.value().checkpoint_logits_equal)
     return report(Status::error("[session-bench] the logits after the checkpoint restore differ from those after the "
                                 "re-prefill"));
+  if (!r.value().other_session_equal)
+    return report(Status::error("[session-bench] another session restored through the same buffer gave other logits "
+                                "than its uninterrupted run's"));
   return 0;
 }
 

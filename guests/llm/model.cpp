@@ -70,6 +70,8 @@ struct OpChain {
 }  // namespace
 
 Model::~Model() {
+  kv_upload_.sequence.reset();  // before the caches it writes
+  kv_upload_.views.clear();
   acts_.clear();
   layers_.clear();
   token_embd_.reset();

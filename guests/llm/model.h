@@ -80,7 +80,11 @@ class Model {
   Status read_kv(const std::vector<uint8_t*>& k, const std::vector<uint8_t*>& v);
   // The reverse, n_past rows in the cache dtype, then n_past = n_past: the
   // bytes go up as they are (sp_set_rows of the same dtype is a byte copy).
-  Status write_kv(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v, uint32_t n_past);
+  // kept: the caller keeps these bytes' buffer for later writes (plain guest
+  // memory, not a file mapping), so the uploads are recorded and replayed.
+  Status write_kv(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v, uint32_t n_past,
+                  bool kept = false);
+  uint64_t kv_upload_records() const { return kv_upload_records_; }  // kept writes recorded so far
   // The caches' rows [0, n_past) copied into cp (sp_get_rows, a byte copy:
   // device to device on a GPU, a memcpy on the CPU); cp's tensors are
   // allocated (and the restore recorded) when its row count changes, reused
@@ -134,23 +138,20 @@ class Model {
   alignas(4) int32_t next_token_ = 0;  // (1) i32: argmax of logits_, written by the step
   sp::Tensor next_token_view_;
   std::vector<std::unique_ptr<Activations>> acts_;  // one per batch size in use
-  // The last two layouts write_kv was given, their set_rows recorded: a
-  // process that restores again from the same buffer and layout (session_io's
-  // reused buffer) replays them in one host call (one graph launch on CUDA)
-  // instead of 2 × n_layers synchronous ones; two, so that another writer in
-  // between (the session bench zeroing rows) does not evict it. After
-  // layers_ (the caches), the views before the sequence: the sequence goes first.
+  // write_kv's set_rows for a buffer its caller keeps (session_io's reused
+  // buffer), recorded once a layout and replayed: one host call (one graph
+  // launch on CUDA) instead of 2 × n_layers. The views must stay SP_SHARED
+  // (a resident view would replay stale bytes); ~Model frees it first.
   struct KvUpload {
-    std::vector<const uint8_t*> k, v;  // the rows' bytes the views are over
+    std::vector<const uint8_t*> k, v;  // the rows' bytes, per layer
     uint32_t n_past = 0;
-    std::vector<sp::Tensor> views;
-    sp::Sequence sequence;
-    uint64_t last_use = 0;
+    std::vector<sp::Tensor> views;     // [2l] K, [2l + 1] V of layer l: (n_past, n_kv_heads, head_dim) in the cache dtype
+    sp::Sequence sequence;             // after the views: it goes first
   };
-  KvUpload kv_uploads_[2];
-  uint64_t kv_upload_uses_ = 0;
-  Result<KvUpload*> kv_upload_for(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v,
-                                  uint32_t n_past);
+  KvUpload kv_upload_;
+  uint64_t kv_upload_records_ = 0;
+  Status upload_kept_rows(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v,
+                          uint32_t n_past);
   HostTimer host_timer_;
   mutable std::string hash_header_, hash_file_;  // content_hash, computed once each
   mutable double hash_ms_ = 0;                   // time content_hash spent hashing

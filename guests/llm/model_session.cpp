@@ -41,7 +41,8 @@ Status Model::read_kv(const std::vector<uint8_t*>& k, const std::vector<uint8_t*
   return Status::ok();
 }
 
-Status Model::write_kv(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v, uint32_t n_past) {
+Status Model::write_kv(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v, uint32_t n_past,
+                       bool kept) {
   if (k.size() != layers_.size() || v.size() != layers_.size()) return fail("one K and one V buffer per layer");
   if (n_past > n_ctx_) return fail("n_past " + std::to_string(n_past) + " exceeds the context of " + std::to_string(n_ctx_));
   if (n_past == 0) {
@@ -58,15 +59,11 @@ Status Model::write_kv(const std::vector<const uint8_t*>& k, const std::vector<c
   for (size_t l = 0; l < layers_.size(); ++l)
     aligned_rows = aligned_rows && reinterpret_cast<uintptr_t>(k[l]) % elem == 0 &&
                    reinterpret_cast<uintptr_t>(v[l]) % elem == 0;
-  if (aligned_rows) {
-    Result<KvUpload*> got = kv_upload_for(k, v, n_past);
-    if (!got.is_ok()) return got.status();
-    KvUpload& up = *got.value();
-    sp::Status rc = host_timer_.time([&] { return up.sequence.replay(); });
-    if (!rc.ok()) return host_fail("writing the K/V rows");
+  if (kept && aligned_rows && upload_kept_rows(k, v, n_past).is_ok()) {
     n_past_ = n_past;
     return Status::ok();
   }
+  // Otherwise (or where recording or replaying failed) op by op.
   // Rows off their element's alignment (a file's own offsets) are moved first.
   std::vector<uint32_t> aligned;
   for (size_t l = 0; l < layers_.size(); ++l)
@@ -87,38 +84,45 @@ Status Model::write_kv(const std::vector<const uint8_t*>& k, const std::vector<c
   return Status::ok();
 }
 
-Result<Model::KvUpload*> Model::kv_upload_for(const std::vector<const uint8_t*>& k,
-                                              const std::vector<const uint8_t*>& v, uint32_t n_past) {
-  KvUpload* up = nullptr;
-  for (KvUpload& u : kv_uploads_)
-    if (u.sequence.valid() && u.n_past == n_past && u.k == k && u.v == v) up = &u;
-  if (up == nullptr) {  // record it in place of the one used least recently
-    up = kv_uploads_[0].last_use <= kv_uploads_[1].last_use ? &kv_uploads_[0] : &kv_uploads_[1];
-    up->sequence.reset();
-    up->views.clear();
-    up->k.clear(), up->v.clear();
+Status Model::upload_kept_rows(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v,
+                               uint32_t n_past) {
+  KvUpload& up = kv_upload_;
+  if (!up.sequence.valid() || up.n_past != n_past || up.k != k || up.v != v) {
+    up.sequence.reset();
+    up.views.clear();
+    up.k.clear(), up.v.clear();
     const ModelConfig& c = spec_.config;
     const sp_dtype kv = kv_f16_ ? SP_F16 : SP_F32;
     for (size_t l = 0; l < layers_.size(); ++l)
       for (int which = 0; which < 2; ++which) {
-        up->views.push_back(sp::Tensor::view(which == 0 ? k[l] : v[l], kv, {n_past, c.n_kv_heads, c.head_dim}));
-        if (!up->views.back().valid()) return host_fail("view of layer " + std::to_string(l) + " saved rows");
+        up.views.push_back(sp::Tensor::view(which == 0 ? k[l] : v[l], kv, {n_past, c.n_kv_heads, c.head_dim}));
+        if (!up.views.back().valid()) {
+          up.views.clear();
+          return host_fail("view of layer " + std::to_string(l) + " saved rows");
+        }
       }
     sp::Status recorded;
-    up->sequence = sp::Sequence::record([&] {
+    up.sequence = sp::Sequence::record([&] {
       for (size_t l = 0; l < layers_.size() && recorded.ok(); ++l) {
-        recorded = sp::set_rows(layers_[l].k_cache, up->views[2 * l], 0);
-        if (recorded.ok()) recorded = sp::set_rows(layers_[l].v_cache, up->views[2 * l + 1], 0);
+        recorded = sp::set_rows(layers_[l].k_cache, up.views[2 * l], 0);
+        if (recorded.ok()) recorded = sp::set_rows(layers_[l].v_cache, up.views[2 * l + 1], 0);
       }
     });
-    if (!recorded.ok() || !up->sequence.valid()) {
-      up->sequence.reset();
+    if (!recorded.ok() || !up.sequence.valid()) {
+      up.sequence.reset();
+      up.views.clear();
       return host_fail("recording the K/V rows' upload");
     }
-    up->k = k, up->v = v, up->n_past = n_past;
+    up.k = k, up.v = v, up.n_past = n_past;
+    ++kv_upload_records_;
   }
-  up->last_use = ++kv_upload_uses_;
-  return up;
+  sp::Status rc = host_timer_.time([&] { return up.sequence.replay(); });
+  if (!rc.ok()) {  // not again: the next restore records afresh
+    up.sequence.reset();
+    up.views.clear();
+    return host_fail("replaying the K/V rows' upload");
+  }
+  return Status::ok();
 }
 
 Status Model::checkpoint_kv(KvCheckpoint& cp) {

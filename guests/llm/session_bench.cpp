@@ -148,6 +148,36 @@ Result<SessionBenchResult> run_session_bench(Model& model, const SamplerOptions&
   Result<std::vector<float>> from_checkpoint = logits_copy(model);
   if (!from_checkpoint.is_ok()) return from_checkpoint.status();
   r.checkpoint_logits_equal = bitwise_equal(a, from_checkpoint.value());
+  // Another session of the same length through the same buffer: the prompt
+  // rotated by one (the same ids, so the same file layout and the same
+  // addresses of its rows: the recorded upload is replayed over new bytes).
+  // The restore must give that session's logits, not the first one's.
+  std::vector<int32_t> other(prompt.begin() + 1, prompt.end());
+  other.push_back(prompt.front());
+  model.truncate(0);
+  if (Status s = model.prefill(other.data(), other.size()); !s.is_ok()) return s;
+  const int32_t other_token = model.greedy_token();
+  Sampler other_sampler(sampler_options);
+  for (int32_t id : other) other_sampler.accept(id);
+  SessionState other_state;
+  other_state.tokens = other;
+  const std::string other_path = path + ".other";
+  if (Status s = save_session_file(other_path, model, other_sampler, other_state, hash_scope, "generate"); !s.is_ok())
+    return s;
+  if (Status s = model.decode(other_token); !s.is_ok()) return s;
+  Result<std::vector<float>> other_uninterrupted = logits_copy(model);
+  if (!other_uninterrupted.is_ok()) return other_uninterrupted.status();
+  if (Status s = zero_cache(model, uint32_t(other.size() + 1)); !s.is_ok()) return s;
+  model.truncate(0);
+  Sampler fresh(sampler_options);
+  Result<SessionState> other_loaded = load_session_file(other_path, model, fresh, nullptr, &file_buffer);
+  std::remove(other_path.c_str());
+  if (!other_loaded.is_ok()) return other_loaded.status();
+  if (Status s = model.decode(other_token); !s.is_ok()) return s;
+  Result<std::vector<float>> other_restored = logits_copy(model);
+  if (!other_restored.is_ok()) return other_restored.status();
+  r.other_session_equal = bitwise_equal(other_uninterrupted.value(), other_restored.value());
+  r.upload_records = model.kv_upload_records();
   return r;
 }
 
@@ -161,7 +191,7 @@ std::string session_bench_json(const SessionBenchResult& r, const Model& model) 
                 "\"uninterrupted_equal\": %s, \"max_abs_diff\": %g, \"next_token\": %d, \"kv_dtype\": \"%s\", "
                 "\"n_ctx\": %u, \"checkpoint_ms\": %.4f, \"checkpoint_restore_ms\": %.4f, "
                 "\"checkpoint_speedup\": %.1f, \"checkpoint_restore_first_ms\": %.4f, \"checkpoint_bytes\": %llu, "
-                "\"checkpoint_logits_equal\": %s}",
+                "\"checkpoint_logits_equal\": %s, \"other_session_equal\": %s, \"upload_records\": %llu}",
                 r.n_tokens, r.save_ms, r.restore_ms, r.reprefill_ms, static_cast<unsigned long long>(r.file_bytes),
                 r.restore_ms > 0 ? r.reprefill_ms / r.restore_ms : 0.0, r.restore_first_ms, kRestoreReps, r.read_ms, r.check_ms,
                 r.upload_ms,
@@ -170,7 +200,8 @@ std::string session_bench_json(const SessionBenchResult& r, const Model& model) 
                 r.next_token, model.kv_f16() ? "F16" : "F32", model.n_ctx(), r.checkpoint_ms,
                 r.checkpoint_restore_ms, r.checkpoint_restore_ms > 0 ? r.reprefill_ms / r.checkpoint_restore_ms : 0.0,
                 r.checkpoint_restore_first_ms, static_cast<unsigned long long>(r.checkpoint_bytes),
-                r.checkpoint_logits_equal ? "true" : "false");
+                r.checkpoint_logits_equal ? "true" : "false", r.other_session_equal ? "true" : "false",
+                static_cast<unsigned long long>(r.upload_records));
   return line;
 }
 

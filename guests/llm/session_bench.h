@@ -9,6 +9,9 @@
 //   decode the same token: its logits must equal both bit for bit (a restore
 //   that wrote nothing would leave zeros; a backend whose prefill is not
 //   deterministic would show as a re-prefill that differs alone).
+// At the end, another session of the same length (the prompt rotated) is
+// saved and restored through the same buffer: its logits must equal its
+// own uninterrupted run's (the restore's recorded upload reads new bytes).
 // The device-memory checkpoint, beside the file: right after the prefill the
 // caches' filled rows are copied into runtime tensors (timed, allocation
 // included: checkpoint_ms); at the end,
@@ -50,6 +53,12 @@ struct SessionBenchResult {
   double checkpoint_restore_first_ms = 0;  // the first of them
   uint64_t checkpoint_bytes = 0;           // device memory the copies hold
   bool checkpoint_logits_equal = false;    // after it vs after the re-prefill, bitwise
+  // Another session (the prompt rotated by one) restored through the same
+  // buffer: its logits vs its own uninterrupted run's, bitwise; and how many
+  // times the model recorded a restore's upload in all (1: every restore
+  // after the first, the other session's too, replayed it).
+  bool other_session_equal = false;
+  uint64_t upload_records = 0;
 };
 
 // The model must be fresh (n_past 0); prompt + 1 must fit its context.

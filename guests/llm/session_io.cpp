@@ -17,7 +17,7 @@ Status fail(const std::string& what) { return Status::error("[session] " + what)
 // A wasm32 guest holds the file in memory: 1.5 GiB leaves room for the model's own.
 constexpr uint64_t kMaxSessionBytes = uint64_t{3} << 29;
 
-// The file into bytes (resized to it: a reused buffer's pages are not zeroed again).
+// The file into bytes, resized to it (a reused buffer's bytes up to its old size are not zeroed again).
 Status read_file(const std::string& path, std::vector<uint8_t>& bytes) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) return fail("cannot open " + path + ": " + std::strerror(errno));
@@ -106,7 +106,7 @@ Result<SessionState> load_session_file(const std::string& path, Model& model, Sa
   t.check_ms = double(now_ns() - t0) / 1e6;
   t0 = now_ns();
   SessionState& st = view.value().state;
-  if (Status s = model.write_kv(view.value().k, view.value().v, st.n_past); !s.is_ok()) return s;
+  if (Status s = model.write_kv(view.value().k, view.value().v, st.n_past, buffer != nullptr); !s.is_ok()) return s;
   t.upload_ms = double(now_ns() - t0) / 1e6;
   sampler.restore(st.rng_state, st.window);
   return std::move(st);

@@ -57,18 +57,23 @@ ssize_t read_retrying(int fd, const std::vector<struct iovec>& iov, bool positio
   return n;
 }
 
-// A large read of a regular file, on several threads: at offset, or (not
-// positioned) at the file's own offset, which then moves past what was read
-// as read() would move it.
-ssize_t read_file_in_pieces(int fd, const std::vector<struct iovec>& iov, bool positioned, uint64_t offset) {
+// A large read of a regular file the guest opened itself, on several
+// threads (wasi_parallel_read.h). Only fds from 3 on: each has its own open
+// file description, so nothing else moves its offset between the lseek and
+// the pieces (fds 0-2 share the host's). False where it does not apply.
+bool read_file_in_pieces(uint32_t guest_fd, const FdEntry& entry, const std::vector<struct iovec>& iov,
+                         bool positioned, uint64_t offset, ssize_t* n) {
+  if (guest_fd < 3 || entry.filetype != kFiletypeRegularFile) return false;
+  const int fd = entry.host.get();
   if (!positioned) {
     const off_t at = ::lseek(fd, 0, SEEK_CUR);
-    if (at < 0) return read_retrying(fd, iov, false, 0);
+    if (at < 0) return false;
     offset = uint64_t(at);
   }
-  const ssize_t n = read_in_pieces(fd, iov, offset);
-  if (!positioned && n > 0) ::lseek(fd, static_cast<off_t>(offset + uint64_t(n)), SEEK_SET);
-  return n;
+  if (!reads_in_pieces(fd, iov, offset)) return false;
+  *n = read_in_pieces(fd, iov, offset);
+  if (!positioned && *n > 0 && ::lseek(fd, static_cast<off_t>(offset + uint64_t(*n)), SEEK_SET) < 0) *n = -1;
+  return true;
 }
 
 Errno do_read(Call& call, uint32_t fd, uint32_t iovs, uint32_t iovs_len, bool positioned,
@@ -81,13 +86,9 @@ Errno do_read(Call& call, uint32_t fd, uint32_t iovs, uint32_t iovs_len, bool po
   if (call.memory.writable_range(nread_ptr, 4) == nullptr) return kErrnoFault;
   std::vector<struct iovec> iov;
   if (Errno e = gather_iovecs(call.memory, iovs, iovs_len, &iov)) return e;
-  const int host = entry->host.get();
   ssize_t n;
-  if (entry->filetype == kFiletypeRegularFile && reads_in_pieces(iov)) {
-    n = read_file_in_pieces(host, iov, positioned, offset);
-  } else {
-    n = read_retrying(host, iov, positioned, offset);
-  }
+  if (!read_file_in_pieces(fd, *entry, iov, positioned, offset, &n))
+    n = read_retrying(entry->host.get(), iov, positioned, offset);
   if (n < 0) return last_errno();
   call.memory.store<uint32_t>(nread_ptr, static_cast<uint32_t>(n));
   return kErrnoSuccess;
