@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -150,6 +151,9 @@ class Model {
   };
   KvUpload kv_upload_;
   uint64_t kv_upload_records_ = 0;
+  // Every layer's set_rows(cache, rows(l, 0 for K / 1 for V), 0), recorded
+  // (not run): invalid where recording failed.
+  sp::Sequence record_cache_writes(const std::function<const sp::Tensor&(size_t, int)>& rows);
   Status upload_kept_rows(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v,
                           uint32_t n_past);
   HostTimer host_timer_;

@@ -1,6 +1,7 @@
 // The model's side of a session: its content hash, and its K/V rows read
 // out and written back through the host API (the caches may live on a GPU).
 #include <cstring>
+#include <functional>
 
 #include "model.h"
 #include "sha256.h"
@@ -84,6 +85,18 @@ Status Model::write_kv(const std::vector<const uint8_t*>& k, const std::vector<c
   return Status::ok();
 }
 
+sp::Sequence Model::record_cache_writes(const std::function<const sp::Tensor&(size_t, int)>& rows) {
+  sp::Status recorded;
+  sp::Sequence seq = sp::Sequence::record([&] {
+    for (size_t l = 0; l < layers_.size() && recorded.ok(); ++l) {
+      recorded = sp::set_rows(layers_[l].k_cache, rows(l, 0), 0);
+      if (recorded.ok()) recorded = sp::set_rows(layers_[l].v_cache, rows(l, 1), 0);
+    }
+  });
+  if (!recorded.ok()) seq.reset();
+  return seq;
+}
+
 Status Model::upload_kept_rows(const std::vector<const uint8_t*>& k, const std::vector<const uint8_t*>& v,
                                uint32_t n_past) {
   KvUpload& up = kv_upload_;
@@ -101,14 +114,8 @@ Status Model::upload_kept_rows(const std::vector<const uint8_t*>& k, const std::
           return host_fail("view of layer " + std::to_string(l) + " saved rows");
         }
       }
-    sp::Status recorded;
-    up.sequence = sp::Sequence::record([&] {
-      for (size_t l = 0; l < layers_.size() && recorded.ok(); ++l) {
-        recorded = sp::set_rows(layers_[l].k_cache, up.views[2 * l], 0);
-        if (recorded.ok()) recorded = sp::set_rows(layers_[l].v_cache, up.views[2 * l + 1], 0);
-      }
-    });
-    if (!recorded.ok() || !up.sequence.valid()) {
+    up.sequence = record_cache_writes([&](size_t l, int which) -> const sp::Tensor& { return up.views[2 * l + which]; });
+    if (!up.sequence.valid()) {
       up.sequence.reset();
       up.views.clear();
       return host_fail("recording the K/V rows' upload");
@@ -145,14 +152,8 @@ Status Model::checkpoint_kv(KvCheckpoint& cp) {
         (which == 0 ? cp.k : cp.v).push_back(std::move(t));
       }
     cp.n_bytes = uint64_t(2) * layers_.size() * n_past_ * c.n_kv_heads * c.head_dim * (kv_f16_ ? 2 : 4);
-    sp::Status recorded;
-    cp.restore = sp::Sequence::record([&] {
-      for (size_t l = 0; l < layers_.size() && recorded.ok(); ++l) {
-        recorded = sp::set_rows(layers_[l].k_cache, cp.k[l], 0);
-        if (recorded.ok()) recorded = sp::set_rows(layers_[l].v_cache, cp.v[l], 0);
-      }
-    });
-    if (!recorded.ok() || !cp.restore.valid()) return host_fail("recording the checkpoint's restore");
+    cp.restore = record_cache_writes([&](size_t l, int which) -> const sp::Tensor& { return which == 0 ? cp.k[l] : cp.v[l]; });
+    if (!cp.restore.valid()) return host_fail("recording the checkpoint's restore");
   }
   // Rows [0, n_past) only: a checkpoint costs what the conversation holds, not the context.
   for (size_t l = 0; l < layers_.size(); ++l)

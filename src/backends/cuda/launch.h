@@ -14,6 +14,7 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <atomic>
 #include <utility>
 
@@ -58,29 +59,26 @@ cudaError_t launch_kernel(const LaunchStream& s, dim3 grid, dim3 block, size_t s
   return launch_kernel_in_clusters(s, 1, grid, block, smem_bytes, kernel, std::forward<Args>(args)...);
 }
 
-// SMs of the current device, asked once a device (launches may be captured).
-inline int device_sm_count() {
-  static std::atomic<int> counts[64];
-  int device = 0, count = 0;
-  if (cudaGetDevice(&device) != cudaSuccess) return 1;
-  if (device >= 0 && device < 64 && (count = counts[device].load(std::memory_order_relaxed)) > 0) return count;
-  if (cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || count < 1) return 1;
-  if (device >= 0 && device < 64) counts[device].store(count, std::memory_order_relaxed);
-  return count;
+// Attribute attr of the current device, asked once a device (launches may
+// be captured); 0 where it cannot be read.
+template <cudaDeviceAttr kAttr>
+int cached_device_attribute() {
+  static std::atomic<int> values[64];
+  int device = 0, value = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return 0;
+  const bool cached = device >= 0 && device < 64;
+  if (cached && (value = values[device].load(std::memory_order_relaxed)) > 0) return value;
+  if (cudaDeviceGetAttribute(&value, kAttr, device) != cudaSuccess || value < 1) return 0;
+  if (cached) values[device].store(value, std::memory_order_relaxed);
+  return value;
 }
 
+// SMs of the current device (at least 1).
+inline int device_sm_count() { return std::max(1, cached_device_attribute<cudaDevAttrMultiProcessorCount>()); }
+
 // Whether the current device has Hopper's bulk copies (compute capability
-// 9.0 or later: bulk_copy.h), asked once a device.
-inline bool device_has_bulk_copy() {
-  static std::atomic<int> majors[64];
-  int device = 0, major = 0;
-  if (cudaGetDevice(&device) != cudaSuccess) return false;
-  if (device >= 0 && device < 64 && (major = majors[device].load(std::memory_order_relaxed)) > 0) return major >= 9;
-  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess || major < 1)
-    return false;
-  if (device >= 0 && device < 64) majors[device].store(major, std::memory_order_relaxed);
-  return major >= 9;
-}
+// 9.0 or later: bulk_copy.h).
+inline bool device_has_bulk_copy() { return cached_device_attribute<cudaDevAttrComputeCapabilityMajor>() >= 9; }
 
 // Grid-stride kernels: blocks of 256 threads, at most 65536 blocks.
 inline unsigned grid_stride_blocks(long long n_items) {
