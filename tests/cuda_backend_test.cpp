@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -179,6 +180,71 @@ TEST_F(CudaBackend, ReplayedGraphFollowsParametersAndMemoryEvents) {
   g.sync_size();
   for (int32_t row : {5, 7}) replay_row(row);
   expect_rows_0_2_3_5_7_written(g, cache_at, kRows, kRow);
+}
+
+// A session restore's rows: set_rows of f16 rows from a shared view into a
+// runtime cache at a literal row is one DMA from the guest pages
+// (set_rows_dma), op by op and in a replayed graph, which reads the guest's
+// bytes anew at each replay; at a row that is a replay parameter the op
+// takes its kernel. The cache must hold exactly what was written where.
+TEST_F(CudaBackend, SavedRowsGoStraightIntoTheCacheByDma) {
+  FakeGuest g(MemoryMode::MemoryMode_shared, 64, nullptr, backend_named("cuda"));
+  constexpr uint32_t kRow = 64, kRows = 32, kSaved = 7;
+  const uint32_t shape_at = g.alloc(16);
+  const uint32_t shape[2] = {kRows, kRow};
+  std::memcpy(g.base() + shape_at, shape, sizeof shape);
+  const int32_t cache = int32_t(Z_samepageZ_tensor_alloc(g.ctx(), SP_F16, 2, shape_at, SP_DEVICE));
+  ASSERT_GT(cache, 0) << g.last_error();
+  uint32_t rows_at = 0, out_at = 0;
+  const int32_t rows = g.view(SP_F16, {kSaved, kRow}, kSaved * kRow * 2, &rows_at);
+  const int32_t out = g.view(SP_F16, {kRows, kRow}, kRows * kRow * 2, &out_at);
+  ASSERT_GT(out, 0) << g.last_error();
+  std::vector<uint16_t> want(kRows * kRow, 0);  // the cache as it must be (zeroed at first)
+  // Saved rows: finite f16 bit patterns from base, written into want at row0 too.
+  auto save = [&](uint16_t base, uint32_t row0) {
+    for (uint32_t i = 0; i < kSaved * kRow; ++i) {
+      g.at<uint16_t>(rows_at)[i] = uint16_t(base + i % 997);
+      want[row0 * kRow + i] = uint16_t(base + i % 997);
+    }
+  };
+  auto expect_cache = [&](const char* when) {
+    ASSERT_EQ(Z_samepageZ_copy(g.ctx(), uint32_t(out), uint32_t(cache)), 0u) << g.last_error();
+    size_t differ = 0;
+    for (uint32_t i = 0; i < kRows * kRow; ++i) differ += g.at<uint16_t>(out_at)[i] != want[i];
+    EXPECT_EQ(differ, 0u) << when;
+  };
+  auto dma_count = [&] {
+    for (const BackendStat& st : g.api().backend().stats())
+      if (st.name == "set_rows_dma") return st.value;
+    return -1.0;
+  };
+  save(0x3c00, 3);
+  ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), uint32_t(cache), uint32_t(rows), 3), 0u) << g.last_error();
+  ASSERT_NO_FATAL_FAILURE(expect_cache("op by op at row 3"));
+  EXPECT_EQ(dma_count(), 1.0);
+
+  ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
+  ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), uint32_t(cache), uint32_t(rows), 20), 0u) << g.last_error();
+  const int32_t at_20 = int32_t(Z_samepageZ_record_end(g.ctx()));
+  ASSERT_GT(at_20, 0) << g.last_error();
+  for (uint16_t base : {uint16_t(0x3d00), uint16_t(0x3e00)}) {
+    save(base, 20);
+    ASSERT_EQ(Z_samepageZ_replay(g.ctx(), uint32_t(at_20), 0, 0), 0u) << g.last_error();
+    ASSERT_NO_FATAL_FAILURE(expect_cache("replayed at row 20"));
+  }
+  EXPECT_EQ(dma_count(), 2.0) << "the graph's capture takes the DMA once; its replays launch it";
+
+  ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
+  ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), uint32_t(cache), uint32_t(rows), uint32_t(SP_PARAM_BASE)), 0u)
+      << g.last_error();
+  const int32_t at_param = int32_t(Z_samepageZ_record_end(g.ctx()));
+  ASSERT_GT(at_param, 0) << g.last_error();
+  const uint32_t params_at = g.alloc(4);
+  g.at<int32_t>(params_at)[0] = 12;
+  save(0x3f00, 12);
+  ASSERT_EQ(Z_samepageZ_replay(g.ctx(), uint32_t(at_param), params_at, 1), 0u) << g.last_error();
+  ASSERT_NO_FATAL_FAILURE(expect_cache("replayed at parameter row 12"));
+  EXPECT_EQ(dma_count(), 2.0) << "a parameter row takes the kernel";
 }
 
 // What a guest snapshot does with device-resident tensors: a runtime

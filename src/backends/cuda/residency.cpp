@@ -240,6 +240,24 @@ Result<void*> TensorStore::prepare(const TensorArg& a, bool input, cudaStream_t 
   return err("cuda::execute", "bad residency");
 }
 
+bool TensorStore::is_in_place(uint64_t id) const {
+  auto it = records_.find(id);
+  return it != records_.end() && it->second.where == Where::in_place;
+}
+
+Status TensorStore::register_in_place(const TensorArg& a) {
+  auto it = records_.find(a.id);
+  if (it == records_.end() || it->second.where != Where::in_place)
+    return err("cuda::execute", "tensor " + std::to_string(a.id) + " is not a shared view in guest memory");
+  return registration_.ensure(it->second.host, it->second.n_bytes);
+}
+
+Status TensorStore::dma_in_place(const TensorArg& a, void* dst, cudaStream_t s) {
+  if (Status st = register_in_place(a); !st) return st;
+  const Record& r = records_.find(a.id)->second;
+  return copy(dst, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::dma_in");
+}
+
 // Once per const view (or copy): a large one not registered through pinned
 // staging (staged_upload.h), the rest by the driver (pinned rate where its
 // chunk is registered; a view in a chunk that ops use joins its registered

@@ -53,6 +53,15 @@ class TensorStore {
   // (mirror DMA, staging copy): a capture's preparation, whose graph
   // records them.
   Result<void*> prepare(const TensorArg& a, bool input, cudaStream_t s, bool copy_in = true);
+  // True for a shared view in registered guest memory (kernels reach it in
+  // place; as an input it goes through its HBM mirror).
+  bool is_in_place(uint64_t id) const;
+  // A shared view's guest bytes moved by DMA straight to dst (HBM) on s,
+  // registration segment by segment, for an op that reads them once (no HBM
+  // mirror); register_in_place registers them first, where registering may
+  // happen (not under a stream capture).
+  Status register_in_place(const TensorArg& a);
+  Status dma_in_place(const TensorArg& a, void* dst, cudaStream_t s);
   // After the op: a staged output goes back to its host bytes.
   Status write_back(const TensorArg& out, cudaStream_t s);
   // sp_sync: a device view's guest bytes from its HBM copy.
