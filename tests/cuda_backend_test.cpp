@@ -198,6 +198,7 @@ TEST_F(CudaBackend, SavedRowsGoStraightIntoTheCacheByDma) {
   uint32_t rows_at = 0, out_at = 0;
   const int32_t rows = g.view(SP_F16, {kSaved, kRow}, kSaved * kRow * 2, &rows_at);
   const int32_t out = g.view(SP_F16, {kRows, kRow}, kRows * kRow * 2, &out_at);
+  ASSERT_GT(rows, 0) << g.last_error();
   ASSERT_GT(out, 0) << g.last_error();
   std::vector<uint16_t> want(kRows * kRow, 0);  // the cache as it must be (zeroed at first)
   // Saved rows: finite f16 bit patterns from base, written into want at row0 too.
@@ -213,15 +214,33 @@ TEST_F(CudaBackend, SavedRowsGoStraightIntoTheCacheByDma) {
     for (uint32_t i = 0; i < kRows * kRow; ++i) differ += g.at<uint16_t>(out_at)[i] != want[i];
     EXPECT_EQ(differ, 0u) << when;
   };
-  auto dma_count = [&] {
+  auto stat = [&](const char* name) {
     for (const BackendStat& st : g.api().backend().stats())
-      if (st.name == "set_rows_dma") return st.value;
+      if (st.name == name) return st.value;
     return -1.0;
   };
+  auto dma_count = [&] { return stat("set_rows_dma"); };
+  const double allocated = stat("device_alloc_bytes");
   save(0x3c00, 3);
   ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), uint32_t(cache), uint32_t(rows), 3), 0u) << g.last_error();
   ASSERT_NO_FATAL_FAILURE(expect_cache("op by op at row 3"));
   EXPECT_EQ(dma_count(), 1.0);
+  EXPECT_EQ(stat("device_alloc_bytes"), allocated) << "no HBM mirror of the rows";
+  // The last rows the cache has: in bounds, and the rows before them untouched.
+  save(0x3a00, kRows - kSaved);
+  ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), uint32_t(cache), uint32_t(rows), kRows - kSaved), 0u) << g.last_error();
+  ASSERT_NO_FATAL_FAILURE(expect_cache("op by op at the last rows"));
+  EXPECT_EQ(dma_count(), 2.0);
+  // Rows of another dtype are converted: the kernel, not the DMA.
+  uint32_t f32_at = 0;
+  const int32_t rows_f32 = g.view(SP_F32, {kSaved, kRow}, kSaved * kRow * 4, &f32_at);
+  ASSERT_GT(rows_f32, 0) << g.last_error();
+  for (uint32_t i = 0; i < kSaved * kRow; ++i) g.at<float>(f32_at)[i] = float(i % 61) * 0.25f;  // exact in f16
+  ASSERT_EQ(Z_samepageZ_copy(g.ctx(), uint32_t(rows), uint32_t(rows_f32)), 0u) << g.last_error();  // their f16 bits
+  for (uint32_t i = 0; i < kSaved * kRow; ++i) want[14 * kRow + i] = g.at<uint16_t>(rows_at)[i];
+  ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), uint32_t(cache), uint32_t(rows_f32), 14), 0u) << g.last_error();
+  ASSERT_NO_FATAL_FAILURE(expect_cache("f32 rows converted at row 14"));
+  EXPECT_EQ(dma_count(), 2.0) << "f32 rows into an f16 cache take the kernel";
 
   ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
   ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), uint32_t(cache), uint32_t(rows), 20), 0u) << g.last_error();
@@ -232,7 +251,7 @@ TEST_F(CudaBackend, SavedRowsGoStraightIntoTheCacheByDma) {
     ASSERT_EQ(Z_samepageZ_replay(g.ctx(), uint32_t(at_20), 0, 0), 0u) << g.last_error();
     ASSERT_NO_FATAL_FAILURE(expect_cache("replayed at row 20"));
   }
-  EXPECT_EQ(dma_count(), 2.0) << "the graph's capture takes the DMA once; its replays launch it";
+  EXPECT_EQ(dma_count(), 3.0) << "the graph's capture takes the DMA once; its replays launch it";
 
   ASSERT_EQ(Z_samepageZ_record_begin(g.ctx()), 0u);
   ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), uint32_t(cache), uint32_t(rows), uint32_t(SP_PARAM_BASE)), 0u)
@@ -244,7 +263,7 @@ TEST_F(CudaBackend, SavedRowsGoStraightIntoTheCacheByDma) {
   save(0x3f00, 12);
   ASSERT_EQ(Z_samepageZ_replay(g.ctx(), uint32_t(at_param), params_at, 1), 0u) << g.last_error();
   ASSERT_NO_FATAL_FAILURE(expect_cache("replayed at parameter row 12"));
-  EXPECT_EQ(dma_count(), 2.0) << "a parameter row takes the kernel";
+  EXPECT_EQ(dma_count(), 3.0) << "a parameter row takes the kernel";
 }
 
 // What a guest snapshot does with device-resident tensors: a runtime

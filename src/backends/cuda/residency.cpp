@@ -245,11 +245,15 @@ bool TensorStore::is_in_place(uint64_t id) const {
   return it != records_.end() && it->second.where == Where::in_place;
 }
 
+// The caller sized the copy's destination by a's bytes: a record of
+// another size (an alias the host API should not have made) is refused.
 Status TensorStore::register_in_place(const TensorArg& a) {
-  auto it = records_.find(a.id);
-  if (it == records_.end() || it->second.where != Where::in_place)
-    return err("cuda::execute", "tensor " + std::to_string(a.id) + " is not a shared view in guest memory");
-  return registration_.ensure(it->second.host, it->second.n_bytes);
+  auto found = find_sized(a, "cuda::dma_in");
+  if (!found) return found.status();
+  const Record& r = **found;
+  if (r.where != Where::in_place)
+    return err("cuda::dma_in", "tensor " + std::to_string(a.id) + " is not a shared view in guest memory");
+  return registration_.ensure(r.host, r.n_bytes);
 }
 
 Status TensorStore::dma_in_place(const TensorArg& a, void* dst, cudaStream_t s) {
