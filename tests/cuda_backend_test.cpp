@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backend_ops_util.h"
@@ -658,6 +659,24 @@ TEST_F(CudaBackend, GuestsThatMapOneFileShareItsDeviceCopy) {
   Guest d;
   start(d, path, w);
   EXPECT_EQ(stat(d.g, "const_upload_bytes"), weight_bytes) << "a freed copy was found again";
+  // Guests that map the other file at once, each on its own thread: a store
+  // allocates its copy outside the registry's lock, so two may make one of
+  // the same bytes together; the first registered serves them all, and the
+  // bytes go up once.
+  constexpr int kAtOnce = 4;
+  std::vector<std::unique_ptr<Guest>> together;
+  for (int i = 0; i < kAtOnce; ++i) together.push_back(std::make_unique<Guest>());
+  c.g.end_api();  // the other file's first copy goes: the guests below race to make it again
+  std::vector<std::thread> threads;
+  for (auto& G : together) threads.emplace_back([&, guest = G.get()] { start(*guest, other, w_other); });
+  for (std::thread& t : threads) t.join();
+  double uploaded = 0, shared = 0;
+  for (auto& G : together) {
+    uploaded += stat(G->g, "const_upload_bytes");
+    shared += stat(G->g, "const_shared_bytes");
+  }
+  EXPECT_EQ(uploaded, weight_bytes) << "the file's bytes went up more than once";
+  EXPECT_EQ(shared, (kAtOnce - 1) * weight_bytes);
   std::remove(path);
   std::remove(other);
 }

@@ -52,12 +52,21 @@ struct FileCopies {
 };
 }  // namespace
 
+// The copy of t's bytes: another store's, found under the file's key (the
+// same bytes of the same file on this device), or a new one. The new one is
+// allocated (zeroed, waited for) outside the registry's lock, so a store
+// making a copy does not hold up the others; two stores that made one of the
+// same bytes at once keep the first registered (the other is freed here).
 Result<std::shared_ptr<TensorStore::ConstCopy>> TensorStore::const_copy_for(const TensorDesc& t) {
   // Never destroyed (a guest thread may outlive static destruction); it holds no copy, only finds them.
   static auto* const registry = new FileCopies<ConstCopy>;
-  std::unique_lock<std::mutex> hold(registry->lock, std::defer_lock);
   FileBytes key{};
-  if (t.file.known()) {
+  auto registered = [&]() -> std::shared_ptr<ConstCopy> {  // under the registry's lock
+    auto it = registry->by_bytes.find(key);
+    return it == registry->by_bytes.end() ? nullptr : it->second.lock();
+  };
+  const bool by_file = t.file.known();
+  if (by_file) {
     if (cudaGetDevice(&key.device) != cudaSuccess) {
       cudaGetLastError();
       return err("cuda::tensor_create", "no current device");
@@ -65,24 +74,27 @@ Result<std::shared_ptr<TensorStore::ConstCopy>> TensorStore::const_copy_for(cons
     key.file = t.file;
     key.offset = t.file_offset;
     key.n_bytes = t.n_bytes;
-    hold.lock();
-    auto it = registry->by_bytes.find(key);
-    if (it != registry->by_bytes.end())
-      if (std::shared_ptr<ConstCopy> found = it->second.lock()) {
-        shared_bytes_ += t.n_bytes;
-        return found;
-      }
+    std::lock_guard<std::mutex> hold(registry->lock);
+    if (std::shared_ptr<ConstCopy> found = registered()) {
+      shared_bytes_ += t.n_bytes;
+      return found;
+    }
   }
   auto p = allocate(t.n_bytes);
   if (!p) return p.status();
   auto copy = std::make_shared<ConstCopy>();
   copy->hbm = *p;
-  if (hold.owns_lock()) {
-    copy->shared_by_file = true;
-    for (auto it = registry->by_bytes.begin(); it != registry->by_bytes.end();)  // copies since freed
-      it = it->second.expired() ? registry->by_bytes.erase(it) : std::next(it);
-    registry->by_bytes[key] = copy;
+  if (!by_file) return copy;
+  std::lock_guard<std::mutex> hold(registry->lock);
+  if (std::shared_ptr<ConstCopy> found = registered()) {  // made meanwhile by another store
+    allocated_bytes_ -= round_up_256(t.n_bytes);
+    shared_bytes_ += t.n_bytes;
+    return found;  // ours is freed as it goes out of scope
   }
+  copy->shared_by_file = true;
+  for (auto it = registry->by_bytes.begin(); it != registry->by_bytes.end();)  // copies since freed
+    it = it->second.expired() ? registry->by_bytes.erase(it) : std::next(it);
+  registry->by_bytes[key] = copy;
   return copy;
 }
 
