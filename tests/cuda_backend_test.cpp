@@ -183,6 +183,13 @@ TEST_F(CudaBackend, ReplayedGraphFollowsParametersAndMemoryEvents) {
   expect_rows_0_2_3_5_7_written(g, cache_at, kRows, kRow);
 }
 
+// A counter of the guest's backend (Backend::stats), -1 when it has none by that name.
+double stat(FakeGuest& g, const std::string& name) {
+  for (const BackendStat& s : g.api().backend().stats())
+    if (s.name == name) return s.value;
+  return -1;
+}
+
 // A session restore's rows: set_rows of f16 rows from a shared view into a
 // runtime cache at a literal row is one DMA from the guest pages
 // (set_rows_dma), op by op and in a replayed graph, which reads the guest's
@@ -215,18 +222,13 @@ TEST_F(CudaBackend, SavedRowsGoStraightIntoTheCacheByDma) {
     for (uint32_t i = 0; i < kRows * kRow; ++i) differ += g.at<uint16_t>(out_at)[i] != want[i];
     EXPECT_EQ(differ, 0u) << when;
   };
-  auto stat = [&](const char* name) {
-    for (const BackendStat& st : g.api().backend().stats())
-      if (st.name == name) return st.value;
-    return -1.0;
-  };
-  auto dma_count = [&] { return stat("set_rows_dma"); };
-  const double allocated = stat("device_alloc_bytes");
+  auto dma_count = [&] { return stat(g, "set_rows_dma"); };
+  const double allocated = stat(g, "device_alloc_bytes");
   save(0x3c00, 3);
   ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), uint32_t(cache), uint32_t(rows), 3), 0u) << g.last_error();
   ASSERT_NO_FATAL_FAILURE(expect_cache("op by op at row 3"));
   EXPECT_EQ(dma_count(), 1.0);
-  EXPECT_EQ(stat("device_alloc_bytes"), allocated) << "no HBM mirror of the rows";
+  EXPECT_EQ(stat(g, "device_alloc_bytes"), allocated) << "no HBM mirror of the rows";
   // The last rows the cache has: in bounds, and the rows before them untouched.
   save(0x3a00, kRows - kSaved);
   ASSERT_EQ(Z_samepageZ_set_rows(g.ctx(), uint32_t(cache), uint32_t(rows), kRows - kSaved), 0u) << g.last_error();
@@ -368,13 +370,6 @@ TEST_F(CudaBackend, RuntimeTensorStateMovesToCpuAndCuda) {
     ASSERT_EQ(Z_samepageZ_copy(h.ctx(), ty, ta), 0u) << target << ": " << h.last_error();
     for (int i = 0; i < 1000; ++i) ASSERT_EQ(h.at<float>(y_at)[i], 6.0f * (float(i) - 500.0f)) << target << " " << i;
   }
-}
-
-// A counter of the guest's backend (Backend::stats), -1 when it has none by that name.
-double stat(FakeGuest& g, const std::string& name) {
-  for (const BackendStat& s : g.api().backend().stats())
-    if (s.name == name) return s.value;
-  return -1;
 }
 
 std::unique_ptr<Backend> cuda_with(bool graphs, bool pdl) {

@@ -259,19 +259,22 @@ bool TensorStore::is_in_place(uint64_t id) const {
 
 // The caller sized the copy's destination by a's bytes: a record of
 // another size (an alias the host API should not have made) is refused.
-Status TensorStore::register_in_place(const TensorArg& a) {
+Result<const TensorStore::Record*> TensorStore::registered_in_place(const TensorArg& a) {
   auto found = find_sized(a, "cuda::dma_in");
   if (!found) return found.status();
   const Record& r = **found;
   if (r.where != Where::in_place)
     return err("cuda::dma_in", "tensor " + std::to_string(a.id) + " is not a shared view in guest memory");
-  return registration_.ensure(r.host, r.n_bytes);
+  if (Status st = registration_.ensure(r.host, r.n_bytes); !st) return st;
+  return &r;
 }
 
+Status TensorStore::register_in_place(const TensorArg& a) { return registered_in_place(a).status(); }
+
 Status TensorStore::dma_in_place(const TensorArg& a, void* dst, cudaStream_t s) {
-  if (Status st = register_in_place(a); !st) return st;
-  const Record& r = records_.find(a.id)->second;
-  return copy(dst, r.host, r.n_bytes, cudaMemcpyHostToDevice, s, "cuda::dma_in");
+  auto r = registered_in_place(a);
+  if (!r) return r.status();
+  return copy(dst, (*r)->host, (*r)->n_bytes, cudaMemcpyHostToDevice, s, "cuda::dma_in");
 }
 
 // Once per const view (or copy): a large one not registered through pinned

@@ -146,6 +146,8 @@ class TensorStore {
   Result<void*> allocate(uint64_t n_bytes);
   // The record of a, refused when unknown or of another size than a says.
   Result<Record*> find_sized(const TensorArg& a, const char* where);
+  // a's record, a shared view of a's size, registered (dma_in_place).
+  Result<const Record*> registered_in_place(const TensorArg& a);
   // A copy between HBM and guest (or staging) bytes, cut at registration
   // boundaries (HostRegistration::for_each_segment).
   Status copy(void* dst, const void* src, uint64_t n_bytes, cudaMemcpyKind kind, cudaStream_t s, const char* where);
