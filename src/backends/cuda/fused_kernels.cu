@@ -14,9 +14,8 @@ namespace {
 // One block per row. Each thread adds, stores and squares its own elements
 // (the indices rmsnorm_kernel's thread would sum, in the same order), so the
 // sum and the output are rmsnorm's bits over the stored a. A const w (no
-// kernel writes it) is loaded before the wait for the previous grid; the
-// next kernel is let start only once this one's loads are in, so its
-// weight reads do not queue ahead of them.
+// kernel writes it) is loaded before the wait for the previous grid, and the
+// next kernel is let start then too (row_norm.h norm_enter).
 // With rq: each warp also rounds its 32 consecutive outputs (one block of
 // quantize_x) into rq, rd.
 __global__ void add_rmsnorm_kernel(const float* x, const float* b, float* a, const float* w, float* y, int64_t n,
@@ -24,8 +23,7 @@ __global__ void add_rmsnorm_kernel(const float* x, const float* b, float* a, con
   __shared__ double partial[kNormThreads / 32];
   const int64_t row = int64_t(blockIdx.x) * n;
   float wk[kNormKept], vk[kNormKept];
-  if (w_const) load_kept_weight(w, n, wk);
-  pdl_wait();
+  norm_enter(w_const, w, n, wk);
   double sum = 0;
 #pragma unroll
   for (int j = 0; j < kNormKept; ++j)
@@ -39,7 +37,6 @@ __global__ void add_rmsnorm_kernel(const float* x, const float* b, float* a, con
     a[row + i] = v;
     sum += double(v) * double(v);
   }
-  pdl_launch_dependents();
   const float inv_rms = block_inv_rms(sum, partial, n, eps);
   auto store = [&](int64_t i, float v) {  // i < n: the whole warp's block of 32 (n % 32 == 0 with rq)
     y[row + i] = v;

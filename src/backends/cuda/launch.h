@@ -98,9 +98,12 @@ __device__ __forceinline__ void pdl_wait() {
 #endif
 }
 // launch_dependents: the next kernel may be scheduled once every block of
-// this one got here; it is safe as early as right after pdl_wait because
-// that kernel's own wait still waits for this grid's completion, and every
-// block of this grid is resident by then, so none is starved of an SM.
+// this one got here. It is safe anywhere, even before this kernel's own
+// wait (the norms, row_norm.h): the next kernel's wait still waits for this
+// grid's completion, which comes after this grid's wait; before its wait
+// that kernel reads only const weights and parameters, as every kernel
+// does; and every block of this grid is resident by then (as is every
+// block of the grids before it), so none is starved of an SM.
 __device__ __forceinline__ void pdl_launch_dependents() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;" ::: "memory");

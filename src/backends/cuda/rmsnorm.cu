@@ -9,14 +9,13 @@
 namespace samepage::cuda {
 namespace {
 
-// w_const: w is loaded before the wait for the previous grid (add_rmsnorm_kernel's rule).
+// w_const: w is loaded before the wait for the previous grid (row_norm.h norm_enter).
 __global__ void rmsnorm_kernel(const float* x, const float* w, float* y, int64_t n, float eps, bool w_const) {
   __shared__ double partial[kNormThreads / 32];
   const float* xr = x + int64_t(blockIdx.x) * n;
   float* yr = y + int64_t(blockIdx.x) * n;
   float wk[kNormKept], xk[kNormKept];
-  if (w_const) load_kept_weight(w, n, wk);
-  pdl_wait();
+  norm_enter(w_const, w, n, wk);
   double sum = 0;
 #pragma unroll
   for (int j = 0; j < kNormKept; ++j)
@@ -26,7 +25,6 @@ __global__ void rmsnorm_kernel(const float* x, const float* w, float* y, int64_t
     }
   for (int64_t i = threadIdx.x + int64_t(kNormKept) * kNormThreads; i < n; i += kNormThreads)
     sum += double(xr[i]) * double(xr[i]);
-  pdl_launch_dependents();
   const float inv_rms = block_inv_rms(sum, partial, n, eps);
   // y may be x: every read of this row happened before the barrier in block_inv_rms.
 #pragma unroll

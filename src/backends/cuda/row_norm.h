@@ -25,6 +25,20 @@ __device__ __forceinline__ void load_kept_weight(const float* w, int64_t n, floa
     if (const int64_t i = threadIdx.x + int64_t(j) * kNormThreads; i < n) wk[j] = w[i];
 }
 
+// A norm kernel's start: its kept w loaded when const, the next kernel let
+// start, then the wait for the previous one. The next kernel (a product of
+// the normalised row) starts reading its own weights while this one and the
+// one before it still run. Measured on the H200 (bench/RESULTS.md, Session
+// 22), against letting it start once the norm's loads were in: 1B decode
+// Q4_0 1,734-1,747 tok/s against 1,645-1,663, BF16 1,015-1,019 against
+// 1,001-1,004. Safe as every kernel reads only const weights and the
+// graph's parameters before its own wait (launch.h).
+__device__ __forceinline__ void norm_enter(bool w_const, const float* w, int64_t n, float (&wk)[kNormKept]) {
+  if (w_const) load_kept_weight(w, n, wk);
+  pdl_launch_dependents();
+  pdl_wait();
+}
+
 __device__ __forceinline__ double warp_sum_f64(double v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
