@@ -99,17 +99,28 @@ __global__ void __launch_bounds__(kWarps * 32)
       for (int j = 0; j < kPer; ++j) partial += qv[j] * kr[c][j];
       score[c] = warp_sum(partial) * score_scale;
     }
+    // The chunk's visible positions (at least its first) against one new
+    // maximum: their exponentials are independent of each other, and the
+    // running sums are rescaled once a chunk, not once a position.
+    float chunk_max = score[0];
+#pragma unroll
+    for (int c = 1; c < kChunk; ++c)
+      if (p0 + int64_t(c) * warp_stride < n_visible) chunk_max = fmaxf(chunk_max, score[c]);
+    const float new_max = fmaxf(run_max, chunk_max);
+    const float correction = expf(run_max - new_max);  // 0 on the first chunk (run_max -inf)
+    float weight_sum = 0.0f, added[kPer] = {};
 #pragma unroll
     for (int c = 0; c < kChunk; ++c) {
       if (p0 + int64_t(c) * warp_stride >= n_visible) break;
-      const float new_max = fmaxf(run_max, score[c]);
-      const float correction = expf(run_max - new_max);
       const float weight = expf(score[c] - new_max);
-      run_sum = run_sum * correction + weight;
+      weight_sum += weight;
 #pragma unroll
-      for (int j = 0; j < kPer; ++j) acc[j] = acc[j] * correction + weight * vr[c][j];
-      run_max = new_max;
+      for (int j = 0; j < kPer; ++j) added[j] += weight * vr[c][j];
     }
+    run_sum = run_sum * correction + weight_sum;
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) acc[j] = acc[j] * correction + added[j];
+    run_max = new_max;
   }
 
   // The next kernel (the output projection, reading its weights early) is
@@ -125,19 +136,24 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
   __syncthreads();
   // Merge: warps (and blocks) that saw no position have max -inf and weigh 0.
-  float m = -INFINITY;
-  for (int w = 0; w < kWarps; ++w) m = fmaxf(m, shared[w * part_size]);
-  float total = 0.0f;
-  for (int w = 0; w < kWarps; ++w) {
-    const float* part = shared + w * part_size;
-    if (part[1] > 0.0f) total += part[1] * expf(part[0] - m);
-  }
+  // Every warp finds the block's maximum and each warp's weight at once,
+  // lane w taking warp w's part, then every lane keeps all the weights (the
+  // stores below may leave lanes idle, so no shuffle there).
+  static_assert(kWarps <= 32, "a lane a warp's part");
+  const float lane_max = lane < kWarps ? shared[lane * part_size] : -INFINITY;
+  const float lane_sum = lane < kWarps ? shared[lane * part_size + 1] : 0.0f;
+  float m = lane_max;
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+  const float scale = lane_sum > 0.0f ? expf(lane_max - m) : 0.0f;
+  const float total = warp_sum(lane_sum * scale);
+  float scales[kWarps];
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) scales[w] = __shfl_sync(0xffffffffu, scale, w);
   auto block_value_sum = [&](int64_t d) {
     float sum = 0.0f;
-    for (int w = 0; w < kWarps; ++w) {
-      const float* part = shared + w * part_size;
-      if (part[1] > 0.0f) sum += part[2 + d] * expf(part[0] - m);
-    }
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) sum += shared[w * part_size + 2 + d] * scales[w];
     return sum;
   };
   auto store = [&](int64_t d, float o) {
