@@ -2,7 +2,12 @@
 // — decode, and shapes the tensor-core prefill kernel (attention_prefill.cu)
 // does not take. The warps take the visible cache positions in turn, each
 // keeping an online softmax (running max, sum, weighted value sum) with q in
-// registers; each block merges its warps' partial results. A short context
+// registers, rescaled once a chunk of positions (the chunk's exponentials
+// are independent of each other); each block merges its warps' partial
+// results, every warp finding their weights at once with shuffles. Both
+// measured on the H200 (bench/RESULTS.md, Session 22): 1B decode Q4_0 3%
+// faster at 256 tokens and 19% at 1,024 than a rescale a position and a
+// merge loop over the warps in every thread. A short context
 // is the cluster's first block's alone; a long one is split among the
 // cluster's blocks, which merge their results through distributed shared
 // memory (Hopper). Measured on the H200 (bench/RESULTS.md, Session 17): the
