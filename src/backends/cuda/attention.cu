@@ -4,10 +4,10 @@
 // keeping an online softmax (running max, sum, weighted value sum) with q in
 // registers, rescaled once a chunk of positions (the chunk's exponentials
 // are independent of each other); each block merges its warps' partial
-// results, every warp finding their weights at once with shuffles. Both
-// measured on the H200 (bench/RESULTS.md, Session 22): 1B decode Q4_0 3%
-// faster at 256 tokens and 19% at 1,024 than a rescale a position and a
-// merge loop over the warps in every thread. A short context
+// results, every warp finding their weights at once with shuffles. The two
+// together, measured on the H200 (bench/RESULTS.md, Session 22): 1B decode
+// Q4_0 1-4% faster at 256 tokens and 19% at 1,024 than a rescale a
+// position and a merge loop over the warps in every thread. A short context
 // is the cluster's first block's alone; a long one is split among the
 // cluster's blocks, which merge their results through distributed shared
 // memory (Hopper). Measured on the H200 (bench/RESULTS.md, Session 17): the
@@ -142,8 +142,9 @@ __global__ void __launch_bounds__(kWarps * 32)
   __syncthreads();
   // Merge: warps (and blocks) that saw no position have max -inf and weigh 0.
   // Every warp finds the block's maximum and each warp's weight at once,
-  // lane w taking warp w's part, then every lane keeps all the weights (the
-  // stores below may leave lanes idle, so no shuffle there).
+  // lane w taking warp w's part, then every lane keeps all the weights, so
+  // the sums below need no shuffle. (The stores' rounding does shuffle:
+  // whole warps store, as launch_attention asks head_dim % 32 == 0 for it.)
   static_assert(kWarps <= 32, "a lane a warp's part");
   const float lane_max = lane < kWarps ? shared[lane * part_size] : -INFINITY;
   const float lane_sum = lane < kWarps ? shared[lane * part_size + 1] : 0.0f;

@@ -7,7 +7,10 @@
 // GEMVs and the norms start reading their const weights before pdl_wait(),
 // and the q/k/v group with a rope reads its position from a graph's
 // parameter buffer there too (written by the graph's first node, a copy, which
-// every kernel of the graph starts after; no kernel writes it).
+// every kernel of the graph starts after; no kernel writes it), and its
+// rope factors (resident: written by no kernel). Since the norms let the
+// next kernel start before their own wait, a read before the wait must be
+// of bytes that no kernel writes at all, not only the one before it.
 // Measured on the 1B decode with the small kernels alone launched so:
 // within 1% of launching without it (bench/RESULTS.md, Session 13).
 #pragma once
@@ -98,12 +101,12 @@ __device__ __forceinline__ void pdl_wait() {
 #endif
 }
 // launch_dependents: the next kernel may be scheduled once every block of
-// this one got here. It is safe anywhere, even before this kernel's own
-// wait (the norms, row_norm.h): the next kernel's wait still waits for this
-// grid's completion, which comes after this grid's wait; before its wait
-// that kernel reads only const weights and parameters, as every kernel
-// does; and every block of this grid is resident by then (as is every
-// block of the grids before it), so none is starved of an SM.
+// this one got here or exited. Given the rule above (before its wait a
+// kernel reads only bytes no kernel writes), it may come anywhere, even
+// before this kernel's own wait (the norms, row_norm.h): the next kernel's
+// wait still waits for this grid's completion, which comes after this
+// grid's wait; and every block of this grid is resident or done by then
+// (as is every block of the grids before it), so none is starved of an SM.
 __device__ __forceinline__ void pdl_launch_dependents() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
