@@ -224,15 +224,18 @@ compare_backends() {
           model="/tmp/rival-$dt.gguf"
           "$build/samepage-synth-model" --shape llama-3.2-1b --dtype "$dt" --threads "$(nproc)" -o "$model" >/dev/null || continue
           gen() { "$build/samepage" generate -m "$model" --ids --backend cuda --json "$@" 2>&1 | grep '^{' | tail -1; }
-          dec=(); pre=(); ttft=(); share=()
+          dec=(); pre=(); ttft=(); whole=(); share=()
           for r in 1 2 3; do
             j="$(gen -p "1 2 3 4 5 6 7 8" -n 256 --ignore-eos)"; dec+=("$(field decode_tok_s <<<"$j")"); share+=("$(field guest_share <<<"$j")")
             # --warmup: the prompt's forward steps alone (llama-bench warms up too), not the first
             # run's recording, graph capture and weight upload.
             j="$(gen -p "$ids512" -n 1 -c 1024 --batch 512 --warmup)"; pre+=("$(field prefill_tok_s <<<"$j")")
-            t0=$(date +%s%N); gen -p "1 2 3 4 5 6 7 8" -n 1 >/dev/null; ttft+=("$(( ($(date +%s%N) - t0) / 1000000 ))")
+            # The first token: to its id on stdout, and to the process's exit (bench/first_token.sh).
+            read -r first exit_ms < <("$root/bench/first_token.sh" "$build/samepage" -m "$model" --ids --backend cuda \
+              -p "1 2 3 4 5 6 7 8" -n 1)
+            ttft+=("$first"); whole+=("$exit_ms")
           done
-          echo "samepage $dt: decode tok/s $(printf '%s\n' "${dec[@]}" | median) (runs ${dec[*]}), guest share $(printf '%s\n' "${share[@]}" | median); prefill 512 tok/s $(printf '%s\n' "${pre[@]}" | median) (runs ${pre[*]}); first token, whole process, ms $(printf '%s\n' "${ttft[@]}" | median) (runs ${ttft[*]})"
+          echo "samepage $dt: decode tok/s $(printf '%s\n' "${dec[@]}" | median) (runs ${dec[*]}), guest share $(printf '%s\n' "${share[@]}" | median); prefill 512 tok/s $(printf '%s\n' "${pre[@]}" | median) (runs ${pre[*]}); first token ms $(printf '%s\n' "${ttft[@]}" | median) (runs ${ttft[*]}), to the process's exit $(printf '%s\n' "${whole[@]}" | median) (runs ${whole[*]})"
         done
         wait_rival_build
         if [ -x /tmp/llama-cuda/build/bin/llama-bench ]; then
