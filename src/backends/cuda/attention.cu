@@ -11,8 +11,9 @@
 // is the cluster's first block's alone; a long one is split among the
 // cluster's blocks, which merge their results through distributed shared
 // memory (Hopper). Measured on the H200 (bench/RESULTS.md, Session 17): the
-// cluster's barrier and merge cost more than they save below a few hundred
-// positions; at 2,000 they make a 1B decode step a third faster. Lanes hold
+// cluster's barrier and merge cost more than they save below a hundred or
+// so positions (Session 22: the split pays from 129 on, launch_attention);
+// at 2,000 they make a 1B decode step a third faster. Lanes hold
 // head_dim / 32 elements each, so head_dim is at most 32 * kMaxPerLane.
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
@@ -235,8 +236,11 @@ Status launch_attention(const LaunchStream& s, const AttentionArgs& a) {
   const int split = a.split > 0 ? a.split : attention_split(items);
   if (items * split > INT32_MAX) return err("cuda::attention", "too many (token, head) pairs");
   const size_t smem = sizeof(float) * (kWarps + 1) * size_t(2 + a.head_dim);
-  // The first block alone takes contexts it covers in two passes of its warps (8-row chunks).
-  const int64_t alone_max = int64_t(kWarps) * kChunkOf<2> * 2;
+  // The first block alone takes contexts it covers in one pass of its warps
+  // (8-row chunks): 128 positions. Measured on the H200 (bench/RESULTS.md,
+  // Session 22), against two passes (256): 1B decode over 256 tokens Q4_0
+  // 1,824-1,839 tok/s against 1,775-1,794, BF16 1,033-1,048 against 1,020-1,027.
+  const int64_t alone_max = int64_t(kWarps) * kChunkOf<2>;
   auto launch = [&](auto kernel) {
     return launch_kernel_in_clusters(s, unsigned(split), unsigned(items * split), kWarps * 32, smem, kernel, a.q, a.k,
                                      a.v, a.out, a.n_heads, a.n_kv_heads, a.head_dim, a.pos0, a.pos0_at, scale,
