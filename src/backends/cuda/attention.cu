@@ -11,9 +11,10 @@
 // is the cluster's first block's alone; a long one is split among the
 // cluster's blocks, which merge their results through distributed shared
 // memory (Hopper). Measured on the H200 (bench/RESULTS.md, Session 17): the
-// cluster's barrier and merge cost more than they save below a hundred or
-// so positions (Session 22: the split pays from 129 on, launch_attention);
-// at 2,000 they make a 1B decode step a third faster. Lanes hold
+// cluster's barrier and merge cost more than they save at short contexts
+// (Session 22: splitting from 129 positions beat splitting from 257; lower
+// thresholds were not measured; launch_attention); at 2,000 they make a 1B
+// decode step a third faster. Lanes hold
 // head_dim / 32 elements each, so head_dim is at most 32 * kMaxPerLane.
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
