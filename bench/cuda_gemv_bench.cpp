@@ -4,7 +4,7 @@
 // same run and, for bf16, against cuBLAS (cublasGemmEx, bf16 in, f32 out).
 //
 //   cuda_gemv_bench [--reps R] [--rotate-mib M] [--variant NAME[,NAME..]|all|default]
-//                   [--dtype NAME[,NAME..]] [--no-cublas] [--pdl]
+//                   [--dtype NAME[,NAME..]] [--no-cublas] [--pdl] [--stream-stages N[,N..]]
 //
 // What is timed is what the backend enqueues for one sp_matmul of m rows
 // with weights resident in HBM: for quant weights the activation
@@ -27,6 +27,8 @@
 // (gemv_group.h), which the backend runs for float weights; "group-packed" the same on quant weights in
 // their GEMV layout (gemv_layout.h), and "-r4" with four rows a warp. A summary names the fastest variant for
 // each case.
+// --stream-stages: the ring sizes the streamed GEMV is timed at besides its
+// default (default 4,8,16; each clamped to what fits, named as launched).
 // --pdl launches as the backend does in a decode graph with PDL on: each
 // GEMV (weights const) starts reading its weights while the previous call
 // drains, so "graph µs" is the back-to-back rate.
@@ -132,6 +134,7 @@ int main(int argc, char** argv) {
   double rotate_mib = 384;
   std::string variant_arg = "all", dtype_arg = "f32,f16,bf16,q8_0,q4_0,q4_1";
   bool use_cublas = true, pdl = false;
+  std::vector<int> stream_stages = {4, 8, 16};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has = i + 1 < argc;
@@ -141,10 +144,14 @@ int main(int argc, char** argv) {
     else if (a == "--dtype" && has) dtype_arg = argv[++i];
     else if (a == "--no-cublas") use_cublas = false;
     else if (a == "--pdl") pdl = true;
+    else if (a == "--stream-stages" && has) {
+      stream_stages.clear();
+      for (const std::string& v : split(argv[++i])) stream_stages.push_back(std::max(1, std::atoi(v.c_str())));
+    }
     else {
       std::fprintf(stderr,
                    "usage: cuda_gemv_bench [--reps R] [--rotate-mib M] [--variant NAME,..|all|default] "
-                   "[--dtype NAME,..] [--no-cublas] [--pdl]\n");
+                   "[--dtype NAME,..] [--no-cublas] [--pdl] [--stream-stages N,..]\n");
       return 2;
     }
   }
@@ -405,7 +412,9 @@ int main(int argc, char** argv) {
         if (!packed_w.empty() && cuda::gemv_stream_fits(dt, m, sh.n, sh.k, packed_w[0], xq)) {
           std::vector<float> group_y(size_t(sh.n)), stream_y(size_t(sh.n));
           std::vector<int> timed;  // stage counts as launched (asked for more, a ring gets what fits)
-          for (int stages : {0, 4, 8, 16}) {
+          std::vector<int> stage_list = {0};
+          stage_list.insert(stage_list.end(), stream_stages.begin(), stream_stages.end());
+          for (int stages : stage_list) {
             const int ring = cuda::gemv_stream_stages(dt, sh.k, stages);
             if (stages > 0 && std::find(timed.begin(), timed.end(), ring) != timed.end()) continue;
             timed.push_back(ring);

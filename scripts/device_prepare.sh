@@ -3,7 +3,8 @@
 # tools it lacks (wasm2c, wat2wasm, wasm-objdump) in .devcarry/bin. The
 # device tool carries 64 MiB a call, more than the build tree with its
 # objects, so what travels is build-device-carry: the tree without object
-# files. The device call carries build-device-carry and .devcarry and runs
+# files or CMake's compiler probes (12 MB: room beside it for a second
+# library to compare). The device call carries build-device-carry and .devcarry and runs
 # scripts/device_unpack.sh (it becomes build-device there) before
 # scripts/device_run.sh or scripts/device_cuda.sh. Nothing in the tree names this machine's paths:
 # wasm-rt.h travels beside the library (build-device/wasm-rt/).
@@ -16,5 +17,5 @@ rm -rf "$root/.devcarry" && mkdir -p "$root/.devcarry/bin"
 cp /usr/bin/wasm2c /usr/bin/wat2wasm /usr/bin/wasm-objdump "$root/.devcarry/bin/"
 carry="$root/build-device-carry"
 rm -rf "$carry" && mkdir -p "$carry"
-tar -C "$root/build-device" --exclude='*.o' --exclude='*.o.d' --exclude='./.ninja_*' -cf - . | tar -C "$carry" -xf -
+tar -C "$root/build-device" --exclude='*.o' --exclude='*.o.d' --exclude='./.ninja_*' --exclude='./CMakeFiles' -cf - . | tar -C "$carry" -xf -
 du -sh "$carry" "$root/.devcarry"
