@@ -3,7 +3,7 @@
 # tools it lacks (wasm2c, wat2wasm, wasm-objdump) in .devcarry/bin. The
 # device tool carries 64 MiB a call, more than the build tree with its
 # objects, so what travels is build-device-carry: the tree without object
-# files or CMake's compiler probes (12 MB: room beside it for a second
+# files or CMake's compiler probes (28 MB: room beside it for a second
 # library to compare). The device call carries build-device-carry and .devcarry and runs
 # scripts/device_unpack.sh (it becomes build-device there) before
 # scripts/device_run.sh or scripts/device_cuda.sh. Nothing in the tree names this machine's paths:
