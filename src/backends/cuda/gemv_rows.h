@@ -233,11 +233,14 @@ struct PackedQ {
 // with). Loads go out kBatch units a row at a time before they are used.
 // It passes pdl_wait() once, as every thread of the kernel must: with
 // prefetch (W const: written by no kernel) the first batch's loads go out
-// before it, so they overlap the previous kernel. valid false: a lane with
-// no row, which only waits.
+// before it, so they overlap the previous kernel. It lets the next kernel
+// start after its wait, or with early_trigger right after those loads
+// (launch.h: legal anywhere; worth it for a grid of one wave,
+// gemv_group.cu). valid false: a lane with no row, which only waits.
 template <typename P, int kM, int kRows, int kBatch = 4>
 __device__ __forceinline__ void rows_dot(const uint8_t* const (&rows)[kRows], bool valid, int64_t u, int64_t stride,
-                                         int64_t n_units, const XIn& x, int m, bool prefetch, float (&acc)[kRows][kM]) {
+                                         int64_t n_units, const XIn& x, int m, bool prefetch, bool early_trigger,
+                                         float (&acc)[kRows][kM]) {
   typename P::Raw raw[kRows][kBatch];
   auto load_batch = [&] {
 #pragma unroll
@@ -247,8 +250,9 @@ __device__ __forceinline__ void rows_dot(const uint8_t* const (&rows)[kRows], bo
         for (int r = 0; r < kRows; ++r) raw[r][i] = P::load(rows[r], u + i * stride, x);
   };
   if (prefetch && valid) load_batch();
+  if (early_trigger) pdl_launch_dependents();
   pdl_wait();
-  pdl_launch_dependents();
+  if (!early_trigger) pdl_launch_dependents();
   if (!valid) return;
   if (!prefetch) load_batch();
   while (u < n_units) {

@@ -76,6 +76,19 @@ int cached_device_attribute() {
   return value;
 }
 
+// *blocks = how many CTAs of `kernel` (threads each, smem_bytes of dynamic
+// shared memory) an SM holds at once; false where it cannot be asked. The
+// query is no stream work, so a stream capture (which would refuse it in
+// its global mode) is relaxed around it.
+template <typename Kernel>
+bool query_resident_blocks(Kernel kernel, int threads, size_t smem_bytes, int* blocks) {
+  cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+  if (cudaThreadExchangeStreamCaptureMode(&mode) != cudaSuccess) return false;
+  const cudaError_t e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, kernel, threads, smem_bytes);
+  cudaThreadExchangeStreamCaptureMode(&mode);
+  return e == cudaSuccess && *blocks > 0;
+}
+
 // SMs of the current device (at least 1).
 inline int device_sm_count() { return std::max(1, cached_device_attribute<cudaDevAttrMultiProcessorCount>()); }
 

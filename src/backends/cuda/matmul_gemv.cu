@@ -37,7 +37,8 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   const int sub = warp % warps_per_row;
   float acc[1][kM] = {};
   const uint8_t* const row[1] = {w + size_t(j < n ? j : 0) * row_bytes};
-  rows_dot<P, kM, 1>(row, j < n, int64_t(sub) * 32 + lane, 32 * int64_t(warps_per_row), n_units, x, m, prefetch, acc);
+  rows_dot<P, kM, 1>(row, j < n, int64_t(sub) * 32 + lane, 32 * int64_t(warps_per_row), n_units, x, m, prefetch,
+                     /*early_trigger=*/false, acc);
 #pragma unroll
   for (int r = 0; r < kM; ++r) {
     if (r >= m) break;

@@ -19,7 +19,10 @@ namespace {
 // One warp per block of 32: lane i takes element i.
 __global__ void quantize_x_kernel(const float* __restrict__ x, int64_t n_blocks, int8_t* __restrict__ qs,
                                   float* __restrict__ d) {
-  pdl_enter();
+  // The product after it may start now (it reads its const weights until
+  // its own wait), overlapping the product before this kernel.
+  pdl_launch_dependents();
+  pdl_wait();
   const int64_t b = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
   if (b >= n_blocks) return;
