@@ -5,6 +5,7 @@
 //
 //   cuda_gemv_bench [--reps R] [--rotate-mib M] [--variant NAME[,NAME..]|all|default]
 //                   [--dtype NAME[,NAME..]] [--no-cublas] [--pdl] [--stream-stages N[,N..]]
+//                   [--rounded-x]
 //
 // What is timed is what the backend enqueues for one sp_matmul of m rows
 // with weights resident in HBM: for quant weights the activation
@@ -29,6 +30,10 @@
 // each case.
 // --stream-stages: the ring sizes the streamed GEMV is timed at besides its
 // default (default 4,8,16; each clamped to what fits, named as launched).
+// --rounded-x: quant products find x already rounded to 8-bit blocks, as
+// in a decode step's graph, where the producer of x (the add + rmsnorm,
+// attention, the gate/up pair) rounds it: no quantize_x kernel is timed
+// (x is rounded once before), so the rows are the GEMV kernel alone.
 // --pdl launches as the backend does in a decode graph with PDL on: each
 // GEMV (weights const) starts reading its weights while the previous call
 // drains, so "graph µs" is the back-to-back rate.
@@ -133,7 +138,7 @@ int main(int argc, char** argv) {
   int reps = 200;
   double rotate_mib = 384;
   std::string variant_arg = "all", dtype_arg = "f32,f16,bf16,q8_0,q4_0,q4_1";
-  bool use_cublas = true, pdl = false;
+  bool use_cublas = true, pdl = false, rounded_x = false;
   std::vector<int> stream_stages = {4, 8, 16};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -144,6 +149,7 @@ int main(int argc, char** argv) {
     else if (a == "--dtype" && has) dtype_arg = argv[++i];
     else if (a == "--no-cublas") use_cublas = false;
     else if (a == "--pdl") pdl = true;
+    else if (a == "--rounded-x") rounded_x = true;
     else if (a == "--stream-stages" && has) {
       stream_stages.clear();
       for (const std::string& v : split(argv[++i])) stream_stages.push_back(std::max(1, std::atoi(v.c_str())));
@@ -151,7 +157,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: cuda_gemv_bench [--reps R] [--rotate-mib M] [--variant NAME,..|all|default] "
-                   "[--dtype NAME,..] [--no-cublas] [--pdl] [--stream-stages N,..]\n");
+                   "[--dtype NAME,..] [--no-cublas] [--pdl] [--stream-stages N,..] [--rounded-x]\n");
       return 2;
     }
   }
@@ -232,8 +238,9 @@ int main(int argc, char** argv) {
   const Shape shapes[] = {{2048, 2048, "q/o"}, {512, 2048, "k/v"}, {8192, 2048, "gate/up"},
                           {2048, 8192, "down"}, {128256, 2048, "head"}};
   std::printf("GPU: %s, %d SMs; device-to-device copy: %.0f GB/s (read + written, 1 GiB); the backend picks a "
-              "variant by shape (gemv_default_variant); %d calls a timing\n\n",
-              prop.name, prop.multiProcessorCount, copy_gbps, reps);
+              "variant by shape (gemv_default_variant); %d calls a timing%s\n\n",
+              prop.name, prop.multiProcessorCount, copy_gbps, reps,
+              rounded_x ? "; quant x comes rounded (no quantize_x timed)" : "");
   std::printf("| variant | kernel | dtype | n × k | m | MiB | graph µs | GB/s | of copy | plain µs | err |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   struct Best {
@@ -327,6 +334,12 @@ int main(int argc, char** argv) {
           return worst / std::max(ref_max, 1e-30);
         };
         const cuda::QuantizedX xq{qs, xd};
+        // Each timed call rounds x first, unless x comes rounded (then once, here).
+        const bool quantize_each = quant && !rounded_x;
+        if (quant && rounded_x) {
+          CHECK(cuda::launch_quantize_x({s, false}, x, m * sh.k, xq).is_ok() ? cudaSuccess : cudaErrorUnknown);
+          CHECK(cudaStreamSynchronize(s));
+        }
         const std::string key = std::string(samepage::dtype_name(dt)) + " " + std::to_string(sh.n) + "×" +
                                 std::to_string(sh.k) + " m=" + std::to_string(m);
         order.push_back(key);
@@ -343,7 +356,8 @@ int main(int argc, char** argv) {
           const cuda::GemvVariant& gv = cuda::kGemvVariants[v];
           const cuda::GemvPlan plan = cuda::plan_gemv(gv, dt, m, sh.n, sh.k, reinterpret_cast<uintptr_t>(w[0]),
                                                       reinterpret_cast<uintptr_t>(x), prop.multiProcessorCount);
-          const bool separate_quantize = quant && !cuda::gemv_quantizes_x_variant(v, dt, m, sh.n, sh.k, w[0], x);
+          const bool separate_quantize =
+              quantize_each && !cuda::gemv_quantizes_x_variant(v, dt, m, sh.n, sh.k, w[0], x);
           // A staged variant that falls back to the warp kernel is not timed twice.
           if (gv.kernel == cuda::GemvKernel::staged && plan.kernel != cuda::GemvKernel::staged) continue;
           bool ok = true;
@@ -373,7 +387,7 @@ int main(int argc, char** argv) {
           bool ok = true;
           auto call = [&](int i) {
             const cuda::LaunchStream ls{s, pdl};
-            if (quant) ok = ok && cuda::launch_quantize_x(ls, x, m * sh.k, xq).is_ok();
+            if (quantize_each) ok = ok && cuda::launch_quantize_x(ls, x, m * sh.k, xq).is_ok();
             cuda::GemvGroupArgs g{};
             g.dtype = dt;
             g.m = m;
@@ -421,7 +435,7 @@ int main(int argc, char** argv) {
             bool ok = true;
             auto call = [&](int i) {
               const cuda::LaunchStream ls{s, pdl};
-              ok = ok && cuda::launch_quantize_x(ls, x, m * sh.k, xq).is_ok();
+              if (quantize_each) ok = ok && cuda::launch_quantize_x(ls, x, m * sh.k, xq).is_ok();
               cuda::GemvStreamArgs a{dt, sh.n, sh.k, packed_w[size_t(i % n_copies)], xq, y, pdl, stages};
               ok = ok && cuda::launch_gemv_stream(ls, a).is_ok();
             };
