@@ -8,9 +8,10 @@
 // and the q/k/v group with a rope reads its position from a graph's
 // parameter buffer there too (written by the graph's first node, a copy, which
 // every kernel of the graph starts after; no kernel writes it), and its
-// rope factors (resident: written by no kernel). Since the norms let the
-// next kernel start before their own wait, a read before the wait must be
-// of bytes that no kernel writes at all, not only the one before it.
+// rope factors (resident: written by no kernel). Since the norms,
+// quantize_x and the grouped GEMVs of one wave let the next kernel start
+// before their own wait, a read before the wait must be of bytes that no
+// kernel writes at all, not only the one before it.
 // Measured on the 1B decode with the small kernels alone launched so:
 // within 1% of launching without it (bench/RESULTS.md, Session 13).
 #pragma once
