@@ -204,9 +204,8 @@ Status launch_staged_one(const LaunchStream& s, GemvPlan p, int warps_per_sm, in
     cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
     int blocks = 0;
     if (cudaStreamIsCapturing(s.stream, &capturing) == cudaSuccess && capturing == cudaStreamCaptureStatusNone &&
-        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemv_staged_kernel<P, kM, kWarps, kStages, kQuantizeX>,
-                                                      kWarps * 32, kQuantizeX ? kMaxXBytes : 0) == cudaSuccess &&
-        blocks > 0)
+        query_resident_blocks(gemv_staged_kernel<P, kM, kWarps, kStages, kQuantizeX>, kWarps * 32,
+                              kQuantizeX ? kMaxXBytes : 0, &blocks))
       resident.store(blocks * kWarps, std::memory_order_relaxed);
   }
   const int fit = resident.load(std::memory_order_relaxed);
