@@ -31,6 +31,9 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${OUT:-/tmp/samepage-out}"
 build="$root/build-device"
+# The generate runs' logs, one file each, go to $out together as gen.tgz at
+# the end: the device tool brings back at most 8 files from $OUT.
+gen="$(mktemp -d /tmp/samepage-gen.XXXXXX)"
 mkdir -p "$out"
 export PATH="$root/.devcarry/bin:$PATH"
 export SAMEPAGE_CACHE_DIR=/tmp/samepage-cache
@@ -62,16 +65,16 @@ compare_backends() {
       cuda-nopdl) extra=(--no-pdl);;
       cuda-dump) extra=(--dump-logits "/tmp/logits-$stem-cuda.f32");; esac
     timeout 300 "$build/samepage" generate -m "$model" "${prompt[@]}" -n 64 \
-      --backend "${be%-*}" --json --backend-stats "${extra[@]}" >"$out/gen-$stem-$be.txt" 2>&1
+      --backend "${be%-*}" --json --backend-stats "${extra[@]}" >"$gen/gen-$stem-$be.txt" 2>&1
     rc=$?
     [ $rc -ne 0 ] && failed=1
-    echo "$name $be: exit $rc $(grep '^{' "$out/gen-$stem-$be.txt" | grep -v '"backend_stats"' | tail -1)"
-    echo "$name $be: $(grep '"backend_stats"' "$out/gen-$stem-$be.txt" | tail -1)"
-    [ $rc -ne 0 ] && head -c 300 "$out/gen-$stem-$be.txt" && echo
+    echo "$name $be: exit $rc $(grep '^{' "$gen/gen-$stem-$be.txt" | grep -v '"backend_stats"' | tail -1)"
+    echo "$name $be: $(grep '"backend_stats"' "$gen/gen-$stem-$be.txt" | tail -1)"
+    [ $rc -ne 0 ] && head -c 300 "$gen/gen-$stem-$be.txt" && echo
   done
   if [ $failed -ne 0 ]; then echo "$name: not compared (a run failed)"; return; fi
   for be in cuda-eager cuda-nopdl cuda cuda-dump; do
-    if cmp -s <(grep -v '^{' "$out/gen-$stem-cpu.txt") <(grep -v '^{' "$out/gen-$stem-$be.txt"); then
+    if cmp -s <(grep -v '^{' "$gen/gen-$stem-cpu.txt") <(grep -v '^{' "$gen/gen-$stem-$be.txt"); then
       echo "$name: cpu and $be ids identical"
     else
       echo "$name: cpu and $be ids differ"
@@ -247,3 +250,5 @@ compare_backends() {
     esac
   done
 } 2>&1 | tee "$out/device_cuda.log"
+[ -n "$(ls -A "$gen")" ] && tar -C "$gen" -czf "$out/gen.tgz" .
+rm -rf "$gen"
